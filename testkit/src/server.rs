@@ -1,0 +1,142 @@
+//! Where the throwaway server is and how to reach it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// Environment variable that points at a `state.json` other than the default one.
+pub const STATE_ENV: &str = "PGTIDE_DB_STATE";
+
+const HOW_TO_START: &str = "start the throwaway PostgreSQL with `cargo xtask db up` \
+                            (or run the whole suite with `cargo xtask test`)";
+
+/// What `cargo xtask db up` records about the cluster it started.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ServerState {
+    /// Loopback address the server listens on.
+    pub host: String,
+    /// TCP port it listens on.
+    pub port: u16,
+    /// Superuser name.
+    pub user: String,
+    /// Generated superuser password (the cluster is throwaway and local).
+    pub password: String,
+    /// Data directory (owned by the server's OS user).
+    pub data_dir: PathBuf,
+    /// Certificates, when the cluster serves TLS.
+    pub tls: Option<TlsFiles>,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"[redacted]")
+            .field("data_dir", &self.data_dir)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// Certificate files of a TLS-enabled throwaway cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TlsFiles {
+    /// The self-signed CA that issued the server certificate (use as `sslrootcert`).
+    pub ca_cert: PathBuf,
+    /// The server certificate (valid for `localhost` and `127.0.0.1`).
+    pub server_cert: PathBuf,
+}
+
+impl ServerState {
+    /// `postgres://` URL of `database` on this server, with the password.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            self.user, self.password, self.host, self.port, database
+        )
+    }
+
+    /// Reads the state file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("no throwaway PostgreSQL recorded at {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// Writes the state file (readable by the current user only: it holds the password).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The workspace root (the directory holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit sits one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Where the state file lives: `$PGTIDE_DB_STATE`, else `<target>/pgtide-db/state.json`.
+pub fn state_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(STATE_ENV) {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| {
+            if t.is_absolute() {
+                t
+            } else {
+                workspace_root().join(t)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("pgtide-db").join("state.json")
+}
+
+/// A reachable throwaway server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// What `cargo xtask db up` recorded.
+    pub state: ServerState,
+}
+
+impl Server {
+    /// Finds the running throwaway server, or fails saying how to start one.
+    pub async fn discover() -> anyhow::Result<Self> {
+        let path = state_path();
+        if !path.exists() {
+            bail!(
+                "no throwaway PostgreSQL found (no {}): {HOW_TO_START}",
+                path.display()
+            );
+        }
+        let state = ServerState::load(&path)?;
+        let probe = tokio::net::TcpStream::connect((state.host.as_str(), state.port)).await;
+        if let Err(e) = probe {
+            bail!(
+                "the throwaway PostgreSQL recorded in {} is not answering on {}:{} ({e}): {HOW_TO_START}",
+                path.display(),
+                state.host,
+                state.port
+            );
+        }
+        Ok(Self { state })
+    }
+}

@@ -1,0 +1,510 @@
+//! A throwaway PostgreSQL cluster under `target/pgtide-db/`, on a free loopback port, with
+//! scram-sha-256 password authentication and TLS (self-signed CA generated at creation).
+//!
+//! `initdb` refuses to run as root, so when xtask runs as root the cluster belongs to the
+//! `postgres` OS user and every server binary runs through `runuser -u postgres`.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use pgtide_testkit::{ServerState, TlsFiles};
+use sqlx::Connection;
+
+use crate::tls;
+
+const HOST: &str = "127.0.0.1";
+const SUPERUSER: &str = "postgres";
+const SERVER_OS_USER: &str = "postgres";
+
+/// Where everything of the throwaway cluster lives.
+struct Layout {
+    /// `<target>/pgtide-db`: the state file lives here.
+    root: PathBuf,
+    /// The directory owned by the server: `data/`, `tls/`, `server.log`.
+    cluster: PathBuf,
+}
+
+impl Layout {
+    fn new() -> anyhow::Result<Self> {
+        let state = pgtide_testkit::state_path();
+        let root = state
+            .parent()
+            .expect("state file has a parent")
+            .to_path_buf();
+        std::fs::create_dir_all(&root)?;
+        let cluster = if running_as_root() && !server_user_can_reach(&root)? {
+            // The checkout sits where the `postgres` user cannot go (say, under /root):
+            // keep the cluster in the temp dir, keyed by the checkout path.
+            let key = root
+                .to_string_lossy()
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            std::env::temp_dir().join(format!("pgtide-db-{key:08x}"))
+        } else {
+            root.join("cluster")
+        };
+        Ok(Self { root, cluster })
+    }
+    fn state_file(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+    fn data(&self) -> PathBuf {
+        self.cluster.join("data")
+    }
+    fn tls(&self) -> PathBuf {
+        self.cluster.join("tls")
+    }
+    fn log(&self) -> PathBuf {
+        self.cluster.join("server.log")
+    }
+}
+
+/// `cargo xtask db up`: starts (or reuses, or recreates) the cluster and returns its state.
+pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
+    let bin = server_bindir()?;
+    let layout = Layout::new()?;
+    if !fresh && let Ok(state) = ServerState::load(&layout.state_file()) {
+        if is_running(&bin, &layout) && answers(&state) {
+            eprintln!(
+                "xtask: throwaway PostgreSQL already running on {HOST}:{}",
+                state.port
+            );
+            return Ok(state);
+        }
+        if layout.data().join("PG_VERSION").exists() {
+            match restart_existing(&bin, &layout, state) {
+                Ok(state) => return Ok(state),
+                Err(e) => {
+                    eprintln!("xtask: could not restart the stale cluster ({e:#}); recreating it")
+                }
+            }
+        }
+    }
+    if fresh && is_running(&bin, &layout) {
+        pg_ctl(&bin, &layout, &["stop", "-m", "immediate"])?;
+    }
+    create(&bin, &layout)
+}
+
+/// `cargo xtask db down`: stops the cluster if it runs; fine to call twice.
+pub fn down() -> anyhow::Result<()> {
+    let layout = Layout::new()?;
+    if !layout.data().join("PG_VERSION").exists() {
+        eprintln!("xtask: no throwaway PostgreSQL here; nothing to stop");
+        return Ok(());
+    }
+    let bin = server_bindir()?;
+    if !is_running(&bin, &layout) {
+        eprintln!("xtask: throwaway PostgreSQL is not running");
+        return Ok(());
+    }
+    pg_ctl(&bin, &layout, &["stop", "-m", "fast", "-w"])?;
+    eprintln!("xtask: throwaway PostgreSQL stopped");
+    Ok(())
+}
+
+/// `cargo xtask db url`: prints the superuser URL (with the generated password).
+pub fn url() -> anyhow::Result<()> {
+    let layout = Layout::new()?;
+    let state = ServerState::load(&layout.state_file())
+        .context("no throwaway PostgreSQL yet: run `cargo xtask db up`")?;
+    println!("{}", state.url("postgres"));
+    Ok(())
+}
+
+/// `cargo xtask db status`: running or not, and where (no password).
+pub fn status() -> anyhow::Result<()> {
+    let layout = Layout::new()?;
+    let Ok(state) = ServerState::load(&layout.state_file()) else {
+        println!("not created (run `cargo xtask db up`)");
+        return Ok(());
+    };
+    let bin = server_bindir()?;
+    let running = is_running(&bin, &layout) && answers(&state);
+    println!("state:    {}", if running { "running" } else { "stopped" });
+    println!("address:  {HOST}:{}", state.port);
+    println!("user:     {} (password: `cargo xtask db url`)", state.user);
+    println!("data:     {}", state.data_dir.display());
+    println!("log:      {}", layout.log().display());
+    if let Some(tls) = &state.tls {
+        println!("tls CA:   {}", tls.ca_cert.display());
+    }
+    Ok(())
+}
+
+fn create(bin: &Path, layout: &Layout) -> anyhow::Result<ServerState> {
+    if layout.cluster.exists() {
+        kill_leftovers(&layout.data());
+        std::fs::remove_dir_all(&layout.cluster)
+            .with_context(|| format!("removing old cluster {}", layout.cluster.display()))?;
+    }
+    std::fs::create_dir_all(&layout.cluster)?;
+    let password = generate_password()?;
+    let pwfile = layout.cluster.join("pwfile");
+    std::fs::write(&pwfile, &password)?;
+    tls::generate(&layout.tls(), SUPERUSER)?;
+    hand_to_server_user(layout)?;
+
+    eprintln!(
+        "xtask: creating throwaway cluster in {}",
+        layout.data().display()
+    );
+    let data = layout.data();
+    let mut initdb = server_command(bin, "initdb");
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ])
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .arg("--no-sync");
+    run_quiet(&mut initdb).context("initdb failed")?;
+    std::fs::remove_file(&pwfile)?;
+
+    let tls_dir = layout.tls();
+    let conf = format!(
+        "\n# pgtide throwaway cluster\n\
+         listen_addresses = '{HOST}'\n\
+         unix_socket_directories = ''\n\
+         max_connections = 300\n\
+         ssl = on\n\
+         ssl_cert_file = '{}'\n\
+         ssl_key_file = '{}'\n\
+         ssl_ca_file = '{}'\n\
+         password_encryption = 'scram-sha-256'\n\
+         # durability buys nothing for a throwaway test server\n\
+         fsync = off\n\
+         synchronous_commit = off\n\
+         full_page_writes = off\n",
+        tls_dir.join(tls::SERVER_CERT).display(),
+        tls_dir.join(tls::SERVER_KEY).display(),
+        tls_dir.join(tls::CA_CERT).display(),
+    );
+    append(&data.join("postgresql.conf"), &conf)?;
+    // Password authentication over TCP, with or without TLS; nothing else gets in.
+    std::fs::write(
+        data.join("pg_hba.conf"),
+        format!("host all all {HOST}/32 scram-sha-256\n"),
+    )?;
+    hand_to_server_user(layout)?;
+
+    let state = ServerState {
+        host: HOST.into(),
+        port: free_port()?,
+        user: SUPERUSER.into(),
+        password,
+        data_dir: data,
+        tls: Some(TlsFiles {
+            ca_cert: tls_dir.join(tls::CA_CERT),
+            server_cert: tls_dir.join(tls::SERVER_CERT),
+        }),
+    };
+    start(bin, layout, state)
+}
+
+/// Starts an existing, stopped cluster, first clearing what a crashed server left behind.
+fn restart_existing(
+    bin: &Path,
+    layout: &Layout,
+    state: ServerState,
+) -> anyhow::Result<ServerState> {
+    let port = if port_is_free(state.port) {
+        state.port
+    } else {
+        free_port()?
+    };
+    let state = ServerState { port, ..state };
+    // Not running, so anything still sitting in the data directory is left from a crash.
+    kill_leftovers(&layout.data());
+    start(bin, layout, state)
+}
+
+fn start(bin: &Path, layout: &Layout, state: ServerState) -> anyhow::Result<ServerState> {
+    let log = layout.log();
+    let options = format!("-p {}", state.port);
+    pg_ctl(
+        bin,
+        layout,
+        &[
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            &log.to_string_lossy(),
+            "-o",
+            &options,
+        ],
+    )
+    .with_context(|| format!("starting PostgreSQL (server log: {})", log.display()))?;
+    wait_until_answering(&state)?;
+    state.save(&layout.state_file())?;
+    eprintln!(
+        "xtask: throwaway PostgreSQL running on {HOST}:{} (TLS on; `cargo xtask db url` for the URL)",
+        state.port
+    );
+    Ok(state)
+}
+
+fn wait_until_answering(state: &ServerState) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match try_connect(state) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).context("the server started but does not accept connections");
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn answers(state: &ServerState) -> bool {
+    try_connect(state).is_ok()
+}
+
+fn try_connect(state: &ServerState) -> anyhow::Result<()> {
+    let url = state.url("postgres");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let conn = sqlx::PgConnection::connect(&url).await?;
+            conn.close().await?;
+            anyhow::Ok(())
+        })
+}
+
+fn is_running(bin: &Path, layout: &Layout) -> bool {
+    layout.data().join("PG_VERSION").exists()
+        && server_command(bin, "pg_ctl")
+            .arg("status")
+            .arg("-D")
+            .arg(layout.data())
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+fn pg_ctl(bin: &Path, layout: &Layout, args: &[&str]) -> anyhow::Result<()> {
+    let mut cmd = server_command(bin, "pg_ctl");
+    cmd.arg("-D").arg(layout.data()).args(args);
+    run_quiet(&mut cmd)
+}
+
+/// Kills processes of a crashed server that still hold the data directory (their cwd), so a
+/// new postmaster can claim the shared memory.
+fn kill_leftovers(data: &Path) {
+    let Ok(data) = data.canonicalize() else {
+        return;
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == data) {
+            // SAFETY: kill(2) with a pid we just read; failure (already gone) is harmless.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    // Wait (bounded) until the kernel has reaped them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline
+        && std::fs::read_to_string(data.join("postmaster.pid")).is_ok_and(|pid| {
+            pid.lines()
+                .next()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+                .is_some_and(|p| Path::new(&format!("/proc/{p}")).exists())
+        })
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Finds the PostgreSQL server binaries: `$PG_BINDIR`, `pg_config --bindir`, `initdb` on PATH,
+/// then `/usr/lib/postgresql/<newest>/bin`.
+pub fn server_bindir() -> anyhow::Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
+        if has_server(&dir) {
+            return Ok(dir);
+        }
+        bail!("PG_BINDIR={} has no initdb/pg_ctl", dir.display());
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_server(&dir) {
+            return Ok(dir);
+        }
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if let Ok(initdb) = dir.join("initdb").canonicalize()
+            && let Some(real_dir) = initdb.parent()
+            && has_server(real_dir)
+        {
+            return Ok(real_dir.to_path_buf());
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, dir)| has_server(dir))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Ok(dir);
+    }
+    bail!(
+        "no PostgreSQL server binaries found (looked at $PG_BINDIR, `pg_config --bindir`, PATH and \
+         /usr/lib/postgresql/*/bin); install them, on Debian/Ubuntu: `apt-get install postgresql`"
+    )
+}
+
+/// A server binary, run as the `postgres` OS user when we are root.
+fn server_command(bin: &Path, name: &str) -> Command {
+    let program = bin.join(name);
+    if running_as_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", SERVER_OS_USER, "--"]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run_quiet(cmd: &mut Command) -> anyhow::Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{} exited with {}:\n{}{}",
+            Path::new(cmd.get_program()).display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn server_user_ids() -> anyhow::Result<(u32, u32)> {
+    let id = |flag: &str| -> anyhow::Result<u32> {
+        let out = Command::new("id").args([flag, SERVER_OS_USER]).output()?;
+        if !out.status.success() {
+            bail!(
+                "running as root, the server must run as the `{SERVER_OS_USER}` OS user, which \
+                 does not exist: install PostgreSQL's server package (`apt-get install postgresql`) \
+                 or run as a normal user"
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+    };
+    Ok((id("-u")?, id("-g")?))
+}
+
+fn server_user_can_reach(dir: &Path) -> anyhow::Result<bool> {
+    server_user_ids()?;
+    let status = Command::new("runuser")
+        .args(["-u", SERVER_OS_USER, "--", "test", "-x"])
+        .arg(dir)
+        .status()?;
+    Ok(status.success())
+}
+
+/// As root, gives the cluster directory to the server's OS user (except the client key).
+fn hand_to_server_user(layout: &Layout) -> anyhow::Result<()> {
+    if !running_as_root() {
+        return Ok(());
+    }
+    let (uid, gid) = server_user_ids()?;
+    chown_tree(
+        &layout.cluster,
+        uid,
+        gid,
+        &layout.tls().join(tls::CLIENT_KEY),
+    )
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32, except: &Path) -> anyhow::Result<()> {
+    if path != except {
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+            .with_context(|| format!("chown {}", path.display()))?;
+    }
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid, gid, except)?;
+        }
+    }
+    Ok(())
+}
+
+fn generate_password() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 18];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+fn append(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Drops the per-test databases a previous run left behind (a crashed or killed test).
+pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
+    let url = state.url("postgres");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            let pattern = format!("{}%", pgtide_testkit::TEST_DB_PREFIX);
+            let names: Vec<String> =
+                sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
+                    .bind(pattern)
+                    .fetch_all(&mut conn)
+                    .await?;
+            for name in names {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                )))
+                .execute(&mut conn)
+                .await?;
+            }
+            conn.close().await?;
+            anyhow::Ok(())
+        })
+}

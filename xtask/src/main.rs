@@ -1,0 +1,48 @@
+//! This repository's automation: `cargo xtask <command>`.
+//!
+//! - `db up | down | url | status` — a throwaway PostgreSQL under `target/`
+//! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
+//! - `demo` — pgtide doing its job against that server
+
+mod cluster;
+mod demo;
+mod suite;
+mod tls;
+
+use anyhow::bail;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  db up [--fresh]   start the throwaway PostgreSQL (reuses a stopped cluster; --fresh recreates it)
+  db down           stop it (the data stays for the next `db up`)
+  db url            print its superuser URL (includes the generated password)
+  db status         say whether it runs, where, and how to reach it (password redacted)
+  test              start the server, run fmt, clippy, every test and doctest, stop the server
+  demo              start the server, apply the fixtures and show pgtide at work";
+
+fn main() {
+    if let Err(e) = run(std::env::args().skip(1).collect()) {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["db", "up"] => cluster::up(false).map(|_| ()),
+        ["db", "up", "--fresh"] => cluster::up(true).map(|_| ()),
+        ["db", "down"] => cluster::down(),
+        ["db", "url"] => cluster::url(),
+        ["db", "status"] => cluster::status(),
+        ["test"] => suite::run(),
+        ["demo"] => demo::run(),
+        ["help" | "--help" | "-h"] | [] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
+    }
+}
