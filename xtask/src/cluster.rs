@@ -491,10 +491,10 @@ pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
         .build()?
         .block_on(async {
             let mut conn = sqlx::PgConnection::connect(&url).await?;
-            let pattern = format!("{}%", pgtide_testkit::TEST_DB_PREFIX);
-            let names: Vec<String> =
-                sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
-                    .bind(pattern)
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datistemplate",
+            )
+            .bind(pgtide_testkit::TEST_DB_PREFIX)
                     .fetch_all(&mut conn)
                     .await?;
             for name in names {

@@ -1,0 +1,323 @@
+//! The type-state builder: `build()` exists only once a password and a pool size are given.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::settings::{
+    Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
+    TlsSettings,
+};
+use super::{ConfigError, PoolSize};
+
+/// Type-state marker: no password given yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPassword;
+
+/// Type-state marker: no pool size given yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPoolSize;
+
+/// Builds a [`Config`] in code. `P` and `S` record whether [`password`](Self::password)
+/// and [`pool_size`](Self::pool_size) have been called; [`build`](ConfigBuilder::build)
+/// exists only for `ConfigBuilder<SecretString, PoolSize>`.
+///
+/// ```compile_fail
+/// use pgtide::config::Config;
+/// // no password, no pool size: `build` does not exist
+/// let config = Config::builder().host("localhost").build();
+/// ```
+#[must_use]
+pub struct ConfigBuilder<P = NoPassword, S = NoPoolSize> {
+    password: P,
+    size: S,
+    draft: Draft,
+}
+
+impl<P, S> std::fmt::Debug for ConfigBuilder<P, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("draft", &self.draft)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything but the two type-checked values; validated by `build`.
+#[derive(Debug, Clone)]
+struct Draft {
+    profile: String,
+    host: String,
+    port: u16,
+    database: Option<String>,
+    user: String,
+    application_name: Option<String>,
+    connect_timeout: Duration,
+    ssl_mode: Option<SslMode>,
+    root_cert: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    session: SessionSettings,
+    pool: PoolSettings,
+    retry: RetrySettings,
+}
+
+impl Config {
+    /// Starts a builder with the documented defaults.
+    pub fn builder() -> ConfigBuilder<NoPassword, NoPoolSize> {
+        ConfigBuilder {
+            password: NoPassword,
+            size: NoPoolSize,
+            draft: Draft {
+                profile: "default".into(),
+                host: "localhost".into(),
+                port: 5432,
+                database: None,
+                user: "postgres".into(),
+                application_name: None,
+                connect_timeout: Duration::from_secs(5),
+                ssl_mode: None,
+                root_cert: None,
+                client_cert: None,
+                client_key: None,
+                session: SessionSettings::default(),
+                pool: PoolSettings::default(),
+                retry: RetrySettings::default(),
+            },
+        }
+    }
+}
+
+impl<S> ConfigBuilder<NoPassword, S> {
+    /// The password, as a secret: a plain `&str` or `String` is not accepted.
+    pub fn password(self, password: SecretString) -> ConfigBuilder<SecretString, S> {
+        ConfigBuilder {
+            password,
+            size: self.size,
+            draft: self.draft,
+        }
+    }
+}
+
+impl<P> ConfigBuilder<P, NoPoolSize> {
+    /// The pool's bounds, checked by [`PoolSize::new`].
+    pub fn pool_size(self, size: PoolSize) -> ConfigBuilder<P, PoolSize> {
+        ConfigBuilder {
+            password: self.password,
+            size,
+            draft: self.draft,
+        }
+    }
+}
+
+impl<P, S> ConfigBuilder<P, S> {
+    /// Host name, IP address or Unix socket directory. Default `localhost`.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.draft.host = host.into();
+        self
+    }
+    /// TCP port. Default `5432`; `0` is rejected by `build`.
+    pub fn port(mut self, port: u16) -> Self {
+        self.draft.port = port;
+        self
+    }
+    /// Database name. Default: the user name.
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.draft.database = Some(database.into());
+        self
+    }
+    /// Role name. Default `postgres`.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.draft.user = user.into();
+        self
+    }
+    /// `application_name`. Default: the running binary's file name.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.draft.application_name = Some(name.into());
+        self
+    }
+    /// Time allowed to establish one connection. Default 5 s; must be > 0.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.connect_timeout = timeout;
+        self
+    }
+    /// `sslmode`. Default: `require` for remote hosts, `prefer` on loopback and sockets.
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.draft.ssl_mode = Some(mode);
+        self
+    }
+    /// CA certificate to verify the server with.
+    pub fn ssl_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.draft.root_cert = Some(path.into());
+        self
+    }
+    /// Client certificate and key, for certificate authentication.
+    pub fn ssl_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.draft.client_cert = Some(cert.into());
+        self.draft.client_key = Some(key.into());
+        self
+    }
+    /// `statement_timeout`; `None` keeps the server default. Default 30 s.
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.draft.session.statement_timeout = timeout;
+        self
+    }
+    /// `lock_timeout`; `None` keeps the server default (the default).
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.draft.session.lock_timeout = timeout;
+        self
+    }
+    /// `idle_in_transaction_session_timeout`; `None` keeps the server default. Default 60 s.
+    pub fn idle_in_transaction_session_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.draft.session.idle_in_transaction_session_timeout = timeout;
+        self
+    }
+    /// `search_path`, e.g. `"app, public"`.
+    pub fn search_path(mut self, path: impl Into<String>) -> Self {
+        self.draft.session.search_path = Some(path.into());
+        self
+    }
+    /// Any other session setting, by GUC name (`work_mem`, `TimeZone`, ...).
+    pub fn session_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.draft.session.extra.insert(name.into(), value.into());
+        self
+    }
+    /// Longest a caller waits for a pooled connection. Default 10 s; must be > 0.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.pool.acquire_timeout = timeout;
+        self
+    }
+    /// Idle connections above the minimum close after this long; `None`: never. Default 5 min.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.draft.pool.idle_timeout = timeout;
+        self
+    }
+    /// Connections are replaced after this long; `None`: never. Default 30 min.
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.draft.pool.max_lifetime = lifetime;
+        self
+    }
+    /// When to check a connection before handing it out. Default: after 30 s idle.
+    pub fn health_check(mut self, check: HealthCheck) -> Self {
+        self.draft.pool.health_check = check;
+        self
+    }
+    /// Retry policy for connecting and idempotent work. Default: 3 attempts, 100 ms..2 s.
+    pub fn retry(mut self, retry: RetrySettings) -> Self {
+        self.draft.retry = retry;
+        self
+    }
+    /// Sets the retry attempts (1 = no retry), keeping the other retry settings.
+    pub fn retry_attempts(mut self, attempts: u32) -> Self {
+        self.draft.retry.attempts = attempts;
+        self
+    }
+}
+
+impl ConfigBuilder<SecretString, PoolSize> {
+    /// Validates the remaining values and returns the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let d = self.draft;
+        if d.host.trim().is_empty() {
+            return Err(ConfigError::invalid("host", "must not be empty"));
+        }
+        if d.port == 0 {
+            return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
+        }
+        positive("connect_timeout", d.connect_timeout)?;
+        positive("pool.acquire_timeout", d.pool.acquire_timeout)?;
+        for (key, value) in [
+            ("statement_timeout", d.session.statement_timeout),
+            ("lock_timeout", d.session.lock_timeout),
+            (
+                "idle_in_transaction_session_timeout",
+                d.session.idle_in_transaction_session_timeout,
+            ),
+            ("pool.idle_timeout", d.pool.idle_timeout),
+            ("pool.max_lifetime", d.pool.max_lifetime),
+        ] {
+            if let Some(value) = value {
+                positive(key, value)?;
+            }
+        }
+        if let HealthCheck::IdleLongerThan(idle) = d.pool.health_check {
+            positive("pool.health_check", idle)?;
+        }
+        if d.retry.attempts == 0 {
+            return Err(ConfigError::invalid(
+                "retry.attempts",
+                "must be at least 1 (1 means no retry)",
+            ));
+        }
+        if d.retry.max_delay < d.retry.base_delay {
+            return Err(ConfigError::invalid(
+                "retry.max_delay",
+                "must not be below retry.base_delay",
+            ));
+        }
+        let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(&d.host));
+        if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && d.root_cert.is_none() {
+            return Err(ConfigError::invalid(
+                "ssl_root_cert",
+                format!(
+                    "sslmode {} needs a CA certificate to verify against",
+                    mode.as_str()
+                ),
+            ));
+        }
+        Ok(Config {
+            profile: d.profile,
+            connection: ConnectionSettings {
+                database: d.database.unwrap_or_else(|| d.user.clone()),
+                host: d.host,
+                port: d.port,
+                user: d.user,
+                password: self.password,
+                application_name: d.application_name.unwrap_or_else(default_application_name),
+                connect_timeout: d.connect_timeout,
+            },
+            tls: TlsSettings {
+                mode,
+                root_cert: d.root_cert,
+                client_cert: d.client_cert,
+                client_key: d.client_key,
+            },
+            session: d.session,
+            pool: PoolSettings {
+                size: self.size,
+                ..d.pool
+            },
+            retry: d.retry,
+        })
+    }
+}
+
+fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
+    if value.is_zero() {
+        return Err(ConfigError::invalid(key, "must be greater than zero"));
+    }
+    Ok(())
+}
+
+/// `prefer` where the network is this machine (loopback, Unix socket), `require` elsewhere.
+pub(crate) fn default_ssl_mode(host: &str) -> SslMode {
+    let local = host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if local {
+        SslMode::Prefer
+    } else {
+        SslMode::Require
+    }
+}
+
+/// The running binary's file name, as `application_name`.
+pub(crate) fn default_application_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "pgtide".into())
+}

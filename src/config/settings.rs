@@ -1,0 +1,230 @@
+//! The validated configuration: plain data, read-only outside this crate.
+//!
+//! The setting groups have public fields for reading, but are `#[non_exhaustive]`: only the
+//! builder and the loader, which validate, can make them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::PoolSize;
+
+/// A complete, validated configuration for one database. Build one with
+/// [`Config::builder`](crate::config::Config::builder).
+///
+/// `Debug` never shows the password.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) profile: String,
+    pub(crate) connection: ConnectionSettings,
+    pub(crate) tls: TlsSettings,
+    pub(crate) session: SessionSettings,
+    pub(crate) pool: PoolSettings,
+    pub(crate) retry: RetrySettings,
+}
+
+impl Config {
+    /// The profile this configuration was loaded from (`default` for built configs).
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+    /// Where and as whom to connect.
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
+    }
+    /// TLS mode and certificates.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+    /// Session limits and settings sent at connection start.
+    pub fn session(&self) -> &SessionSettings {
+        &self.session
+    }
+    /// Pool bounds, timeouts and health checks.
+    pub fn pool(&self) -> &PoolSettings {
+        &self.pool
+    }
+    /// Retry policy for connecting and for work marked idempotent.
+    pub fn retry(&self) -> &RetrySettings {
+        &self.retry
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("profile", &self.profile)
+            .field("connection", &self.connection)
+            .field("tls", &self.tls)
+            .field("session", &self.session)
+            .field("pool", &self.pool)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Where and as whom to connect.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnectionSettings {
+    /// Host name, IP address, or a directory holding a Unix socket (starts with `/`).
+    /// Default `localhost`.
+    pub host: String,
+    /// TCP port (1..=65535). Default `5432`.
+    pub port: u16,
+    /// Database name. Default: the user name (as libpq does).
+    pub database: String,
+    /// Role to connect as. Default `postgres`.
+    pub user: String,
+    /// The password; `Debug` shows `[REDACTED]`. Expose it with
+    /// [`ExposeSecret`](crate::ExposeSecret) only to hand it to the driver.
+    pub password: SecretString,
+    /// `application_name` reported to the server (visible in `pg_stat_activity`).
+    /// Default: the running binary's file name.
+    pub application_name: String,
+    /// How long establishing one connection (TCP, TLS, authentication) may take. Default 5 s.
+    pub connect_timeout: Duration,
+}
+
+/// TLS mode and certificates, as libpq's `sslmode`, `sslrootcert`, `sslcert`, `sslkey`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct TlsSettings {
+    /// Default: `require` for remote hosts, `prefer` on loopback and Unix sockets.
+    pub mode: SslMode,
+    /// CA certificate(s) to verify the server with (`verify-ca`, `verify-full`).
+    pub root_cert: Option<PathBuf>,
+    /// Client certificate, for certificate authentication.
+    pub client_cert: Option<PathBuf>,
+    /// Client private key, for certificate authentication.
+    pub client_key: Option<PathBuf>,
+}
+
+/// libpq's `sslmode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SslMode {
+    /// Never TLS.
+    Disable,
+    /// Plain first, TLS if the server insists.
+    Allow,
+    /// TLS if the server offers it, plain otherwise.
+    Prefer,
+    /// TLS always, without checking the server's certificate.
+    Require,
+    /// TLS, and the server's certificate must chain to `root_cert`.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate must name the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The libpq spelling (`verify-full`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// Settings sent as startup options with every new connection (no extra round trip).
+/// `None` leaves the server's own default in place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct SessionSettings {
+    /// Longest a single statement may run. Default 30 s.
+    pub statement_timeout: Option<Duration>,
+    /// Longest a statement waits for a lock. Default: server default (none).
+    pub lock_timeout: Option<Duration>,
+    /// Longest a session may sit idle inside a transaction. Default 60 s.
+    pub idle_in_transaction_session_timeout: Option<Duration>,
+    /// `search_path`. Default: server default.
+    pub search_path: Option<String>,
+    /// Any other settings (`work_mem`, `TimeZone`, ...), by GUC name.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Pool bounds, timeouts and health checks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PoolSettings {
+    /// Minimum and maximum connections. Default `1..=10`.
+    pub size: PoolSize,
+    /// Longest a caller waits for a connection. Default 10 s.
+    pub acquire_timeout: Duration,
+    /// Idle connections above `min` are closed after this long. Default 5 min; `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// Connections are replaced after this long. Default 30 min; `None`: never.
+    pub max_lifetime: Option<Duration>,
+    /// When a connection is checked before it is handed out. Default: after 30 s idle.
+    pub health_check: HealthCheck,
+}
+
+/// When the pool checks a connection (a round trip) before handing it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HealthCheck {
+    /// On every checkout: safest, halves throughput for short queries.
+    Always,
+    /// Never: a dead connection surfaces as an error at use (and idempotent work retries).
+    Never,
+    /// When the connection sat idle longer than this (and after it saw an error).
+    IdleLongerThan(Duration),
+}
+
+/// Retry with exponential backoff for connecting and for work marked idempotent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RetrySettings {
+    /// Total attempts, the first included (1 = no retry). Default 3.
+    pub attempts: u32,
+    /// Delay before the first retry; doubles each time. Default 100 ms.
+    pub base_delay: Duration,
+    /// Upper bound of one delay. Default 2 s.
+    pub max_delay: Duration,
+    /// Randomise each delay (full jitter) so clients do not retry in lockstep. Default on.
+    pub jitter: bool,
+    /// Total time all attempts together may take. Default 10 s.
+    pub budget: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            jitter: true,
+            budget: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            size: PoolSize::default(),
+            acquire_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(5 * 60)),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            health_check: HealthCheck::IdleLongerThan(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Some(Duration::from_secs(30)),
+            lock_timeout: None,
+            idle_in_transaction_session_timeout: Some(Duration::from_secs(60)),
+            search_path: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
