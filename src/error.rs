@@ -1,0 +1,309 @@
+//! One error type for everything pgtide does; its kind says what the caller can do.
+//!
+//! The kind comes from the SQLSTATE class where the server sent one:
+//!
+//! | SQLSTATE | kind | what to do |
+//! |---|---|---|
+//! | `28*` | [`Auth`](Error::Auth) | fix user, password or `pg_hba.conf`; never retried |
+//! | `57014`, `55P03`, `25P03` | [`Timeout`](Error::Timeout) | the statement, lock wait or idle transaction ran out of time |
+//! | `08*`, `40001`, `40P01`, `53300`, `57P01`..`57P03` | [`Transient`](Error::Transient) | retry (idempotent work and whole transactions are retried for you) |
+//! | `23*` | [`Permanent`](Error::Permanent), [`is_constraint_violation`](Error::is_constraint_violation) | the data breaks a constraint ([`constraint`](Error::constraint) names it) |
+//! | anything else, `42*`, `22*` | [`Permanent`](Error::Permanent) | fix the query or the data |
+//!
+//! Without a SQLSTATE, I/O and TLS failures are transient, and a closed pool is
+//! [`Closed`](Error::Closed).
+//!
+//! ```
+//! use pgtide::{Error, ErrorKind};
+//!
+//! let err = Error::NotFound { query: "GetAuthor".into() };
+//! assert_eq!(err.kind(), ErrorKind::NotFound);
+//! assert!(!err.is_retryable());
+//! assert_eq!(err.to_string(), "no row returned by `GetAuthor`");
+//! ```
+
+use std::borrow::Cow;
+
+use sqlx::postgres::PgDatabaseError;
+
+use crate::config::ConfigError;
+
+/// Everything that can go wrong, by what the caller can do about it.
+///
+/// Keeps the underlying [`sqlx::Error`] as its source; never contains a password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid: fix the key the message names.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+
+    /// The server refused the credentials (SQLSTATE class `28`). Not retried.
+    #[error("authentication failed: {} (check user, password and pg_hba.conf)", describe(.source))]
+    Auth {
+        /// What the server or driver reported.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Something ran out of time: a statement (`57014`), a lock wait (`55P03`), an idle
+    /// transaction (`25P03`), connecting, or waiting for a pooled connection.
+    #[error("timed out {what}{}", source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
+    Timeout {
+        /// What timed out, e.g. `running the statement`.
+        what: Cow<'static, str>,
+        /// The underlying failure, when there is one (the last connect error for a pool
+        /// that could not connect).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+
+    /// A failure that may well succeed if tried again: connection lost, serialization
+    /// failure, deadlock, too many connections, server shutting down.
+    #[error("transient failure (retrying may succeed): {}", describe(.source))]
+    Transient {
+        /// What the server or driver reported.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A failure that will repeat: bad SQL, bad data, a violated constraint.
+    #[error("{}", describe(.source))]
+    Permanent {
+        /// What the server or driver reported.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A query that must return a row returned none.
+    #[error("no row returned by `{query}`")]
+    NotFound {
+        /// The query's name (or its SQL when it has none).
+        query: String,
+    },
+
+    /// The pool was closed; no more connections are handed out.
+    #[error("the pool is closed")]
+    Closed,
+}
+
+/// The kind of an [`Error`], for matching, metrics and spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::Config`].
+    Config,
+    /// See [`Error::Auth`].
+    Auth,
+    /// See [`Error::Timeout`].
+    Timeout,
+    /// See [`Error::Transient`].
+    Transient,
+    /// See [`Error::Permanent`].
+    Permanent,
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::Closed`].
+    Closed,
+}
+
+impl ErrorKind {
+    /// Lower-case name, as recorded in tracing spans (`error.kind`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Auth => "auth",
+            Self::Timeout => "timeout",
+            Self::Transient => "transient",
+            Self::Permanent => "permanent",
+            Self::NotFound => "not_found",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Config(_) => ErrorKind::Config,
+            Self::Auth { .. } => ErrorKind::Auth,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Transient { .. } => ErrorKind::Transient,
+            Self::Permanent { .. } => ErrorKind::Permanent,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::Closed => ErrorKind::Closed,
+        }
+    }
+
+    /// Whether trying the same work again may succeed. Only [`Transient`](Self::Transient)
+    /// failures are retryable; whether a retry is *safe* also depends on the work (see the
+    /// retry rules in the crate docs).
+    pub fn is_retryable(&self) -> bool {
+        self.kind() == ErrorKind::Transient
+    }
+
+    /// The underlying sqlx error, for what pgtide does not expose itself.
+    pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Auth { source } | Self::Transient { source } | Self::Permanent { source } => {
+                Some(source)
+            }
+            Self::Timeout {
+                source: Some(source),
+                ..
+            } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    fn server_error(&self) -> Option<&PgDatabaseError> {
+        self.as_sqlx()?
+            .as_database_error()?
+            .try_downcast_ref::<PgDatabaseError>()
+    }
+
+    /// The five-character SQLSTATE the server sent, e.g. `23505`.
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.server_error().map(|e| e.code())
+    }
+
+    /// The constraint the server named (unique, foreign key, check, exclusion).
+    pub fn constraint(&self) -> Option<&str> {
+        self.server_error()?.constraint()
+    }
+
+    /// The table the server named.
+    pub fn table(&self) -> Option<&str> {
+        self.server_error()?.table()
+    }
+
+    /// The column the server named.
+    pub fn column(&self) -> Option<&str> {
+        self.server_error()?.column()
+    }
+
+    /// Whether the data violated a constraint (SQLSTATE class `23`).
+    pub fn is_constraint_violation(&self) -> bool {
+        self.sqlstate().is_some_and(|s| s.starts_with("23"))
+    }
+
+    /// A timeout, with the failure that explains it.
+    pub fn timeout(
+        what: impl Into<Cow<'static, str>>,
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::Timeout {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if let Some(code) = err.as_database_error().and_then(|e| e.code()) {
+            return match classify_sqlstate(&code) {
+                ErrorKind::Auth => Self::Auth { source: err },
+                ErrorKind::Timeout => {
+                    let what = match code.as_ref() {
+                        "55P03" => "waiting for a lock",
+                        "25P03" => "idle in transaction",
+                        _ => "running the statement",
+                    };
+                    Self::timeout(what, Some(Box::new(err)))
+                }
+                ErrorKind::Transient => Self::Transient { source: err },
+                _ => Self::Permanent { source: err },
+            };
+        }
+        match err {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+                Self::Transient { source: err }
+            }
+            sqlx::Error::PoolTimedOut => {
+                Self::timeout("waiting for a pooled connection", Some(Box::new(err)))
+            }
+            sqlx::Error::PoolClosed => Self::Closed,
+            sqlx::Error::RowNotFound => Self::NotFound {
+                query: "a query expecting one row".into(),
+            },
+            other => Self::Permanent { source: other },
+        }
+    }
+}
+
+/// The kind a SQLSTATE implies.
+pub fn classify_sqlstate(code: &str) -> ErrorKind {
+    match code {
+        c if c.starts_with("28") => ErrorKind::Auth,
+        "57014" | "55P03" | "25P03" => ErrorKind::Timeout,
+        c if c.starts_with("08") => ErrorKind::Transient,
+        "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03" => ErrorKind::Transient,
+        _ => ErrorKind::Permanent,
+    }
+}
+
+/// The server's message with its SQLSTATE, or the driver's message.
+fn describe(err: &sqlx::Error) -> String {
+    match err.as_database_error() {
+        Some(db) => match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstate_classes_map_to_kinds() {
+        for (code, kind) in [
+            ("28P01", ErrorKind::Auth),
+            ("28000", ErrorKind::Auth),
+            ("57014", ErrorKind::Timeout),
+            ("55P03", ErrorKind::Timeout),
+            ("08006", ErrorKind::Transient),
+            ("40001", ErrorKind::Transient),
+            ("40P01", ErrorKind::Transient),
+            ("53300", ErrorKind::Transient),
+            ("57P01", ErrorKind::Transient),
+            ("57P03", ErrorKind::Transient),
+            ("23505", ErrorKind::Permanent),
+            ("42P01", ErrorKind::Permanent),
+            ("22012", ErrorKind::Permanent),
+            ("3D000", ErrorKind::Permanent),
+        ] {
+            assert_eq!(classify_sqlstate(code), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn driver_errors_without_sqlstate() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(
+            Error::from(sqlx::Error::Io(io)).kind(),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            Error::from(sqlx::Error::PoolClosed).kind(),
+            ErrorKind::Closed
+        );
+        let timeout = Error::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(timeout.kind(), ErrorKind::Timeout);
+        assert!(timeout.as_sqlx().is_some());
+        assert!(!timeout.is_retryable());
+    }
+}
