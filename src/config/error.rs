@@ -1,19 +1,100 @@
 //! What can be wrong with a configuration, and where it came from.
 
-/// A configuration mistake: which key, from which source, and what would be valid.
+use std::path::PathBuf;
+
+use super::provenance::Source;
+
+/// A configuration mistake: which key, in which profile, from which source, and what would
+/// be valid.
 ///
-/// Never contains a secret value.
+/// Never contains a secret: values of `password` and `dsn` are never quoted, and secret
+/// references are shown as written (`secret://env/NAME`), never resolved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A key has a value that is not allowed.
-    #[error("invalid `{key}`: {message}")]
+    /// A value set in code (builder, [`PoolSize::new`](crate::config::PoolSize::new)) is not
+    /// allowed.
+    #[error("invalid `{key}` (set in code): {message}")]
     Invalid {
         /// Dotted key path, e.g. `pool.max_size`.
         key: String,
         /// What is wrong and what would be valid.
         message: String,
     },
+    /// A loaded value is not allowed or cannot be parsed.
+    #[error("invalid `{key}` in profile `{profile}` ({origin}): {message}")]
+    Value {
+        /// Dotted key path, e.g. `pool.max_size`.
+        key: String,
+        /// The profile being loaded.
+        profile: String,
+        /// Where the value came from.
+        origin: Source,
+        /// What is wrong and what would be valid.
+        message: String,
+    },
+    /// A key that pgtide does not know.
+    #[error("unknown key `{key}` in profile `{profile}` ({origin}): {hint}")]
+    UnknownKey {
+        /// Dotted key path as written.
+        key: String,
+        /// The profile section it is in.
+        profile: String,
+        /// Where it was found.
+        origin: Source,
+        /// `did you mean ...?`, or the keys valid at that level.
+        hint: String,
+    },
+    /// The requested profile is defined by no source.
+    #[error("unknown profile `{profile}`: the profiles that exist are {}", list(available))]
+    UnknownProfile {
+        /// The profile asked for.
+        profile: String,
+        /// Profiles defined by the loaded files and environment (always `default`).
+        available: Vec<String>,
+    },
+    /// A `secret://` reference could not be resolved.
+    #[error("cannot resolve `{key}` in profile `{profile}` ({origin}): {reference}: {reason}")]
+    Secret {
+        /// The key holding the reference.
+        key: String,
+        /// The profile being loaded.
+        profile: String,
+        /// Where the reference came from.
+        origin: Source,
+        /// The reference as written, e.g. `secret://env/PG_PASSWORD`.
+        reference: String,
+        /// Why it failed and what to do.
+        reason: String,
+    },
+    /// A configuration file cannot be read or parsed.
+    #[error("{}: {message}", Source::file(path, *line))]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The line of a syntax error, where known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A required value is set nowhere.
+    #[error("missing `{key}` in profile `{profile}`: {hint}")]
+    Missing {
+        /// Dotted key path.
+        key: String,
+        /// The profile being loaded.
+        profile: String,
+        /// Where it can be set.
+        hint: String,
+    },
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ConfigError {
@@ -21,6 +102,42 @@ impl ConfigError {
         Self::Invalid {
             key: key.into(),
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn value(
+        key: impl Into<String>,
+        profile: &str,
+        origin: Source,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Value {
+            key: key.into(),
+            profile: profile.into(),
+            origin,
+            message: message.into(),
+        }
+    }
+
+    /// The dotted key path this error is about, if it is about one key.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { key, .. }
+            | Self::Value { key, .. }
+            | Self::UnknownKey { key, .. }
+            | Self::Secret { key, .. }
+            | Self::Missing { key, .. } => Some(key),
+            Self::UnknownProfile { .. } | Self::File { .. } => None,
+        }
+    }
+
+    /// Where the offending value came from, if known.
+    pub fn origin(&self) -> Option<&Source> {
+        match self {
+            Self::Value { origin, .. }
+            | Self::UnknownKey { origin, .. }
+            | Self::Secret { origin, .. } => Some(origin),
+            _ => None,
         }
     }
 }
