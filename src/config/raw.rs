@@ -172,7 +172,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::String(_, s) => format!("`{s}`"),
         Value::Char(_, c) => format!("`{c}`"),
         Value::Bool(_, b) => format!("`{b}`"),
-        Value::Num(_, n) => match (n.to_i128(), n.to_f64()) {
+        Value::Num(_, n) => match (integer(n), n.to_f64()) {
             (Some(i), _) => format!("`{i}`"),
             (None, Some(f)) => format!("`{f}`"),
             _ => "a number".into(),
@@ -205,9 +205,15 @@ pub(crate) fn secret_text(value: &Value) -> Result<&str, String> {
     }
 }
 
+/// A number as an integer, whether signed (TOML, YAML) or unsigned (JSON, code).
+fn integer(n: &figment::value::Num) -> Option<i128> {
+    n.to_i128()
+        .or_else(|| n.to_u128().and_then(|u| i128::try_from(u).ok()))
+}
+
 fn whole(value: &Value) -> Option<u128> {
     match value {
-        Value::Num(_, n) => n.to_u128(),
+        Value::Num(_, n) => integer(n).and_then(|i| u128::try_from(i).ok()),
         Value::String(_, s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -238,7 +244,7 @@ pub(crate) fn boolean(value: &Value) -> Result<bool, String> {
             "false" | "no" | "off" | "0" => Ok(false),
             _ => Err(bad()),
         },
-        Value::Num(_, n) => match n.to_u128() {
+        Value::Num(_, n) => match integer(n) {
             Some(1) => Ok(true),
             Some(0) => Ok(false),
             _ => Err(bad()),
