@@ -402,7 +402,7 @@ fn effective_config_names_each_source_and_redacts_the_password() {
     assert_eq!(source("host"), "file tests/fixtures/config/full.toml, line 39");
     assert_eq!(source("pool.min_size"), "file tests/fixtures/config/full.toml, line 24");
     assert_eq!(source("pool.max_size"), "environment variable PGTIDE_PROD__POOL__MAX_SIZE");
-    assert_eq!(source("password"), "file tests/fixtures/config/full.toml, line 7", "a file beats PGPASSWORD");
+    assert_eq!(source("password"), "environment variable PGPASSWORD", "the environment beats the file");
     assert_eq!(source("retry.attempts"), "set in code");
     assert_eq!(source("settings.work_mem"), "file tests/fixtures/config/full.toml, line 20");
     assert_eq!(loaded.entry("password").unwrap().value, "[redacted]");
