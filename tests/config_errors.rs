@@ -218,7 +218,7 @@ fn missing_password_says_where_to_set_it() {
         "missing `password` in profile `default`: set `password` (a secret reference such as secret://env/NAME keeps it out of the file), PGTIDE_<PROFILE>__PASSWORD, PGPASSWORD, or a URL with one; use an empty string for trust or peer authentication"
     );
     assert_eq!(
-        loader(&[]).set("password", "plain").load().unwrap_err().to_string(),
+        loader(&[]).set("password", "s3cret-value").load().unwrap_err().to_string(),
         "invalid `password` in profile `default` (set in code): the password cannot be set as plain text: use ConfigLoader::password with a SecretString"
     );
 }

@@ -89,6 +89,13 @@ impl Merged<'_> {
             .map_err(|e| self.locate(e))
     }
 
+    /// The password as it will be used, if it resolves: for scrubbing errors.
+    pub(crate) fn resolved_password(&self) -> Option<String> {
+        self.password()
+            .ok()
+            .map(|p| secrecy::ExposeSecret::expose_secret(&p).to_string())
+    }
+
     fn password(&self) -> Result<SecretString, ConfigError> {
         if let Some(password) = &self.code_password {
             return Ok(password.clone());

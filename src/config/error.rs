@@ -119,6 +119,72 @@ impl ConfigError {
         }
     }
 
+    /// Replaces every occurrence of a known secret in the error's text by `[redacted]`:
+    /// defence in depth for a password pasted into the wrong key (`port = "<password>"`).
+    /// Secrets shorter than 4 characters are left alone: scrubbing them would garble the
+    /// message, and no error quotes the password's own key anyway.
+    pub(crate) fn scrub(mut self, secrets: &[String]) -> Self {
+        let secrets: Vec<&String> = secrets.iter().filter(|s| s.chars().count() >= 4).collect();
+        if secrets.is_empty() {
+            return self;
+        }
+        let clean = |text: &mut String| {
+            for secret in &secrets {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), "[redacted]");
+                }
+            }
+        };
+        match &mut self {
+            Self::Invalid { key, message } => {
+                clean(key);
+                clean(message);
+            }
+            Self::Value {
+                key,
+                profile,
+                message,
+                ..
+            } => {
+                clean(key);
+                clean(profile);
+                clean(message);
+            }
+            Self::UnknownKey {
+                key, profile, hint, ..
+            } => {
+                clean(key);
+                clean(profile);
+                clean(hint);
+            }
+            Self::UnknownProfile { profile, available } => {
+                clean(profile);
+                available.iter_mut().for_each(clean);
+            }
+            Self::Secret {
+                key,
+                profile,
+                reference,
+                reason,
+                ..
+            } => {
+                clean(key);
+                clean(profile);
+                clean(reference);
+                clean(reason);
+            }
+            Self::File { message, .. } => clean(message),
+            Self::Missing {
+                key, profile, hint, ..
+            } => {
+                clean(key);
+                clean(profile);
+                clean(hint);
+            }
+        }
+        self
+    }
+
     /// The dotted key path this error is about, if it is about one key.
     pub fn key(&self) -> Option<&str> {
         match self {

@@ -192,12 +192,37 @@ impl ConfigLoader {
 
     /// Loads, merges and validates.
     pub fn load(self) -> Result<Config, ConfigError> {
+        // `load_explained` scrubs secrets from its errors.
         self.load_explained().map(LoadedConfig::into_config)
     }
 
     /// As [`load`](Self::load), and also reports each key's effective value (the password
     /// redacted) and its source, as `pgtide config show` prints them.
     pub fn load_explained(self) -> Result<LoadedConfig, ConfigError> {
+        let mut secrets = Vec::new();
+        let result = self.load_inner(&mut secrets);
+        // References (`secret://env/NAME`) are shown on purpose; they are not secrets.
+        secrets.retain(|s| !super::secret_ref::is_reference(s));
+        result.map_err(|error| error.scrub(&secrets))
+    }
+
+    /// Loads; `secrets` collects every password seen, to scrub from errors.
+    fn load_inner(&self, secrets: &mut Vec<String>) -> Result<LoadedConfig, ConfigError> {
+        for (name, value) in &self.env {
+            let is_password = name == "PGPASSWORD"
+                || (name.starts_with(env::PREFIX) && name.ends_with("__PASSWORD"));
+            if is_password {
+                secrets.push(value.clone());
+            }
+        }
+        if let Some(password) = &self.password {
+            secrets.push(secrecy::ExposeSecret::expose_secret(password).to_string());
+        }
+        for (key, value) in &self.explicit {
+            if let (true, Ok(Value::String(_, s))) = (key == "password", value) {
+                secrets.push(s.clone());
+            }
+        }
         let profile = self
             .profile
             .clone()
@@ -210,6 +235,19 @@ impl ConfigLoader {
             .iter()
             .map(|p| ConfigFile::read(p))
             .collect::<Result<Vec<_>, _>>()?;
+        for file in &files {
+            for section in file.sections.values() {
+                collect_secrets(section, secrets);
+            }
+        }
+        for (var, value) in &self.env {
+            // A JSON overlay or URL may hold a password; take what can be taken apart.
+            if var.starts_with(env::PREFIX) && var.ends_with("__JSON") {
+                if let Ok(dict) = serde_json::from_str::<Dict>(value) {
+                    collect_secrets(&dict, secrets);
+                }
+            }
+        }
         let vars = PgtideVars::from_env(&self.env);
 
         let mut known: BTreeSet<String> = BTreeSet::from(["default".to_string()]);
@@ -256,7 +294,12 @@ impl ConfigLoader {
         layers.push(self.code_layer(&profile)?);
 
         for layer in &mut layers {
+            let dsn = layer.dict.get("dsn").and_then(|v| v.as_str().map(str::to_owned));
+            if let Some(dsn) = dsn {
+                secrets.push(dsn);
+            }
             layer.expand_dsn(&self.env)?;
+            collect_secrets(&layer.dict, secrets);
         }
         let figment = layers
             .iter()
@@ -268,6 +311,9 @@ impl ConfigLoader {
             code_password: self.password.clone(),
             env: &self.env,
         };
+        if let Some(password) = merged.resolved_password() {
+            secrets.push(password);
+        }
         let config = merged.into_config()?;
         Ok(LoadedConfig::new(config, |key| merged.origin(key)))
     }
@@ -319,5 +365,20 @@ impl ConfigLoader {
         let layer = Layer::new("code".into(), profile, dict, Source::Code);
         layer.check_keys()?;
         Ok(layer)
+    }
+}
+
+/// Passwords written in a section (also inside a `dsn` URL), for scrubbing errors.
+fn collect_secrets(section: &Dict, secrets: &mut Vec<String>) {
+    for key in ["password", "dsn"] {
+        if let Some(Value::String(_, value)) = section.get(key) {
+            secrets.push(value.clone());
+            if key == "dsn"
+                && let Ok(parts) = super::dsn::parse(value)
+                && let Some(Value::String(_, password)) = parts.get("password")
+            {
+                secrets.push(password.clone());
+            }
+        }
     }
 }
