@@ -25,22 +25,37 @@ fn defaults_are_the_documented_ones() {
     let config = loader(&[("PGPASSWORD", "pw")]).load().unwrap();
     let c = config.connection();
     assert_eq!(config.profile(), "default");
-    assert_eq!((c.host.as_str(), c.port, c.user.as_str()), ("localhost", 5432, "postgres"));
-    assert_eq!(c.database, "postgres", "the database defaults to the user name");
+    assert_eq!(
+        (c.host.as_str(), c.port, c.user.as_str()),
+        ("localhost", 5432, "postgres")
+    );
+    assert_eq!(
+        c.database, "postgres",
+        "the database defaults to the user name"
+    );
     assert_eq!(c.connect_timeout, Duration::from_secs(5));
     assert_eq!(config.tls().mode, SslMode::Prefer, "prefer on loopback");
     let s = config.session();
     assert_eq!(s.statement_timeout, Some(Duration::from_secs(30)));
-    assert_eq!(s.idle_in_transaction_session_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(
+        s.idle_in_transaction_session_timeout,
+        Some(Duration::from_secs(60))
+    );
     assert_eq!(s.lock_timeout, None);
     let p = config.pool();
     assert_eq!((p.size.min(), p.size.max()), (1, 10));
     assert_eq!(p.acquire_timeout, Duration::from_secs(10));
     assert_eq!(p.idle_timeout, Some(Duration::from_secs(300)));
     assert_eq!(p.max_lifetime, Some(Duration::from_secs(1800)));
-    assert_eq!(p.health_check, HealthCheck::IdleLongerThan(Duration::from_secs(30)));
+    assert_eq!(
+        p.health_check,
+        HealthCheck::IdleLongerThan(Duration::from_secs(30))
+    );
     let r = config.retry();
-    assert_eq!((r.attempts, r.base_delay, r.max_delay), (3, Duration::from_millis(100), Duration::from_secs(2)));
+    assert_eq!(
+        (r.attempts, r.base_delay, r.max_delay),
+        (3, Duration::from_millis(100), Duration::from_secs(2))
+    );
     assert!(r.jitter);
 }
 
@@ -54,7 +69,9 @@ fn sslmode_defaults_to_require_for_remote_hosts_and_prefer_locally() {
         ("::1", SslMode::Prefer),
         ("/var/run/postgresql", SslMode::Prefer),
     ] {
-        let config = loader(&[("PGPASSWORD", "pw"), ("PGHOST", host)]).load().unwrap();
+        let config = loader(&[("PGPASSWORD", "pw"), ("PGHOST", host)])
+            .load()
+            .unwrap();
         assert_eq!(config.tls().mode, mode, "{host}");
     }
 }
@@ -62,20 +79,36 @@ fn sslmode_defaults_to_require_for_remote_hosts_and_prefer_locally() {
 fn assert_full(config: &Config, host: &str, max: u32) {
     let c = config.connection();
     assert_eq!(c.host, host);
-    assert_eq!((c.port, c.database.as_str(), c.user.as_str()), (6543, "app", "app_user"));
-    assert_eq!(c.password.expose_secret(), "file-secret-pw", "secret://file, newline trimmed");
+    assert_eq!(
+        (c.port, c.database.as_str(), c.user.as_str()),
+        (6543, "app", "app_user")
+    );
+    assert_eq!(
+        c.password.expose_secret(),
+        "file-secret-pw",
+        "secret://file, newline trimmed"
+    );
     assert_eq!(c.application_name, "billing");
     assert_eq!(c.connect_timeout, Duration::from_secs(3));
     let t = config.tls();
     assert_eq!(t.mode, SslMode::VerifyFull);
     assert_eq!(t.root_cert.as_deref(), Some("/etc/pgtide/ca.pem".as_ref()));
-    assert_eq!(t.client_cert.as_deref(), Some("/etc/pgtide/client.pem".as_ref()));
-    assert_eq!(t.client_key.as_deref(), Some("/etc/pgtide/client.key".as_ref()));
+    assert_eq!(
+        t.client_cert.as_deref(),
+        Some("/etc/pgtide/client.pem".as_ref())
+    );
+    assert_eq!(
+        t.client_key.as_deref(),
+        Some("/etc/pgtide/client.key".as_ref())
+    );
     let s = config.session();
     assert_eq!(s.search_path.as_deref(), Some("app, public"));
     assert_eq!(s.statement_timeout, Some(Duration::from_millis(250)));
     assert_eq!(s.lock_timeout, Some(Duration::from_secs(5)));
-    assert_eq!(s.idle_in_transaction_session_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(
+        s.idle_in_transaction_session_timeout,
+        Some(Duration::from_secs(60))
+    );
     assert_eq!(s.extra.get("work_mem").map(String::as_str), Some("64MB"));
     assert_eq!(s.extra.get("TimeZone").map(String::as_str), Some("UTC"));
     let p = config.pool();
@@ -86,7 +119,10 @@ fn assert_full(config: &Config, host: &str, max: u32) {
     assert_eq!(p.health_check, HealthCheck::Always);
     let r = config.retry();
     assert_eq!(r.attempts, 5);
-    assert_eq!((r.base_delay, r.max_delay), (Duration::from_millis(50), Duration::from_secs(1)));
+    assert_eq!(
+        (r.base_delay, r.max_delay),
+        (Duration::from_millis(50), Duration::from_secs(1))
+    );
     assert!(!r.jitter);
     assert_eq!(r.budget, Duration::from_secs(20));
 }
@@ -103,13 +139,21 @@ fn yaml_file_sets_the_same_keys_to_the_same_config() {
     assert_full(&yaml, "db.internal", 16);
     let toml = loader(&[]).file(fixture("full.toml")).load().unwrap();
     assert_eq!(yaml.config_hash(), toml.config_hash());
-    let yaml = loader(&[]).file(fixture("full.yaml")).profile("prod").load().unwrap();
+    let yaml = loader(&[])
+        .file(fixture("full.yaml"))
+        .profile("prod")
+        .load()
+        .unwrap();
     assert_full(&yaml, "prod-db.internal", 40);
 }
 
 #[test]
 fn named_profile_overlays_the_default_section() {
-    let config = loader(&[]).file(fixture("full.toml")).profile("prod").load().unwrap();
+    let config = loader(&[])
+        .file(fixture("full.toml"))
+        .profile("prod")
+        .load()
+        .unwrap();
     assert_eq!(config.profile(), "prod");
     assert_full(&config, "prod-db.internal", 40);
 }
@@ -119,10 +163,17 @@ fn profile_comes_from_pgtide_profile_and_is_case_insensitive() {
     let file = fixture("profiles.toml");
     let env = [("PGPASSWORD", "pw"), ("PGTIDE_PROFILE", "staging")];
     let config = loader(&env).file(&file).load().unwrap();
-    assert_eq!((config.profile(), config.connection().port), ("staging", 5434));
+    assert_eq!(
+        (config.profile(), config.connection().port),
+        ("staging", 5434)
+    );
     assert_eq!(config.connection().host, "from-default-section");
     let config = loader(&env).file(&file).profile("PROD").load().unwrap();
-    assert_eq!(config.connection().host, "from-prod-section", "the explicit choice wins");
+    assert_eq!(
+        config.connection().host,
+        "from-prod-section",
+        "the explicit choice wins"
+    );
 }
 
 #[test]
@@ -137,12 +188,29 @@ fn a_profile_may_exist_only_in_the_environment() {
 #[test]
 fn default_search_finds_pgtide_toml_or_yaml() {
     let unsearched = loader(&[]).search_dir(fixture("search/toml")).load();
-    assert!(unsearched.is_err(), "no_file_search reads no file, so no password");
-    let search = |dir: &str| Config::loader().env([("A", "b")]).search_dir(fixture(dir)).load();
-    assert_eq!(search("search/toml").unwrap().connection().host, "toml-search");
-    assert_eq!(search("search/yaml").unwrap().connection().host, "yaml-search");
+    assert!(
+        unsearched.is_err(),
+        "no_file_search reads no file, so no password"
+    );
+    let search = |dir: &str| {
+        Config::loader()
+            .env([("A", "b")])
+            .search_dir(fixture(dir))
+            .load()
+    };
+    assert_eq!(
+        search("search/toml").unwrap().connection().host,
+        "toml-search"
+    );
+    assert_eq!(
+        search("search/yaml").unwrap().connection().host,
+        "yaml-search"
+    );
     let err = search("search/both").unwrap_err().to_string();
-    assert!(err.contains("pgtide.toml and ") && err.contains("pgtide.yaml exist: keep one"), "{err}");
+    assert!(
+        err.contains("pgtide.toml and ") && err.contains("pgtide.yaml exist: keep one"),
+        "{err}"
+    );
     assert!(search("search/none").is_err(), "no file, no password");
 }
 
@@ -174,12 +242,18 @@ fn pgtide_env_vars_use_double_underscores_between_levels() {
     .load()
     .unwrap();
     assert_eq!(config.connection().port, 6000);
-    assert_eq!((config.pool().size.min(), config.pool().size.max()), (3, 33));
+    assert_eq!(
+        (config.pool().size.min(), config.pool().size.max()),
+        (3, 33)
+    );
     assert!(!config.retry().jitter);
     assert_eq!(config.retry().attempts, 7);
     assert_eq!(config.session().statement_timeout, None);
     assert_eq!(config.pool().health_check, HealthCheck::Never);
-    assert_eq!(config.session().extra.get("work_mem").map(String::as_str), Some("8MB"));
+    assert_eq!(
+        config.session().extra.get("work_mem").map(String::as_str),
+        Some("8MB")
+    );
 }
 
 #[test]
@@ -187,7 +261,10 @@ fn json_env_overlays_the_profile() {
     let config = loader(&[
         ("PGPASSWORD", "pw"),
         ("PGTIDE_PROD__POOL__MAX_SIZE", "5"),
-        ("PGTIDE_PROD__JSON", r#"{"pool": {"max_size": 25, "acquire_timeout": "3s"}, "retry": {"jitter": false}}"#),
+        (
+            "PGTIDE_PROD__JSON",
+            r#"{"pool": {"max_size": 25, "acquire_timeout": "3s"}, "retry": {"jitter": false}}"#,
+        ),
     ])
     .profile("prod")
     .load()
@@ -212,7 +289,15 @@ fn libpq_variables_are_read() {
     .load()
     .unwrap();
     let c = config.connection();
-    assert_eq!((c.host.as_str(), c.port, c.user.as_str(), c.database.as_str()), ("pg-host", 5555, "pg_user", "pg_db"));
+    assert_eq!(
+        (
+            c.host.as_str(),
+            c.port,
+            c.user.as_str(),
+            c.database.as_str()
+        ),
+        ("pg-host", 5555, "pg_user", "pg_db")
+    );
     assert_eq!(c.password.expose_secret(), "pg-pw");
     assert_eq!(c.application_name, "pg-app");
     assert_eq!(c.connect_timeout, Duration::from_secs(9));
@@ -225,7 +310,15 @@ fn database_url_is_taken_apart() {
         .load()
         .unwrap();
     let c = config.connection();
-    assert_eq!((c.host.as_str(), c.port, c.user.as_str(), c.database.as_str()), ("::1", 6432, "u@corp", "my db"));
+    assert_eq!(
+        (
+            c.host.as_str(),
+            c.port,
+            c.user.as_str(),
+            c.database.as_str()
+        ),
+        ("::1", 6432, "u@corp", "my db")
+    );
     assert_eq!(c.password.expose_secret(), "p/w");
     assert_eq!(c.application_name, "api");
     assert_eq!(c.connect_timeout, Duration::from_secs(4));
@@ -234,14 +327,26 @@ fn database_url_is_taken_apart() {
 
 #[test]
 fn a_dsn_key_in_a_file_and_keys_beside_it() {
-    let loaded = loader(&[]).file(fixture("dsn.toml")).load_explained().unwrap();
+    let loaded = loader(&[])
+        .file(fixture("dsn.toml"))
+        .load_explained()
+        .unwrap();
     let c = loaded.config().connection();
-    assert_eq!((c.host.as_str(), c.user.as_str(), c.database.as_str()), ("url-host", "url_user", "url_db"));
+    assert_eq!(
+        (c.host.as_str(), c.user.as_str(), c.database.as_str()),
+        ("url-host", "url_user", "url_db")
+    );
     assert_eq!(c.port, 7001, "a key beside the dsn wins over its part");
     assert_eq!(c.password.expose_secret(), "url-pw");
     assert_eq!(loaded.config().tls().mode, SslMode::Disable);
-    assert_eq!(loaded.entry("host").unwrap().source.to_string(), "file tests/fixtures/config/dsn.toml, line 2");
-    assert_eq!(loaded.entry("port").unwrap().source.to_string(), "file tests/fixtures/config/dsn.toml, line 3");
+    assert_eq!(
+        loaded.entry("host").unwrap().source.to_string(),
+        "file tests/fixtures/config/dsn.toml, line 2"
+    );
+    assert_eq!(
+        loaded.entry("port").unwrap().source.to_string(),
+        "file tests/fixtures/config/dsn.toml, line 3"
+    );
 }
 
 #[test]
@@ -252,35 +357,56 @@ fn durations_take_each_unit() {
         ("5m", Duration::from_secs(300)),
         ("1h", Duration::from_secs(3600)),
     ] {
-        let config = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_DEFAULT__LOCK_TIMEOUT", text)]).load().unwrap();
+        let config = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_DEFAULT__LOCK_TIMEOUT", text)])
+            .load()
+            .unwrap();
         assert_eq!(config.session().lock_timeout, Some(expected), "{text}");
     }
 }
 
 #[test]
 fn secret_references_resolve_from_env_and_file() {
-    let config = loader(&[("PGTIDE_DEFAULT__PASSWORD", "secret://env/APP_PW"), ("APP_PW", "from-env-ref")]).load().unwrap();
+    let config = loader(&[
+        ("PGTIDE_DEFAULT__PASSWORD", "secret://env/APP_PW"),
+        ("APP_PW", "from-env-ref"),
+    ])
+    .load()
+    .unwrap();
     assert_eq!(config.connection().password.expose_secret(), "from-env-ref");
 
     let path = format!("{}/{FIXTURES}/pg_password", env!("CARGO_MANIFEST_DIR"));
     let reference = format!("secret://file/{path}");
-    let config = loader(&[("PGPASSWORD", reference.as_str())]).load().unwrap();
-    assert_eq!(config.connection().password.expose_secret(), "file-secret-pw", "trailing newline trimmed");
+    let config = loader(&[("PGPASSWORD", reference.as_str())])
+        .load()
+        .unwrap();
+    assert_eq!(
+        config.connection().password.expose_secret(),
+        "file-secret-pw",
+        "trailing newline trimmed"
+    );
 
-    let config = loader(&[("PGTIDE_DEFAULT__DSN", "secret://env/THE_URL"), ("THE_URL", "postgres://u:url-ref-pw@h/db")]).load().unwrap();
+    let config = loader(&[
+        ("PGTIDE_DEFAULT__DSN", "secret://env/THE_URL"),
+        ("THE_URL", "postgres://u:url-ref-pw@h/db"),
+    ])
+    .load()
+    .unwrap();
     assert_eq!(config.connection().password.expose_secret(), "url-ref-pw");
 }
 
 #[test]
 fn values_set_in_code_win() {
-    let config = loader(&[("PGPASSWORD", "env-pw"), ("PGTIDE_DEFAULT__POOL__MAX_SIZE", "5")])
-        .file(fixture("full.toml"))
-        .set("pool.max_size", 50)
-        .set("statement_timeout", "off")
-        .set("retry.jitter", true)
-        .password(SecretString::from("code-pw"))
-        .load()
-        .unwrap();
+    let config = loader(&[
+        ("PGPASSWORD", "env-pw"),
+        ("PGTIDE_DEFAULT__POOL__MAX_SIZE", "5"),
+    ])
+    .file(fixture("full.toml"))
+    .set("pool.max_size", 50)
+    .set("statement_timeout", "off")
+    .set("retry.jitter", true)
+    .password(SecretString::from("code-pw"))
+    .load()
+    .unwrap();
     assert_eq!(config.pool().size.max(), 50);
     assert_eq!(config.session().statement_timeout, None);
     assert!(config.retry().jitter);
@@ -369,25 +495,44 @@ fn precedence_between_every_pair_of_sources() {
             let l = low.apply(l, &mut env);
             let l = high.apply(l, &mut env);
             let loaded = l.env(env).load_explained().unwrap();
-            assert_eq!(loaded.config().connection().host, high.host(), "{high:?} over {low:?}");
-            assert_eq!(loaded.entry("host").unwrap().source.to_string(), high.source(), "{high:?} over {low:?}");
+            assert_eq!(
+                loaded.config().connection().host,
+                high.host(),
+                "{high:?} over {low:?}"
+            );
+            assert_eq!(
+                loaded.entry("host").unwrap().source.to_string(),
+                high.source(),
+                "{high:?} over {low:?}"
+            );
         }
     }
 }
 
 #[test]
 fn a_higher_source_wins_even_from_its_default_section() {
-    let config = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_DEFAULT__HOST", "env-default")])
-        .file(fixture("profiles.toml"))
-        .profile("prod")
-        .load()
-        .unwrap();
+    let config = loader(&[
+        ("PGPASSWORD", "pw"),
+        ("PGTIDE_DEFAULT__HOST", "env-default"),
+    ])
+    .file(fixture("profiles.toml"))
+    .profile("prod")
+    .load()
+    .unwrap();
     assert_eq!(config.connection().host, "env-default");
-    let config = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_DEFAULT__HOST", "env-default"), ("PGTIDE_PROD__HOST", "env-prod")])
-        .profile("prod")
-        .load()
-        .unwrap();
-    assert_eq!(config.connection().host, "env-prod", "inside one source, the profile wins");
+    let config = loader(&[
+        ("PGPASSWORD", "pw"),
+        ("PGTIDE_DEFAULT__HOST", "env-default"),
+        ("PGTIDE_PROD__HOST", "env-prod"),
+    ])
+    .profile("prod")
+    .load()
+    .unwrap();
+    assert_eq!(
+        config.connection().host,
+        "env-prod",
+        "inside one source, the profile wins"
+    );
 }
 
 #[test]
@@ -399,22 +544,56 @@ fn effective_config_names_each_source_and_redacts_the_password() {
         .load_explained()
         .unwrap();
     let source = |key: &str| loaded.entry(key).unwrap().source.to_string();
-    assert_eq!(source("host"), "file tests/fixtures/config/full.toml, line 39");
-    assert_eq!(source("pool.min_size"), "file tests/fixtures/config/full.toml, line 24");
-    assert_eq!(source("pool.max_size"), "environment variable PGTIDE_PROD__POOL__MAX_SIZE");
-    assert_eq!(source("password"), "environment variable PGPASSWORD", "the environment beats the file");
+    assert_eq!(
+        source("host"),
+        "file tests/fixtures/config/full.toml, line 39"
+    );
+    assert_eq!(
+        source("pool.min_size"),
+        "file tests/fixtures/config/full.toml, line 24"
+    );
+    assert_eq!(
+        source("pool.max_size"),
+        "environment variable PGTIDE_PROD__POOL__MAX_SIZE"
+    );
+    assert_eq!(
+        source("password"),
+        "environment variable PGPASSWORD",
+        "the environment beats the file"
+    );
     assert_eq!(source("retry.attempts"), "set in code");
-    assert_eq!(source("settings.work_mem"), "file tests/fixtures/config/full.toml, line 20");
+    assert_eq!(
+        source("settings.work_mem"),
+        "file tests/fixtures/config/full.toml, line 20"
+    );
     assert_eq!(loaded.entry("password").unwrap().value, "[redacted]");
     assert_eq!(loaded.entry("statement_timeout").unwrap().value, "250ms");
 
     let loaded = loader(&[("PGPASSWORD", "pw")]).load_explained().unwrap();
-    assert_eq!(loaded.entry("pool.max_size").unwrap().source, Source::Default);
-    assert_eq!(loaded.entry("password").unwrap().source, Source::Env { var: "PGPASSWORD".into() });
+    assert_eq!(
+        loaded.entry("pool.max_size").unwrap().source,
+        Source::Default
+    );
+    assert_eq!(
+        loaded.entry("password").unwrap().source,
+        Source::Env {
+            var: "PGPASSWORD".into()
+        }
+    );
     let json = serde_json::to_value(&loaded).unwrap();
     assert_eq!(json["profile"], "default");
-    assert!(json["entries"].as_array().unwrap().iter().any(|e| e["key"] == "password" && e["value"] == "[redacted]"));
-    assert!(loaded.to_string().contains("pool.max_size = 10  # built-in default"));
+    assert!(
+        json["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == "password" && e["value"] == "[redacted]")
+    );
+    assert!(
+        loaded
+            .to_string()
+            .contains("pool.max_size = 10  # built-in default")
+    );
 }
 
 #[test]
@@ -428,11 +607,14 @@ fn builder_and_loader_make_equal_configs() {
         .pool_size(PoolSize::new(2, 8).unwrap())
         .build()
         .unwrap();
-    let loaded = loader(&[("DATABASE_URL", "postgres://app:pw@db.example/app?application_name=svc")])
-        .set("pool.min_size", 2)
-        .set("pool.max_size", 8)
-        .load()
-        .unwrap();
+    let loaded = loader(&[(
+        "DATABASE_URL",
+        "postgres://app:pw@db.example/app?application_name=svc",
+    )])
+    .set("pool.min_size", 2)
+    .set("pool.max_size", 8)
+    .load()
+    .unwrap();
     assert_eq!(built.config_hash(), loaded.config_hash());
     assert_eq!(built.tls().mode, SslMode::Require);
 }
@@ -481,8 +663,14 @@ fn config_hash_is_equal_for_equal_configs_and_changes_with_any_change() {
 fn config_hash_with_a_key_is_stable_across_processes_and_hides_the_password() {
     let a = base().build().unwrap();
     let key = b"shared hashing key";
-    assert_eq!(a.config_hash_with_key(key), base().build().unwrap().config_hash_with_key(key));
-    assert_ne!(a.config_hash_with_key(key), a.config_hash_with_key(b"another key"));
+    assert_eq!(
+        a.config_hash_with_key(key),
+        base().build().unwrap().config_hash_with_key(key)
+    );
+    assert_ne!(
+        a.config_hash_with_key(key),
+        a.config_hash_with_key(b"another key")
+    );
     let hex = a.config_hash().to_string();
     assert_eq!(hex.len(), 64);
     assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));

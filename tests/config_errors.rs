@@ -2,8 +2,8 @@
 //! line, or the environment variable), and says what would be valid. Messages are asserted
 //! whole, so a change to one is a deliberate change to this file.
 
-use pgtide::config::{Config, ConfigError, ConfigLoader, PoolSize, SslMode};
 use pgtide::SecretString;
+use pgtide::config::{Config, ConfigError, ConfigLoader, PoolSize, SslMode};
 
 const FIXTURES: &str = "tests/fixtures/config";
 
@@ -57,7 +57,11 @@ fn unknown_keys_suggest_the_close_one_with_file_line_or_variable() {
         "unknown key `retry.atempts` in profile `default` (environment variable PGTIDE_DEFAULT__JSON): did you mean `attempts`?"
     );
     assert_eq!(
-        loader(&[]).set("max_size", 3).load().unwrap_err().to_string(),
+        loader(&[])
+            .set("max_size", 3)
+            .load()
+            .unwrap_err()
+            .to_string(),
         "unknown key `max_size` in profile `default` (set in code): did you mean `pool.max_size`?"
     );
     assert_eq!(
@@ -82,7 +86,10 @@ fn unknown_profile_lists_the_ones_that_exist() {
         "unknown profile `prdo`: the profiles that exist are `ci`, `default`, `prod`, `staging`"
     );
     let err = env_error(&[("PGTIDE_PROFILE", "nope")]);
-    assert_eq!(err, "unknown profile `nope`: the profiles that exist are `default`");
+    assert_eq!(
+        err,
+        "unknown profile `nope`: the profiles that exist are `default`"
+    );
 }
 
 #[test]
@@ -140,7 +147,11 @@ fn durations_list_the_valid_forms() {
         "invalid `statement_timeout` in profile `default` (environment variable PGTIDE_DEFAULT__STATEMENT_TIMEOUT): expected a number with a unit: \"250ms\", \"30s\", \"5m\" or \"1h\", got `30` (a unit is required), or \"off\""
     );
     assert_eq!(
-        loader(&[("PGPASSWORD", "pw")]).set("retry.budget", 10).load().unwrap_err().to_string(),
+        loader(&[("PGPASSWORD", "pw")])
+            .set("retry.budget", 10)
+            .load()
+            .unwrap_err()
+            .to_string(),
         "invalid `retry.budget` in profile `default` (set in code): expected a number with a unit: \"250ms\", \"30s\", \"5m\" or \"1h\", got `10`"
     );
 }
@@ -176,7 +187,13 @@ fn other_values_say_what_is_valid() {
         "invalid `host` in profile `default` (environment variable PGHOST): must not be empty: give a host name, an IP address or a socket directory"
     );
     assert_eq!(
-        env_error(&[("PGTIDE_DEFAULT__SETTINGS__WORK_MEM", "{}"), ("PGTIDE_DEFAULT__JSON", r#"{"settings": {"work mem": "1MB"}}"#)]),
+        env_error(&[
+            ("PGTIDE_DEFAULT__SETTINGS__WORK_MEM", "{}"),
+            (
+                "PGTIDE_DEFAULT__JSON",
+                r#"{"settings": {"work mem": "1MB"}}"#
+            )
+        ]),
         "invalid `settings.work mem` in profile `default` (environment variable PGTIDE_DEFAULT__JSON): a setting name has only letters, digits, `_` and `.`"
     );
 }
@@ -192,10 +209,16 @@ fn urls_json_and_secret_references() {
         "invalid `json` in profile `prod` (environment variable PGTIDE_PROD__JSON): invalid JSON: EOF while parsing a value at line 1 column 9"
     );
     assert_eq!(
-        loader(&[]).file(fixture("secret_missing.toml")).load().unwrap_err().to_string(),
+        loader(&[])
+            .file(fixture("secret_missing.toml"))
+            .load()
+            .unwrap_err()
+            .to_string(),
         "cannot resolve `password` in profile `default` (file tests/fixtures/config/secret_missing.toml, line 3): secret://env/NOT_SET_ANYWHERE: environment variable NOT_SET_ANYWHERE is not set"
     );
-    let err = loader(&[("PGTIDE_DEFAULT__PASSWORD", "secret://file/no/such/file")]).load().unwrap_err();
+    let err = loader(&[("PGTIDE_DEFAULT__PASSWORD", "secret://file/no/such/file")])
+        .load()
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "cannot resolve `password` in profile `default` (environment variable PGTIDE_DEFAULT__PASSWORD): secret://file/no/such/file: cannot read file no/such/file: No such file or directory (os error 2)"
@@ -214,11 +237,19 @@ fn urls_json_and_secret_references() {
 #[test]
 fn missing_password_says_where_to_set_it() {
     assert_eq!(
-        loader(&[]).profile("default").load().unwrap_err().to_string(),
+        loader(&[])
+            .profile("default")
+            .load()
+            .unwrap_err()
+            .to_string(),
         "missing `password` in profile `default`: set `password` (a secret reference such as secret://env/NAME keeps it out of the file), PGTIDE_<PROFILE>__PASSWORD, PGPASSWORD, or a URL with one; use an empty string for trust or peer authentication"
     );
     assert_eq!(
-        loader(&[]).set("password", "s3cret-value").load().unwrap_err().to_string(),
+        loader(&[])
+            .set("password", "s3cret-value")
+            .load()
+            .unwrap_err()
+            .to_string(),
         "invalid `password` in profile `default` (set in code): the password cannot be set as plain text: use ConfigLoader::password with a SecretString"
     );
 }
@@ -249,13 +280,18 @@ fn file_errors_name_the_file_and_line() {
 
 #[test]
 fn builder_errors_name_the_key_and_that_it_was_set_in_code() {
-    let build = |b: pgtide::config::ConfigBuilder<SecretString, PoolSize>| b.build().unwrap_err().to_string();
+    let build = |b: pgtide::config::ConfigBuilder<SecretString, PoolSize>| {
+        b.build().unwrap_err().to_string()
+    };
     let base = || {
         Config::builder()
             .password(SecretString::from("pw"))
             .pool_size(PoolSize::new(1, 10).unwrap())
     };
-    assert_eq!(build(base().port(0)), "invalid `port` (set in code): must be 1..=65535, got 0");
+    assert_eq!(
+        build(base().port(0)),
+        "invalid `port` (set in code): must be 1..=65535, got 0"
+    );
     assert_eq!(
         build(base().acquire_timeout(std::time::Duration::ZERO)),
         "invalid `pool.acquire_timeout` (set in code): must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\""

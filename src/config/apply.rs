@@ -68,7 +68,7 @@ impl Merged<'_> {
     }
 
     /// Reads every key into a builder draft and builds.
-    pub(crate) fn into_config(&self) -> Result<Config, ConfigError> {
+    pub(crate) fn to_config(&self) -> Result<Config, ConfigError> {
         let mut builder = Config::builder().profile(self.profile);
         for (key, kind) in KEYS {
             self.apply(&mut builder, key, *kind)?;
@@ -77,11 +77,8 @@ impl Merged<'_> {
         let min = self.read("pool.min_size", raw::count)?;
         let max = self.read("pool.max_size", raw::count)?;
         let default = PoolSize::default();
-        let size = PoolSize::new(
-            min.unwrap_or(default.min()),
-            max.unwrap_or(default.max()),
-        )
-        .map_err(|e| self.locate(e))?;
+        let size = PoolSize::new(min.unwrap_or(default.min()), max.unwrap_or(default.max()))
+            .map_err(|e| self.locate(e))?;
         builder
             .password(password)
             .pool_size(size)
@@ -111,7 +108,7 @@ impl Merged<'_> {
         secret_ref::resolve(written, self.env).map_err(|reason| ConfigError::Secret {
             key: "password".into(),
             profile: self.profile.into(),
-            origin: self.origin("password"),
+            origin: Box::new(self.origin("password")),
             reference: if secret_ref::is_reference(written) {
                 written.into()
             } else {

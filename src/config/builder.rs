@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::duration::format_duration;
 use super::settings::{
     Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
     TlsSettings,
 };
-use super::duration::format_duration;
 use super::{ConfigError, PoolSize};
 
 /// Type-state marker: no password given yet.
@@ -252,7 +252,10 @@ impl ConfigBuilder<SecretString, PoolSize> {
             ));
         }
         if d.user.trim().is_empty() {
-            return Err(ConfigError::invalid("user", "must not be empty: give a role name"));
+            return Err(ConfigError::invalid(
+                "user",
+                "must not be empty: give a role name",
+            ));
         }
         if d.database.as_ref().is_some_and(|db| db.trim().is_empty()) {
             return Err(ConfigError::invalid(

@@ -43,7 +43,7 @@ pub(crate) fn format_duration(d: Duration) -> String {
         return format!("{}ms", ms);
     }
     for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
-        if ms % size == 0 {
+        if ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }
@@ -66,7 +66,10 @@ mod tests {
     fn rejects_garbage_listing_valid_forms() {
         for bad in ["", "30", "s", "1.5s", "-1s", "30 sec", "1d", "ms30"] {
             let err = parse_duration(bad).unwrap_err();
-            assert!(err.contains("\"250ms\", \"30s\", \"5m\" or \"1h\""), "{bad}: {err}");
+            assert!(
+                err.contains("\"250ms\", \"30s\", \"5m\" or \"1h\""),
+                "{bad}: {err}"
+            );
         }
     }
 

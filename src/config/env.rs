@@ -115,12 +115,12 @@ impl PgtideVars {
         let invalid = |message: String| ConfigError::Value {
             key: "json".into(),
             profile: profile.into(),
-            origin: origin.clone(),
+            origin: Box::new(origin.clone()),
             message,
         };
         // Parse to JSON first: serde_json's syntax errors give positions, never content.
-        let json: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("invalid JSON: {e}")))?;
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
         if !json.is_object() {
             return Err(invalid(
                 "expected a JSON object in the file shape, e.g. {\"pool\": {\"max_size\": 20}}"
@@ -140,8 +140,7 @@ pub(crate) fn libpq_layer(name: String, profile: &str, env: &BTreeMap<String, St
     let mut layer = Layer::new(name, profile, Dict::new(), Source::env("PG*"));
     for (var, key) in LIBPQ {
         if let Some(value) = env.get(*var) {
-            let value = if *key == "connect_timeout" && value.bytes().all(|b| b.is_ascii_digit())
-            {
+            let value = if *key == "connect_timeout" && value.bytes().all(|b| b.is_ascii_digit()) {
                 // libpq counts whole seconds.
                 format!("{value}s")
             } else {

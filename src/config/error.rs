@@ -29,7 +29,7 @@ pub enum ConfigError {
         /// The profile being loaded.
         profile: String,
         /// Where the value came from.
-        origin: Source,
+        origin: Box<Source>,
         /// What is wrong and what would be valid.
         message: String,
     },
@@ -41,12 +41,15 @@ pub enum ConfigError {
         /// The profile section it is in.
         profile: String,
         /// Where it was found.
-        origin: Source,
+        origin: Box<Source>,
         /// `did you mean ...?`, or the keys valid at that level.
         hint: String,
     },
     /// The requested profile is defined by no source.
-    #[error("unknown profile `{profile}`: the profiles that exist are {}", list(available))]
+    #[error(
+        "unknown profile `{profile}`: the profiles that exist are {}",
+        list(available)
+    )]
     UnknownProfile {
         /// The profile asked for.
         profile: String,
@@ -61,7 +64,7 @@ pub enum ConfigError {
         /// The profile being loaded.
         profile: String,
         /// Where the reference came from.
-        origin: Source,
+        origin: Box<Source>,
         /// The reference as written, e.g. `secret://env/PG_PASSWORD`.
         reference: String,
         /// Why it failed and what to do.
@@ -114,7 +117,7 @@ impl ConfigError {
         Self::Value {
             key: key.into(),
             profile: profile.into(),
-            origin,
+            origin: Box::new(origin),
             message: message.into(),
         }
     }

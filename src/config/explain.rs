@@ -111,7 +111,9 @@ fn effective_values(config: &Config) -> Vec<(String, String)> {
         ("application_name", c.application_name.clone()),
         (
             "search_path",
-            s.search_path.clone().unwrap_or_else(|| "server default".into()),
+            s.search_path
+                .clone()
+                .unwrap_or_else(|| "server default".into()),
         ),
         ("connect_timeout", format_duration(c.connect_timeout)),
         ("statement_timeout", opt(s.statement_timeout)),

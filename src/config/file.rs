@@ -58,7 +58,11 @@ impl ConfigFile {
                     line,
                     format!(
                         "top-level key `{profile}` is not a profile table: put settings under a profile, e.g. [default] or [prod]{}",
-                        if yaml { " (default: / prod: in YAML)" } else { "" }
+                        if yaml {
+                            " (default: / prod: in YAML)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             };
@@ -78,12 +82,7 @@ impl ConfigFile {
             .sections
             .iter()
             .find(|(p, _)| p.eq_ignore_ascii_case(profile))?;
-        let mut layer = Layer::new(
-            name,
-            profile,
-            dict.clone(),
-            Source::file(&self.path, None),
-        );
+        let mut layer = Layer::new(name, profile, dict.clone(), Source::file(&self.path, None));
         for path in leaf_paths(dict) {
             let mut full: Vec<&str> = vec![written.as_str()];
             full.extend(path.iter().map(String::as_str));

@@ -53,7 +53,7 @@ impl Layer {
     /// Rejects keys pgtide does not know, naming this layer's source.
     pub(crate) fn check_keys(&self) -> Result<(), ConfigError> {
         raw::check_keys(&self.dict).map_err(|unknown| ConfigError::UnknownKey {
-            origin: self.origin(&unknown.key),
+            origin: Box::new(self.origin(&unknown.key)),
             key: unknown.key,
             profile: self.profile.clone(),
             hint: unknown.hint,
@@ -69,14 +69,14 @@ impl Layer {
         let invalid = |message: String| ConfigError::Value {
             key: "dsn".into(),
             profile: self.profile.clone(),
-            origin: origin.clone(),
+            origin: Box::new(origin.clone()),
             message,
         };
         let written = raw::secret_text(&value).map_err(invalid)?;
         let url = secret_ref::resolve(written, env).map_err(|reason| ConfigError::Secret {
             key: "dsn".into(),
             profile: self.profile.clone(),
-            origin: origin.clone(),
+            origin: Box::new(origin.clone()),
             reference: written.to_string(),
             reason,
         })?;

@@ -9,6 +9,7 @@ use figment::value::{Dict, Value};
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::ConfigError;
 use super::apply::Merged;
 use super::env::{self, PgtideVars};
 use super::explain::LoadedConfig;
@@ -16,7 +17,6 @@ use super::file::{ConfigFile, DEFAULT_NAMES};
 use super::layer::{Layer, insert_path};
 use super::provenance::Source;
 use super::settings::Config;
-use super::ConfigError;
 
 /// Loads a [`Config`] from layered sources. Later sources win, key by key:
 ///
@@ -242,10 +242,11 @@ impl ConfigLoader {
         }
         for (var, value) in &self.env {
             // A JSON overlay or URL may hold a password; take what can be taken apart.
-            if var.starts_with(env::PREFIX) && var.ends_with("__JSON") {
-                if let Ok(dict) = serde_json::from_str::<Dict>(value) {
-                    collect_secrets(&dict, secrets);
-                }
+            if var.starts_with(env::PREFIX)
+                && var.ends_with("__JSON")
+                && let Ok(dict) = serde_json::from_str::<Dict>(value)
+            {
+                collect_secrets(&dict, secrets);
             }
         }
         let vars = PgtideVars::from_env(&self.env);
@@ -284,7 +285,11 @@ impl ConfigLoader {
             }
         }
         layers.push(env::libpq_layer("libpq".into(), &profile, &self.env));
-        layers.extend(env::database_url_layer("DATABASE_URL".into(), &profile, &self.env));
+        layers.extend(env::database_url_layer(
+            "DATABASE_URL".into(),
+            &profile,
+            &self.env,
+        ));
         for section in &sections {
             layers.extend(vars.layer(format!("env:{section}"), section));
         }
@@ -294,16 +299,19 @@ impl ConfigLoader {
         layers.push(self.code_layer(&profile)?);
 
         for layer in &mut layers {
-            let dsn = layer.dict.get("dsn").and_then(|v| v.as_str().map(str::to_owned));
+            let dsn = layer
+                .dict
+                .get("dsn")
+                .and_then(|v| v.as_str().map(str::to_owned));
             if let Some(dsn) = dsn {
                 secrets.push(dsn);
             }
             layer.expand_dsn(&self.env)?;
             collect_secrets(&layer.dict, secrets);
         }
-        let figment = layers
-            .iter()
-            .fold(Figment::new(), |figment, layer| figment.merge(layer.clone()));
+        let figment = layers.iter().fold(Figment::new(), |figment, layer| {
+            figment.merge(layer.clone())
+        });
         let merged = Merged {
             figment,
             layers: &layers,
@@ -314,7 +322,7 @@ impl ConfigLoader {
         if let Some(password) = merged.resolved_password() {
             secrets.push(password);
         }
-        let config = merged.into_config()?;
+        let config = merged.to_config()?;
         Ok(LoadedConfig::new(config, |key| merged.origin(key)))
     }
 
@@ -329,7 +337,10 @@ impl ConfigLoader {
         if !self.search {
             return Ok(Vec::new());
         }
-        let dir = self.search_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let dir = self
+            .search_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
         let found: Vec<PathBuf> = DEFAULT_NAMES
             .iter()
             .map(|name| dir.join(name))

@@ -121,7 +121,13 @@ fn locate_yaml(text: &str, path: &[&str]) -> Option<usize> {
             stack.pop();
         }
         stack.push((indent, unquote(key)));
-        if stack.len() <= path.len() && stack.iter().map(|(_, k)| *k).eq(path[..stack.len()].iter().copied()) && stack.len() == path.len() {
+        if stack.len() <= path.len()
+            && stack
+                .iter()
+                .map(|(_, k)| *k)
+                .eq(path[..stack.len()].iter().copied())
+            && stack.len() == path.len()
+        {
             return Some(index + 1);
         }
     }
@@ -143,8 +149,12 @@ mod tests {
 
     #[test]
     fn finds_keys_in_yaml() {
-        let text = "default:\n  host: a\n  pool:\n    max_size: 3\nprod:\n  pool:\n    max_size: 4\n";
-        assert_eq!(locate(text, &["default", "pool", "max_size"], true), Some(4));
+        let text =
+            "default:\n  host: a\n  pool:\n    max_size: 3\nprod:\n  pool:\n    max_size: 4\n";
+        assert_eq!(
+            locate(text, &["default", "pool", "max_size"], true),
+            Some(4)
+        );
         assert_eq!(locate(text, &["prod", "pool", "max_size"], true), Some(7));
         assert_eq!(locate(text, &["prod", "host"], true), None);
     }

@@ -127,9 +127,10 @@ fn suggest(name: &str, prefix: &str) -> String {
     }
     // Right name, wrong level (`max_size` at the top), or `_` for `.` (`pool_max_size`).
     let full = format!("{prefix}{lower}");
-    if let Some((k, _)) = KEYS.iter().find(|(k, _)| {
-        k.rsplit('.').next() == Some(lower.as_str()) || k.replace('.', "_") == full
-    }) {
+    if let Some((k, _)) = KEYS
+        .iter()
+        .find(|(k, _)| k.rsplit('.').next() == Some(lower.as_str()) || k.replace('.', "_") == full)
+    {
         return format!("did you mean `{k}`?");
     }
     format!("valid keys here are {}", siblings.join(", "))
@@ -291,7 +292,11 @@ pub(crate) fn ssl_mode(value: &Value) -> Result<SslMode, String> {
         return Ok(*mode);
     }
     let names: Vec<_> = modes.iter().map(SslMode::as_str).collect();
-    Err(format!("expected one of {}, {}", names.join(", "), got(value)))
+    Err(format!(
+        "expected one of {}, {}",
+        names.join(", "),
+        got(value)
+    ))
 }
 
 /// `"always"`, `"never"`, or a duration: check connections idle longer than that.
@@ -330,7 +335,11 @@ mod tests {
         let err = check_keys(&dict(r#"{"pool_max_size": 3}"#)).unwrap_err();
         assert_eq!(err.hint, "did you mean `pool.max_size`?");
         let err = check_keys(&dict(r#"{"zzzzzzzz": 3}"#)).unwrap_err();
-        assert!(err.hint.starts_with("valid keys here are host, port"), "{}", err.hint);
+        assert!(
+            err.hint.starts_with("valid keys here are host, port"),
+            "{}",
+            err.hint
+        );
     }
 
     #[test]

@@ -16,10 +16,7 @@ pub(crate) type Reason = String;
 /// - `secret://file/PATH`: the file's content with one trailing newline (`\n` or `\r\n`)
 ///   removed; `PATH` is absolute (`secret://file//run/secrets/pg`) or relative to the
 ///   working directory.
-pub(crate) fn resolve(
-    value: &str,
-    env: &BTreeMap<String, String>,
-) -> Result<SecretString, Reason> {
+pub(crate) fn resolve(value: &str, env: &BTreeMap<String, String>) -> Result<SecretString, Reason> {
     let Some(reference) = value.strip_prefix("secret://") else {
         return Ok(SecretString::from(value));
     };
@@ -77,7 +74,10 @@ mod tests {
     #[test]
     fn env_references_read_the_snapshot() {
         let env = BTreeMap::from([("PW".to_string(), "x".to_string())]);
-        assert_eq!(resolve("secret://env/PW", &env).unwrap().expose_secret(), "x");
+        assert_eq!(
+            resolve("secret://env/PW", &env).unwrap().expose_secret(),
+            "x"
+        );
         assert_eq!(
             resolve("secret://env/NOPE", &env).unwrap_err(),
             "environment variable NOPE is not set"
