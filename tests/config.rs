@@ -676,3 +676,32 @@ fn config_hash_with_a_key_is_stable_across_processes_and_hides_the_password() {
     assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
     assert!(!hex.contains("pw-one") && !format!("{:?}", a.config_hash()).contains("pw-one"));
 }
+
+#[test]
+fn the_readme_example_loads() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- config-example")
+        .expect("marker in README");
+    let block = &readme[start..];
+    let block = &block[block.find("```toml\n").unwrap() + 8..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("pgtide-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pgtide.toml");
+    std::fs::write(&file, block).unwrap();
+    let config = loader(&[("APP_DB_PASSWORD", "pw")])
+        .file(&file)
+        .profile("prod")
+        .load()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(config.connection().host, "db.internal");
+    assert_eq!(config.pool().size.max(), 40);
+    assert_eq!(config.session().lock_timeout, None);
+    assert_eq!(
+        config.session().extra.get("work_mem").map(String::as_str),
+        Some("64MB")
+    );
+}
