@@ -290,20 +290,26 @@ fn builder_errors_name_the_key_and_that_it_was_set_in_code() {
     };
     assert_eq!(
         build(base().port(0)),
-        "invalid `port` (set in code): must be 1..=65535, got 0"
+        "invalid `port` in profile `default` (set in code): must be 1..=65535, got 0"
     );
     assert_eq!(
         build(base().acquire_timeout(std::time::Duration::ZERO)),
-        "invalid `pool.acquire_timeout` (set in code): must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\""
+        "invalid `pool.acquire_timeout` in profile `default` (set in code): must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\""
     );
     assert_eq!(
         build(base().ssl_mode(SslMode::VerifyCa)),
-        "invalid `sslmode` (set in code): sslmode verify-ca needs `sslrootcert`, a CA certificate to verify the server against; set it, or use sslmode require"
+        "invalid `sslmode` in profile `default` (set in code): sslmode verify-ca needs `sslrootcert`, a CA certificate to verify the server against; set it, or use sslmode require"
     );
     assert_eq!(
         PoolSize::new(5, 2).unwrap_err().to_string(),
         "invalid `pool.min_size` (set in code): must be 0..=pool.max_size (2), got 5"
     );
+    let err = base().profile("prod").port(0).build().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid `port` in profile `prod` (set in code): must be 1..=65535, got 0"
+    );
+    assert_eq!(err.origin(), Some(&pgtide::config::Source::Code));
     let err = PoolSize::new(0, 0).unwrap_err();
     assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "pool.max_size"));
 }

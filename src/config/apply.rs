@@ -82,7 +82,7 @@ impl Merged<'_> {
         builder
             .password(password)
             .pool_size(size)
-            .build()
+            .check()
             .map_err(|e| self.locate(e))
     }
 

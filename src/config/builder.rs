@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::duration::format_duration;
+use super::provenance::Source;
 use super::settings::{
     Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
     TlsSettings,
@@ -242,8 +243,21 @@ impl<P, S> ConfigBuilder<P, S> {
 }
 
 impl ConfigBuilder<SecretString, PoolSize> {
-    /// Validates the remaining values and returns the configuration.
+    /// Validates the remaining values and returns the configuration. An error names the
+    /// key, the profile and that the value was set in code
+    /// ([`ConfigError::Value`] with [`Source::Code`]).
     pub fn build(self) -> Result<Config, ConfigError> {
+        let profile = self.draft.profile.clone();
+        self.check().map_err(|error| match error {
+            ConfigError::Invalid { key, message } => {
+                ConfigError::value(key, &profile, Source::Code, message)
+            }
+            other => other,
+        })
+    }
+
+    /// The validation itself, shared with the loader, which attaches each key's source.
+    pub(super) fn check(self) -> Result<Config, ConfigError> {
         let d = self.draft;
         if d.host.trim().is_empty() {
             return Err(ConfigError::invalid(

@@ -12,8 +12,8 @@ use super::provenance::Source;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A value set in code (builder, [`PoolSize::new`](crate::config::PoolSize::new)) is not
-    /// allowed.
+    /// A value given to [`PoolSize::new`](crate::config::PoolSize::new) is not allowed (the
+    /// builder's `build` and the loader report [`Value`](Self::Value), with the profile).
     #[error("invalid `{key}` (set in code): {message}")]
     Invalid {
         /// Dotted key path, e.g. `pool.max_size`.
