@@ -1,10 +1,11 @@
-//! Loading configuration: each source, the precedence between every pair of sources,
-//! profiles, durations, secret references, the effective-config view and the config hash.
+//! Loading configuration: each source (TOML and YAML files, the default search, PGTIDE_ and
+//! PG* variables, JSON overlay, DATABASE_URL and `dsn`, code), profiles, durations, secret
+//! references, the documented defaults, the effective-config view and the README example.
 //! Every test injects its environment; none reads or changes the process's.
 
 use std::time::Duration;
 
-use pgtide::config::{Config, ConfigLoader, HealthCheck, PoolSize, Source, SslMode};
+use pgtide::config::{Config, ConfigLoader, HealthCheck, Source, SslMode};
 use pgtide::{ExposeSecret, SecretString};
 
 const FIXTURES: &str = "tests/fixtures/config";
@@ -413,128 +414,6 @@ fn values_set_in_code_win() {
     assert_eq!(config.connection().password.expose_secret(), "code-pw");
 }
 
-/// One way to set `host`, at each level of the precedence order (lowest first).
-#[derive(Clone, Copy, Debug)]
-enum Level {
-    Default,
-    File,
-    Libpq,
-    DatabaseUrl,
-    Env,
-    JsonEnv,
-    Code,
-}
-
-const LEVELS: [Level; 7] = [
-    Level::Default,
-    Level::File,
-    Level::Libpq,
-    Level::DatabaseUrl,
-    Level::Env,
-    Level::JsonEnv,
-    Level::Code,
-];
-
-impl Level {
-    fn host(self) -> &'static str {
-        match self {
-            Level::Default => "localhost",
-            Level::File => "from-file",
-            Level::Libpq => "from-pghost",
-            Level::DatabaseUrl => "from-url",
-            Level::Env => "from-env",
-            Level::JsonEnv => "from-json",
-            Level::Code => "from-code",
-        }
-    }
-
-    fn source(self) -> String {
-        match self {
-            Level::Default => "built-in default".into(),
-            Level::File => "file tests/fixtures/config/host.toml, line 2".into(),
-            Level::Libpq => "environment variable PGHOST".into(),
-            Level::DatabaseUrl => "environment variable DATABASE_URL".into(),
-            Level::Env => "environment variable PGTIDE_DEFAULT__HOST".into(),
-            Level::JsonEnv => "environment variable PGTIDE_DEFAULT__JSON".into(),
-            Level::Code => "set in code".into(),
-        }
-    }
-
-    fn apply(self, loader: ConfigLoader, env: &mut Vec<(String, String)>) -> ConfigLoader {
-        let mut var = |k: &str, v: &str| env.push((k.into(), v.into()));
-        match self {
-            Level::Default => loader,
-            Level::File => loader.file(fixture("host.toml")),
-            Level::Libpq => {
-                var("PGHOST", "from-pghost");
-                loader
-            }
-            Level::DatabaseUrl => {
-                var("DATABASE_URL", "postgres://from-url");
-                loader
-            }
-            Level::Env => {
-                var("PGTIDE_DEFAULT__HOST", "from-env");
-                loader
-            }
-            Level::JsonEnv => {
-                var("PGTIDE_DEFAULT__JSON", r#"{"host": "from-json"}"#);
-                loader
-            }
-            Level::Code => loader.set("host", "from-code"),
-        }
-    }
-}
-
-#[test]
-fn precedence_between_every_pair_of_sources() {
-    for (i, low) in LEVELS.iter().enumerate() {
-        for high in &LEVELS[i + 1..] {
-            let mut env = vec![("PGPASSWORD".to_string(), "pw".to_string())];
-            let l = Config::loader().no_file_search();
-            let l = low.apply(l, &mut env);
-            let l = high.apply(l, &mut env);
-            let loaded = l.env(env).load_explained().unwrap();
-            assert_eq!(
-                loaded.config().connection().host,
-                high.host(),
-                "{high:?} over {low:?}"
-            );
-            assert_eq!(
-                loaded.entry("host").unwrap().source.to_string(),
-                high.source(),
-                "{high:?} over {low:?}"
-            );
-        }
-    }
-}
-
-#[test]
-fn a_higher_source_wins_even_from_its_default_section() {
-    let config = loader(&[
-        ("PGPASSWORD", "pw"),
-        ("PGTIDE_DEFAULT__HOST", "env-default"),
-    ])
-    .file(fixture("profiles.toml"))
-    .profile("prod")
-    .load()
-    .unwrap();
-    assert_eq!(config.connection().host, "env-default");
-    let config = loader(&[
-        ("PGPASSWORD", "pw"),
-        ("PGTIDE_DEFAULT__HOST", "env-default"),
-        ("PGTIDE_PROD__HOST", "env-prod"),
-    ])
-    .profile("prod")
-    .load()
-    .unwrap();
-    assert_eq!(
-        config.connection().host,
-        "env-prod",
-        "inside one source, the profile wins"
-    );
-}
-
 #[test]
 fn effective_config_names_each_source_and_redacts_the_password() {
     let loaded = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_PROD__POOL__MAX_SIZE", "12")])
@@ -594,87 +473,6 @@ fn effective_config_names_each_source_and_redacts_the_password() {
             .to_string()
             .contains("pool.max_size = 10  # built-in default")
     );
-}
-
-#[test]
-fn builder_and_loader_make_equal_configs() {
-    let built = Config::builder()
-        .host("db.example")
-        .user("app")
-        .database("app")
-        .application_name("svc")
-        .password(SecretString::from("pw"))
-        .pool_size(PoolSize::new(2, 8).unwrap())
-        .build()
-        .unwrap();
-    let loaded = loader(&[(
-        "DATABASE_URL",
-        "postgres://app:pw@db.example/app?application_name=svc",
-    )])
-    .set("pool.min_size", 2)
-    .set("pool.max_size", 8)
-    .load()
-    .unwrap();
-    assert_eq!(built.config_hash(), loaded.config_hash());
-    assert_eq!(built.tls().mode, SslMode::Require);
-}
-
-fn base() -> pgtide::config::ConfigBuilder<SecretString, PoolSize> {
-    Config::builder()
-        .host("db.example")
-        .password(SecretString::from("pw-one"))
-        .pool_size(PoolSize::new(1, 10).unwrap())
-}
-
-#[test]
-fn config_hash_is_equal_for_equal_configs_and_changes_with_any_change() {
-    let a = base().build().unwrap();
-    let b = base().build().unwrap();
-    assert_eq!(a.config_hash(), b.config_hash());
-    assert_eq!(a.config_hash(), a.clone().config_hash());
-
-    let changed = [
-        base().host("db2.example").build().unwrap(),
-        base().port(5433).build().unwrap(),
-        base().user("other").build().unwrap(),
-        base().statement_timeout(None).build().unwrap(),
-        base().session_setting("work_mem", "1MB").build().unwrap(),
-        base().retry_jitter(false).build().unwrap(),
-        base().profile("prod").build().unwrap(),
-        Config::builder()
-            .host("db.example")
-            .password(SecretString::from("pw-one"))
-            .pool_size(PoolSize::new(1, 11).unwrap())
-            .build()
-            .unwrap(),
-        Config::builder()
-            .host("db.example")
-            .password(SecretString::from("pw-two"))
-            .pool_size(PoolSize::new(1, 10).unwrap())
-            .build()
-            .unwrap(),
-    ];
-    for (i, c) in changed.iter().enumerate() {
-        assert_ne!(a.config_hash(), c.config_hash(), "change {i}");
-    }
-}
-
-#[test]
-fn config_hash_with_a_key_is_stable_across_processes_and_hides_the_password() {
-    let a = base().build().unwrap();
-    let key = b"shared hashing key";
-    assert_eq!(
-        a.config_hash_with_key(key),
-        base().build().unwrap().config_hash_with_key(key)
-    );
-    assert_ne!(
-        a.config_hash_with_key(key),
-        a.config_hash_with_key(b"another key")
-    );
-    let hex = a.config_hash().to_string();
-    assert_eq!(hex.len(), 64);
-    assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert!(!hex.contains("pw-one") && !format!("{:?}", a.config_hash()).contains("pw-one"));
 }
 
 #[test]
