@@ -122,14 +122,18 @@ impl Default for ConfigLoader {
 }
 
 impl ConfigLoader {
-    /// A loader over a snapshot of the process environment, searching the working directory.
+    /// A loader over a snapshot of the process environment (variables that are not UTF-8
+    /// are skipped), searching the working directory.
     pub fn new() -> Self {
         Self {
             files: Vec::new(),
             search_dir: None,
             search: true,
             profile: None,
-            env: std::env::vars().collect(),
+            // Variables that are not UTF-8 cannot be configuration; skip them, don't panic.
+            env: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
             explicit: Vec::new(),
             password: None,
         }
