@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::duration::format_duration;
+use super::provenance::Source;
 use super::settings::{
     Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
     TlsSettings,
@@ -32,7 +34,7 @@ pub struct NoPoolSize;
 pub struct ConfigBuilder<P = NoPassword, S = NoPoolSize> {
     password: P,
     size: S,
-    draft: Draft,
+    pub(super) draft: Draft,
 }
 
 impl<P, S> std::fmt::Debug for ConfigBuilder<P, S> {
@@ -44,22 +46,23 @@ impl<P, S> std::fmt::Debug for ConfigBuilder<P, S> {
 }
 
 /// Everything but the two type-checked values; validated by `build`.
+/// The loader fills it in directly and then runs the same `build`: one validation path.
 #[derive(Debug, Clone)]
-struct Draft {
-    profile: String,
-    host: String,
-    port: u16,
-    database: Option<String>,
-    user: String,
-    application_name: Option<String>,
-    connect_timeout: Duration,
-    ssl_mode: Option<SslMode>,
-    root_cert: Option<PathBuf>,
-    client_cert: Option<PathBuf>,
-    client_key: Option<PathBuf>,
-    session: SessionSettings,
-    pool: PoolSettings,
-    retry: RetrySettings,
+pub(super) struct Draft {
+    pub(super) profile: String,
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) database: Option<String>,
+    pub(super) user: String,
+    pub(super) application_name: Option<String>,
+    pub(super) connect_timeout: Duration,
+    pub(super) ssl_mode: Option<SslMode>,
+    pub(super) root_cert: Option<PathBuf>,
+    pub(super) client_cert: Option<PathBuf>,
+    pub(super) client_key: Option<PathBuf>,
+    pub(super) session: SessionSettings,
+    pub(super) pool: PoolSettings,
+    pub(super) retry: RetrySettings,
 }
 
 impl Config {
@@ -212,20 +215,87 @@ impl<P, S> ConfigBuilder<P, S> {
         self.draft.retry.attempts = attempts;
         self
     }
+    /// Delay before the first retry; doubles each time. Default 100 ms; must be > 0.
+    pub fn retry_base_delay(mut self, delay: Duration) -> Self {
+        self.draft.retry.base_delay = delay;
+        self
+    }
+    /// Upper bound of one retry delay. Default 2 s; must be ≥ the base delay.
+    pub fn retry_max_delay(mut self, delay: Duration) -> Self {
+        self.draft.retry.max_delay = delay;
+        self
+    }
+    /// Randomise retry delays (full jitter). Default on.
+    pub fn retry_jitter(mut self, jitter: bool) -> Self {
+        self.draft.retry.jitter = jitter;
+        self
+    }
+    /// Total time all attempts together may take. Default 10 s; must be > 0.
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.draft.retry.budget = budget;
+        self
+    }
+    /// The profile name the built [`Config`] reports. Default `default`.
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.draft.profile = profile.into();
+        self
+    }
 }
 
 impl ConfigBuilder<SecretString, PoolSize> {
-    /// Validates the remaining values and returns the configuration.
+    /// Validates the remaining values and returns the configuration. An error names the
+    /// key, the profile and that the value was set in code
+    /// ([`ConfigError::Value`] with [`Source::Code`]).
     pub fn build(self) -> Result<Config, ConfigError> {
+        let profile = self.draft.profile.clone();
+        self.check().map_err(|error| match error {
+            ConfigError::Invalid { key, message } => {
+                ConfigError::value(key, &profile, Source::Code, message)
+            }
+            other => other,
+        })
+    }
+
+    /// The validation itself, shared with the loader, which attaches each key's source.
+    pub(super) fn check(self) -> Result<Config, ConfigError> {
         let d = self.draft;
         if d.host.trim().is_empty() {
-            return Err(ConfigError::invalid("host", "must not be empty"));
+            return Err(ConfigError::invalid(
+                "host",
+                "must not be empty: give a host name, an IP address or a socket directory",
+            ));
+        }
+        if d.user.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "user",
+                "must not be empty: give a role name",
+            ));
+        }
+        if d.database.as_ref().is_some_and(|db| db.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                "database",
+                "must not be empty: give a database name, or leave it out to use the user name",
+            ));
+        }
+        for name in d.session.extra.keys() {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if !valid {
+                return Err(ConfigError::invalid(
+                    format!("settings.{name}"),
+                    "a setting name has only letters, digits, `_` and `.`",
+                ));
+            }
         }
         if d.port == 0 {
             return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
         }
         positive("connect_timeout", d.connect_timeout)?;
         positive("pool.acquire_timeout", d.pool.acquire_timeout)?;
+        positive("retry.base_delay", d.retry.base_delay)?;
+        positive("retry.budget", d.retry.budget)?;
         for (key, value) in [
             ("statement_timeout", d.session.statement_timeout),
             ("lock_timeout", d.session.lock_timeout),
@@ -252,15 +322,19 @@ impl ConfigBuilder<SecretString, PoolSize> {
         if d.retry.max_delay < d.retry.base_delay {
             return Err(ConfigError::invalid(
                 "retry.max_delay",
-                "must not be below retry.base_delay",
+                format!(
+                    "must not be below retry.base_delay ({}), got {}",
+                    format_duration(d.retry.base_delay),
+                    format_duration(d.retry.max_delay)
+                ),
             ));
         }
         let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(&d.host));
         if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && d.root_cert.is_none() {
             return Err(ConfigError::invalid(
-                "ssl_root_cert",
+                "sslmode",
                 format!(
-                    "sslmode {} needs a CA certificate to verify against",
+                    "sslmode {} needs `sslrootcert`, a CA certificate to verify the server against; set it, or use sslmode require",
                     mode.as_str()
                 ),
             ));
@@ -294,7 +368,10 @@ impl ConfigBuilder<SecretString, PoolSize> {
 
 fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
     if value.is_zero() {
-        return Err(ConfigError::invalid(key, "must be greater than zero"));
+        return Err(ConfigError::invalid(
+            key,
+            "must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\"",
+        ));
     }
     Ok(())
 }

@@ -26,18 +26,21 @@ impl PoolSize {
     /// Checks `1 ≤ max ≤ LIMIT` and `min ≤ max`.
     pub fn new(min: u32, max: u32) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::invalid("pool.max_size", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "pool.max_size",
+                format!("must be 1..={}, got 0", Self::LIMIT),
+            ));
         }
         if max > Self::LIMIT {
             return Err(ConfigError::invalid(
                 "pool.max_size",
-                format!("must be at most {}, got {max}", Self::LIMIT),
+                format!("must be 1..={}, got {max}", Self::LIMIT),
             ));
         }
         if min > max {
             return Err(ConfigError::invalid(
                 "pool.min_size",
-                format!("must not exceed pool.max_size ({max}), got {min}"),
+                format!("must be 0..=pool.max_size ({max}), got {min}"),
             ));
         }
         Ok(Self { min, max })

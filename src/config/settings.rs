@@ -65,6 +65,26 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl std::fmt::Display for Config {
+    /// A one-line summary without the password:
+    /// `app@db.internal:5432/app (profile prod, sslmode require, pool 2..=16)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.connection;
+        write!(
+            f,
+            "{}@{}:{}/{} (profile {}, sslmode {}, pool {}..={})",
+            c.user,
+            c.host,
+            c.port,
+            c.database,
+            self.profile,
+            self.tls.mode.as_str(),
+            self.pool.size.min(),
+            self.pool.size.max()
+        )
+    }
+}
+
 /// Where and as whom to connect.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

@@ -1,0 +1,156 @@
+//! `postgres://user:password@host:port/database?sslmode=...` URLs (`DATABASE_URL`, `dsn`).
+//!
+//! A URL is taken apart into the same keys a file uses, so that everything after it (types,
+//! validation, precedence) is shared. Errors never quote the URL: it may hold a password.
+
+use figment::value::{Dict, Value};
+use percent_encoding::percent_decode_str;
+
+/// Query parameters understood, libpq's names → pgtide's keys.
+const PARAMS: &[(&str, &str)] = &[
+    ("host", "host"),
+    ("port", "port"),
+    ("user", "user"),
+    ("password", "password"),
+    ("dbname", "database"),
+    ("sslmode", "sslmode"),
+    ("sslrootcert", "sslrootcert"),
+    ("sslcert", "sslcert"),
+    ("sslkey", "sslkey"),
+    ("application_name", "application_name"),
+    ("connect_timeout", "connect_timeout"),
+];
+
+/// Splits a URL into configuration keys (values as strings, typed later like any other).
+pub(crate) fn parse(url: &str) -> Result<Dict, String> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or("expected a URL starting with postgres:// or postgresql://")?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut out = Dict::new();
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (userinfo, None),
+        };
+        if !user.is_empty() {
+            out.insert("user".into(), decode(user, "the user name")?.into());
+        }
+        if let Some(password) = password {
+            // Decoding errors must not echo the password.
+            let password = percent_decode_str(password)
+                .decode_utf8()
+                .map_err(|_| "the password is not valid percent-encoded UTF-8")?;
+            out.insert("password".into(), password.into_owned().into());
+        }
+    }
+    if !hostport.is_empty() {
+        let (host, port) = split_host_port(hostport)?;
+        if host.contains(',') {
+            return Err("several hosts in one URL are not supported: give one host".into());
+        }
+        if !host.is_empty() {
+            out.insert("host".into(), decode(host, "the host")?.into());
+        }
+        if let Some(port) = port {
+            out.insert("port".into(), port.to_string().into());
+        }
+    }
+    if !path.is_empty() {
+        out.insert("database".into(), decode(path, "the database name")?.into());
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some((_, key)) = PARAMS.iter().find(|(p, _)| *p == name) else {
+            let known: Vec<_> = PARAMS.iter().map(|(p, _)| *p).collect();
+            return Err(format!(
+                "unknown URL parameter `{name}`: known parameters are {}",
+                known.join(", ")
+            ));
+        };
+        let value = if *key == "password" {
+            percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| "the password is not valid percent-encoded UTF-8")?
+                .into_owned()
+        } else {
+            decode(value, name)?
+        };
+        let value = if *key == "connect_timeout" && value.bytes().all(|b| b.is_ascii_digit()) {
+            // libpq counts whole seconds.
+            format!("{value}s")
+        } else {
+            value
+        };
+        out.insert((*key).into(), Value::from(value));
+    }
+    Ok(out)
+}
+
+fn decode(text: &str, what: &str) -> Result<String, String> {
+    percent_decode_str(text)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| format!("{what} is not valid percent-encoded UTF-8"))
+}
+
+fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), String> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or("an IPv6 host needs its closing `]`")?;
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port))),
+            None if after.is_empty() => Ok((host, None)),
+            None => Err("unexpected text after the IPv6 host".into()),
+        };
+    }
+    Ok(match hostport.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (hostport, None),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(d: &Dict, k: &str) -> Option<String> {
+        d.get(k).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+
+    #[test]
+    fn takes_a_full_url_apart() {
+        let d = parse("postgres://app%40x:p%3Ass@db.example:6543/my%20db?sslmode=verify-full&application_name=api&connect_timeout=7").unwrap();
+        assert_eq!(get(&d, "user").as_deref(), Some("app@x"));
+        assert_eq!(get(&d, "password").as_deref(), Some("p:ss"));
+        assert_eq!(get(&d, "host").as_deref(), Some("db.example"));
+        assert_eq!(get(&d, "port").as_deref(), Some("6543"));
+        assert_eq!(get(&d, "database").as_deref(), Some("my db"));
+        assert_eq!(get(&d, "sslmode").as_deref(), Some("verify-full"));
+        assert_eq!(get(&d, "application_name").as_deref(), Some("api"));
+        assert_eq!(get(&d, "connect_timeout").as_deref(), Some("7s"));
+    }
+
+    #[test]
+    fn ipv6_and_sockets() {
+        let d = parse("postgresql://[::1]:5433/db").unwrap();
+        assert_eq!(get(&d, "host").as_deref(), Some("::1"));
+        let d = parse("postgres:///db?host=%2Fvar%2Frun%2Fpostgresql").unwrap();
+        assert_eq!(get(&d, "host").as_deref(), Some("/var/run/postgresql"));
+    }
+
+    #[test]
+    fn errors_do_not_quote_the_url() {
+        let err = parse("mysql://u:hunter2@h/db").unwrap_err();
+        assert!(!err.contains("hunter2"));
+        let err = parse("postgres://u:hunter2@h/db?bogus=1").unwrap_err();
+        assert!(err.contains("bogus") && !err.contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,355 @@
+//! The shape of configuration as files and the environment write it: the key schema, the
+//! unknown-key check with its "did you mean" suggestion, and reading loosely typed values
+//! (`"20"` from the environment, `20` from TOML) into typed ones.
+
+use figment::value::{Dict, Value};
+
+use super::duration::{DURATION_FORMS, parse_duration};
+use super::settings::{HealthCheck, SslMode};
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Secret,
+    Dsn,
+    Port,
+    Count,
+    Bool,
+    Duration,
+    /// A duration, or `"off"` to leave the server default.
+    OptDuration,
+    SslMode,
+    HealthCheck,
+    Path,
+    /// A table of free-form session settings.
+    Settings,
+}
+
+/// Every key pgtide reads, as dotted paths. Defaults live on the fields of
+/// [`Config`](super::Config)'s setting groups and in the builder.
+pub(crate) const KEYS: &[(&str, Kind)] = &[
+    ("host", Kind::Text),
+    ("port", Kind::Port),
+    ("database", Kind::Text),
+    ("user", Kind::Text),
+    ("password", Kind::Secret),
+    ("dsn", Kind::Dsn),
+    ("sslmode", Kind::SslMode),
+    ("sslrootcert", Kind::Path),
+    ("sslcert", Kind::Path),
+    ("sslkey", Kind::Path),
+    ("application_name", Kind::Text),
+    ("search_path", Kind::Text),
+    ("connect_timeout", Kind::Duration),
+    ("statement_timeout", Kind::OptDuration),
+    ("lock_timeout", Kind::OptDuration),
+    ("idle_in_transaction_session_timeout", Kind::OptDuration),
+    ("settings", Kind::Settings),
+    ("pool.min_size", Kind::Count),
+    ("pool.max_size", Kind::Count),
+    ("pool.acquire_timeout", Kind::Duration),
+    ("pool.idle_timeout", Kind::OptDuration),
+    ("pool.max_lifetime", Kind::OptDuration),
+    ("pool.health_check", Kind::HealthCheck),
+    ("retry.attempts", Kind::Count),
+    ("retry.base_delay", Kind::Duration),
+    ("retry.max_delay", Kind::Duration),
+    ("retry.jitter", Kind::Bool),
+    ("retry.budget", Kind::Duration),
+];
+
+/// An unknown key: its dotted path and what to tell the user.
+#[derive(Debug)]
+pub(crate) struct Unknown {
+    pub key: String,
+    pub hint: String,
+}
+
+/// Checks every key of one profile section against [`KEYS`].
+pub(crate) fn check_keys(section: &Dict) -> Result<(), Unknown> {
+    check_level(section, "")
+}
+
+fn check_level(dict: &Dict, prefix: &str) -> Result<(), Unknown> {
+    for (name, value) in dict {
+        let full = format!("{prefix}{name}");
+        if let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == full) {
+            if *kind == Kind::Settings && !matches!(value, Value::Dict(..)) {
+                return Err(Unknown {
+                    key: full,
+                    hint: "`settings` is a table of session settings, e.g. `work_mem = \"64MB\"`"
+                        .into(),
+                });
+            }
+            continue;
+        }
+        let group = format!("{full}.");
+        let children: Vec<&str> = KEYS
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(group.as_str()))
+            .collect();
+        if !children.is_empty() {
+            match value {
+                Value::Dict(_, inner) => check_level(inner, &group)?,
+                _ => {
+                    return Err(Unknown {
+                        key: full,
+                        hint: format!(
+                            "`{name}` is a group of keys ({}), not a value",
+                            children.join(", ")
+                        ),
+                    });
+                }
+            }
+            continue;
+        }
+        return Err(Unknown {
+            hint: suggest(name, prefix),
+            key: full,
+        });
+    }
+    Ok(())
+}
+
+/// `did you mean ...?` when a valid key is close, else the keys valid at that level.
+fn suggest(name: &str, prefix: &str) -> String {
+    let siblings = level_names(prefix);
+    let lower = name.to_ascii_lowercase();
+    let best = siblings
+        .iter()
+        .map(|s| (edit_distance(&lower, s), *s))
+        .min();
+    if let Some((distance, s)) = best
+        && distance <= (name.chars().count() / 3).max(2)
+    {
+        return format!("did you mean `{s}`?");
+    }
+    // Right name, wrong level (`max_size` at the top), or `_` for `.` (`pool_max_size`).
+    let full = format!("{prefix}{lower}");
+    if let Some((k, _)) = KEYS
+        .iter()
+        .find(|(k, _)| k.rsplit('.').next() == Some(lower.as_str()) || k.replace('.', "_") == full)
+    {
+        return format!("did you mean `{k}`?");
+    }
+    format!("valid keys here are {}", siblings.join(", "))
+}
+
+/// The key names directly under `prefix` (`""` for the top level, `"pool."`).
+fn level_names(prefix: &str) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = KEYS
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(prefix))
+        .map(|rest| rest.split('.').next().unwrap_or(rest))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Levenshtein distance, for suggestions between short key names.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// A value as it may be quoted in an error (never called for secret keys).
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::String(_, s) => format!("`{s}`"),
+        Value::Char(_, c) => format!("`{c}`"),
+        Value::Bool(_, b) => format!("`{b}`"),
+        Value::Num(_, n) => match (integer(n), n.to_f64()) {
+            (Some(i), _) => format!("`{i}`"),
+            (None, Some(f)) => format!("`{f}`"),
+            _ => "a number".into(),
+        },
+        Value::Empty(..) => "nothing".into(),
+        Value::Dict(..) => "a table".into(),
+        Value::Array(..) => "a list".into(),
+    }
+}
+
+fn got(value: &Value) -> String {
+    format!("got {}", describe(value))
+}
+
+/// A string (a number or boolean is taken as written).
+pub(crate) fn text(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(_, s) => Ok(s.clone()),
+        Value::Char(_, c) => Ok(c.to_string()),
+        Value::Num(..) | Value::Bool(..) => Ok(describe(value).trim_matches('`').to_string()),
+        _ => Err(format!("expected a string, {}", got(value))),
+    }
+}
+
+/// A string, for a secret: the message never shows the value.
+pub(crate) fn secret_text(value: &Value) -> Result<&str, String> {
+    match value {
+        Value::String(_, s) => Ok(s),
+        _ => Err("expected a string (the value is not shown: it is secret)".into()),
+    }
+}
+
+/// A number as an integer, whether signed (TOML, YAML) or unsigned (JSON, code).
+fn integer(n: &figment::value::Num) -> Option<i128> {
+    n.to_i128()
+        .or_else(|| n.to_u128().and_then(|u| i128::try_from(u).ok()))
+}
+
+fn whole(value: &Value) -> Option<u128> {
+    match value {
+        Value::Num(_, n) => integer(n).and_then(|i| u128::try_from(i).ok()),
+        Value::String(_, s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A whole number ≥ 0 that fits a `u32`.
+pub(crate) fn count(value: &Value) -> Result<u32, String> {
+    whole(value)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("expected a whole number (0..={}), {}", u32::MAX, got(value)))
+}
+
+/// A TCP port, 1..=65535.
+pub(crate) fn port(value: &Value) -> Result<u16, String> {
+    whole(value)
+        .and_then(|n| u16::try_from(n).ok())
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("expected a port number 1..=65535, {}", got(value)))
+}
+
+/// `true`/`false`, also `yes`/`no`, `on`/`off`, `1`/`0` from strings.
+pub(crate) fn boolean(value: &Value) -> Result<bool, String> {
+    let bad = || format!("expected true or false, {}", got(value));
+    match value {
+        Value::Bool(_, b) => Ok(*b),
+        Value::String(_, s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(true),
+            "false" | "no" | "off" | "0" => Ok(false),
+            _ => Err(bad()),
+        },
+        Value::Num(_, n) => match integer(n) {
+            Some(1) => Ok(true),
+            Some(0) => Ok(false),
+            _ => Err(bad()),
+        },
+        _ => Err(bad()),
+    }
+}
+
+/// A duration string (`"30s"`).
+pub(crate) fn duration(value: &Value) -> Result<std::time::Duration, String> {
+    match value {
+        Value::String(_, s) => parse_duration(s),
+        _ => Err(format!("expected {DURATION_FORMS}, {}", got(value))),
+    }
+}
+
+/// A duration, or `"off"` for none (the server's default applies).
+pub(crate) fn optional_duration(value: &Value) -> Result<Option<std::time::Duration>, String> {
+    if let Value::String(_, s) = value
+        && matches!(s.trim().to_ascii_lowercase().as_str(), "off" | "none")
+    {
+        return Ok(None);
+    }
+    duration(value)
+        .map(Some)
+        .map_err(|e| format!("{e}, or \"off\""))
+}
+
+/// libpq's `sslmode` spelling.
+pub(crate) fn ssl_mode(value: &Value) -> Result<SslMode, String> {
+    let modes = [
+        SslMode::Disable,
+        SslMode::Allow,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyCa,
+        SslMode::VerifyFull,
+    ];
+    if let Value::String(_, s) = value
+        && let Some(mode) = modes
+            .iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    {
+        return Ok(*mode);
+    }
+    let names: Vec<_> = modes.iter().map(SslMode::as_str).collect();
+    Err(format!(
+        "expected one of {}, {}",
+        names.join(", "),
+        got(value)
+    ))
+}
+
+/// `"always"`, `"never"`, or a duration: check connections idle longer than that.
+pub(crate) fn health_check(value: &Value) -> Result<HealthCheck, String> {
+    if let Value::String(_, s) = value {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "always" => return Ok(HealthCheck::Always),
+            "never" => return Ok(HealthCheck::Never),
+            _ => {}
+        }
+        if let Ok(idle) = parse_duration(s) {
+            return Ok(HealthCheck::IdleLongerThan(idle));
+        }
+    }
+    Err(format!(
+        "expected \"always\", \"never\", or how long a connection may sit idle before it is checked ({DURATION_FORMS}), {}",
+        got(value)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dict(json: &str) -> Dict {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn suggests_close_keys() {
+        let err = check_keys(&dict(r#"{"pool": {"max_siz": 3}}"#)).unwrap_err();
+        assert_eq!(err.key, "pool.max_siz");
+        assert_eq!(err.hint, "did you mean `max_size`?");
+        let err = check_keys(&dict(r#"{"max_size": 3}"#)).unwrap_err();
+        assert_eq!(err.hint, "did you mean `pool.max_size`?");
+        let err = check_keys(&dict(r#"{"pool_max_size": 3}"#)).unwrap_err();
+        assert_eq!(err.hint, "did you mean `pool.max_size`?");
+        let err = check_keys(&dict(r#"{"zzzzzzzz": 3}"#)).unwrap_err();
+        assert!(
+            err.hint.starts_with("valid keys here are host, port"),
+            "{}",
+            err.hint
+        );
+    }
+
+    #[test]
+    fn settings_are_free_form() {
+        assert!(check_keys(&dict(r#"{"settings": {"work_mem": "64MB"}}"#)).is_ok());
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("max_siz", "max_size"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
