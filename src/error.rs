@@ -154,6 +154,19 @@ impl Error {
         self.kind() == ErrorKind::Transient
     }
 
+    /// Whether the connection this happened on is gone: an I/O or TLS failure, a
+    /// connection exception (`08*`), or the server terminating the session (`57P01..03`).
+    /// Work that failed this way before `COMMIT` never reached a commit.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Self::Transient { source } => match self.sqlstate() {
+                Some(code) => code.starts_with("08") || code.starts_with("57P0"),
+                None => !matches!(source, sqlx::Error::Database(_)),
+            },
+            _ => false,
+        }
+    }
+
     /// The underlying sqlx error, for what pgtide does not expose itself.
     pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
         match self {

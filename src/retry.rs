@@ -26,13 +26,15 @@
 //! // retry a flaky operation: fails twice with a transient error, then succeeds
 //! let mut calls = 0;
 //! let value = RetryPolicy::from_settings(&RetrySettings::default())
-//!     .run("demo", pgtide::Error::is_retryable, async |attempt| {
+//!     .run("demo", pgtide::Error::is_retryable, |attempt| {
 //!         calls += 1;
-//!         if attempt < 3 {
-//!             let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-//!             return Err(pgtide::Error::from(pgtide::sqlx::Error::Io(io)));
+//!         async move {
+//!             if attempt < 3 {
+//!                 let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+//!                 return Err(pgtide::Error::from(pgtide::sqlx::Error::Io(io)));
+//!             }
+//!             Ok(42)
 //!         }
-//!         Ok(42)
 //!     })
 //!     .await?;
 //! assert_eq!((value, calls), (42, 3));
@@ -117,33 +119,71 @@ impl RetryPolicy {
     /// Runs `operation` until it succeeds, fails with an error `retry_if` rejects, runs out
     /// of attempts, or the next delay would overrun the budget. `operation` gets the attempt
     /// number (1-based). The last error is returned as it was: the real cause.
-    pub async fn run<T>(
+    pub async fn run<T, Fut>(
         &self,
         name: &'static str,
         retry_if: impl Fn(&Error) -> bool,
-        mut operation: impl AsyncFnMut(u32) -> Result<T>,
-    ) -> Result<T> {
-        let started = Instant::now();
-        let mut delays = self.delays();
-        let mut attempt = 1;
+        mut operation: impl FnMut(u32) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempts = self.start(name);
         loop {
-            let err = match operation(attempt).await {
+            match operation(attempts.attempt()).await {
                 Ok(value) => return Ok(value),
-                Err(err) => err,
-            };
-            if !retry_if(&err) {
-                return Err(err);
+                Err(err) => {
+                    if !attempts.pause(&err, &retry_if).await {
+                        return Err(err);
+                    }
+                }
             }
-            let Some(delay) = delays.next() else {
-                return Err(err);
-            };
-            if started.elapsed().saturating_add(delay) > self.budget {
-                return Err(err);
-            }
-            retry_event(name, attempt, delay, &err);
-            tokio::time::sleep(delay).await;
-            attempt += 1;
         }
+    }
+
+    /// Starts counting attempts of one operation (for loops `run` does not fit).
+    pub(crate) fn start(&self, name: &'static str) -> Attempts<impl Iterator<Item = Duration>> {
+        Attempts {
+            name,
+            started: Instant::now(),
+            budget: self.budget,
+            delays: self.delays(),
+            attempt: 1,
+        }
+    }
+}
+
+/// The attempts of one retried operation.
+pub(crate) struct Attempts<I> {
+    name: &'static str,
+    started: Instant,
+    budget: Duration,
+    delays: I,
+    attempt: u32,
+}
+
+impl<I: Iterator<Item = Duration>> Attempts<I> {
+    /// The current attempt, from 1.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// After a failure: when `retry_if` accepts `err`, attempts remain and the delay fits the
+    /// budget, logs the retry, waits the delay and returns true; otherwise returns false.
+    pub(crate) async fn pause(&mut self, err: &Error, retry_if: impl Fn(&Error) -> bool) -> bool {
+        if !retry_if(err) {
+            return false;
+        }
+        let Some(delay) = self.delays.next() else {
+            return false;
+        };
+        if self.started.elapsed().saturating_add(delay) > self.budget {
+            return false;
+        }
+        retry_event(self.name, self.attempt, delay, err);
+        tokio::time::sleep(delay).await;
+        self.attempt += 1;
+        true
     }
 }
 

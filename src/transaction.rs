@@ -31,7 +31,7 @@
 //! ```
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use sqlx::PgConnection;
@@ -41,7 +41,7 @@ use sqlx_core::transaction::TransactionManager;
 use crate::error::{Error, Result};
 use crate::observe;
 use crate::pool::{Pool, PooledConnection};
-use crate::retry::{RetryPolicy, retry_event};
+use crate::retry::RetryPolicy;
 
 /// Transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -292,23 +292,16 @@ impl Pool {
         };
         let shared = std::sync::Arc::clone(&self.shared);
         observe::operation("transaction", &shared, |_| None, async {
-            let started = Instant::now();
-            let mut delays = policy.delays();
-            let mut attempt = 1;
+            let mut attempts = policy.start("transaction");
             loop {
                 let failed = match self.transaction_once(options, &mut body).await {
                     Ok(value) => return Ok(value),
                     Err(failed) => failed,
                 };
-                let delay = match delays.next() {
-                    Some(delay) if failed.retry && started.elapsed() + delay <= policy.budget() => {
-                        delay
-                    }
-                    _ => return Err(failed.error),
-                };
-                retry_event("transaction", attempt, delay, &failed.error);
-                tokio::time::sleep(delay).await;
-                attempt += 1;
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
             }
         })
         .await
@@ -366,21 +359,27 @@ impl Pool {
     ) -> Result<T> {
         let shared = std::sync::Arc::clone(&self.shared);
         observe::operation("idempotent", &shared, |_| None, async {
-            self.shared
-                .retry
-                .run("idempotent", Error::is_retryable, async |_attempt| {
-                    let mut conn = self.acquire().await?;
-                    let result = work(&mut conn).await;
-                    if let Err(err) = &result {
-                        conn.conn().observe(err);
-                        if err.is_retryable() && err.sqlstate().is_none() {
-                            // I/O failure: the connection is gone.
-                            conn.conn().broken = true;
+            let mut attempts = self.shared.retry.start("idempotent");
+            loop {
+                let result = match self.acquire().await {
+                    Ok(mut conn) => {
+                        let result = work(&mut conn).await;
+                        if let Err(err) = &result {
+                            conn.conn().observe(err);
+                        }
+                        result
+                    }
+                    Err(err) => Err(err),
+                };
+                match result {
+                    Ok(value) => return Ok(value),
+                    Err(err) => {
+                        if !attempts.pause(&err, Error::is_retryable).await {
+                            return Err(err);
                         }
                     }
-                    result
-                })
-                .await
+                }
+            }
         })
         .await
     }

@@ -49,10 +49,11 @@ impl Conn {
         Ok(pid)
     }
 
-    /// Remembers what an error says about the connection itself.
+    /// Remembers what an error says about the connection itself: a lost connection is
+    /// never handed out again.
     pub(crate) fn observe(&mut self, err: &Error) {
-        if err.is_retryable() && err.sqlstate().is_none_or(|s| s.starts_with("08")) {
-            self.suspect = true;
+        if err.is_connection_lost() {
+            self.broken = true;
         }
     }
 }

@@ -121,9 +121,7 @@ impl Pool {
         let first = pool
             .shared
             .retry
-            .run("connect", connect_retryable, async |_| {
-                pool.checkout_once().await
-            })
+            .run("connect", connect_retryable, |_| pool.checkout_once())
             .await?;
         drop(first);
         maintenance::fill_to_min(&pool.shared).await;
