@@ -10,7 +10,8 @@
 //! | `23*` | [`Permanent`](Error::Permanent), [`is_constraint_violation`](Error::is_constraint_violation) | the data breaks a constraint ([`constraint`](Error::constraint) names it) |
 //! | anything else, `42*`, `22*` | [`Permanent`](Error::Permanent) | fix the query or the data |
 //!
-//! Without a SQLSTATE, I/O and TLS failures are transient, and a closed pool is
+//! Without a SQLSTATE, I/O failures (connection refused, reset, closed) are transient; a
+//! certificate that fails verification and TLS set-up errors are permanent; a closed pool is
 //! [`Closed`](Error::Closed).
 //!
 //! ```
@@ -326,9 +327,14 @@ impl From<sqlx::Error> for Error {
             };
         }
         match err {
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
-                Self::Transient { source: err }
+            // A certificate the client rejects (rustls reports `InvalidData`) fails the same
+            // way every time: not transient.
+            sqlx::Error::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::Permanent { source: err }
             }
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => Self::Transient { source: err },
+            // TLS set-up errors (unreadable certificate, bad key) are configuration mistakes.
+            sqlx::Error::Tls(_) => Self::Permanent { source: err },
             sqlx::Error::PoolTimedOut => {
                 Self::timeout("waiting for a pooled connection", Some(Box::new(err)))
             }
