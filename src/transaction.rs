@@ -33,6 +33,7 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures_core::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::PgConnection;
 use sqlx::postgres::PgTransactionManager;
@@ -260,6 +261,48 @@ struct Failed {
     retry: bool,
 }
 
+impl Failed {
+    /// `BEGIN` (or connecting for it) failed: nothing ran, retry what is transient.
+    fn begin(error: Error) -> Self {
+        Self {
+            retry: error.is_retryable(),
+            error,
+        }
+    }
+}
+
+/// Commits on `Ok`, rolls back on `Err` or panic (then resumes the panic), and says whether
+/// the failure allows running the body again.
+async fn finish<T>(
+    tx: Transaction,
+    outcome: std::thread::Result<Result<T>>,
+) -> std::result::Result<T, Failed> {
+    match outcome {
+        Err(panic) => {
+            let _ = tx.rollback().await;
+            std::panic::resume_unwind(panic)
+        }
+        Ok(Err(error)) => {
+            let _ = tx.rollback().await;
+            // Failed before COMMIT was sent: serialization failures, deadlocks and lost
+            // connections are safe to run again.
+            Err(Failed {
+                retry: error.is_retryable(),
+                error,
+            })
+        }
+        Ok(Ok(value)) => match tx.commit().await {
+            Ok(()) => Ok(value),
+            // COMMIT reported a conflict: the server rolled back. Anything else (a lost
+            // connection) leaves the outcome unknown: not retried.
+            Err(error) => Err(Failed {
+                retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
+                error,
+            }),
+        },
+    }
+}
+
 impl Pool {
     /// Begins a transaction on a connection checked out for it (manual control: no
     /// automatic retry).
@@ -285,11 +328,7 @@ impl Pool {
         options: TxOptions,
         mut body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> Result<T> {
-        let policy = if options.retry {
-            self.shared.retry.clone()
-        } else {
-            RetryPolicy::once()
-        };
+        let policy = self.transaction_policy(options);
         let shared = std::sync::Arc::clone(&self.shared);
         observe::operation("transaction", &shared, |_| None, async {
             let mut attempts = policy.start("transaction");
@@ -312,30 +351,64 @@ impl Pool {
         options: TxOptions,
         body: &mut impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> std::result::Result<T, Failed> {
-        let mut tx = self.begin(options).await.map_err(|error| Failed {
-            retry: error.is_retryable(),
-            error,
-        })?;
+        let mut tx = self.begin(options).await.map_err(Failed::begin)?;
         let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
-        match outcome {
-            Err(panic) => {
-                let _ = tx.rollback().await;
-                std::panic::resume_unwind(panic)
+        finish(tx, outcome).await
+    }
+
+    /// [`transaction`](Self::transaction) for a body that returns a boxed `Send` future.
+    ///
+    /// Use it to run a transaction inside `tokio::spawn` when the body borrows what it
+    /// captures: today's compiler cannot prove an async closure's future `Send` for every
+    /// borrow (rust-lang/rust#100013), so `transaction` with such a closure is not `Send`.
+    ///
+    /// ```no_run
+    /// # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+    /// let name = String::from("visits");
+    /// let task = tokio::spawn(async move {
+    ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
+    ///         Box::pin(pgtide::query::execute(
+    ///             &mut **tx,
+    ///             pgtide::sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name.clone()),
+    ///         ))
+    ///     })
+    ///     .await
+    /// });
+    /// task.await.expect("no panic")?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn transaction_boxed<T, B>(&self, options: TxOptions, mut body: B) -> Result<T>
+    where
+        B: for<'t> FnMut(&'t mut Transaction) -> BoxFuture<'t, Result<T>>,
+    {
+        let policy = self.transaction_policy(options);
+        let shared = std::sync::Arc::clone(&self.shared);
+        observe::operation("transaction", &shared, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let once = async {
+                    let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+                    let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+                    finish(tx, outcome).await
+                };
+                let failed = match once.await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
             }
-            Ok(Err(error)) => {
-                let _ = tx.rollback().await;
-                Err(Failed {
-                    retry: error.is_retryable(),
-                    error,
-                })
-            }
-            Ok(Ok(value)) => match tx.commit().await {
-                Ok(()) => Ok(value),
-                Err(error) => Err(Failed {
-                    retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
-                    error,
-                }),
-            },
+        })
+        .await
+    }
+
+    fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
+        if options.retry {
+            self.shared.retry.clone()
+        } else {
+            RetryPolicy::once()
         }
     }
 
