@@ -31,7 +31,11 @@ async fn wrong_password_is_auth_and_not_retried() -> anyhow::Result<()> {
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     assert_eq!(err.sqlstate(), Some("28P01"));
     assert!(!err.is_retryable());
-    assert_eq!(proxy.accepted(), 1, "authentication failures are not retried");
+    assert_eq!(
+        proxy.accepted(),
+        1,
+        "authentication failures are not retried"
+    );
     assert!(!err.to_string().contains("not-the-password"));
     assert!(!format!("{err:?}").contains("not-the-password"));
     Ok(())
@@ -40,7 +44,9 @@ async fn wrong_password_is_auth_and_not_retried() -> anyhow::Result<()> {
 #[tokio::test]
 async fn unknown_database_is_permanent() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let cfg = config(&db, 1, 1).database("no_such_database_here").build()?;
+    let cfg = config(&db, 1, 1)
+        .database("no_such_database_here")
+        .build()?;
     let err = Pool::connect(&cfg).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
     assert_eq!(err.sqlstate(), Some("3D000"));
@@ -61,7 +67,10 @@ async fn statement_timeout_is_timeout() -> anyhow::Result<()> {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert_eq!(err.sqlstate(), Some("57014"));
     assert!(!err.is_retryable());
-    assert!(std::error::Error::source(&err).is_some(), "keeps the source chain");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "keeps the source chain"
+    );
     Ok(())
 }
 
@@ -71,7 +80,9 @@ async fn unique_violation_is_permanent_and_names_the_constraint() -> anyhow::Res
     let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
     let insert = "INSERT INTO authors (name, email) VALUES ('A', 'same@example.org')";
     query::execute(&pool, sqlx::query(insert)).await?;
-    let err = query::execute(&pool, sqlx::query(insert)).await.unwrap_err();
+    let err = query::execute(&pool, sqlx::query(insert))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Permanent);
     assert!(err.is_constraint_violation());
     assert_eq!(err.sqlstate(), Some("23505"));
@@ -86,9 +97,12 @@ async fn unique_violation_is_permanent_and_names_the_constraint() -> anyhow::Res
     .await
     .unwrap_err();
     assert_eq!(err.constraint(), Some("books_pages_check"));
-    let err = query::execute(&pool, sqlx::query("INSERT INTO authors (name) VALUES (NULL)"))
-        .await
-        .unwrap_err();
+    let err = query::execute(
+        &pool,
+        sqlx::query("INSERT INTO authors (name) VALUES (NULL)"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.sqlstate(), Some("23502"));
     assert_eq!(err.column(), Some("name"));
     Ok(())
@@ -98,8 +112,13 @@ async fn unique_violation_is_permanent_and_names_the_constraint() -> anyhow::Res
 async fn bad_sql_is_permanent_and_missing_row_is_not_found() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
-    let err = query::execute(&pool, sqlx::query("SELEC 1")).await.unwrap_err();
-    assert_eq!((err.kind(), err.sqlstate()), (ErrorKind::Permanent, Some("42601")));
+    let err = query::execute(&pool, sqlx::query("SELEC 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.sqlstate()),
+        (ErrorKind::Permanent, Some("42601"))
+    );
     let err = query::fetch_one(
         &pool,
         sqlx::query_scalar::<_, String>("SELECT name FROM authors WHERE author_id = -1"),
@@ -121,7 +140,8 @@ async fn bad_sql_is_permanent_and_missing_row_is_not_found() -> anyhow::Result<(
 }
 
 #[tokio::test]
-async fn server_down_is_transient_and_after_the_budget_the_cause_is_returned() -> anyhow::Result<()> {
+async fn server_down_is_transient_and_after_the_budget_the_cause_is_returned() -> anyhow::Result<()>
+{
     let db = TestDb::new().await?;
     let proxy = proxy(&db).await;
     proxy.set_mode(ProxyMode::Refuse);
@@ -145,7 +165,11 @@ async fn server_down_is_transient_and_after_the_budget_the_cause_is_returned() -
         .build()?;
     let err = Pool::connect(&cfg).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
-    assert!((2..=4).contains(&proxy2.accepted()), "{}", proxy2.accepted());
+    assert!(
+        (2..=4).contains(&proxy2.accepted()),
+        "{}",
+        proxy2.accepted()
+    );
     Ok(())
 }
 

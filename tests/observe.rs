@@ -49,12 +49,19 @@ async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
     let pool = Pool::connect(&cfg).await?;
     pgtide::observe::statement(
         "CountAuthors",
-        query::fetch_all(&pool, sqlx::query("SELECT * FROM counters WHERE name = $1").bind("secret-param-value")),
+        query::fetch_all(
+            &pool,
+            sqlx::query("SELECT * FROM counters WHERE name = $1").bind("secret-param-value"),
+        ),
     )
     .await?;
     pool.transaction(TxOptions::default(), async |tx| {
         pgtide::observe::statement("BumpVisits", async {
-            query::execute(&mut **tx, sqlx::query("UPDATE counters SET value = 1 WHERE name = 'visits'")).await
+            query::execute(
+                &mut **tx,
+                sqlx::query("UPDATE counters SET value = 1 WHERE name = 'visits'"),
+            )
+            .await
         })
         .await
     })
@@ -98,8 +105,15 @@ async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
     ] {
         assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
     }
-    for secret in [password.as_str(), "wrong-password-xyz", "secret-param-value"] {
-        assert!(!out.contains(secret), "`{secret}` leaked into tracing output");
+    for secret in [
+        password.as_str(),
+        "wrong-password-xyz",
+        "secret-param-value",
+    ] {
+        assert!(
+            !out.contains(secret),
+            "`{secret}` leaked into tracing output"
+        );
         assert!(!debug.contains(secret), "`{secret}` leaked into Debug");
     }
     Ok(())

@@ -55,21 +55,33 @@ async fn max_size_and_acquire_timeout_bound_the_pool() -> anyhow::Result<()> {
     let b = pool.acquire().await?;
     let started = Instant::now();
     let err = pool.acquire().await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "returned promptly");
-    assert!(started.elapsed() >= Duration::from_millis(200), "waited the acquire timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "returned promptly"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "waited the acquire timeout"
+    );
     assert_eq!(err.kind(), ErrorKind::Timeout);
     // Exhaustion: the error carries the stats, and no connect error.
     let stats = err.pool_stats().expect("a pool timeout carries stats");
     assert_eq!((stats.in_use, stats.max_size), (2, 2));
     assert!(err.last_connect_error().is_none());
-    assert!(err.to_string().contains("2 of 2 connections in use"), "{err}");
+    assert!(
+        err.to_string().contains("2 of 2 connections in use"),
+        "{err}"
+    );
     let mut admin = db.connect().await?;
     assert_eq!(backends(&mut admin, &cfg).await, 2);
     let stats = pool.stats();
     assert_eq!(stats.acquire_timeouts, 1);
     assert!(stats.acquire_wait >= Duration::from_millis(200));
     drop((a, b));
-    assert!(pool.acquire().await.is_ok(), "usable again once connections come back");
+    assert!(
+        pool.acquire().await.is_ok(),
+        "usable again once connections come back"
+    );
     Ok(())
 }
 
@@ -103,9 +115,11 @@ async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result
     let mut admin = db.connect().await?;
     assert_eq!(backends(&mut admin, &cfg).await, 4);
     drop(held);
-    eventually("idle connections above the minimum close", SOON, async || {
-        backends(&mut admin, &cfg).await == 1
-    })
+    eventually(
+        "idle connections above the minimum close",
+        SOON,
+        async || backends(&mut admin, &cfg).await == 1,
+    )
     .await;
     let stats = pool.stats();
     assert_eq!(stats.size, 1);
@@ -157,7 +171,9 @@ async fn kill_idle_connection(db: &TestDb, pool: &Pool) -> anyhow::Result<i32> {
 #[tokio::test]
 async fn health_check_always_replaces_a_dead_connection_at_checkout() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let cfg = config(&db, 1, 1).health_check(HealthCheck::Always).build()?;
+    let cfg = config(&db, 1, 1)
+        .health_check(HealthCheck::Always)
+        .build()?;
     let pool = Pool::connect(&cfg).await?;
     let dead = kill_idle_connection(&db, &pool).await?;
     let mut conn = pool.acquire().await?;
@@ -257,7 +273,9 @@ async fn application_name_and_search_path_take_effect() -> anyhow::Result<()> {
         .await?;
     let cfg = config(&db, 1, 1).search_path("app, public").build()?;
     let pool = Pool::connect(&cfg).await?;
-    let x: i32 = sqlx::query_scalar("SELECT x FROM only_here").fetch_one(&pool).await?;
+    let x: i32 = sqlx::query_scalar("SELECT x FROM only_here")
+        .fetch_one(&pool)
+        .await?;
     assert_eq!(x, 7);
     assert_eq!(backends(&mut admin, &cfg).await, 1);
     Ok(())
@@ -274,7 +292,11 @@ async fn connect_timeout_is_enforced_against_a_server_that_never_answers() -> an
         .build()?;
     let started = Instant::now();
     let err = Pool::connect(&cfg).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("connecting"), "{err}");
     assert_eq!(proxy.accepted(), 1);
@@ -290,7 +312,10 @@ async fn startup_retries_until_the_server_is_back() -> anyhow::Result<()> {
         .retry(common::retry(50, 20, 50, Duration::from_secs(30)))
         .build()?;
     let connecting = tokio::spawn(async move { Pool::connect(&cfg).await });
-    eventually("a few refused attempts", SOON, async || proxy.refused() >= 2).await;
+    eventually("a few refused attempts", SOON, async || {
+        proxy.refused() >= 2
+    })
+    .await;
     proxy.set_mode(ProxyMode::Forward);
     let pool = connecting.await??;
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
@@ -313,9 +338,7 @@ async fn acquire_timeout_carries_the_last_connect_error() -> anyhow::Result<()> 
     let err = pool.acquire().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    let cause = err
-        .last_connect_error()
-        .expect("carries the connect error");
+    let cause = err.last_connect_error().expect("carries the connect error");
     assert_eq!(cause.kind(), ErrorKind::Transient, "{cause}");
     assert!(err.to_string().contains("could not connect"), "{err}");
     assert!(std::error::Error::source(&err).is_some());
@@ -364,7 +387,10 @@ async fn close_refuses_checkouts_and_closes_connections() -> anyhow::Result<()> 
     pool.close();
     assert!(pool.is_closed());
     assert_eq!(pool.acquire().await.unwrap_err().kind(), ErrorKind::Closed);
-    eventually("connections close", SOON, async || backends(&mut admin, &cfg).await == 0).await;
+    eventually("connections close", SOON, async || {
+        backends(&mut admin, &cfg).await == 0
+    })
+    .await;
     Ok(())
 }
 
@@ -382,6 +408,9 @@ async fn dropping_the_pool_stops_maintenance_and_closes_connections() -> anyhow:
     })
     .await;
     let mut admin = db.connect().await?;
-    eventually("connections close", SOON, async || backends(&mut admin, &cfg).await == 0).await;
+    eventually("connections close", SOON, async || {
+        backends(&mut admin, &cfg).await == 0
+    })
+    .await;
     Ok(())
 }

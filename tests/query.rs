@@ -77,7 +77,11 @@ async fn a_short_per_call_timeout_cancels_on_the_server_and_keeps_the_connection
         })
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("cancelled on the server"), "{err}");
     // The server is no longer running the sleep: the same backend is idle.
@@ -87,7 +91,9 @@ async fn a_short_per_call_timeout_cancels_on_the_server_and_keeps_the_connection
         activity(&mut admin, app)
             .await
             .iter()
-            .any(|(p, state, query)| *p == pid && state.as_deref() == Some("idle") && !query.contains("pg_sleep"))
+            .any(|(p, state, query)| {
+                *p == pid && state.as_deref() == Some("idle") && !query.contains("pg_sleep")
+            })
     })
     .await;
     // Same connection, usable, back at the profile's statement_timeout.
@@ -107,7 +113,9 @@ async fn a_longer_per_call_timeout_outlasts_the_profile() -> anyhow::Result<()> 
         .build()?;
     let pool = Pool::connect(&cfg).await?;
     // The profile's 100 ms would cut this short ...
-    let err = query::execute(&pool, sqlx::query("SELECT pg_sleep(0.3)")).await.unwrap_err();
+    let err = query::execute(&pool, sqlx::query("SELECT pg_sleep(0.3)"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     // ... a call with a longer timeout runs to the end.
     let n = pool
@@ -120,7 +128,8 @@ async fn a_longer_per_call_timeout_outlasts_the_profile() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
-async fn a_timeout_inside_a_transaction_aborts_it_and_leaves_the_pool_usable() -> anyhow::Result<()> {
+async fn a_timeout_inside_a_transaction_aborts_it_and_leaves_the_pool_usable() -> anyhow::Result<()>
+{
     let db = TestDb::new().await?;
     let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
     let mut tx = pool.begin(TxOptions::default()).await?;

@@ -12,8 +12,8 @@ use pgtide::{ErrorKind, Pool, query};
 use pgtide_testkit::{ProxyMode, TestDb};
 
 #[tokio::test]
-async fn an_idempotent_read_in_flight_survives_the_server_going_down_and_up()
--> anyhow::Result<()> {
+async fn an_idempotent_read_in_flight_survives_the_server_going_down_and_up() -> anyhow::Result<()>
+{
     let db = TestDb::new().await?;
     let proxy = proxy(&db).await;
     let cfg = config_via(&db, &proxy, 1, 2)
@@ -43,9 +43,11 @@ async fn an_idempotent_read_in_flight_survives_the_server_going_down_and_up()
         // Server down: live connections drop, new ones are refused.
         proxy.set_mode(ProxyMode::Refuse);
         proxy.cut();
-        eventually("a reconnect was refused", Duration::from_secs(10), async || {
-            proxy.refused() >= 1
-        })
+        eventually(
+            "a reconnect was refused",
+            Duration::from_secs(10),
+            async || proxy.refused() >= 1,
+        )
         .await;
         // Server back.
         proxy.set_mode(ProxyMode::Forward);
@@ -68,15 +70,23 @@ async fn a_statement_not_marked_idempotent_is_not_retried() -> anyhow::Result<()
     let app = cfg.connection().application_name.clone();
     let write = query::execute(
         &pool,
-        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits' AND (SELECT true FROM pg_sleep(2))"),
+        sqlx::query(
+            "UPDATE counters SET value = value + 1 WHERE name = 'visits' AND (SELECT true FROM pg_sleep(2))",
+        ),
     );
     let cut = async {
-        eventually("the write is running", Duration::from_secs(10), async || {
-            activity(&mut admin, &app)
-                .await
-                .iter()
-                .any(|(_, state, q)| state.as_deref() == Some("active") && q.contains("pg_sleep"))
-        })
+        eventually(
+            "the write is running",
+            Duration::from_secs(10),
+            async || {
+                activity(&mut admin, &app)
+                    .await
+                    .iter()
+                    .any(|(_, state, q)| {
+                        state.as_deref() == Some("active") && q.contains("pg_sleep")
+                    })
+            },
+        )
         .await;
         proxy.cut();
     };

@@ -8,11 +8,11 @@ use pgtide::{ErrorKind, Pool};
 use pgtide_testkit::TestDb;
 
 async fn ssl_status(pool: &Pool) -> anyhow::Result<(bool, Option<String>)> {
-    Ok(sqlx::query_as(
-        "SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    Ok(
+        sqlx::query_as("SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(pool)
+            .await?,
     )
-    .fetch_one(pool)
-    .await?)
 }
 
 #[tokio::test]
@@ -26,7 +26,11 @@ async fn disable_connects_in_plain_text() -> anyhow::Result<()> {
 #[tokio::test]
 async fn require_and_verify_full_use_tls() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let tls = db.server().tls.clone().expect("the throwaway cluster serves TLS");
+    let tls = db
+        .server()
+        .tls
+        .clone()
+        .expect("the throwaway cluster serves TLS");
     let pool = Pool::connect(&config(&db, 1, 1).ssl_mode(SslMode::Require).build()?).await?;
     assert!(ssl_status(&pool).await?.0);
     let pool = Pool::connect(

@@ -185,7 +185,11 @@ async fn no_retry_returns_the_conflict() -> anyhow::Result<()> {
         .await
         .unwrap_err();
     assert_eq!(err.sqlstate(), Some("40001"));
-    assert_eq!(calls, pool.config().retry().attempts, "retried up to the attempts");
+    assert_eq!(
+        calls,
+        pool.config().retry().attempts,
+        "retried up to the attempts"
+    );
     Ok(())
 }
 
