@@ -74,7 +74,12 @@ impl Target {
 /// Records the pool's database and server in the current span (a no-op for spans without
 /// those fields).
 pub(crate) fn record_target(shared: &Shared) {
-    Target::of(shared).record(&tracing::Span::current());
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    span.record("db.name", shared.config.connection().database.as_str());
+    span.record("server.address", shared.server_address.as_str());
 }
 
 /// Runs `fut` with `shared`'s database and server known to [`statement`] spans inside it.

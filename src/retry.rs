@@ -248,9 +248,9 @@ mod tests {
             .run(
                 "t",
                 |_| true,
-                async |_| {
+                |_| {
                     calls += 1;
-                    Err::<(), _>(Error::Closed)
+                    async { Err::<(), _>(Error::Closed) }
                 },
             )
             .await

@@ -76,7 +76,7 @@ pub(crate) fn startup_settings(session: &SessionSettings) -> Vec<(String, String
 
 /// A duration as PostgreSQL milliseconds, rounded up: `0` would mean "no limit".
 pub(crate) fn millis(d: Duration) -> String {
-    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
     format!("{}ms", ms.max(1))
 }
 
