@@ -10,7 +10,8 @@
 //! | `23*` | [`Permanent`](Error::Permanent), [`is_constraint_violation`](Error::is_constraint_violation) | the data breaks a constraint ([`constraint`](Error::constraint) names it) |
 //! | anything else, `42*`, `22*` | [`Permanent`](Error::Permanent) | fix the query or the data |
 //!
-//! Without a SQLSTATE, I/O and TLS failures are transient, and a closed pool is
+//! Without a SQLSTATE, I/O failures (connection refused, reset, closed) are transient; a
+//! certificate that fails verification and TLS set-up errors are permanent; a closed pool is
 //! [`Closed`](Error::Closed).
 //!
 //! ```
@@ -23,10 +24,12 @@
 //! ```
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use sqlx::postgres::PgDatabaseError;
 
 use crate::config::ConfigError;
+use crate::pool::PoolStats;
 
 /// Everything that can go wrong, by what the caller can do about it.
 ///
@@ -152,6 +155,19 @@ impl Error {
         self.kind() == ErrorKind::Transient
     }
 
+    /// Whether the connection this happened on is gone: an I/O or TLS failure, a
+    /// connection exception (`08*`), or the server terminating the session (`57P01..03`).
+    /// Work that failed this way before `COMMIT` never reached a commit.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Self::Transient { source } => match self.sqlstate() {
+                Some(code) => code.starts_with("08") || code.starts_with("57P0"),
+                None => !matches!(source, sqlx::Error::Database(_)),
+            },
+            _ => false,
+        }
+    }
+
     /// The underlying sqlx error, for what pgtide does not expose itself.
     pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
         match self {
@@ -197,6 +213,28 @@ impl Error {
         self.sqlstate().is_some_and(|s| s.starts_with("23"))
     }
 
+    /// For a pool timeout: the pool's statistics when the caller gave up (how many
+    /// connections were in use, how many callers waited).
+    pub fn pool_stats(&self) -> Option<&PoolStats> {
+        self.pool_timeout().map(|t| &t.stats)
+    }
+
+    /// For a pool timeout: the last error connecting to the server, when connecting failed
+    /// while the caller waited (sqlx alone reports only `PoolTimedOut`).
+    pub fn last_connect_error(&self) -> Option<&Error> {
+        self.pool_timeout()?.last_connect_error.as_deref()
+    }
+
+    fn pool_timeout(&self) -> Option<&PoolTimeout> {
+        match self {
+            Self::Timeout {
+                source: Some(source),
+                ..
+            } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+
     /// A timeout, with the failure that explains it.
     pub fn timeout(
         what: impl Into<Cow<'static, str>>,
@@ -209,8 +247,70 @@ impl Error {
     }
 }
 
+/// Why a caller got no pooled connection in time: the source of a pool
+/// [`Timeout`](Error::Timeout). Read it with [`Error::pool_stats`] and
+/// [`Error::last_connect_error`].
+#[derive(Debug)]
+pub struct PoolTimeout {
+    /// How long the caller waited.
+    pub waited: Duration,
+    /// The pool when the caller gave up.
+    pub stats: PoolStats,
+    /// The last failure to connect while the caller waited, if connecting failed.
+    pub last_connect_error: Option<Box<Error>>,
+}
+
+impl std::fmt::Display for PoolTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.last_connect_error {
+            Some(err) => write!(
+                f,
+                "could not connect within {:?}: {err} (is the server up and reachable?)",
+                self.waited
+            ),
+            None => write!(
+                f,
+                "pool exhausted for {:?}: {} (raise pool.max_size or pool.acquire_timeout, \
+                 or hold connections for less time)",
+                self.waited, self.stats
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PoolTimeout {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last_connect_error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Carries a pgtide [`Error`] through sqlx's `Executor` interface (which only returns
+/// [`sqlx::Error`]); `From<sqlx::Error>` unwraps it again.
+pub(crate) fn into_sqlx(err: Error) -> sqlx::Error {
+    match err {
+        Error::Auth { source } | Error::Transient { source } | Error::Permanent { source } => {
+            source
+        }
+        Error::Closed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Io(std::io::Error::other(other)),
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
+        let err = match err {
+            sqlx::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<Error>()) => {
+                let kind = io.kind();
+                match io.into_inner().map(|e| e.downcast::<Error>()) {
+                    Some(Ok(inner)) => return *inner,
+                    Some(Err(other)) => sqlx::Error::Io(std::io::Error::new(kind, other)),
+                    None => sqlx::Error::Io(kind.into()),
+                }
+            }
+            other => other,
+        };
         if let Some(code) = err.as_database_error().and_then(|e| e.code()) {
             return match classify_sqlstate(&code) {
                 ErrorKind::Auth => Self::Auth { source: err },
@@ -227,9 +327,14 @@ impl From<sqlx::Error> for Error {
             };
         }
         match err {
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
-                Self::Transient { source: err }
+            // A certificate the client rejects (rustls reports `InvalidData`) fails the same
+            // way every time: not transient.
+            sqlx::Error::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::Permanent { source: err }
             }
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => Self::Transient { source: err },
+            // TLS set-up errors (unreadable certificate, bad key) are configuration mistakes.
+            sqlx::Error::Tls(_) => Self::Permanent { source: err },
             sqlx::Error::PoolTimedOut => {
                 Self::timeout("waiting for a pooled connection", Some(Box::new(err)))
             }

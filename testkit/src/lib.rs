@@ -13,8 +13,11 @@
 //! # Ok(()) }
 //! ```
 
+mod proxy;
 mod server;
 mod test_db;
+
+pub use proxy::{Proxy, ProxyMode};
 
 pub use server::{Server, ServerState, TlsFiles, state_path, workspace_root};
 pub use test_db::{TEST_DB_PREFIX, TestDb};

@@ -50,6 +50,24 @@ pub struct TlsFiles {
     pub server_cert: PathBuf,
 }
 
+impl TlsFiles {
+    /// The client certificate `cargo xtask db up` issued for the superuser (beside the CA).
+    pub fn client_cert(&self) -> PathBuf {
+        self.sibling("client.crt")
+    }
+
+    /// The client certificate's private key (beside the CA).
+    pub fn client_key(&self) -> PathBuf {
+        self.sibling("client.key")
+    }
+
+    fn sibling(&self, name: &str) -> PathBuf {
+        self.ca_cert
+            .parent()
+            .map_or_else(|| PathBuf::from(name), |dir| dir.join(name))
+    }
+}
+
 impl ServerState {
     /// `postgres://` URL of `database` on this server, with the password.
     pub fn url(&self, database: &str) -> String {

@@ -3,6 +3,7 @@
 //! - `db up | down | url | status` — a throwaway PostgreSQL under `target/`
 //! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
 //! - `demo` — pgtide doing its job against that server
+//! - `bench` — the pool comparison behind the README's "Pool" table (release build)
 
 mod cluster;
 mod demo;
@@ -20,7 +21,8 @@ commands:
   db url            print its superuser URL (includes the generated password)
   db status         say whether it runs, where, and how to reach it (password redacted)
   test              start the server, run fmt, clippy, every test and doctest, stop the server
-  demo              start the server, apply the fixtures and show pgtide at work";
+  demo              start the server, apply the fixtures and show pgtide at work
+  bench             start the server and compare pool designs on point selects (release build)";
 
 fn main() {
     if let Err(e) = run(std::env::args().skip(1).collect()) {
@@ -39,10 +41,25 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["db", "status"] => cluster::status(),
         ["test"] => suite::run(),
         ["demo"] => demo::run(),
+        ["bench"] => bench(),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())
         }
         other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
     }
+}
+
+/// Builds and runs the `bench/` crate in release mode against the throwaway server. Its heavy
+/// dependencies (tokio-postgres, deadpool-postgres) stay out of xtask itself.
+fn bench() -> anyhow::Result<()> {
+    cluster::up(false)?;
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--release", "-q", "-p", "pgtide-bench"])
+        .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
+        .status()?;
+    if !status.success() {
+        bail!("the benchmark failed ({status})");
+    }
+    Ok(())
 }

@@ -1,0 +1,103 @@
+//! `&Pool` as a sqlx executor: each call checks out a connection, runs on it, and hands it
+//! back, as sqlx's own `&PgPool` does, so `query(..).fetch_all(&pool)` and generated
+//! functions generic over `PgExecutor` take `&pool`.
+//!
+//! A statement run this way is not retried (it may have reached the server); connecting
+//! is, within `pool.acquire_timeout`. Errors keep their pgtide kind through sqlx's
+//! interface: `pgtide::Error::from` the returned `sqlx::Error` gives back the original
+//! (a pool timeout still carries its cause).
+
+use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
+use sqlx::{Either, Execute, Executor, Postgres, SqlStr};
+use sqlx_core::ext::async_stream::TryAsyncStream;
+
+use super::Pool;
+use crate::error::{Error, into_sqlx};
+use crate::observe;
+
+impl<'p> Executor<'p> for &'_ Pool {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let pool = self.clone();
+        Box::pin(TryAsyncStream::new(move |yielder| async move {
+            observe::record_target(&pool.shared);
+            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            let mut rows = conn.fetch_many(query);
+            loop {
+                match rows.try_next().await {
+                    Ok(Some(item)) => yielder.r#yield(item).await,
+                    Ok(None) => break,
+                    Err(err) => {
+                        drop(rows);
+                        let err = Error::from(err);
+                        conn.conn().observe(&err);
+                        return Err(into_sqlx(err));
+                    }
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let pool = self.clone();
+        Box::pin(async move {
+            observe::record_target(&pool.shared);
+            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            let result = conn.fetch_optional(query).await;
+            if let Err(err) = result {
+                let err = Error::from(err);
+                conn.conn().observe(&err);
+                return Err(into_sqlx(err));
+            }
+            result
+        })
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [PgTypeInfo],
+    ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        let pool = self.clone();
+        Box::pin(async move {
+            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            conn.prepare_with(sql, parameters).await
+        })
+    }
+
+    fn describe<'e>(
+        self,
+        sql: SqlStr,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<Postgres>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        let pool = self.clone();
+        Box::pin(async move {
+            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            conn.describe(sql).await
+        })
+    }
+}

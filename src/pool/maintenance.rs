@@ -1,0 +1,121 @@
+//! What deadpool does not do itself: keep `pool.min_size` connections open, close
+//! connections idle longer than `pool.idle_timeout` (above the minimum), and replace
+//! connections older than `pool.max_lifetime` before anyone checks them out.
+//!
+//! One background task per pool does it. It holds only a `Weak` reference, so it never keeps
+//! a pool alive; it stops when the pool is closed or its last clone dropped (it is also
+//! aborted then, so it does not outlive the pool by a tick).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool::managed::Timeouts;
+
+use super::{Conn, Pool, Shared};
+use crate::pool::stats::Counters;
+
+/// How often the task looks: a quarter of the shortest idle timeout or lifetime, between
+/// 10 ms and 1 s (cheap: it takes a mutex and looks at the idle connections).
+fn interval(shared: &Shared) -> Duration {
+    let pool = shared.config.pool();
+    [pool.idle_timeout, pool.max_lifetime]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(Duration::from_secs(1), |d| d / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+/// Starts the maintenance task of `pool`.
+pub(crate) fn start(pool: &Pool) {
+    let weak = Arc::downgrade(&pool.shared);
+    let every = interval(&pool.shared);
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(shared) = weak.upgrade() else { break };
+            if shared.inner.is_closed() {
+                break;
+            }
+            reap(&shared);
+            fill_to_min(&shared).await;
+        }
+    });
+    if let Ok(mut slot) = pool.shared.maintenance.lock() {
+        *slot = Some(task.abort_handle());
+    }
+}
+
+/// Closes idle connections that are too old, or idle too long while the pool is above its
+/// minimum.
+fn reap(shared: &Shared) {
+    let pool = shared.config.pool();
+    let min = pool.size.min() as usize;
+    let mut size = shared.inner.status().size;
+    let removed = shared.inner.retain(|conn, metrics| {
+        let too_old = pool.max_lifetime.is_some_and(|max| metrics.age() >= max);
+        let idle_too_long = pool
+            .idle_timeout
+            .is_some_and(|t| conn.idle_since.elapsed() >= t)
+            && size > min;
+        if too_old || idle_too_long || conn.broken {
+            size -= 1;
+            false
+        } else {
+            true
+        }
+    });
+    if !removed.removed.is_empty() {
+        tracing::debug!(target: "pgtide::pool", closed = removed.removed.len(), "closed idle or old connections");
+    }
+    close_all(shared, removed.removed);
+}
+
+/// Opens connections until the pool holds `pool.min_size` (never waits for a busy pool;
+/// a failure to connect is left for the next round).
+pub(crate) async fn fill_to_min(shared: &Shared) {
+    let min = shared.config.pool().size.min() as usize;
+    let status = shared.inner.status();
+    if status.size >= min || shared.inner.is_closed() {
+        return;
+    }
+    let in_use = status.size - status.available;
+    let connect_timeout = shared.config.connection().connect_timeout;
+    let timeouts = Timeouts {
+        wait: Some(Duration::ZERO),
+        create: Some(connect_timeout),
+        recycle: Some(connect_timeout),
+    };
+    let mut held = Vec::new();
+    for _ in 0..min.saturating_sub(in_use) {
+        match shared.inner.timeout_get(&timeouts).await {
+            Ok(object) => held.push(object),
+            Err(err) => {
+                tracing::debug!(target: "pgtide::pool", error = %err, "could not open a connection to keep the minimum");
+                break;
+            }
+        }
+    }
+    // Dropping hands them back: idle, ready.
+    drop(held);
+}
+
+/// Counts `conns` as closed and closes them politely (a `Terminate` message) in the
+/// background when a runtime is at hand.
+pub(crate) fn close_all(shared: &Shared, conns: Vec<Conn>) {
+    if conns.is_empty() {
+        return;
+    }
+    for _ in &conns {
+        Counters::bump(&shared.counters.closed);
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            for conn in conns {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), sqlx::Connection::close(conn.raw))
+                        .await;
+            }
+        });
+    }
+}

@@ -1,0 +1,311 @@
+//! Query helpers that work on the pool, a pooled connection, a transaction or a raw
+//! connection, and per-call statement timeouts.
+//!
+//! The helpers take any sqlx executor (`&pool`, `&mut *conn`, `&mut *tx`) and a sqlx query
+//! (`query`, `query_as`, `query_scalar`), run it in a tracing span, and return
+//! [`pgtide::Error`](crate::Error): [`fetch_one`] turns "no row" into
+//! [`Error::NotFound`] naming the statement.
+//!
+//! None of them retries: a statement that may have reached the server is never retried
+//! silently. Wrap idempotent work in [`Pool::idempotent`](crate::Pool::idempotent) to have it
+//! retried.
+//!
+//! # Per-call timeouts
+//!
+//! [`Pool::with_timeout`], [`PooledConnection::with_timeout`](crate::PooledConnection::with_timeout)
+//! and [`Transaction::with_timeout`](crate::Transaction::with_timeout) run a closure under
+//! its own deadline, shorter or longer than the profile's `statement_timeout`:
+//!
+//! 1. the server's `statement_timeout` is raised to a backstop above the deadline (so a
+//!    longer call is not cut short by the profile's limit);
+//! 2. when the client-side deadline passes first, pgtide cancels the running statement on
+//!    the server (`pg_cancel_backend` from a short-lived second connection), reads the
+//!    cancelled statement's reply off the connection, and restores `statement_timeout`;
+//! 3. the call returns [`Error::Timeout`] and the connection is usable again. (A connection
+//!    that cannot be drained is discarded instead of returned to the pool.)
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+//! use pgtide::{ErrorKind, query};
+//!
+//! let err = pool
+//!     .with_timeout(Duration::from_millis(200), async |conn| {
+//!         query::execute(conn, pgtide::sqlx::query("SELECT pg_sleep(5)")).await
+//!     })
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Timeout);
+//!
+//! let n: i64 = query::fetch_one(&pool, pgtide::sqlx::query_scalar("SELECT count(*) FROM authors")).await?;
+//! # Ok(()) }
+//! ```
+
+use std::time::Duration;
+
+use futures_core::future::BoxFuture;
+use sqlx::postgres::PgRow;
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{Executor, FromRow, IntoArguments, PgConnection, Postgres};
+
+use crate::error::{Error, Result};
+use crate::observe;
+use crate::pool::{Conn, Pool, Shared, connect_millis};
+
+/// A sqlx query that returns rows: `query`, `query_as` or `query_scalar`.
+pub trait Fetch<'q>: Send + Sized {
+    /// What one row becomes.
+    type Output: Send + Unpin;
+
+    /// Runs the query and returns the first row, if any.
+    fn fetch_optional<'e, 'c: 'e, E>(
+        self,
+        db: E,
+    ) -> BoxFuture<'e, sqlx::Result<Option<Self::Output>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>;
+
+    /// Runs the query and returns every row.
+    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<Self::Output>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>;
+}
+
+impl<'q, O, A> Fetch<'q> for QueryAs<'q, Postgres, O, A>
+where
+    A: 'q + IntoArguments<Postgres> + Send,
+    O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+{
+    type Output = O;
+
+    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<O>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(QueryAs::fetch_optional(self, db))
+    }
+
+    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<O>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(QueryAs::fetch_all(self, db))
+    }
+}
+
+impl<'q, O, A> Fetch<'q> for QueryScalar<'q, Postgres, O, A>
+where
+    A: 'q + IntoArguments<Postgres> + Send,
+    O: Send + Unpin,
+    (O,): Send + Unpin + for<'r> FromRow<'r, PgRow>,
+{
+    type Output = O;
+
+    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<O>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(QueryScalar::fetch_optional(self, db))
+    }
+
+    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<O>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(QueryScalar::fetch_all(self, db))
+    }
+}
+
+impl<'q, A> Fetch<'q> for Query<'q, Postgres, A>
+where
+    A: 'q + IntoArguments<Postgres> + Send,
+{
+    type Output = PgRow;
+
+    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<PgRow>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(Query::fetch_optional(self, db))
+    }
+
+    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<PgRow>>>
+    where
+        'q: 'e,
+        Self: 'e,
+        E: 'e + Executor<'c, Database = Postgres>,
+    {
+        Box::pin(Query::fetch_all(self, db))
+    }
+}
+
+/// Exactly one row: none is [`Error::NotFound`] (naming the statement when it runs inside
+/// [`observe::statement`]), more than one returns the first.
+pub async fn fetch_one<'q, 'e, 'c: 'e, E, Q>(db: E, query: Q) -> Result<Q::Output>
+where
+    'q: 'e,
+    Q: Fetch<'q> + 'e,
+    E: 'e + Executor<'c, Database = Postgres>,
+{
+    observe::helper("fetch_one", |_| Some(1), async move {
+        match query.fetch_optional(db).await {
+            Ok(Some(row)) => Ok(row),
+            Ok(None) => Err(Error::NotFound {
+                query: observe::current_statement()
+                    .unwrap_or("a query expecting one row")
+                    .to_owned(),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    })
+    .await
+}
+
+/// At most one row.
+pub async fn fetch_optional<'q, 'e, 'c: 'e, E, Q>(db: E, query: Q) -> Result<Option<Q::Output>>
+where
+    'q: 'e,
+    Q: Fetch<'q> + 'e,
+    E: 'e + Executor<'c, Database = Postgres>,
+{
+    observe::helper(
+        "fetch_optional",
+        |r: &Option<_>| Some(u64::from(r.is_some())),
+        async move { query.fetch_optional(db).await.map_err(Error::from) },
+    )
+    .await
+}
+
+/// Every row.
+pub async fn fetch_all<'q, 'e, 'c: 'e, E, Q>(db: E, query: Q) -> Result<Vec<Q::Output>>
+where
+    'q: 'e,
+    Q: Fetch<'q> + 'e,
+    E: 'e + Executor<'c, Database = Postgres>,
+{
+    observe::helper("fetch_all", |r: &Vec<_>| Some(r.len() as u64), async move {
+        query.fetch_all(db).await.map_err(Error::from)
+    })
+    .await
+}
+
+/// Runs a statement and returns the number of rows it affected.
+pub async fn execute<'q, 'e, 'c: 'e, E, A>(db: E, query: Query<'q, Postgres, A>) -> Result<u64>
+where
+    'q: 'e,
+    A: 'q + 'e + IntoArguments<Postgres> + Send,
+    E: 'e + Executor<'c, Database = Postgres>,
+{
+    observe::helper("execute", |n| Some(*n), async move {
+        query
+            .execute(db)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(Error::from)
+    })
+    .await
+}
+
+impl Pool {
+    /// Checks out a connection and runs `f` on it under its own statement timeout (see the
+    /// [module docs](crate::query#per-call-timeouts)). Not retried.
+    pub async fn with_timeout<T>(
+        &self,
+        timeout: Duration,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.acquire().await?;
+        conn.with_timeout(timeout, f).await
+    }
+}
+
+/// How long the server's own `statement_timeout` may exceed the client deadline: the
+/// server-side backstop only matters when the client's cancel does not arrive.
+fn server_backstop(timeout: Duration) -> Duration {
+    timeout.saturating_mul(2) + Duration::from_secs(1)
+}
+
+/// Runs `f` on `conn` under a client-side deadline that cancels the server-side statement.
+pub(crate) async fn run_timed<T>(
+    shared: &Shared,
+    conn: &mut Conn,
+    timeout: Duration,
+    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let pid = conn.backend_pid().await?;
+    let set = format!(
+        "SET statement_timeout = '{}'",
+        connect_millis(server_backstop(timeout))
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+        .execute(&mut conn.raw)
+        .await?;
+    let outcome = tokio::time::timeout(timeout, f(&mut conn.raw)).await;
+    match outcome {
+        Ok(result) => {
+            if let Err(err) = &result {
+                conn.observe(err);
+            }
+            restore_statement_timeout(shared, conn).await;
+            result
+        }
+        Err(_deadline) => {
+            // The statement's future is gone but the server is still running it.
+            if let Err(err) = cancel(shared, pid).await {
+                tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");
+            }
+            restore_statement_timeout(shared, conn).await;
+            Err(Error::timeout(
+                format!(
+                    "running the statement (client deadline of {timeout:?}; cancelled on the server)"
+                ),
+                None,
+            ))
+        }
+    }
+}
+
+/// `pg_cancel_backend(pid)` from a second, short-lived connection.
+async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
+    let mut other = shared.inner.manager().connect_unpooled().await?;
+    let result = sqlx::query("SELECT pg_cancel_backend($1)")
+        .bind(pid)
+        .execute(&mut other)
+        .await;
+    let _ = sqlx::Connection::close(other).await;
+    result.map(|_| ()).map_err(Error::from)
+}
+
+/// `RESET statement_timeout` (back to the value from the startup packet). This also reads a
+/// cancelled statement's reply off the connection. Inside a failed transaction the `RESET`
+/// fails harmlessly (the rollback undoes the `SET`); a connection that does not answer is
+/// marked broken and not reused.
+async fn restore_statement_timeout(shared: &Shared, conn: &mut Conn) {
+    let limit = shared.config.connection().connect_timeout;
+    for _ in 0..3 {
+        let reset = sqlx::raw_sql("RESET statement_timeout").execute(&mut conn.raw);
+        match tokio::time::timeout(limit, reset).await {
+            Ok(Ok(_)) => return,
+            // A late cancel can hit the RESET itself: run it again.
+            Ok(Err(err))
+                if err.as_database_error().and_then(|e| e.code()).as_deref() == Some("57014") => {}
+            Ok(Err(err)) if err.as_database_error().is_some() => return,
+            _ => break,
+        }
+    }
+    conn.broken = true;
+}

@@ -1,0 +1,459 @@
+//! Transactions: a closure API that commits, rolls back and retries for you, and a manual
+//! [`begin`](crate::Pool::begin) / [`commit`](Transaction::commit) for the escape-hatch case.
+//!
+//! [`Pool::transaction`] runs the closure inside `BEGIN … COMMIT`:
+//! - `Ok` commits; `Err` rolls back and returns the error; a panic rolls back and resumes
+//!   the panic.
+//! - The **whole closure** runs again (on a fresh transaction, after the retry policy's
+//!   delay) when it fails with a serialization failure (`40001`) or deadlock (`40P01`), or
+//!   when the connection is lost before `COMMIT` was sent, and when `COMMIT` itself reports
+//!   `40001`/`40P01`. A connection lost *during* `COMMIT` is not retried: whether it
+//!   committed is unknown. Keep side effects outside the database out of the closure, or make
+//!   them idempotent; turn retry off with [`TxOptions::no_retry`].
+//!
+//! ```no_run
+//! use pgtide::{Pool, TxOptions, query};
+//! use pgtide::sqlx;
+//!
+//! # async fn run(pool: Pool) -> pgtide::Result<()> {
+//! let visits: i64 = pool
+//!     .transaction(TxOptions::serializable(), async |tx| {
+//!         query::execute(&mut **tx, sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits'")).await?;
+//!         query::fetch_one(&mut **tx, sqlx::query_scalar("SELECT value FROM counters WHERE name = 'visits'")).await
+//!     })
+//!     .await?;
+//!
+//! // Manual control, when the closure shape does not fit (no automatic retry):
+//! let mut tx = pool.begin(TxOptions::default()).await?;
+//! sqlx::query("DELETE FROM loans").execute(&mut *tx).await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_core::future::BoxFuture;
+use futures_util::FutureExt;
+use sqlx::PgConnection;
+use sqlx::postgres::PgTransactionManager;
+use sqlx_core::transaction::TransactionManager;
+
+use crate::error::{Error, Result};
+use crate::observe;
+use crate::pool::{Pool, PooledConnection};
+use crate::retry::RetryPolicy;
+
+/// Transaction isolation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IsolationLevel {
+    /// PostgreSQL's default: each statement sees what was committed before it began.
+    #[default]
+    ReadCommitted,
+    /// Every statement sees the snapshot taken at the transaction's first statement.
+    RepeatableRead,
+    /// As if transactions ran one after another; conflicts fail with `40001` (retried by
+    /// [`Pool::transaction`]).
+    Serializable,
+}
+
+impl IsolationLevel {
+    fn as_sql(self) -> &'static str {
+        match self {
+            Self::ReadCommitted => "READ COMMITTED",
+            Self::RepeatableRead => "REPEATABLE READ",
+            Self::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// How to run a transaction: isolation, access mode, deferrable, retry.
+///
+/// ```
+/// use pgtide::{IsolationLevel, TxOptions};
+/// let opts = TxOptions::serializable().read_only().deferrable();
+/// assert_eq!(opts.begin_sql(), "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE");
+/// assert_eq!(TxOptions::default().begin_sql(), "BEGIN");
+/// assert_eq!(TxOptions::default().isolation(IsolationLevel::RepeatableRead).begin_sql(),
+///            "BEGIN ISOLATION LEVEL REPEATABLE READ");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxOptions {
+    isolation: Option<IsolationLevel>,
+    read_only: bool,
+    deferrable: bool,
+    retry: bool,
+}
+
+impl Default for TxOptions {
+    /// The server's default isolation, read-write, retried.
+    fn default() -> Self {
+        Self {
+            isolation: None,
+            read_only: false,
+            deferrable: false,
+            retry: true,
+        }
+    }
+}
+
+impl TxOptions {
+    /// `SERIALIZABLE`, read-write, retried on conflicts.
+    pub fn serializable() -> Self {
+        Self::default().isolation(IsolationLevel::Serializable)
+    }
+
+    /// Sets the isolation level.
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = Some(level);
+        self
+    }
+
+    /// `READ ONLY`: writes fail with SQLSTATE `25006`.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// `DEFERRABLE` (with `SERIALIZABLE READ ONLY`: waits for a safe snapshot, then never
+    /// fails with a serialization error).
+    pub fn deferrable(mut self) -> Self {
+        self.deferrable = true;
+        self
+    }
+
+    /// Do not run the closure again on conflicts or lost connections.
+    pub fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
+    }
+
+    /// The `BEGIN` statement these options send.
+    pub fn begin_sql(&self) -> String {
+        let mut sql = String::from("BEGIN");
+        if let Some(level) = self.isolation {
+            sql.push_str(" ISOLATION LEVEL ");
+            sql.push_str(level.as_sql());
+        }
+        if self.read_only {
+            sql.push_str(" READ ONLY");
+        }
+        if self.deferrable {
+            sql.push_str(" DEFERRABLE");
+        }
+        sql
+    }
+}
+
+/// An open transaction on a pooled connection. Derefs to [`sqlx::PgConnection`], so sqlx
+/// queries and generated functions take `&mut *tx`.
+///
+/// Dropped without [`commit`](Self::commit) or [`rollback`](Self::rollback), it rolls back
+/// (in the background, before the connection goes back to the pool).
+pub struct Transaction {
+    conn: Option<PooledConnection>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl Transaction {
+    fn pooled(&mut self) -> &mut PooledConnection {
+        self.conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+    }
+
+    /// Commits. A failed commit leaves the transaction rolled back (or, if the connection
+    /// was lost, its outcome unknown).
+    pub async fn commit(mut self) -> Result<()> {
+        let mut conn = self.conn.take().expect("present until committed");
+        let result = PgTransactionManager::commit(&mut conn)
+            .await
+            .map_err(Error::from);
+        if let Err(err) = &result {
+            conn.conn().observe(err);
+            discard_if_still_open(&mut conn);
+        }
+        result
+    }
+
+    /// Rolls back.
+    pub async fn rollback(mut self) -> Result<()> {
+        let mut conn = self.conn.take().expect("present until rolled back");
+        let result = PgTransactionManager::rollback(&mut conn)
+            .await
+            .map_err(Error::from);
+        if let Err(err) = &result {
+            conn.conn().observe(err);
+            discard_if_still_open(&mut conn);
+        }
+        result
+    }
+
+    /// Runs `f` under its own statement timeout (see [`crate::query`]). When the deadline
+    /// passes the statement is cancelled and the transaction is aborted: roll it back.
+    pub async fn with_timeout<T>(
+        &mut self,
+        timeout: Duration,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        self.pooled().with_timeout(timeout, f).await
+    }
+}
+
+/// A connection whose `COMMIT`/`ROLLBACK` failed may still be inside the transaction:
+/// never hand it out again.
+fn discard_if_still_open(conn: &mut PooledConnection) {
+    if PgTransactionManager::get_transaction_depth(conn) > 0 {
+        conn.conn().broken = true;
+    }
+}
+
+impl std::ops::Deref for Transaction {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn
+            .as_ref()
+            .expect("present until committed or rolled back")
+    }
+}
+
+impl std::ops::DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.pooled()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            // Roll back now, so locks are released before the connection is reused.
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let limit = conn.shared.config.connection().connect_timeout;
+                    let rollback = PgTransactionManager::rollback(&mut conn);
+                    if !matches!(tokio::time::timeout(limit, rollback).await, Ok(Ok(()))) {
+                        conn.conn().broken = true;
+                    }
+                });
+            }
+            // No runtime: sqlx queues the ROLLBACK; the next checkout's health check sends it.
+            Err(_) => {
+                PgTransactionManager::start_rollback(&mut conn);
+                conn.mark_suspect();
+            }
+        }
+    }
+}
+
+/// Why a transaction attempt failed, and whether running it again is safe.
+struct Failed {
+    error: Error,
+    retry: bool,
+}
+
+impl Failed {
+    /// `BEGIN` (or connecting for it) failed: nothing ran, retry what is transient.
+    fn begin(error: Error) -> Self {
+        Self {
+            retry: error.is_retryable(),
+            error,
+        }
+    }
+}
+
+/// Commits on `Ok`, rolls back on `Err` or panic (then resumes the panic), and says whether
+/// the failure allows running the body again.
+async fn finish<T>(
+    tx: Transaction,
+    outcome: std::thread::Result<Result<T>>,
+) -> std::result::Result<T, Failed> {
+    match outcome {
+        Err(panic) => {
+            let _ = tx.rollback().await;
+            std::panic::resume_unwind(panic)
+        }
+        Ok(Err(error)) => {
+            let _ = tx.rollback().await;
+            // Failed before COMMIT was sent: serialization failures, deadlocks and lost
+            // connections are safe to run again.
+            Err(Failed {
+                retry: error.is_retryable(),
+                error,
+            })
+        }
+        Ok(Ok(value)) => match tx.commit().await {
+            Ok(()) => Ok(value),
+            // COMMIT reported a conflict: the server rolled back. Anything else (a lost
+            // connection) leaves the outcome unknown: not retried.
+            Err(error) => Err(Failed {
+                retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
+                error,
+            }),
+        },
+    }
+}
+
+impl Pool {
+    /// Begins a transaction on a connection checked out for it (manual control: no
+    /// automatic retry).
+    pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
+        let mut conn = self.acquire().await?;
+        let begin = sqlx::AssertSqlSafe(options.begin_sql());
+        if let Err(err) =
+            PgTransactionManager::begin(&mut conn, Some(sqlx::SqlSafeStr::into_sql_str(begin)))
+                .await
+        {
+            let err = Error::from(err);
+            conn.conn().observe(&err);
+            return Err(err);
+        }
+        Ok(Transaction { conn: Some(conn) })
+    }
+
+    /// Runs `body` in a transaction: commits on `Ok`, rolls back on `Err` or panic, and runs
+    /// the whole body again on serialization failures, deadlocks and connections lost
+    /// before `COMMIT` (see the [module docs](crate::transaction)), within the retry policy.
+    pub async fn transaction<T>(
+        &self,
+        options: TxOptions,
+        mut body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
+    ) -> Result<T> {
+        let policy = self.transaction_policy(options);
+        let shared = std::sync::Arc::clone(&self.shared);
+        observe::operation("transaction", &shared, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let failed = match self.transaction_once(options, &mut body).await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
+            }
+        })
+        .await
+    }
+
+    async fn transaction_once<T>(
+        &self,
+        options: TxOptions,
+        body: &mut impl AsyncFnMut(&mut Transaction) -> Result<T>,
+    ) -> std::result::Result<T, Failed> {
+        let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+        let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+        finish(tx, outcome).await
+    }
+
+    /// [`transaction`](Self::transaction) for a body that returns a boxed `Send` future.
+    ///
+    /// Use it to run a transaction inside `tokio::spawn` when the body borrows what it
+    /// captures: today's compiler cannot prove an async closure's future `Send` for every
+    /// borrow (rust-lang/rust#100013), so `transaction` with such a closure is not `Send`.
+    ///
+    /// ```no_run
+    /// # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+    /// let name = String::from("visits");
+    /// let task = tokio::spawn(async move {
+    ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
+    ///         Box::pin(pgtide::query::execute(
+    ///             &mut **tx,
+    ///             pgtide::sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name.clone()),
+    ///         ))
+    ///     })
+    ///     .await
+    /// });
+    /// task.await.expect("no panic")?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn transaction_boxed<T, B>(&self, options: TxOptions, mut body: B) -> Result<T>
+    where
+        B: for<'t> FnMut(&'t mut Transaction) -> BoxFuture<'t, Result<T>>,
+    {
+        let policy = self.transaction_policy(options);
+        let shared = std::sync::Arc::clone(&self.shared);
+        observe::operation("transaction", &shared, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let once = async {
+                    let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+                    let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+                    finish(tx, outcome).await
+                };
+                let failed = match once.await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
+            }
+        })
+        .await
+    }
+
+    fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
+        if options.retry {
+            self.shared.retry.clone()
+        } else {
+            RetryPolicy::once()
+        }
+    }
+
+    /// Runs work **you declare idempotent** (safe to run twice: reads, upserts keyed by the
+    /// caller) on a pooled connection, retrying it on a fresh connection after any
+    /// [transient](crate::ErrorKind::Transient) failure, within the retry policy. The
+    /// connection that failed is discarded when the failure was the connection's.
+    ///
+    /// ```no_run
+    /// # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+    /// let n: i64 = pool
+    ///     .idempotent(async |conn| {
+    ///         pgtide::query::fetch_one(conn, pgtide::sqlx::query_scalar("SELECT count(*) FROM books")).await
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn idempotent<T>(
+        &self,
+        mut work: impl AsyncFnMut(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let shared = std::sync::Arc::clone(&self.shared);
+        observe::operation("idempotent", &shared, |_| None, async {
+            let mut attempts = self.shared.retry.start("idempotent");
+            loop {
+                let result = match self.acquire().await {
+                    Ok(mut conn) => {
+                        let result = work(&mut conn).await;
+                        if let Err(err) = &result {
+                            conn.conn().observe(err);
+                        }
+                        result
+                    }
+                    Err(err) => Err(err),
+                };
+                match result {
+                    Ok(value) => return Ok(value),
+                    Err(err) => {
+                        if !attempts.pause(&err, Error::is_retryable).await {
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+        })
+        .await
+    }
+}

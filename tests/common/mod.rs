@@ -1,0 +1,98 @@
+//! Shared helpers for the runtime tests: configs for a test database, polling with a
+//! deadline, a tracing capture.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use pgtide::SecretString;
+use pgtide::config::{Config, ConfigBuilder, PoolSize, RetrySettings, SslMode};
+use pgtide_testkit::{Proxy, TestDb};
+use sqlx::PgConnection;
+
+/// A config for `db` (TLS off unless a test turns it on), pool `min..=max`.
+pub fn config(db: &TestDb, min: u32, max: u32) -> ConfigBuilder<SecretString, PoolSize> {
+    let s = db.server();
+    Config::builder()
+        .host(s.host.clone())
+        .port(s.port)
+        .database(db.name())
+        .user(s.user.clone())
+        .password(SecretString::from(s.password.clone()))
+        .ssl_mode(SslMode::Disable)
+        .application_name(unique_app_name())
+        .pool_size(PoolSize::new(min, max).unwrap())
+}
+
+/// The same, through `proxy`.
+pub fn config_via(
+    db: &TestDb,
+    proxy: &Proxy,
+    min: u32,
+    max: u32,
+) -> ConfigBuilder<SecretString, PoolSize> {
+    config(db, min, max).host(proxy.host()).port(proxy.port())
+}
+
+/// A proxy in front of the throwaway server.
+pub async fn proxy(db: &TestDb) -> Proxy {
+    Proxy::start(&db.server().host, db.server().port)
+        .await
+        .expect("proxy starts")
+}
+
+/// An application name no other test uses, to find this test's backends.
+pub fn unique_app_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "pgtide-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Backends connected with `config`'s application name.
+pub async fn backends(admin: &mut PgConnection, config: &Config) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(&config.connection().application_name)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+/// Polls `check` until it returns true, failing the test after `within`.
+pub async fn eventually<F>(what: &str, within: Duration, mut check: F)
+where
+    F: AsyncFnMut() -> bool,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Backends with this application name, as (pid, state, query).
+pub async fn activity(admin: &mut PgConnection, app: &str) -> Vec<(i32, Option<String>, String)> {
+    sqlx::query_as(
+        "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid",
+    )
+    .bind(app)
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+/// Retry settings without jitter.
+pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> RetrySettings {
+    let mut r = RetrySettings::default();
+    r.attempts = attempts;
+    r.base_delay = Duration::from_millis(base_ms);
+    r.max_delay = Duration::from_millis(max_ms);
+    r.jitter = false;
+    r.budget = budget;
+    r
+}

@@ -1,0 +1,120 @@
+//! Spans and events: the fields are there, the password never is.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{config, config_via, proxy};
+use pgtide::{Pool, SecretString, TxOptions, query};
+use pgtide_testkit::{ProxyMode, TestDb};
+use tracing_subscriber::fmt::format::FmtSpan;
+
+/// A tracing writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let db = TestDb::new().await?;
+    let password = db.server().password.clone();
+    let cfg = config(&db, 1, 2).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    pgtide::observe::statement(
+        "CountAuthors",
+        query::fetch_all(
+            &pool,
+            sqlx::query("SELECT * FROM counters WHERE name = $1").bind("secret-param-value"),
+        ),
+    )
+    .await?;
+    pool.transaction(TxOptions::default(), async |tx| {
+        pgtide::observe::statement("BumpVisits", async {
+            query::execute(
+                &mut **tx,
+                sqlx::query("UPDATE counters SET value = 1 WHERE name = 'visits'"),
+            )
+            .await
+        })
+        .await
+    })
+    .await?;
+    let _ = query::execute(&pool, sqlx::query("SELECT 1/0")).await;
+    // A connect failure with a wrong password, and retries against a refused server.
+    let bad = pgtide::config::Config::builder()
+        .host(db.server().host.clone())
+        .port(db.server().port)
+        .database(db.name())
+        .user(db.server().user.clone())
+        .password(SecretString::from("wrong-password-xyz"))
+        .ssl_mode(pgtide::config::SslMode::Disable)
+        .pool_size(pgtide::config::PoolSize::new(1, 1)?)
+        .build()?;
+    assert!(Pool::connect(&bad).await.is_err());
+    let proxy = proxy(&db).await;
+    proxy.set_mode(ProxyMode::Refuse);
+    let down = config_via(&db, &proxy, 1, 1)
+        .retry(common::retry(3, 5, 5, Duration::from_secs(5)))
+        .build()?;
+    assert!(Pool::connect(&down).await.is_err());
+    let debug = format!("{pool:?} {cfg:?}");
+
+    let out = capture.text();
+    for needle in [
+        "pgtide.statement",
+        "db.system=\"postgresql\"",
+        &format!("db.name=\"{}\"", db.name()),
+        "server.address=",
+        "db.statement.name=\"CountAuthors\"",
+        "db.statement.name=\"BumpVisits\"",
+        "db.rows=1",
+        "error.kind=\"permanent\"",
+        "duration_ms=",
+        "db.operation=\"transaction\"",
+        "retrying after a transient failure",
+        "attempt=",
+        "delay_ms=",
+        "error_kind=\"transient\"",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+    for secret in [
+        password.as_str(),
+        "wrong-password-xyz",
+        "secret-param-value",
+    ] {
+        assert!(
+            !out.contains(secret),
+            "`{secret}` leaked into tracing output"
+        );
+        assert!(!debug.contains(secret), "`{secret}` leaked into Debug");
+    }
+    Ok(())
+}

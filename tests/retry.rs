@@ -1,0 +1,117 @@
+//! Retry: idempotent work survives the server going away mid-read; nothing else is retried
+//! silently. "Server down" is a TCP proxy we control in front of the shared server (tests run
+//! in parallel against it, so nobody stops it): cutting the proxy drops every connection,
+//! refusing mode makes reconnects fail, forwarding again is "server back".
+
+mod common;
+
+use std::time::Duration;
+
+use common::{activity, config_via, eventually, proxy};
+use pgtide::{ErrorKind, Pool, query};
+use pgtide_testkit::{ProxyMode, TestDb};
+
+#[tokio::test]
+async fn an_idempotent_read_in_flight_survives_the_server_going_down_and_up() -> anyhow::Result<()>
+{
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 2)
+        .retry(common::retry(20, 20, 100, Duration::from_secs(30)))
+        .acquire_timeout(Duration::from_secs(20))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut attempts = 0;
+    let read = pool.idempotent(async |conn| {
+        attempts += 1;
+        query::fetch_one(
+            conn,
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM counters, pg_sleep(2)"),
+        )
+        .await
+    });
+    let mut admin = db.connect().await?;
+    let app = cfg.connection().application_name.clone();
+    let orchestrate = async {
+        eventually("the read is running", Duration::from_secs(10), async || {
+            activity(&mut admin, &app)
+                .await
+                .iter()
+                .any(|(_, state, q)| state.as_deref() == Some("active") && q.contains("pg_sleep"))
+        })
+        .await;
+        // Server down: live connections drop, new ones are refused.
+        proxy.set_mode(ProxyMode::Refuse);
+        proxy.cut();
+        eventually(
+            "a reconnect was refused",
+            Duration::from_secs(10),
+            async || proxy.refused() >= 1,
+        )
+        .await;
+        // Server back.
+        proxy.set_mode(ProxyMode::Forward);
+    };
+    let (result, ()) = tokio::join!(read, orchestrate);
+    assert_eq!(result?, 2);
+    assert!(attempts >= 2, "the read ran again: {attempts}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_statement_not_marked_idempotent_is_not_retried() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 1)
+        .retry(common::retry(5, 10, 10, Duration::from_secs(10)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut admin = db.connect().await?;
+    let app = cfg.connection().application_name.clone();
+    let write = query::execute(
+        &pool,
+        sqlx::query(
+            "UPDATE counters SET value = value + 1 WHERE name = 'visits' AND (SELECT true FROM pg_sleep(2))",
+        ),
+    );
+    let cut = async {
+        eventually(
+            "the write is running",
+            Duration::from_secs(10),
+            async || {
+                activity(&mut admin, &app)
+                    .await
+                    .iter()
+                    .any(|(_, state, q)| {
+                        state.as_deref() == Some("active") && q.contains("pg_sleep")
+                    })
+            },
+        )
+        .await;
+        proxy.cut();
+    };
+    let (result, ()) = tokio::join!(write, cut);
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(err.is_connection_lost());
+    // Only the pool's one connection was ever opened: no second attempt.
+    assert_eq!(proxy.accepted(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn idempotent_work_does_not_retry_permanent_errors() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let pool = Pool::connect(&config_via(&db, &proxy, 1, 1).build()?).await?;
+    let mut attempts = 0;
+    let err = pool
+        .idempotent(async |conn| {
+            attempts += 1;
+            query::execute(conn, sqlx::query("SELECT 1/0")).await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), attempts), (ErrorKind::Permanent, 1));
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Transactions: commit, rollback on error and panic, options, whole-body retry.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::config;
+use pgtide::{ErrorKind, IsolationLevel, Pool, TxOptions, query};
+use pgtide_testkit::TestDb;
+use tokio::sync::Barrier;
+
+async fn visits(pool: &Pool) -> i64 {
+    sqlx::query_scalar("SELECT value FROM counters WHERE name = 'visits'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+const BUMP: &str = "UPDATE counters SET value = value + 1 WHERE name = 'visits'";
+
+#[tokio::test]
+async fn ok_commits_err_rolls_back() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 2).build()?).await?;
+    let n = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await
+        })
+        .await?;
+    assert_eq!((n, visits(&pool).await), (1, 1));
+
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            query::execute(&mut **tx, sqlx::query("SELECT 1/0")).await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("22012"));
+    assert_eq!(visits(&pool).await, 1, "rolled back");
+    Ok(())
+}
+
+#[tokio::test]
+async fn panic_rolls_back_and_resumes() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let p = pool.clone();
+    let joined = tokio::spawn(async move {
+        p.transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            panic!("boom");
+            #[allow(unreachable_code)]
+            Ok(())
+        })
+        .await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(visits(&pool).await, 0, "rolled back");
+    // The one connection is usable and outside any transaction.
+    let depth: String = sqlx::query_scalar("SELECT current_setting('transaction_isolation')")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(depth, "read committed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn options_take_effect() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    for (opts, want) in [
+        (TxOptions::default(), ("read committed", "off", "off")),
+        (
+            TxOptions::default().isolation(IsolationLevel::RepeatableRead),
+            ("repeatable read", "off", "off"),
+        ),
+        (
+            TxOptions::serializable().read_only().deferrable(),
+            ("serializable", "on", "on"),
+        ),
+    ] {
+        let got: (String, String, String) = pool
+            .transaction(opts, async |tx| {
+                query::fetch_one(
+                    &mut **tx,
+                    sqlx::query_as(
+                        "SELECT current_setting('transaction_isolation'),
+                                current_setting('transaction_read_only'),
+                                current_setting('transaction_deferrable')",
+                    ),
+                )
+                .await
+            })
+            .await?;
+        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str()), want);
+    }
+    let err = pool
+        .transaction(TxOptions::default().read_only(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25006"));
+    Ok(())
+}
+
+/// Two serializable transactions read both counters, then each writes one: one of them must
+/// fail with 40001. The barrier makes both read before either writes, so the conflict is
+/// certain on the first attempt; the retry runs alone and commits.
+#[tokio::test]
+async fn serialization_conflict_is_resolved_by_automatic_retry() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 2, 2)
+        .retry(common::retry(5, 10, 50, Duration::from_secs(20)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let barrier = Arc::new(Barrier::new(2));
+    let runs = Arc::new(AtomicU32::new(0));
+    let txn = |name: &'static str| {
+        let (pool, barrier, runs) = (pool.clone(), Arc::clone(&barrier), Arc::clone(&runs));
+        async move {
+            pool.transaction(TxOptions::serializable(), async |tx| {
+                let first = runs.fetch_add(1, Ordering::SeqCst) < 2;
+                let _: i64 = query::fetch_one(
+                    &mut **tx,
+                    sqlx::query_scalar("SELECT sum(value)::bigint FROM counters"),
+                )
+                .await?;
+                if first {
+                    barrier.wait().await;
+                }
+                query::execute(
+                    &mut **tx,
+                    sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name),
+                )
+                .await
+            })
+            .await
+        }
+    };
+    // Concurrent on one task (the closure API's futures borrow their captures; see
+    // `transaction_boxed` for spawning).
+    let (a, b) = tokio::join!(txn("visits"), txn("loans"));
+    assert_eq!(a?, 1);
+    assert_eq!(b?, 1);
+    assert!(runs.load(Ordering::SeqCst) >= 3, "one of them ran again");
+    let total: i64 = sqlx::query_scalar("SELECT sum(value)::bigint FROM counters")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(total, 2, "both committed exactly once");
+    Ok(())
+}
+
+#[tokio::test]
+async fn no_retry_returns_the_conflict() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 2).build()?).await?;
+    let mut calls = 0;
+    let err = pool
+        .transaction(TxOptions::serializable().no_retry(), async |tx| {
+            calls += 1;
+            query::execute(
+                &mut **tx,
+                sqlx::query("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$"),
+            )
+            .await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), calls), (ErrorKind::Transient, 1));
+    let mut calls = 0;
+    let err = pool
+        .transaction(TxOptions::serializable(), async |tx| {
+            calls += 1;
+            query::execute(
+                &mut **tx,
+                sqlx::query("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$"),
+            )
+            .await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("40001"));
+    assert_eq!(
+        calls,
+        pool.config().retry().attempts,
+        "retried up to the attempts"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn manual_begin_commit_rollback_and_drop() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut *tx).await?;
+    tx.commit().await?;
+    assert_eq!(visits(&pool).await, 1);
+
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut *tx).await?;
+    tx.rollback().await?;
+    assert_eq!(visits(&pool).await, 1);
+
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut *tx).await?;
+    drop(tx);
+    // The single connection comes back only after the rollback.
+    assert_eq!(visits(&pool).await, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn boxed_bodies_run_in_spawned_tasks_and_retry_too() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 2).build()?).await?;
+    let calls = Arc::new(AtomicU32::new(0));
+    let (p, c) = (pool.clone(), Arc::clone(&calls));
+    let n = tokio::spawn(async move {
+        p.transaction_boxed(TxOptions::serializable(), |tx| {
+            let c = Arc::clone(&c);
+            Box::pin(async move {
+                if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // First attempt: a serialization failure, as the server reports it.
+                    query::execute(
+                        &mut **tx,
+                        sqlx::query("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$"),
+                    )
+                    .await?;
+                }
+                query::execute(&mut **tx, sqlx::query(BUMP)).await
+            })
+        })
+        .await
+    })
+    .await??;
+    assert_eq!((n, calls.load(Ordering::SeqCst)), (1, 2));
+    assert_eq!(visits(&pool).await, 1);
+    Ok(())
+}
