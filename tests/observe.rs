@@ -118,3 +118,54 @@ async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_slow_checkout_is_logged_with_the_stats() -> anyhow::Result<()> {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    pool.set_slow_acquire_threshold(Duration::from_micros(1));
+    let held = pool.acquire().await?;
+    let warnings = |text: &str| text.matches("slow connection checkout").count();
+    let before = warnings(&capture.text());
+
+    // The second checkout can only complete once the first connection is released, so it
+    // waits longer than the 1 µs threshold whatever the machine's speed.
+    let waiter = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.acquire().await.map(drop) })
+    };
+    wait_until_waiting(&pool).await;
+    drop(held);
+    waiter.await??;
+
+    let out = capture.text();
+    assert_eq!(
+        warnings(&out),
+        before + 1,
+        "the waiting checkout was logged:\n{out}"
+    );
+    assert!(out.contains("waited_ms="), "{out}");
+    assert!(out.contains("stats="), "{out}");
+    Ok(())
+}
+
+/// Polls the pool's stats (bounded) until a caller is waiting for a connection.
+async fn wait_until_waiting(pool: &Pool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pool.stats().waiting == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no caller started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
+}
