@@ -20,6 +20,7 @@ use sqlx::postgres::{PgArgumentBuffer, PgConnection};
 
 pub use futures_core::Stream;
 pub use futures_core::stream::BoxStream;
+pub use futures_util::{StreamExt, TryStreamExt};
 
 /// What generated code knows about one statement: its name, SQL and where it was written.
 ///

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod demo;
+mod r#gen;
 mod suite;
 mod tls;
 
@@ -20,7 +21,8 @@ commands:
   db url            print its superuser URL (includes the generated password)
   db status         say whether it runs, where, and how to reach it (password redacted)
   test              start the server, run fmt, clippy, every test and doctest, stop the server
-  demo              start the server, apply the fixtures and show pgtide at work";
+  demo              start the server, apply the fixtures and show pgtide at work
+  gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
 
 fn main() {
     if let Err(e) = run(std::env::args().skip(1).collect()) {
@@ -39,6 +41,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["db", "status"] => cluster::status(),
         ["test"] => suite::run(),
         ["demo"] => demo::run(),
+        ["gen"] => r#gen::run(),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())
