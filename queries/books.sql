@@ -31,9 +31,9 @@ ORDER BY b.title;
 SELECT book_id, title, metadata FROM books ORDER BY title;
 
 -- name: CopyBooks :copyfrom
--- Bulk insert through binary COPY.
+-- Bulk insert through binary COPY; `isbn` and `price` may be NULL.
 INSERT INTO books (author_id, title, isbn, genre, tags, price, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+VALUES (@author_id, @title, @isbn?, @genre, @tags, @price?, @metadata);
 
 -- name: TagBook :execrows
 UPDATE books SET tags = array_append(tags, @tag) WHERE book_id = @book_id;

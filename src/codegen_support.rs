@@ -14,7 +14,6 @@
 //! assert_ne!(HASH, metadata_hash(b"{ }"));
 //! ```
 
-use futures_util::StreamExt as _;
 use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection};
 

@@ -15,4 +15,5 @@ pub mod loans;
 #[rustfmt::skip]
 pub mod enums;
 
+#[allow(unused_imports)]
 pub use enums::BookGenre;
