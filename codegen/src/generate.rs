@@ -345,10 +345,15 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         string_literal(&sql),
         a.location
     );
+    // The build-time staleness check: a missing entry fails `include_bytes!` (the comment
+    // inside the call shows in the compiler's snippet), a changed one fails the assertion.
     let _ = writeln!(
         s,
-        "// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.\nconst _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!(\"{}\")) == {:#018x}, \"query `{}` ({}): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again\");\n",
-        a.include, a.hash, q.name, a.location
+        "const {konst}_SQLX: &[u8] = include_bytes!(\n    // .sqlx entry of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n    \"{include}\"\n);\nconst _: () = assert!(\n    pgtide::codegen_support::metadata_hash({konst}_SQLX) == {hash:#018x},\n    \"query `{name}` ({loc}): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`\",\n);\n",
+        name = q.name,
+        loc = a.location,
+        include = a.include,
+        hash = a.hash,
     );
 
     let use_struct = q.cardinality == Cardinality::CopyFrom || a.args.len() > MAX_ARGS;
@@ -489,7 +494,10 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         ),
         Cardinality::CopyFrom => unreachable!("handled above"),
     };
-    let one_line = format!("pub {asyncness}fn {}<'e, E>({sig_args}) -> {ret}", q.fn_name);
+    let one_line = format!(
+        "pub {asyncness}fn {}<'e, E>({sig_args}) -> {ret}",
+        q.fn_name
+    );
     if one_line.len() <= 100 {
         s.push_str(&one_line);
         s.push('\n');
@@ -525,13 +533,22 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
             );
         }
         Cardinality::Opt => {
-            let _ = writeln!(s, "    Ok({chain}\n        .fetch_optional(db)\n        .await?)");
+            let _ = writeln!(
+                s,
+                "    Ok({chain}\n        .fetch_optional(db)\n        .await?)"
+            );
         }
         Cardinality::Many => {
-            let _ = writeln!(s, "    Ok({chain}\n        .fetch_all(db)\n        .await?)");
+            let _ = writeln!(
+                s,
+                "    Ok({chain}\n        .fetch_all(db)\n        .await?)"
+            );
         }
         Cardinality::Exec => {
-            let _ = writeln!(s, "    {chain}\n        .execute(db)\n        .await?;\n    Ok(())");
+            let _ = writeln!(
+                s,
+                "    {chain}\n        .execute(db)\n        .await?;\n    Ok(())"
+            );
         }
         Cardinality::ExecRows => {
             let _ = writeln!(
@@ -540,7 +557,10 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
             );
         }
         Cardinality::Stream => {
-            let _ = writeln!(s, "    pgtide::codegen_support::row_stream({chain}\n        .fetch(db))");
+            let _ = writeln!(
+                s,
+                "    pgtide::codegen_support::row_stream({chain}\n        .fetch(db))"
+            );
         }
         Cardinality::CopyFrom => unreachable!("handled above"),
     }
@@ -626,7 +646,10 @@ fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>) -> String
         } else {
             format!("{{{}}}", names.join(", "))
         };
-        let _ = writeln!(s, "\n#[allow(unused_imports)]\npub use {ENUMS_MODULE}::{list};");
+        let _ = writeln!(
+            s,
+            "\n#[allow(unused_imports)]\npub use {ENUMS_MODULE}::{list};"
+        );
     }
     s
 }

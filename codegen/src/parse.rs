@@ -186,12 +186,13 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
     let mut queries: Vec<Query> = Vec::new();
     let mut current: Option<(Header, Vec<String>, bool, usize)> = None;
     let lines: Vec<&str> = text.lines().collect();
-    let mut finish = |current: Option<(Header, Vec<String>, bool, usize)>| -> Result<(), ParseError> {
-        if let Some((header, body, _, sql_line)) = current {
-            queries.push(build_query(path, header, &body, sql_line)?);
-        }
-        Ok(())
-    };
+    let mut finish =
+        |current: Option<(Header, Vec<String>, bool, usize)>| -> Result<(), ParseError> {
+            if let Some((header, body, _, sql_line)) = current {
+                queries.push(build_query(path, header, &body, sql_line)?);
+            }
+            Ok(())
+        };
     for (i, raw) in lines.iter().enumerate() {
         let line_no = i + 1;
         let trimmed = raw.trim();
@@ -223,7 +224,9 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
             Some((header, body, in_doc, sql_line)) => {
                 if *in_doc {
                     if let Some(doc) = trimmed.strip_prefix("--") {
-                        header.doc.push(doc.strip_prefix(' ').unwrap_or(doc).trim_end().into());
+                        header
+                            .doc
+                            .push(doc.strip_prefix(' ').unwrap_or(doc).trim_end().into());
                         *sql_line = line_no + 1;
                         continue;
                     }
@@ -238,7 +241,6 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
         }
     }
     finish(current.take())?;
-    drop(finish);
 
     let mut seen = std::collections::HashMap::new();
     for q in &queries {
@@ -328,7 +330,8 @@ fn build_query(
     if sql.is_empty() {
         return Err(err(format!("query `{}` has no SQL", header.name)));
     }
-    let rewritten = rewrite_params(&sql).map_err(|m| err(format!("query `{}`: {m}", header.name)))?;
+    let rewritten =
+        rewrite_params(&sql).map_err(|m| err(format!("query `{}`: {m}", header.name)))?;
     let mut params = rewritten.params;
     let copy = match header.cardinality {
         Cardinality::CopyFrom => {
@@ -393,7 +396,8 @@ fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
         let rest = &sql[i..];
         // Literals, quoted identifiers and comments pass through untouched.
         let skip = if b == b'\'' {
-            let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E')
+            let escapes = i > 0
+                && matches!(bytes[i - 1], b'e' | b'E')
                 && (i < 2 || !ident_char(bytes[i - 2]));
             Some(quoted_len(rest, b'\'', escapes))
         } else if b == b'"' {
@@ -547,11 +551,15 @@ fn dollar_quote_len(s: &str) -> Option<usize> {
         .bytes()
         .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
         .count();
-    if s[1..].starts_with(|c: char| c.is_ascii_digit()) || s.as_bytes().get(1 + tag_len) != Some(&b'$') {
+    if s[1..].starts_with(|c: char| c.is_ascii_digit())
+        || s.as_bytes().get(1 + tag_len) != Some(&b'$')
+    {
         return None;
     }
     let tag = &s[..tag_len + 2];
-    let end = s[tag.len()..].find(tag).map_or(s.len(), |p| tag.len() + p + tag.len());
+    let end = s[tag.len()..]
+        .find(tag)
+        .map_or(s.len(), |p| tag.len() + p + tag.len());
     Some(end)
 }
 
@@ -645,19 +653,24 @@ fn insert_columns(sql: &str) -> Option<(Vec<String>, Vec<String>)> {
 fn copy_target(sql: &str, params: usize) -> Option<CopyTarget> {
     let (table, columns, values) = insert_parts(sql)?;
     let expected: Vec<String> = (1..=params).map(|n| format!("${n}")).collect();
-    (columns.len() == params && values == expected && params > 0).then_some(CopyTarget { table, columns })
+    (columns.len() == params && values == expected && params > 0)
+        .then_some(CopyTarget { table, columns })
 }
 
 fn strip_keyword<'a>(s: &'a str, keyword: &str) -> Option<&'a str> {
     let s = s.trim_start();
     let head = s.get(..keyword.len())?;
     let next = s[keyword.len()..].chars().next();
-    (head.eq_ignore_ascii_case(keyword) && next.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_'))
-        .then(|| &s[keyword.len()..])
+    (head.eq_ignore_ascii_case(keyword)
+        && next.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_'))
+    .then(|| &s[keyword.len()..])
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
+    s.split(',')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 impl fmt::Display for Cardinality {
@@ -712,23 +725,40 @@ mod tests {
     fn mixing_styles_is_an_error_with_the_line() {
         let err = parse_file("q.sql", "\n-- name: Q :one\nSELECT $1, @a").unwrap_err();
         assert_eq!(err.line, 2);
-        assert!(err.to_string().starts_with("q.sql:2: query `Q`: mixes named"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:2: query `Q`: mixes named"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_kind_points_at_the_line() {
         let err = parse_file("q.sql", "-- name: Q :all\nSELECT 1").unwrap_err();
-        assert_eq!(err.to_string(), "q.sql:1: unknown kind `:all` for query `Q`; use one of :one, :opt, :many, :exec, :execrows, :stream, :copyfrom");
+        assert_eq!(
+            err.to_string(),
+            "q.sql:1: unknown kind `:all` for query `Q`; use one of :one, :opt, :many, :exec, :execrows, :stream, :copyfrom"
+        );
     }
 
     #[test]
     fn copyfrom_needs_a_plain_insert() {
-        let q = parse_file("q.sql", "-- name: CopyT :copyfrom\nINSERT INTO t (a, \"B\") VALUES (@a, @b);")
-            .unwrap()
-            .queries
-            .remove(0);
-        assert_eq!(q.copy.unwrap().copy_sql(), "COPY t (a, \"B\") FROM STDIN (FORMAT binary)");
-        let err = parse_file("q.sql", "-- name: CopyT :copyfrom\nINSERT INTO t (a) SELECT 1").unwrap_err();
+        let q = parse_file(
+            "q.sql",
+            "-- name: CopyT :copyfrom\nINSERT INTO t (a, \"B\") VALUES (@a, @b);",
+        )
+        .unwrap()
+        .queries
+        .remove(0);
+        assert_eq!(
+            q.copy.unwrap().copy_sql(),
+            "COPY t (a, \"B\") FROM STDIN (FORMAT binary)"
+        );
+        let err = parse_file(
+            "q.sql",
+            "-- name: CopyT :copyfrom\nINSERT INTO t (a) SELECT 1",
+        )
+        .unwrap_err();
         assert!(err.message.contains("INSERT INTO <table>"), "{err}");
     }
 }

@@ -79,7 +79,10 @@ async fn describe(
     file: &QueryFile,
     query: &Query,
 ) -> Result<sqlx::Describe<sqlx::Postgres>, PrepareError> {
-    match conn.describe(sqlx::AssertSqlSafe(query.sql.clone()).into_sql_str()).await {
+    match conn
+        .describe(sqlx::AssertSqlSafe(query.sql.clone()).into_sql_str())
+        .await
+    {
         Ok(describe) => Ok(describe),
         Err(err) => Err(query_error(conn, file, query, err).await),
     }
@@ -93,7 +96,10 @@ async fn query_error(
 ) -> PrepareError {
     let mut line = query.line;
     let mut message = err.to_string();
-    if let Some(db) = err.as_database_error().and_then(|e| e.try_downcast_ref::<PgDatabaseError>()) {
+    if let Some(db) = err
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
+    {
         message = format!("{} (SQLSTATE {})", db.message(), db.code());
         if let Some(sqlx::postgres::PgErrorPosition::Original(pos)) = db.position() {
             // `pos` counts characters from 1.
@@ -136,7 +142,10 @@ async fn suggest(conn: &mut PgConnection, message: &str) -> Option<String> {
     };
     let wrong = message.split('"').nth(1)?;
     let wrong = wrong.rsplit('.').next().unwrap_or(wrong);
-    let names: Vec<String> = sqlx::query_scalar(catalog).fetch_all(&mut *conn).await.ok()?;
+    let names: Vec<String> = sqlx::query_scalar(catalog)
+        .fetch_all(&mut *conn)
+        .await
+        .ok()?;
     let (distance, best) = names
         .iter()
         .map(|n| (edit_distance(wrong, n), n))

@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn layout_matches_sqlx() {
-        let describe = serde_json::json!({"columns": [], "parameters": {"Left": []}, "nullable": []});
+        let describe =
+            serde_json::json!({"columns": [], "parameters": {"Left": []}, "nullable": []});
         let text = render("SELECT 1", &describe);
         let expected = "{\n  \"db_name\": \"PostgreSQL\",\n  \"query\": \"SELECT 1\",\n  \"describe\": {\n    \"columns\": [],\n    \"parameters\": {\n      \"Left\": []\n    },\n    \"nullable\": []\n  },\n  \"hash\": \"e004ebd5b5532a4b85984a62f8ad48a81aa3460c1ca07701f386135d72cdecf5\"\n}\n";
         assert_eq!(text, expected);

@@ -237,12 +237,25 @@ mod tests {
     #[test]
     fn builtins_arrays_enums_domains() {
         assert_eq!(PgType::from_json(&json!("Int8")).owned().unwrap(), "i64");
-        assert_eq!(PgType::from_json(&json!("TextArray")).owned().unwrap(), "Vec<String>");
-        assert_eq!(PgType::from_json(&json!("TextArray")).arg().unwrap(), "&[String]");
-        let genre = json!({"Custom": {"name": "book_genre", "kind": {"Enum": ["fiction", "non_fiction"]}}});
-        assert_eq!(PgType::from_json(&genre).owned().unwrap(), "super::BookGenre");
+        assert_eq!(
+            PgType::from_json(&json!("TextArray")).owned().unwrap(),
+            "Vec<String>"
+        );
+        assert_eq!(
+            PgType::from_json(&json!("TextArray")).arg().unwrap(),
+            "&[String]"
+        );
+        let genre =
+            json!({"Custom": {"name": "book_genre", "kind": {"Enum": ["fiction", "non_fiction"]}}});
+        assert_eq!(
+            PgType::from_json(&genre).owned().unwrap(),
+            "super::BookGenre"
+        );
         let arr = json!({"Custom": {"name": "book_genre[]", "kind": {"Array": genre}}});
-        assert_eq!(PgType::from_json(&arr).owned().unwrap(), "Vec<super::BookGenre>");
+        assert_eq!(
+            PgType::from_json(&arr).owned().unwrap(),
+            "Vec<super::BookGenre>"
+        );
         assert!(PgType::from_json(&arr).is_enum_array());
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
@@ -254,6 +267,9 @@ mod tests {
         assert_eq!(ColumnName::parse("a?").nullable, Some(true));
         assert_eq!(ColumnName::parse("a!").nullable, Some(false));
         let c = ColumnName::parse("total!: MyType");
-        assert_eq!((c.name.as_str(), c.nullable, c.rust_type.as_deref()), ("total", Some(false), Some("MyType")));
+        assert_eq!(
+            (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
+            ("total", Some(false), Some("MyType"))
+        );
     }
 }

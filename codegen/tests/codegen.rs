@@ -15,7 +15,11 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     let db = pgtide_testkit::TestDb::new().await?;
     let dir = scratch_dir("pipeline");
     copy_dir(&root().join("queries"), &dir.join("queries"));
-    let codegen = Codegen::new(dir.join("queries"), dir.join(".sqlx"), dir.join("src/queries"));
+    let codegen = Codegen::new(
+        dir.join("queries"),
+        dir.join(".sqlx"),
+        dir.join("src/queries"),
+    );
 
     // prepare: one sqlx-format file per query, byte-identical to the checked-in `.sqlx/`
     // (described against a fresh database of the same schema).
@@ -31,15 +35,23 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     std::fs::write(dir.join(".sqlx/query-0000.json"), "{}")?;
     let again = codegen.prepare(&db.url()).await?;
     assert_eq!(again.len(), 1);
-    assert!(matches!(&again[0], pgtide_codegen::Change::Removed(p) if p.ends_with("query-0000.json")));
+    assert!(
+        matches!(&again[0], pgtide_codegen::Change::Removed(p) if p.ends_with("query-0000.json"))
+    );
 
     // gen, then build offline and run every function against the database.
     codegen.generate()?;
     assert!(codegen.check()?.is_empty(), "gen is deterministic");
     write_crate(&dir, include_str!("fixtures/scratch_main.rs"));
     let output = build(&dir);
-    assert!(output.status.success(), "offline build failed:\n{}", stderr(&output));
-    let run = Command::new(binary()).env("PGTIDE_SCRATCH_URL", db.url()).output()?;
+    assert!(
+        output.status.success(),
+        "offline build failed:\n{}",
+        stderr(&output)
+    );
+    let run = Command::new(binary())
+        .env("PGTIDE_SCRATCH_URL", db.url())
+        .output()?;
     assert!(
         run.status.success(),
         "scratch binary failed:\n{}{}",
@@ -58,23 +70,36 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     assert_ne!(changed, original);
     std::fs::write(&get_author, &changed)?;
     let output = build(&dir);
-    assert!(!output.status.success(), "a changed .sqlx entry must fail the build");
+    assert!(
+        !output.status.success(),
+        "a changed .sqlx entry must fail the build"
+    );
     let err = stderr(&output);
     assert!(
-        err.contains("query `GetAuthor` (") && err.contains("metadata changed since `pgtide gen`"),
+        err.contains("query `GetAuthor` (") && err.contains("entry changed since `pgtide gen`"),
         "{err}"
     );
 
     // The entry disappears (the query was edited and prepared, gen not rerun).
     std::fs::remove_file(&get_author)?;
     let output = build(&dir);
-    assert!(!output.status.success(), "a missing .sqlx entry must fail the build");
+    assert!(
+        !output.status.success(),
+        "a missing .sqlx entry must fail the build"
+    );
     let err = stderr(&output);
-    assert!(err.contains("couldn't read") && err.contains("query `GetAuthor`"), "{err}");
+    let snippet = err.split("help:").next().unwrap_or_default();
+    assert!(
+        snippet.contains("couldn't read") && snippet.contains(".sqlx entry of query `GetAuthor`"),
+        "{err}"
+    );
 
     // And gen itself refuses, naming the query and the command to run.
     let err = codegen.check().unwrap_err().to_string();
-    assert!(err.contains("authors.sql:9: query `GetAuthor`: no .sqlx entry"), "{err}");
+    assert!(
+        err.contains("authors.sql:9: query `GetAuthor`: no .sqlx entry"),
+        "{err}"
+    );
     assert!(err.contains("pgtide prepare --queries"), "{err}");
     Ok(())
 }

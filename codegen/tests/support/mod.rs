@@ -63,7 +63,10 @@ pub fn build(dir: &Path) -> Output {
     Command::new(env!("CARGO"))
         .args(["build", "--offline", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", root().join("target/codegen-scratch/target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            root().join("target/codegen-scratch/target"),
+        )
         .env("SQLX_OFFLINE", "true")
         .env_remove("DATABASE_URL")
         .env_remove("SQLX_OFFLINE_DIR")

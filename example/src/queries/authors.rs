@@ -16,8 +16,14 @@ RETURNING author_id"#,
     source: "queries/authors.sql:3",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json")) == 0xf0dbeb20537cfa79, "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const CREATE_AUTHOR_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(CREATE_AUTHOR_SQLX) == 0xf0dbeb20537cfa79,
+    "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// `CreateAuthor` (`queries/authors.sql:3`)
 ///
@@ -61,8 +67,14 @@ WHERE author_id = $1"#,
     source: "queries/authors.sql:9",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json")) == 0x4809a47be962f93f, "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const GET_AUTHOR_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(GET_AUTHOR_SQLX) == 0x4809a47be962f93f,
+    "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`get_author`].
 #[derive(Debug, Clone)]
@@ -126,8 +138,14 @@ pub const FIND_AUTHOR_BY_EMAIL: pgtide::codegen_support::Statement = pgtide::cod
     source: "queries/authors.sql:15",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json")) == 0xed8a250c3ad4f33f, "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const FIND_AUTHOR_BY_EMAIL_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_BY_EMAIL_SQLX) == 0xed8a250c3ad4f33f,
+    "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`find_author_by_email`].
 #[derive(Debug, Clone)]
@@ -175,8 +193,14 @@ pub const LIST_AUTHORS: pgtide::codegen_support::Statement = pgtide::codegen_sup
     source: "queries/authors.sql:18",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json")) == 0x80af37626aecebeb, "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const LIST_AUTHORS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(LIST_AUTHORS_SQLX) == 0x80af37626aecebeb,
+    "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`list_authors`].
 #[derive(Debug, Clone)]
@@ -225,8 +249,14 @@ pub const UPDATE_AUTHOR_BIO: pgtide::codegen_support::Statement = pgtide::codege
     source: "queries/authors.sql:22",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json")) == 0xe9aff9ef0926604c, "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const UPDATE_AUTHOR_BIO_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(UPDATE_AUTHOR_BIO_SQLX) == 0xe9aff9ef0926604c,
+    "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// `UpdateAuthorBio` (`queries/authors.sql:22`)
 ///
@@ -258,8 +288,14 @@ WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)"#,
     source: "queries/authors.sql:25",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json")) == 0x2789d758c6b24cfd, "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const DELETE_AUTHORS_WITHOUT_BOOKS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(DELETE_AUTHORS_WITHOUT_BOOKS_SQLX) == 0x2789d758c6b24cfd,
+    "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// `DeleteAuthorsWithoutBooks` (`queries/authors.sql:25`)
 ///

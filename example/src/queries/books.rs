@@ -16,8 +16,14 @@ RETURNING book_id, genre, price"#,
     source: "queries/books.sql:3",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json")) == 0x25752cfc8576083b, "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const CREATE_BOOK_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(CREATE_BOOK_SQLX) == 0x25752cfc8576083b,
+    "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// Parameters of [`create_book`].
 #[derive(Debug, Clone)]
@@ -105,8 +111,14 @@ WHERE book_id = $1"#,
     source: "queries/books.sql:9",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json")) == 0xb274d467278b2a9c, "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const GET_BOOK_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(GET_BOOK_SQLX) == 0xb274d467278b2a9c,
+    "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`get_book`].
 #[derive(Debug, Clone)]
@@ -183,8 +195,14 @@ ORDER BY published_at DESC NULLS LAST, title"#,
     source: "queries/books.sql:14",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json")) == 0x222db9dc0530f748, "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const LIST_BOOKS_BY_GENRE_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(LIST_BOOKS_BY_GENRE_SQLX) == 0x222db9dc0530f748,
+    "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`list_books_by_genre`].
 #[derive(Debug, Clone)]
@@ -246,8 +264,14 @@ ORDER BY b.title"#,
     source: "queries/books.sql:21",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json")) == 0xb197af1c36feba00, "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const LIST_BOOKS_WITH_AUTHORS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(LIST_BOOKS_WITH_AUTHORS_SQLX) == 0xb197af1c36feba00,
+    "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`list_books_with_authors`].
 #[derive(Debug, Clone)]
@@ -300,8 +324,14 @@ pub const STREAM_BOOKS: pgtide::codegen_support::Statement = pgtide::codegen_sup
     source: "queries/books.sql:29",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json")) == 0x2fb2a355a20c9cd4, "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const STREAM_BOOKS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(STREAM_BOOKS_SQLX) == 0x2fb2a355a20c9cd4,
+    "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`stream_books`].
 #[derive(Debug, Clone)]
@@ -349,8 +379,14 @@ pub const COPY_BOOKS: pgtide::codegen_support::Statement = pgtide::codegen_suppo
     source: "queries/books.sql:33",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json")) == 0x5656c1fadd90c302, "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const COPY_BOOKS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(COPY_BOOKS_SQLX) == 0x5656c1fadd90c302,
+    "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// One row for [`copy_books`].
 #[derive(Debug, Clone)]
@@ -407,8 +443,14 @@ pub const TAG_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support
     source: "queries/books.sql:38",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json")) == 0x3ef5c7f6f11323c3, "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const TAG_BOOK_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(TAG_BOOK_SQLX) == 0x3ef5c7f6f11323c3,
+    "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// `TagBook` (`queries/books.sql:38`)
 ///
@@ -441,8 +483,14 @@ WHERE author_id = $1"#,
     source: "queries/books.sql:41",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json")) == 0x259ea3ed2eb016bf, "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const BOOK_STATS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(BOOK_STATS_SQLX) == 0x259ea3ed2eb016bf,
+    "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`book_stats`].
 #[derive(Debug, Clone)]

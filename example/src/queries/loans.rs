@@ -16,8 +16,14 @@ RETURNING loan_id, loaned_at"#,
     source: "queries/loans.sql:3",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json")) == 0x271a670f3c02df90, "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const LEND_BOOK_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(LEND_BOOK_SQLX) == 0x271a670f3c02df90,
+    "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`lend_book`].
 #[derive(Debug, Clone)]
@@ -74,8 +80,14 @@ pub const RETURN_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_supp
     source: "queries/loans.sql:8",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json")) == 0x02b71f67a8386461, "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const RETURN_BOOK_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(RETURN_BOOK_SQLX) == 0x02b71f67a8386461,
+    "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// `ReturnBook` (`queries/loans.sql:8`)
 ///
@@ -107,8 +119,14 @@ ORDER BY l.loaned_at"#,
     source: "queries/loans.sql:11",
 };
 
-// Fails the build when this query's .sqlx entry changed or disappeared after `pgtide gen`.
-const _: () = assert!(pgtide::codegen_support::metadata_hash(include_bytes!("../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json")) == 0x8bec7bf647ed91aa, "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen` again");
+const OPEN_LOANS_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
+    "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(OPEN_LOANS_SQLX) == 0x8bec7bf647ed91aa,
+    "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
 
 /// A row returned by [`open_loans`].
 #[derive(Debug, Clone)]
