@@ -1,5 +1,7 @@
 //! `cargo xtask demo`: pgtide at work against the throwaway server.
 
+use pgtide::sqlx::types::{Decimal, JsonValue};
+use pgtide_example::queries::{BookGenre, authors, books};
 use sqlx::Connection;
 
 use crate::cluster;
@@ -37,40 +39,60 @@ async fn demo(state: pgtide_testkit::ServerState) -> anyhow::Result<()> {
         migrator.iter().count()
     );
 
-    let author_id: i64 =
-        sqlx::query_scalar("INSERT INTO authors (name, email) VALUES ($1, $2) RETURNING author_id")
-            .bind("Ursula K. Le Guin")
-            .bind("ursula@example.org")
-            .fetch_one(&mut conn)
-            .await?;
-    for (title, genre, price) in [
-        ("A Wizard of Earthsea", "fiction", "8.99"),
-        ("The Dispossessed", "fiction", "11.50"),
-        ("Steering the Craft", "non_fiction", "14.00"),
-    ] {
-        sqlx::query(
-            "INSERT INTO books (author_id, title, genre, price) VALUES ($1, $2, $3::book_genre, $4::numeric)",
-        )
-        .bind(author_id)
-        .bind(title)
-        .bind(genre)
-        .bind(price)
-        .execute(&mut conn)
-        .await?;
-    }
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT a.name, b.title, b.genre::text, b.price::text
-           FROM books b JOIN authors a USING (author_id) ORDER BY b.title",
+    // The typed functions `cargo xtask gen` generated from queries/*.sql.
+    let author_id = authors::create_author(
+        &mut conn,
+        "Ursula K. Le Guin",
+        Some("ursula@example.org"),
+        Some("Earthsea, the Hainish cycle"),
+        None,
     )
-    .fetch_all(&mut conn)
     .await?;
+    let empty = JsonValue::Object(Default::default());
+    let copied = books::copy_books(
+        &mut conn,
+        [
+            ("A Wizard of Earthsea", BookGenre::Fiction, 899),
+            ("The Dispossessed", BookGenre::Fiction, 1150),
+            ("Steering the Craft", BookGenre::NonFiction, 1400),
+        ]
+        .map(|(title, genre, cents)| books::CopyBooksParams {
+            author_id,
+            title,
+            isbn: None,
+            genre,
+            tags: &[],
+            price: Some(Decimal::new(cents, 2)),
+            metadata: &empty,
+        }),
+    )
+    .await?;
+    println!("copied {copied} books with `books::copy_books` (binary COPY)");
+    let rows = books::list_books_with_authors(&mut conn).await?;
     println!(
         "\n{:<22} {:<24} {:<12} {:>7}",
         "author", "title", "genre", "price"
     );
-    for (author, title, genre, price) in rows {
-        println!("{author:<22} {title:<24} {genre:<12} {price:>7}");
+    let genres = books::list_books_by_genre(&mut conn, &BookGenre::ALL).await?;
+    for row in &rows {
+        let genre = genres
+            .iter()
+            .find(|b| b.title == row.title)
+            .map_or("?".to_owned(), |b| b.genre.to_string());
+        println!(
+            "{:<22} {:<24} {:<12} {:>7}",
+            row.author_name.as_deref().unwrap_or("-"),
+            row.title,
+            genre,
+            row.price.map(|p| p.to_string()).unwrap_or_default()
+        );
     }
+    let stats = books::book_stats(&mut conn, author_id).await?;
+    println!(
+        "\n{} books, {} in total (`books::book_stats`)",
+        stats.books,
+        stats.total_price.unwrap_or_default()
+    );
     let version: String = sqlx::query_scalar("SELECT version()")
         .fetch_one(&mut conn)
         .await?;
