@@ -42,6 +42,17 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     // gen, then build offline and run every function against the database.
     codegen.generate()?;
     assert!(codegen.check()?.is_empty(), "gen is deterministic");
+    for case in ["cardinalities", "params", "types"] {
+        let golden = root().join("codegen/tests/golden").join(case);
+        copy_dir(
+            &golden.join("expected"),
+            &dir.join("golden").join(case).join("expected"),
+        );
+        copy_dir(
+            &golden.join(".sqlx"),
+            &dir.join("golden").join(case).join(".sqlx"),
+        );
+    }
     write_crate(&dir, include_str!("fixtures/scratch_main.rs"));
     let output = build(&dir);
     assert!(
