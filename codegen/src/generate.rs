@@ -653,3 +653,67 @@ fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>) -> String
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_file;
+
+    fn metadata_for(sql: &str, columns: serde_json::Value, params: serde_json::Value) -> Metadata {
+        let describe = serde_json::json!({
+            "columns": columns,
+            "parameters": {"Left": params},
+            "nullable": [false],
+        });
+        let text = crate::sqlx_data::render(sql, &describe);
+        Metadata {
+            data: serde_json::from_str(&text).unwrap(),
+            bytes: text.into_bytes(),
+        }
+    }
+
+    const OPTIONS: GenOptions<'static> = GenOptions {
+        sqlx_dir_from_out: "../.sqlx",
+        regenerate_hint: "`cargo xtask gen`",
+    };
+
+    #[test]
+    fn unmappable_column_names_query_column_and_override() {
+        let file = parse_file("q.sql", "\n-- name: Ranges :many\nSELECT r FROM t").unwrap();
+        let columns = serde_json::json!([{"ordinal": 0, "name": "r", "type_info": "Int4Range"}]);
+        let meta = metadata_for(&file.queries[0].sql, columns, serde_json::json!([]));
+        let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+        let err = generate(&[file], &metadata, OPTIONS).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:2: query `Ranges`: column `r` has type `int4range`, which pgtide cannot map; \
+             cast it (`r::text AS r`) or name a Rust type that decodes it (`AS \"r: MyType\"`)"
+        );
+    }
+
+    #[test]
+    fn missing_metadata_names_the_query_and_the_command() {
+        let file = parse_file("q.sql", "-- name: Gone :exec\nDELETE FROM t").unwrap();
+        let err = generate(&[file], &BTreeMap::new(), OPTIONS).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:1: query `Gone`: no .sqlx entry")
+        );
+        assert!(err.to_string().ends_with("run `cargo xtask gen`"));
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let file = parse_file("q.sql", "-- name: One :one\nSELECT x FROM t WHERE y = @y").unwrap();
+        let columns = serde_json::json!([{"ordinal": 0, "name": "x", "type_info": "Int8"}]);
+        let meta = metadata_for(&file.queries[0].sql, columns, serde_json::json!(["Text"]));
+        let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+        let a = generate(std::slice::from_ref(&file), &metadata, OPTIONS).unwrap();
+        let b = generate(&[file], &metadata, OPTIONS).unwrap();
+        assert_eq!(a, b);
+        assert!(
+            a[0].contents
+                .contains("pub async fn one<'e, E>(db: E, y: &str) -> pgtide::Result<i64>")
+        );
+    }
+}
