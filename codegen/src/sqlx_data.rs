@@ -122,8 +122,18 @@ mod tests {
 
     #[test]
     fn layout_matches_sqlx() {
-        let describe =
-            serde_json::json!({"columns": [], "parameters": {"Left": []}, "nullable": []});
+        // Field order as in sqlx's `Describe` (a `serde_json::Value` would sort the keys).
+        #[derive(Serialize)]
+        struct Describe {
+            columns: Vec<()>,
+            parameters: Value,
+            nullable: Vec<()>,
+        }
+        let describe = Describe {
+            columns: vec![],
+            parameters: serde_json::json!({"Left": []}),
+            nullable: vec![],
+        };
         let text = render("SELECT 1", &describe);
         let expected = "{\n  \"db_name\": \"PostgreSQL\",\n  \"query\": \"SELECT 1\",\n  \"describe\": {\n    \"columns\": [],\n    \"parameters\": {\n      \"Left\": []\n    },\n    \"nullable\": []\n  },\n  \"hash\": \"e004ebd5b5532a4b85984a62f8ad48a81aa3460c1ca07701f386135d72cdecf5\"\n}\n";
         assert_eq!(text, expected);
