@@ -51,18 +51,27 @@ pub fn not_found(statement: &Statement) -> crate::Error {
     }
 }
 
-/// FNV-1a (64 bit) of `bytes`, usable in `const` context.
+/// A 64-bit hash of `bytes`, usable in `const` context.
 ///
 /// Generated code compares the hash of each query's `.sqlx` file (read with
 /// `include_bytes!`) with the hash it was generated from, so a `.sqlx` file that changed
-/// after `pgtide gen` fails the build. FNV-1a is not cryptographic; it only has to notice an
-/// edit, and it is cheap to evaluate at compile time.
+/// after `pgtide gen` fails the build. The hash is FNV-1a over little-endian 8-byte words
+/// (then the remaining bytes): not cryptographic, it only has to notice an edit, and taking
+/// a word per step keeps compile-time evaluation cheap (about 8× fewer interpreted steps than
+/// a byte-wise loop; see the README for the measured build cost).
 pub const fn metadata_hash(bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let (words, rest) = bytes.as_chunks::<8>();
     let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    while i < words.len() {
+        hash = (hash ^ u64::from_le_bytes(words[i])).wrapping_mul(PRIME);
+        hash ^= hash >> 32;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < rest.len() {
+        hash = (hash ^ rest[i] as u64).wrapping_mul(PRIME);
         i += 1;
     }
     hash
