@@ -77,6 +77,84 @@ pub const fn metadata_hash(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// A statement with its arguments bound, as generated functions build it.
+pub type BoundQuery = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Turns a row into a query's result type; generated per query (or [`first_column`]).
+pub type RowMapper<T> = fn(sqlx::postgres::PgRow) -> Result<T, sqlx::Error>;
+
+/// The [`RowMapper`] of single-column queries: the first column's value.
+pub fn first_column<T>(row: sqlx::postgres::PgRow) -> Result<T, sqlx::Error>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    sqlx::Row::try_get(&row, 0)
+}
+
+// The shared bodies of generated functions. Generated code only binds arguments and calls
+// one of these, so the compiler type-checks the sqlx call chains once, not once per query.
+
+/// `:one`: the row, or [`crate::Error::NotFound`] naming the statement.
+pub async fn fetch_one<'e, E, T>(
+    db: E,
+    statement: &'static Statement,
+    query: BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<T>
+where
+    E: sqlx::PgExecutor<'e>,
+    T: Send + Unpin + 'static,
+{
+    query
+        .try_map(map)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| not_found(statement))
+}
+
+/// `:opt`: the row, if any.
+pub async fn fetch_optional<'e, E, T>(
+    db: E,
+    query: BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Option<T>>
+where
+    E: sqlx::PgExecutor<'e>,
+    T: Send + Unpin + 'static,
+{
+    Ok(query.try_map(map).fetch_optional(db).await?)
+}
+
+/// `:many`: every row.
+pub async fn fetch_all<'e, E, T>(
+    db: E,
+    query: BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Vec<T>>
+where
+    E: sqlx::PgExecutor<'e>,
+    T: Send + Unpin + 'static,
+{
+    Ok(query.try_map(map).fetch_all(db).await?)
+}
+
+/// `:exec` and `:execrows`: the number of rows affected.
+pub async fn execute<'e, E>(db: E, query: BoundQuery) -> crate::Result<u64>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    Ok(query.execute(db).await?.rows_affected())
+}
+
+/// `:stream`: the rows as they arrive.
+pub fn fetch_stream<'e, E, T>(db: E, query: BoundQuery, map: RowMapper<T>) -> RowStream<'e, T>
+where
+    E: sqlx::PgExecutor<'e> + 'e,
+    T: Send + Unpin + 'static,
+{
+    row_stream(query.try_map(map).fetch(db))
+}
+
 /// A stream of rows from a `:stream` query, with errors converted to [`crate::Error`].
 pub type RowStream<'e, T> = futures_util::stream::Map<
     BoxStream<'e, Result<T, sqlx::Error>>,

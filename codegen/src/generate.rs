@@ -455,11 +455,6 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
     } else {
         row_ty.clone()
     };
-    let mapper = if scalar {
-        "|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0)".to_owned()
-    } else {
-        format!("{row_ty}::from_row")
-    };
 
     if q.cardinality == Cardinality::CopyFrom {
         let (generics, item) = if struct_lifetime {
@@ -521,8 +516,8 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         "where\n    E: sqlx::PgExecutor<'e>{bound},\n{{\n    pgtide::codegen_support::statement(&{konst});"
     );
 
-    // Body: build the query.
-    let mut chain = format!("sqlx::query({konst}.sql)");
+    // Body: bind the arguments, then one shared helper runs the statement.
+    let mut chain = format!("let query = sqlx::query({konst}.sql)");
     for arg in &a.args {
         if use_struct {
             let _ = write!(chain, "\n        .bind(params.{})", arg.name);
@@ -530,49 +525,37 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
             let _ = write!(chain, "\n        .bind({})", arg.name);
         }
     }
-    if q.cardinality.returns_rows() {
-        let _ = write!(chain, "\n        .try_map({mapper})");
+    let flat = chain.replace("\n        ", "");
+    if flat.len() + 5 <= 100 {
+        let _ = writeln!(s, "    {flat};");
+    } else {
+        let _ = writeln!(s, "    {chain};");
     }
-    match q.cardinality {
+    let mapper = if scalar {
+        "pgtide::codegen_support::first_column".to_owned()
+    } else {
+        format!("{row_ty}::from_row")
+    };
+    let call = match q.cardinality {
         Cardinality::One => {
-            let _ = writeln!(
-                s,
-                "    {chain}\n        .fetch_optional(db)\n        .await?\n        .ok_or_else(|| pgtide::codegen_support::not_found(&{konst}))"
-            );
+            format!("pgtide::codegen_support::fetch_one(db, &{konst}, query, {mapper}).await")
         }
         Cardinality::Opt => {
-            let _ = writeln!(
-                s,
-                "    Ok({chain}\n        .fetch_optional(db)\n        .await?)"
-            );
+            format!("pgtide::codegen_support::fetch_optional(db, query, {mapper}).await")
         }
         Cardinality::Many => {
-            let _ = writeln!(
-                s,
-                "    Ok({chain}\n        .fetch_all(db)\n        .await?)"
-            );
+            format!("pgtide::codegen_support::fetch_all(db, query, {mapper}).await")
         }
         Cardinality::Exec => {
-            let _ = writeln!(
-                s,
-                "    {chain}\n        .execute(db)\n        .await?;\n    Ok(())"
-            );
+            "pgtide::codegen_support::execute(db, query).await?;\n    Ok(())".to_owned()
         }
-        Cardinality::ExecRows => {
-            let _ = writeln!(
-                s,
-                "    Ok({chain}\n        .execute(db)\n        .await?\n        .rows_affected())"
-            );
-        }
+        Cardinality::ExecRows => "pgtide::codegen_support::execute(db, query).await".to_owned(),
         Cardinality::Stream => {
-            let _ = writeln!(
-                s,
-                "    pgtide::codegen_support::row_stream({chain}\n        .fetch(db))"
-            );
+            format!("pgtide::codegen_support::fetch_stream(db, query, {mapper})")
         }
         Cardinality::CopyFrom => unreachable!("handled above"),
-    }
-    s.push_str("}\n");
+    };
+    let _ = writeln!(s, "    {call}\n}}");
 }
 
 fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {

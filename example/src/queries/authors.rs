@@ -21,7 +21,7 @@ const CREATE_AUTHOR_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(CREATE_AUTHOR_SQLX) == 0xf0dbeb20537cfa79,
+    pgtide::codegen_support::metadata_hash(CREATE_AUTHOR_SQLX) == 0x4fbe9a6241429271,
     "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -47,15 +47,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&CREATE_AUTHOR);
-    sqlx::query(CREATE_AUTHOR.sql)
-        .bind(name)
-        .bind(email)
-        .bind(bio)
-        .bind(born)
-        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&CREATE_AUTHOR))
+    let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
+    pgtide::codegen_support::fetch_one(db, &CREATE_AUTHOR, query, pgtide::codegen_support::first_column).await
 }
 
 /// The statement [`get_author`] runs.
@@ -72,7 +65,7 @@ const GET_AUTHOR_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_AUTHOR_SQLX) == 0x4809a47be962f93f,
+    pgtide::codegen_support::metadata_hash(GET_AUTHOR_SQLX) == 0xaf554ff8b78f3c63,
     "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -123,12 +116,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&GET_AUTHOR);
-    sqlx::query(GET_AUTHOR.sql)
-        .bind(author_id)
-        .try_map(GetAuthorRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&GET_AUTHOR))
+    let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
+    pgtide::codegen_support::fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row).await
 }
 
 /// The statement [`find_author_by_email`] runs.
@@ -143,7 +132,7 @@ const FIND_AUTHOR_BY_EMAIL_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_BY_EMAIL_SQLX) == 0xed8a250c3ad4f33f,
+    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_BY_EMAIL_SQLX) == 0x1f1ef2fccc643589,
     "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -179,11 +168,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&FIND_AUTHOR_BY_EMAIL);
-    Ok(sqlx::query(FIND_AUTHOR_BY_EMAIL.sql)
-        .bind(email)
-        .try_map(FindAuthorByEmailRow::from_row)
-        .fetch_optional(db)
-        .await?)
+    let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
+    pgtide::codegen_support::fetch_optional(db, query, FindAuthorByEmailRow::from_row).await
 }
 
 /// The statement [`list_authors`] runs.
@@ -198,7 +184,7 @@ const LIST_AUTHORS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_AUTHORS_SQLX) == 0x80af37626aecebeb,
+    pgtide::codegen_support::metadata_hash(LIST_AUTHORS_SQLX) == 0x8077a4f487558bf9,
     "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -236,10 +222,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&LIST_AUTHORS);
-    Ok(sqlx::query(LIST_AUTHORS.sql)
-        .try_map(ListAuthorsRow::from_row)
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(LIST_AUTHORS.sql);
+    pgtide::codegen_support::fetch_all(db, query, ListAuthorsRow::from_row).await
 }
 
 /// The statement [`update_author_bio`] runs.
@@ -254,7 +238,7 @@ const UPDATE_AUTHOR_BIO_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(UPDATE_AUTHOR_BIO_SQLX) == 0xe9aff9ef0926604c,
+    pgtide::codegen_support::metadata_hash(UPDATE_AUTHOR_BIO_SQLX) == 0x67fa840e235e4320,
     "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -272,11 +256,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&UPDATE_AUTHOR_BIO);
-    sqlx::query(UPDATE_AUTHOR_BIO.sql)
-        .bind(bio)
-        .bind(author_id)
-        .execute(db)
-        .await?;
+    let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
+    pgtide::codegen_support::execute(db, query).await?;
     Ok(())
 }
 
@@ -293,7 +274,7 @@ const DELETE_AUTHORS_WITHOUT_BOOKS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(DELETE_AUTHORS_WITHOUT_BOOKS_SQLX) == 0x2789d758c6b24cfd,
+    pgtide::codegen_support::metadata_hash(DELETE_AUTHORS_WITHOUT_BOOKS_SQLX) == 0xcb6659c854fb96fe,
     "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -310,8 +291,6 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&DELETE_AUTHORS_WITHOUT_BOOKS);
-    Ok(sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql)
-        .execute(db)
-        .await?
-        .rows_affected())
+    let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
+    pgtide::codegen_support::execute(db, query).await
 }

@@ -21,7 +21,7 @@ const CREATE_BOOK_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(CREATE_BOOK_SQLX) == 0x25752cfc8576083b,
+    pgtide::codegen_support::metadata_hash(CREATE_BOOK_SQLX) == 0xfef93eabcdc05246,
     "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -87,7 +87,7 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&CREATE_BOOK);
-    sqlx::query(CREATE_BOOK.sql)
+    let query = sqlx::query(CREATE_BOOK.sql)
         .bind(params.author_id)
         .bind(params.title)
         .bind(params.isbn)
@@ -95,11 +95,8 @@ where
         .bind(params.tags)
         .bind(params.price)
         .bind(params.metadata)
-        .bind(params.published_at)
-        .try_map(CreateBookRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&CREATE_BOOK))
+        .bind(params.published_at);
+    pgtide::codegen_support::fetch_one(db, &CREATE_BOOK, query, CreateBookRow::from_row).await
 }
 
 /// The statement [`get_book`] runs.
@@ -116,7 +113,7 @@ const GET_BOOK_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_BOOK_SQLX) == 0xb274d467278b2a9c,
+    pgtide::codegen_support::metadata_hash(GET_BOOK_SQLX) == 0x0d32264cc20bb79a,
     "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -178,11 +175,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&GET_BOOK);
-    Ok(sqlx::query(GET_BOOK.sql)
-        .bind(book_id)
-        .try_map(GetBookRow::from_row)
-        .fetch_optional(db)
-        .await?)
+    let query = sqlx::query(GET_BOOK.sql).bind(book_id);
+    pgtide::codegen_support::fetch_optional(db, query, GetBookRow::from_row).await
 }
 
 /// The statement [`list_books_by_genre`] runs.
@@ -200,7 +194,7 @@ const LIST_BOOKS_BY_GENRE_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_BOOKS_BY_GENRE_SQLX) == 0x222db9dc0530f748,
+    pgtide::codegen_support::metadata_hash(LIST_BOOKS_BY_GENRE_SQLX) == 0xcfae304d2802d408,
     "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -247,11 +241,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&LIST_BOOKS_BY_GENRE);
-    Ok(sqlx::query(LIST_BOOKS_BY_GENRE.sql)
-        .bind(genres)
-        .try_map(ListBooksByGenreRow::from_row)
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
+    pgtide::codegen_support::fetch_all(db, query, ListBooksByGenreRow::from_row).await
 }
 
 /// The statement [`list_books_with_authors`] runs.
@@ -269,7 +260,7 @@ const LIST_BOOKS_WITH_AUTHORS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_BOOKS_WITH_AUTHORS_SQLX) == 0xb197af1c36feba00,
+    pgtide::codegen_support::metadata_hash(LIST_BOOKS_WITH_AUTHORS_SQLX) == 0xdfe93e50c33f604f,
     "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -311,10 +302,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&LIST_BOOKS_WITH_AUTHORS);
-    Ok(sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql)
-        .try_map(ListBooksWithAuthorsRow::from_row)
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
+    pgtide::codegen_support::fetch_all(db, query, ListBooksWithAuthorsRow::from_row).await
 }
 
 /// The statement [`stream_books`] runs.
@@ -329,7 +318,7 @@ const STREAM_BOOKS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(STREAM_BOOKS_SQLX) == 0x2fb2a355a20c9cd4,
+    pgtide::codegen_support::metadata_hash(STREAM_BOOKS_SQLX) == 0x51cffc84ca3853a9,
     "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -367,9 +356,8 @@ where
     E: sqlx::PgExecutor<'e> + 'e,
 {
     pgtide::codegen_support::statement(&STREAM_BOOKS);
-    pgtide::codegen_support::row_stream(sqlx::query(STREAM_BOOKS.sql)
-        .try_map(StreamBooksRow::from_row)
-        .fetch(db))
+    let query = sqlx::query(STREAM_BOOKS.sql);
+    pgtide::codegen_support::fetch_stream(db, query, StreamBooksRow::from_row)
 }
 
 /// The statement [`copy_books`] runs.
@@ -384,7 +372,7 @@ const COPY_BOOKS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(COPY_BOOKS_SQLX) == 0x5656c1fadd90c302,
+    pgtide::codegen_support::metadata_hash(COPY_BOOKS_SQLX) == 0x877b3d980d588979,
     "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -448,7 +436,7 @@ const TAG_BOOK_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(TAG_BOOK_SQLX) == 0x3ef5c7f6f11323c3,
+    pgtide::codegen_support::metadata_hash(TAG_BOOK_SQLX) == 0xcebda1cc7d0330d0,
     "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -466,12 +454,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&TAG_BOOK);
-    Ok(sqlx::query(TAG_BOOK.sql)
-        .bind(tag)
-        .bind(book_id)
-        .execute(db)
-        .await?
-        .rows_affected())
+    let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
+    pgtide::codegen_support::execute(db, query).await
 }
 
 /// The statement [`book_stats`] runs.
@@ -488,7 +472,7 @@ const BOOK_STATS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(BOOK_STATS_SQLX) == 0x259ea3ed2eb016bf,
+    pgtide::codegen_support::metadata_hash(BOOK_STATS_SQLX) == 0x3af3fe3da9b1d018,
     "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -530,10 +514,6 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&BOOK_STATS);
-    sqlx::query(BOOK_STATS.sql)
-        .bind(author_id)
-        .try_map(BookStatsRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&BOOK_STATS))
+    let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
+    pgtide::codegen_support::fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row).await
 }

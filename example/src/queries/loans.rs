@@ -21,7 +21,7 @@ const LEND_BOOK_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LEND_BOOK_SQLX) == 0x271a670f3c02df90,
+    pgtide::codegen_support::metadata_hash(LEND_BOOK_SQLX) == 0x7b86b90a7c76d7bb,
     "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -63,14 +63,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&LEND_BOOK);
-    sqlx::query(LEND_BOOK.sql)
-        .bind(book_id)
-        .bind(borrower)
-        .bind(client_addr)
-        .try_map(LendBookRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&LEND_BOOK))
+    let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
+    pgtide::codegen_support::fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row).await
 }
 
 /// The statement [`return_book`] runs.
@@ -85,7 +79,7 @@ const RETURN_BOOK_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(RETURN_BOOK_SQLX) == 0x02b71f67a8386461,
+    pgtide::codegen_support::metadata_hash(RETURN_BOOK_SQLX) == 0x74a7a32abbb94532,
     "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -99,12 +93,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&RETURN_BOOK);
-    Ok(sqlx::query(RETURN_BOOK.sql)
-        .bind(rating)
-        .bind(loan_id)
-        .execute(db)
-        .await?
-        .rows_affected())
+    let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
+    pgtide::codegen_support::execute(db, query).await
 }
 
 /// The statement [`open_loans`] runs.
@@ -124,7 +114,7 @@ const OPEN_LOANS_SQLX: &[u8] = include_bytes!(
     "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(OPEN_LOANS_SQLX) == 0x8bec7bf647ed91aa,
+    pgtide::codegen_support::metadata_hash(OPEN_LOANS_SQLX) == 0xdddfa7ee355a61a3,
     "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -179,8 +169,6 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&OPEN_LOANS);
-    Ok(sqlx::query(OPEN_LOANS.sql)
-        .try_map(OpenLoansRow::from_row)
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(OPEN_LOANS.sql);
+    pgtide::codegen_support::fetch_all(db, query, OpenLoansRow::from_row).await
 }

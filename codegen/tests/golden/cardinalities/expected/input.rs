@@ -19,7 +19,7 @@ const GET_AUTHOR_NAME_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-553c3550dff3dbfc23e71744153c2f324e7cbd8ca28353b1f594d17382dcec45.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_AUTHOR_NAME_SQLX) == 0x691d036d8a0687c6,
+    pgtide::codegen_support::metadata_hash(GET_AUTHOR_NAME_SQLX) == 0x00f05ca71efa41c5,
     "query `GetAuthorName` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -37,12 +37,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&GET_AUTHOR_NAME);
-    sqlx::query(GET_AUTHOR_NAME.sql)
-        .bind(author_id)
-        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&GET_AUTHOR_NAME))
+    let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
+    pgtide::codegen_support::fetch_one(db, &GET_AUTHOR_NAME, query, pgtide::codegen_support::first_column).await
 }
 
 /// The statement [`find_author`] runs.
@@ -57,7 +53,7 @@ const FIND_AUTHOR_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-a9f77b122877c99594802a44fa08f330dc8d9bd9dc5e3ece771473624c7c4d91.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_SQLX) == 0xcdeb5c5c34533df7,
+    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_SQLX) == 0xadfc55a7bdb15607,
     "query `FindAuthor` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -93,11 +89,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&FIND_AUTHOR);
-    Ok(sqlx::query(FIND_AUTHOR.sql)
-        .bind(email)
-        .try_map(FindAuthorRow::from_row)
-        .fetch_optional(db)
-        .await?)
+    let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
+    pgtide::codegen_support::fetch_optional(db, query, FindAuthorRow::from_row).await
 }
 
 /// The statement [`list_author_names`] runs.
@@ -112,7 +105,7 @@ const LIST_AUTHOR_NAMES_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-b032f3fd53cfbea196be13dd79987593d7f195c189f9c76e37b58d1193ab91d1.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_AUTHOR_NAMES_SQLX) == 0xd9f76944688b1f21,
+    pgtide::codegen_support::metadata_hash(LIST_AUTHOR_NAMES_SQLX) == 0x6d10a0dec7241f40,
     "query `ListAuthorNames` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -126,10 +119,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&LIST_AUTHOR_NAMES);
-    Ok(sqlx::query(LIST_AUTHOR_NAMES.sql)
-        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
+    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
 }
 
 /// The statement [`touch_counter`] runs.
@@ -144,7 +135,7 @@ const TOUCH_COUNTER_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-c4107c5441d7ba526f1ba8510d765d44aa2795d4c2bbe1fc12f156a4884cc953.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(TOUCH_COUNTER_SQLX) == 0x2b11fdc74c639192,
+    pgtide::codegen_support::metadata_hash(TOUCH_COUNTER_SQLX) == 0x05f5bf1312114047,
     "query `TouchCounter` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -158,10 +149,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&TOUCH_COUNTER);
-    sqlx::query(TOUCH_COUNTER.sql)
-        .bind(name)
-        .execute(db)
-        .await?;
+    let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
+    pgtide::codegen_support::execute(db, query).await?;
     Ok(())
 }
 
@@ -177,7 +166,7 @@ const RESET_COUNTERS_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-7582dba07ed6b0d15c88bab9ef14ffdc9d239e2eed51b8a0000d40cb6cdfa1af.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(RESET_COUNTERS_SQLX) == 0xad5737fbeb03e1be,
+    pgtide::codegen_support::metadata_hash(RESET_COUNTERS_SQLX) == 0x82786354c9facc03,
     "query `ResetCounters` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -191,10 +180,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&RESET_COUNTERS);
-    Ok(sqlx::query(RESET_COUNTERS.sql)
-        .execute(db)
-        .await?
-        .rows_affected())
+    let query = sqlx::query(RESET_COUNTERS.sql);
+    pgtide::codegen_support::execute(db, query).await
 }
 
 /// The statement [`stream_counters`] runs.
@@ -209,7 +196,7 @@ const STREAM_COUNTERS_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-3cec4ed1d3a335d99704365dc29cc7973bee389214ae21691f34cdd2a5779e42.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(STREAM_COUNTERS_SQLX) == 0xd85787e5269542c5,
+    pgtide::codegen_support::metadata_hash(STREAM_COUNTERS_SQLX) == 0x6804eca386dc5dc5,
     "query `StreamCounters` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -242,9 +229,8 @@ where
     E: sqlx::PgExecutor<'e> + 'e,
 {
     pgtide::codegen_support::statement(&STREAM_COUNTERS);
-    pgtide::codegen_support::row_stream(sqlx::query(STREAM_COUNTERS.sql)
-        .try_map(StreamCountersRow::from_row)
-        .fetch(db))
+    let query = sqlx::query(STREAM_COUNTERS.sql);
+    pgtide::codegen_support::fetch_stream(db, query, StreamCountersRow::from_row)
 }
 
 /// The statement [`copy_counters`] runs.
@@ -259,7 +245,7 @@ const COPY_COUNTERS_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(COPY_COUNTERS_SQLX) == 0x464ecf54988ca676,
+    pgtide::codegen_support::metadata_hash(COPY_COUNTERS_SQLX) == 0xe934f86df71cf9b3,
     "query `CopyCounters` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 

@@ -19,7 +19,7 @@ const POSITIONAL_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-05ace9e1fc93a226ffa9ed1fed01bb6bbd1c23d14f3bb7d7d9228c6ab4c3d308.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(POSITIONAL_SQLX) == 0x62338db5dd884252,
+    pgtide::codegen_support::metadata_hash(POSITIONAL_SQLX) == 0xac763b2af19a4c62,
     "query `Positional` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -40,13 +40,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&POSITIONAL);
-    Ok(sqlx::query(POSITIONAL.sql)
-        .bind(name)
-        .bind(author_id)
-        .bind(param_3)
-        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
+    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
 }
 
 /// The statement [`named_repeated_nullable`] runs.
@@ -62,7 +57,7 @@ const NAMED_REPEATED_NULLABLE_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-aeb4556d75338bbac3b7df8418a7ff17f2545c3f6176a41c44876dbcf167aab2.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(NAMED_REPEATED_NULLABLE_SQLX) == 0x6a3bd91957535ef4,
+    pgtide::codegen_support::metadata_hash(NAMED_REPEATED_NULLABLE_SQLX) == 0x679cc747240ebd80,
     "query `NamedRepeatedNullable` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -81,12 +76,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&NAMED_REPEATED_NULLABLE);
-    Ok(sqlx::query(NAMED_REPEATED_NULLABLE.sql)
-        .bind(name)
-        .bind(bio)
-        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
-        .fetch_all(db)
-        .await?)
+    let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
+    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
 }
 
 /// The statement [`sqlc_macros`] runs.
@@ -101,7 +92,7 @@ const SQLC_MACROS_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-897d38e8c835d17cc58edfee68c087037d37f42ea1c2f6d89c28bbbfd6fc2de9.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(SQLC_MACROS_SQLX) == 0x2ea6819ad13e855e,
+    pgtide::codegen_support::metadata_hash(SQLC_MACROS_SQLX) == 0x4acbf2ba79f110cf,
     "query `SqlcMacros` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -120,12 +111,8 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&SQLC_MACROS);
-    sqlx::query(SQLC_MACROS.sql)
-        .bind(bio)
-        .bind(email)
-        .bind(author_id)
-        .execute(db)
-        .await?;
+    let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
+    pgtide::codegen_support::execute(db, query).await?;
     Ok(())
 }
 
@@ -143,7 +130,7 @@ const MANY_PARAMS_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-7c39e57d5d0d3ac9285dfa73e4b91e11855e9cac817e813485f495c6b51403f8.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(MANY_PARAMS_SQLX) == 0x0f575e2f83af7e7e,
+    pgtide::codegen_support::metadata_hash(MANY_PARAMS_SQLX) == 0x64f349d9ea4bc5bf,
     "query `manyParams` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -200,14 +187,11 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&MANY_PARAMS);
-    sqlx::query(MANY_PARAMS.sql)
+    let query = sqlx::query(MANY_PARAMS.sql)
         .bind(params.name)
         .bind(params.email)
         .bind(params.type_)
         .bind(params.born)
-        .bind(params.created_at)
-        .try_map(ManyParamsRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&MANY_PARAMS))
+        .bind(params.created_at);
+    pgtide::codegen_support::fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row).await
 }

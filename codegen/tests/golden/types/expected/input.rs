@@ -25,7 +25,7 @@ const EVERY_TYPE_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-b892443f3b9d648d43ec0d90acec6ab22d8d52b587a6aeea3852e8d65cc3b25a.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(EVERY_TYPE_SQLX) == 0xa12e4c7b1e010028,
+    pgtide::codegen_support::metadata_hash(EVERY_TYPE_SQLX) == 0x2e3d5fcc2983769d,
     "query `EveryType` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -202,7 +202,7 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&EVERY_TYPE);
-    sqlx::query(EVERY_TYPE.sql)
+    let query = sqlx::query(EVERY_TYPE.sql)
         .bind(params.b)
         .bind(params.i2)
         .bind(params.i4)
@@ -229,11 +229,8 @@ where
         .bind(params.ta)
         .bind(params.g)
         .bind(params.ga)
-        .bind(params.isbn)
-        .try_map(EveryTypeRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&EVERY_TYPE))
+        .bind(params.isbn);
+    pgtide::codegen_support::fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row).await
 }
 
 /// The statement [`overrides`] runs.
@@ -249,7 +246,7 @@ const OVERRIDES_SQLX: &[u8] = include_bytes!(
     "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(OVERRIDES_SQLX) == 0x8b9a8e3f2948a0d3,
+    pgtide::codegen_support::metadata_hash(OVERRIDES_SQLX) == 0xd4a84d4caf47f552,
     "query `Overrides` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -291,9 +288,6 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     pgtide::codegen_support::statement(&OVERRIDES);
-    sqlx::query(OVERRIDES.sql)
-        .try_map(OverridesRow::from_row)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| pgtide::codegen_support::not_found(&OVERRIDES))
+    let query = sqlx::query(OVERRIDES.sql);
+    pgtide::codegen_support::fetch_one(db, &OVERRIDES, query, OverridesRow::from_row).await
 }
