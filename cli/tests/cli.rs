@@ -181,6 +181,25 @@ async fn prepare_reports_the_server_error_at_its_line_with_a_hint() -> anyhow::R
         "{err}"
     );
     assert!(err.contains("hint:") && err.contains("name"), "{err}");
+
+    // No server hint for an unknown table: pgtide suggests the closest one in the schema.
+    std::fs::write(
+        dir.join("queries/typo.sql"),
+        "-- name: Typo :many\nSELECT name\nFROM athors;\n",
+    )?;
+    let o = Command::new(env!("CARGO_BIN_EXE_pgtide"))
+        .args(["prepare", "--queries", "queries", "--sqlx-dir", ".sqlx"])
+        .current_dir(&dir)
+        .env("DATABASE_URL", db.url())
+        .output()?;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "queries/typo.sql:3: query `Typo`: relation \"athors\" does not exist (SQLSTATE 42P01); hint: did you mean table \"authors\"?"
+        ),
+        "{}",
+        stderr(&o)
+    );
     Ok(())
 }
 
@@ -244,6 +263,18 @@ async fn prepare_writes_sqlx_files_and_verify_reports_drift() -> anyhow::Result<
         std::fs::read_dir(dir.join(".sqlx"))?.count(),
         before,
         "verify writes nothing"
+    );
+
+    // A dropped column: the queries using it no longer describe; verify lists them too.
+    sqlx::raw_sql("ALTER TABLE loans DROP COLUMN rating")
+        .execute(&mut conn)
+        .await?;
+    let o = pgtide(&dir, &args);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("queries/loans.sql:9: query `ReturnBook`: column \"rating\" of relation \"loans\" does not exist"),
+        "{err}"
     );
     Ok(())
 }

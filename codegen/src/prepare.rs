@@ -61,17 +61,26 @@ pub async fn prepare(
     let mut out = Vec::new();
     for file in files {
         for query in &file.queries {
-            let describe = describe(conn, file, query).await?;
-            out.push(PreparedQuery {
-                file_name: sqlx_data::file_name(&query.sql),
-                contents: sqlx_data::render(&query.sql, &describe),
-                origin: format!("{} (`{}`)", query.location(file), query.name),
-            });
+            out.push(prepare_query(conn, file, query).await?);
         }
     }
     out.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     out.dedup_by(|a, b| a.file_name == b.file_name);
     Ok(out)
+}
+
+/// Describes one query of `file` and renders its `.sqlx` file.
+pub async fn prepare_query(
+    conn: &mut PgConnection,
+    file: &QueryFile,
+    query: &Query,
+) -> Result<PreparedQuery, PrepareError> {
+    let describe = describe(conn, file, query).await?;
+    Ok(PreparedQuery {
+        file_name: sqlx_data::file_name(&query.sql),
+        contents: sqlx_data::render(&query.sql, &describe),
+        origin: format!("{} (`{}`)", query.location(file), query.name),
+    })
 }
 
 async fn describe(
