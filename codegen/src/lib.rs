@@ -17,6 +17,8 @@
 //! touches a database), [`sqlx_data`] (sqlx's `.sqlx` format), [`typemap`] (PostgreSQL →
 //! Rust types), [`generate`] (→ Rust source) and [`persist`] (the only stage that writes files).
 
+#![warn(missing_docs)]
+
 pub mod generate;
 pub mod names;
 pub mod parse;

@@ -71,7 +71,7 @@ impl Query {
 /// What a generated function returns, from the annotation's `:kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cardinality {
-    /// `:one` — exactly one row; none is [`pgtide::Error::NotFound`].
+    /// `:one` — exactly one row; none is `pgtide::Error::NotFound`.
     One,
     /// `:opt` — `Option<Row>`.
     Opt,
