@@ -7,6 +7,7 @@
 
 mod cluster;
 mod demo;
+mod r#gen;
 mod suite;
 mod tls;
 
@@ -22,7 +23,8 @@ commands:
   db status         say whether it runs, where, and how to reach it (password redacted)
   test              start the server, run fmt, clippy, every test and doctest, stop the server
   demo              start the server, apply the fixtures and show pgtide at work
-  bench             start the server and compare pool designs on point selects (release build)";
+  bench             start the server and compare pool designs on point selects (release build)
+  gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
 
 fn main() {
     if let Err(e) = run(std::env::args().skip(1).collect()) {
@@ -42,6 +44,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["test"] => suite::run(),
         ["demo"] => demo::run(),
         ["bench"] => bench(),
+        ["gen"] => r#gen::run(),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

@@ -32,6 +32,7 @@ pub fn run() -> anyhow::Result<()> {
         eprintln!("\nxtask: ── {} ──", step.name);
         let status = Command::new(env!("CARGO"))
             .args(&step.args)
+            .current_dir(pgtide_testkit::workspace_root())
             .env("SQLX_OFFLINE", "true")
             .env_remove("DATABASE_URL")
             .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
@@ -75,6 +76,25 @@ fn steps() -> Vec<Step> {
                 "--",
                 "-D",
                 "warnings",
+            ],
+        },
+        Step {
+            // Fails when example/src/queries/ is stale against queries/ and .sqlx/.
+            name: "gen --check",
+            args: vec![
+                "run",
+                "--quiet",
+                "--package",
+                "pgtide-cli",
+                "--",
+                "gen",
+                "--queries",
+                "queries",
+                "--sqlx-dir",
+                ".sqlx",
+                "--out",
+                "example/src/queries",
+                "--check",
             ],
         },
         Step {

@@ -1,0 +1,35 @@
+//! `pgtide gen --queries <DIR> --sqlx-dir <DIR> --out <DIR> [--check]`
+
+use std::process::ExitCode;
+
+use clap::ArgMatches;
+
+/// Generates the Rust modules, or with `--check` reports the files that would change.
+pub fn run(m: &ArgMatches) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let codegen = super::codegen(m);
+    if m.get_flag("check") {
+        let changes = codegen.check()?;
+        if changes.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!(
+            "pgtide: generated code in {} is out of date:",
+            codegen.out.display()
+        );
+        for change in &changes {
+            eprintln!("  would be {change}");
+        }
+        eprintln!(
+            "run `pgtide gen --queries {} --sqlx-dir {} --out {}` and commit the result",
+            codegen.queries.display(),
+            codegen.sqlx_dir.display(),
+            codegen.out.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let changes = codegen.generate()?;
+    for change in &changes {
+        eprintln!("{change}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,347 @@
+//! # pgtide-codegen
+//!
+//! SQL-first queries for pgtide: `queries/*.sql` → `.sqlx/` metadata → typed Rust modules,
+//! checked offline. The `pgtide` binary (`pgtide prepare | gen | verify`) is a thin layer
+//! over this library, so a project's own `xtask` can run the same steps:
+//!
+//! ```no_run
+//! # async fn xtask() -> Result<(), pgtide_codegen::Error> {
+//! let codegen = pgtide_codegen::Codegen::new("queries", ".sqlx", "src/queries");
+//! codegen.prepare(&std::env::var("DATABASE_URL").unwrap()).await?; // needs a database
+//! codegen.generate()?;                                            // offline
+//! # Ok(()) }
+//! ```
+//!
+//! The pipeline is a row of stages over plain data, each in its own module with its own
+//! error type: [`parse`] (text → [`parse::QueryFile`]), [`prepare`] (the only stage that
+//! touches a database), [`sqlx_data`] (sqlx's `.sqlx` format), [`typemap`] (PostgreSQL →
+//! Rust types), [`generate`] (→ Rust source) and [`persist`] (the only stage that writes files).
+
+#![warn(missing_docs)]
+
+pub mod generate;
+pub mod names;
+pub mod parse;
+pub mod persist;
+pub mod prepare;
+pub mod sqlx_data;
+pub mod typemap;
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+pub use persist::Change;
+
+/// Anything the pipeline can fail with; each stage's error says `file:line` and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading the queries directory or a `.sqlx` file failed.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `.sql` file is malformed.
+    #[error(transparent)]
+    Parse(#[from] parse::ParseError),
+    /// Describing against the database failed.
+    #[error(transparent)]
+    Prepare(#[from] prepare::PrepareError),
+    /// A `.sqlx` file exists but cannot be used.
+    #[error("{location}: query `{name}`: {source}; run `pgtide prepare` again")]
+    Metadata {
+        /// `file:line` of the query.
+        location: String,
+        /// The query's name.
+        name: String,
+        /// What is wrong with the file.
+        #[source]
+        source: sqlx_data::ReadError,
+    },
+    /// A query cannot be turned into Rust.
+    #[error(transparent)]
+    Gen(#[from] generate::GenError),
+    /// Writing the output failed.
+    #[error(transparent)]
+    Persist(#[from] persist::PersistError),
+}
+
+/// A query whose live description differs from its `.sqlx` entry (schema drift).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// `file:line` of the query.
+    pub location: String,
+    /// The query's name.
+    pub name: String,
+    /// `.sqlx` file of the query.
+    pub file: PathBuf,
+    /// Whether the entry is missing altogether (rather than different).
+    pub missing: bool,
+    /// The server's error when the query no longer describes at all (e.g. a dropped column).
+    pub error: Option<String>,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(error) = &self.error {
+            return write!(f, "{error}");
+        }
+        let what = if self.missing {
+            "has no .sqlx entry"
+        } else {
+            "no longer matches its .sqlx entry"
+        };
+        write!(
+            f,
+            "{}: query `{}` {what} ({})",
+            self.location,
+            self.name,
+            self.file.display()
+        )
+    }
+}
+
+/// The three directories of a project's codegen: queries in, `.sqlx` metadata, Rust out.
+#[derive(Debug, Clone)]
+pub struct Codegen {
+    /// Directory of `*.sql` files.
+    pub queries: PathBuf,
+    /// Directory of `query-*.json` files (sqlx's offline data).
+    pub sqlx_dir: PathBuf,
+    /// Directory of the generated modules (`mod.rs` and one module per `.sql` file).
+    pub out: PathBuf,
+    /// The command suggested when `.sqlx` is missing or stale.
+    pub regenerate_hint: String,
+}
+
+impl Codegen {
+    /// A codegen over these three directories (relative paths are relative to the current
+    /// directory, and appear as given in generated docs and messages).
+    pub fn new(
+        queries: impl Into<PathBuf>,
+        sqlx_dir: impl Into<PathBuf>,
+        out: impl Into<PathBuf>,
+    ) -> Self {
+        let queries = queries.into();
+        let sqlx_dir = sqlx_dir.into();
+        let hint = format!(
+            "`pgtide prepare --queries {} --sqlx-dir {}`",
+            queries.display(),
+            sqlx_dir.display()
+        );
+        Self {
+            queries,
+            sqlx_dir,
+            out: out.into(),
+            regenerate_hint: hint,
+        }
+    }
+
+    /// Sets the command suggested when `.sqlx` is missing or stale (default: the matching
+    /// `pgtide prepare` command line).
+    pub fn regenerate_hint(mut self, hint: impl Into<String>) -> Self {
+        self.regenerate_hint = hint.into();
+        self
+    }
+
+    /// Parses every `*.sql` file of the queries directory, in file name order.
+    pub fn parse(&self) -> Result<Vec<parse::QueryFile>, Error> {
+        read_queries(&self.queries)
+    }
+
+    /// Describes every query against the database at `database_url` and writes `.sqlx/`;
+    /// removes `query-*.json` files of queries that no longer exist.
+    pub async fn prepare(&self, database_url: &str) -> Result<Vec<Change>, Error> {
+        let files = self.parse()?;
+        let mut conn = prepare::connect(database_url).await?;
+        let prepared = prepare::prepare(&mut conn, &files).await?;
+        let _ = sqlx::Connection::close(conn).await;
+        let files: Vec<(String, String)> = prepared
+            .into_iter()
+            .map(|p| (p.file_name, p.contents))
+            .collect();
+        Ok(persist::sync_dir(
+            &self.sqlx_dir,
+            &files,
+            is_query_data,
+            false,
+        )?)
+    }
+
+    /// Re-describes every query against the database and returns those whose `.sqlx`
+    /// entry differs or is missing; writes nothing.
+    pub async fn verify(&self, database_url: &str) -> Result<Vec<Drift>, Error> {
+        let files = self.parse()?;
+        let mut conn = prepare::connect(database_url).await?;
+        let mut drift = Vec::new();
+        for file in &files {
+            for query in &file.queries {
+                let path = self.sqlx_dir.join(sqlx_data::file_name(&query.sql));
+                let on_disk = std::fs::read(&path).ok();
+                let (fresh, error) = match prepare::prepare_query(&mut conn, file, query).await {
+                    Ok(p) => (Some(p.contents), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                if fresh.is_none() || on_disk.as_deref() != fresh.as_ref().map(|c| c.as_bytes()) {
+                    drift.push(Drift {
+                        location: query.location(file),
+                        name: query.name.clone(),
+                        file: path,
+                        missing: on_disk.is_none(),
+                        error,
+                    });
+                }
+            }
+        }
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(drift)
+    }
+
+    /// Generates the Rust modules from the queries and `.sqlx/` (no database) and writes
+    /// them; removes generated modules of `.sql` files that no longer exist.
+    pub fn generate(&self) -> Result<Vec<Change>, Error> {
+        self.sync(false)
+    }
+
+    /// Like [`generate`](Self::generate) but writes nothing: returns the files that would
+    /// change (empty when the checked-in output is up to date).
+    pub fn check(&self) -> Result<Vec<Change>, Error> {
+        self.sync(true)
+    }
+
+    /// The generated files, in memory.
+    pub fn render(&self) -> Result<Vec<generate::GeneratedFile>, Error> {
+        let files = self.parse()?;
+        let mut metadata = BTreeMap::new();
+        for file in &files {
+            for query in &file.queries {
+                if metadata.contains_key(&query.sql) {
+                    continue;
+                }
+                match sqlx_data::read(&self.sqlx_dir, &query.sql) {
+                    Ok((data, bytes)) => {
+                        metadata.insert(query.sql.clone(), generate::Metadata { data, bytes });
+                    }
+                    // `gen` reports the missing entry with the query's location and the fix.
+                    Err(sqlx_data::ReadError::Missing(_)) => {}
+                    Err(source) => {
+                        return Err(Error::Metadata {
+                            location: query.location(file),
+                            name: query.name.clone(),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        let rel = relative_path(&self.out, &self.sqlx_dir);
+        Ok(generate::generate(
+            &files,
+            &metadata,
+            generate::GenOptions {
+                sqlx_dir_from_out: &rel,
+                regenerate_hint: &self.regenerate_hint,
+            },
+        )?)
+    }
+
+    fn sync(&self, check: bool) -> Result<Vec<Change>, Error> {
+        let files: Vec<(String, String)> = self
+            .render()?
+            .into_iter()
+            .map(|f| (f.name, f.contents))
+            .collect();
+        Ok(persist::sync_dir(&self.out, &files, is_generated, check)?)
+    }
+}
+
+fn is_query_data(name: &str, _contents: &[u8]) -> bool {
+    name.starts_with("query-") && name.ends_with(".json")
+}
+
+fn is_generated(name: &str, contents: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&contents[..contents.len().min(400)]);
+    name.ends_with(".rs")
+        && (head.contains("generated by `pgtide gen`")
+            || head.contains("Generated by `pgtide gen`"))
+}
+
+/// Reads and parses every `*.sql` file in `dir`, sorted by name.
+pub fn read_queries(dir: &Path) -> Result<Vec<parse::QueryFile>, Error> {
+    let read = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Read { path, source }
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read(dir))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(read(dir))?;
+    paths.retain(|p| p.extension().is_some_and(|e| e == "sql"));
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(read(&path))?;
+        let shown = path.to_string_lossy().replace('\\', "/");
+        let shown = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
+        files.push(parse::parse_file(&shown, &text)?);
+    }
+    Ok(files)
+}
+
+/// `to` relative to `from` (both relative to the current directory or absolute), with `/`
+/// separators: how a file in `from` reaches `to` with `include_bytes!`.
+pub fn relative_path(from: &Path, to: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let from = normalize(&cwd.join(from));
+    let to = normalize(&cwd.join(to));
+    let common = from
+        .iter()
+        .zip(to.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".into(); from.len() - common];
+    parts.extend(to[common..].iter().cloned());
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+fn normalize(path: &Path) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn relative_paths() {
+        use std::path::Path;
+        assert_eq!(
+            super::relative_path(Path::new("src/queries"), Path::new(".sqlx")),
+            "../../.sqlx"
+        );
+        assert_eq!(
+            super::relative_path(Path::new("a/b"), Path::new("a/c/d")),
+            "../c/d"
+        );
+        assert_eq!(
+            super::relative_path(Path::new("./x"), Path::new("x/.sqlx")),
+            ".sqlx"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! Identifier conventions: snake_case functions and fields, CamelCase types.
+
+/// `GetAuthor`, `get_author`, `getAuthorByID` → `get_author`, `get_author`, `get_author_by_id`.
+pub fn to_snake(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() {
+                let prev = i.checked_sub(1).map(|j| chars[j]);
+                let next = chars.get(i + 1);
+                let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                    || (prev.is_some_and(|p| p.is_ascii_uppercase())
+                        && next.is_some_and(|n| n.is_ascii_lowercase()));
+                if boundary && !out.ends_with('_') && !out.is_empty() {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// `get_author`, `GetAuthor`, `non-fiction` → `GetAuthor`, `GetAuthor`, `NonFiction`.
+pub fn to_camel(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in to_snake(s).split('_').filter(|w| !w.is_empty()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    out
+}
+
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Appends `_` to Rust keywords (`type` → `type_`) so the name is a plain identifier, and
+/// prefixes names that start with a digit.
+pub fn escape_keyword(name: &str) -> String {
+    if KEYWORDS.contains(&name) || name == "db" {
+        format!("{name}_")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases() {
+        assert_eq!(to_snake("GetAuthor"), "get_author");
+        assert_eq!(to_snake("get_author"), "get_author");
+        assert_eq!(to_snake("getAuthorByID"), "get_author_by_id");
+        assert_eq!(to_snake("HTTPServer2Go"), "http_server2_go");
+        assert_eq!(to_camel("non-fiction"), "NonFiction");
+        assert_eq!(to_camel("list_books_by_author"), "ListBooksByAuthor");
+        assert_eq!(escape_keyword("type"), "type_");
+    }
+}

@@ -1,0 +1,193 @@
+//! Stage 2, the only stage that talks to a database: describe every query and render its
+//! `.sqlx` file.
+//!
+//! Describes run on one connection with `plan_cache_mode = force_generic_plan`, as sqlx's
+//! macros do: without it the server may infer nullability from a custom plan and `.sqlx`
+//! differs from what `cargo sqlx prepare` writes.
+
+use sqlx::postgres::PgDatabaseError;
+use sqlx::{Connection, Executor, PgConnection, SqlSafeStr};
+
+use crate::parse::{Query, QueryFile};
+use crate::sqlx_data;
+
+/// One `.sqlx` file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedQuery {
+    /// `query-<hash>.json`.
+    pub file_name: String,
+    /// The file's exact contents.
+    pub contents: String,
+    /// `file:line` and name of the query, for reports.
+    pub origin: String,
+}
+
+/// Describing a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Could not connect or configure the session.
+    #[error("connecting to the database to describe queries: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// The server rejected a query.
+    #[error("{location}: query `{name}`: {message}")]
+    Query {
+        /// `file:line`, at the offending line when the server gave a position.
+        location: String,
+        /// The query's name.
+        name: String,
+        /// The server's message, plus a hint when one is known.
+        message: String,
+    },
+}
+
+/// Connects to `url`, with the session settings sqlx's macros use for describing.
+pub async fn connect(url: &str) -> Result<PgConnection, PrepareError> {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .map_err(PrepareError::Connect)?;
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .map_err(PrepareError::Connect)?;
+    Ok(conn)
+}
+
+/// Describes every query of `files` on `conn` and renders its `.sqlx` file.
+///
+/// Stops at the first query the server rejects.
+pub async fn prepare(
+    conn: &mut PgConnection,
+    files: &[QueryFile],
+) -> Result<Vec<PreparedQuery>, PrepareError> {
+    let mut out = Vec::new();
+    for file in files {
+        for query in &file.queries {
+            out.push(prepare_query(conn, file, query).await?);
+        }
+    }
+    out.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    out.dedup_by(|a, b| a.file_name == b.file_name);
+    Ok(out)
+}
+
+/// Describes one query of `file` and renders its `.sqlx` file.
+pub async fn prepare_query(
+    conn: &mut PgConnection,
+    file: &QueryFile,
+    query: &Query,
+) -> Result<PreparedQuery, PrepareError> {
+    let describe = describe(conn, file, query).await?;
+    Ok(PreparedQuery {
+        file_name: sqlx_data::file_name(&query.sql),
+        contents: sqlx_data::render(&query.sql, &describe),
+        origin: format!("{} (`{}`)", query.location(file), query.name),
+    })
+}
+
+async fn describe(
+    conn: &mut PgConnection,
+    file: &QueryFile,
+    query: &Query,
+) -> Result<sqlx::Describe<sqlx::Postgres>, PrepareError> {
+    match conn
+        .describe(sqlx::AssertSqlSafe(query.sql.clone()).into_sql_str())
+        .await
+    {
+        Ok(describe) => Ok(describe),
+        Err(err) => Err(query_error(conn, file, query, err).await),
+    }
+}
+
+async fn query_error(
+    conn: &mut PgConnection,
+    file: &QueryFile,
+    query: &Query,
+    err: sqlx::Error,
+) -> PrepareError {
+    let mut line = query.line;
+    let mut message = err.to_string();
+    if let Some(db) = err
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<PgDatabaseError>())
+    {
+        message = format!("{} (SQLSTATE {})", db.message(), db.code());
+        if let Some(sqlx::postgres::PgErrorPosition::Original(pos)) = db.position() {
+            // `pos` counts characters from 1.
+            let before: String = query.sql.chars().take(pos.saturating_sub(1)).collect();
+            line = query.sql_line + before.matches('\n').count();
+        }
+        let hint = match db.hint() {
+            Some(hint) => Some(hint.to_owned()),
+            None => suggest(conn, db.message()).await,
+        };
+        if let Some(hint) = hint {
+            message.push_str("; hint: ");
+            message.push_str(&hint);
+        }
+    }
+    PrepareError::Query {
+        location: format!("{}:{line}", file.path),
+        name: query.name.clone(),
+        message,
+    }
+}
+
+/// For "column \"x\" does not exist" and "relation \"x\" does not exist", the closest name in
+/// the schema.
+async fn suggest(conn: &mut PgConnection, message: &str) -> Option<String> {
+    let (kind, catalog) = if message.starts_with("column ") {
+        (
+            "column",
+            "SELECT DISTINCT column_name::text FROM information_schema.columns \
+             WHERE table_schema = ANY (current_schemas(false))",
+        )
+    } else if message.starts_with("relation ") {
+        (
+            "table",
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = ANY (current_schemas(false))",
+        )
+    } else {
+        return None;
+    };
+    let wrong = message.split('"').nth(1)?;
+    let wrong = wrong.rsplit('.').next().unwrap_or(wrong);
+    let names: Vec<String> = sqlx::query_scalar(catalog)
+        .fetch_all(&mut *conn)
+        .await
+        .ok()?;
+    let (distance, best) = names
+        .iter()
+        .map(|n| (edit_distance(wrong, n), n))
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))?;
+    (distance <= wrong.len().max(2) / 2 + 1 && distance > 0)
+        .then(|| format!("did you mean {kind} \"{best}\"?"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edit_distance() {
+        assert_eq!(super::edit_distance("nmae", "name"), 2);
+        assert_eq!(super::edit_distance("titel", "title"), 2);
+        assert_eq!(super::edit_distance("", "ab"), 2);
+    }
+}

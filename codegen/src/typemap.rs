@@ -1,0 +1,275 @@
+//! PostgreSQL types (as sqlx's describe JSON spells them) → Rust types, with nullability and
+//! sqlx's column override syntax (`AS "col!"`, `AS "col?"`, `AS "col: Type"`).
+//!
+//! Every path in generated code goes through `pgtide::sqlx`, so generated code needs only the
+//! `pgtide` crate.
+
+use serde_json::Value;
+
+/// A PostgreSQL type as far as codegen cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgType {
+    /// A built-in type sqlx maps, by sqlx's variant name (`Int8`, `Timestamptz`, …).
+    Builtin(&'static Builtin),
+    /// A user-defined enum.
+    Enum(EnumType),
+    /// An array of another type.
+    Array(Box<PgType>),
+    /// A domain: mapped as its base type.
+    Domain {
+        /// The domain's name.
+        name: String,
+        /// Its base type.
+        base: Box<PgType>,
+    },
+    /// A type sqlx cannot map (composites, ranges, pseudo types, …).
+    Unsupported(String),
+}
+
+/// A PostgreSQL enum and its labels, in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnumType {
+    /// The type name as the server reports it.
+    pub name: String,
+    /// Its labels, in order.
+    pub labels: Vec<String>,
+}
+
+/// A built-in type: sqlx's name, PostgreSQL's name, and its Rust types.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Builtin {
+    /// sqlx's `PgType` variant name, as in `.sqlx` JSON.
+    pub sqlx: &'static str,
+    /// PostgreSQL's name, for docs and messages.
+    pub pg: &'static str,
+    /// The owned Rust type (row fields, params structs of `:copyfrom`).
+    pub owned: &'static str,
+    /// The argument type of generated functions (borrowed where that is natural).
+    pub arg: &'static str,
+    /// Whether the type is `Copy` (arrays of it are then passed as slices of values).
+    pub copy: bool,
+}
+
+macro_rules! builtins {
+    ($($sqlx:literal $pg:literal $owned:literal $arg:literal $copy:literal;)*) => {
+        &[$(Builtin { sqlx: $sqlx, pg: $pg, owned: $owned, arg: $arg, copy: $copy },)*]
+    };
+}
+
+/// Every built-in type pgtide maps, with the sqlx features the workspace enables.
+pub static BUILTINS: &[Builtin] = builtins! {
+    "Bool" "bool" "bool" "bool" true;
+    "Int2" "int2" "i16" "i16" true;
+    "Int4" "int4" "i32" "i32" true;
+    "Int8" "int8" "i64" "i64" true;
+    "Float4" "float4" "f32" "f32" true;
+    "Float8" "float8" "f64" "f64" true;
+    "Oid" "oid" "pgtide::sqlx::postgres::types::Oid" "pgtide::sqlx::postgres::types::Oid" true;
+    "Char" "\"char\"" "i8" "i8" true;
+    "Text" "text" "String" "&str" false;
+    "Varchar" "varchar" "String" "&str" false;
+    "Bpchar" "bpchar" "String" "&str" false;
+    "Name" "name" "String" "&str" false;
+    "Bytea" "bytea" "Vec<u8>" "&[u8]" false;
+    "Uuid" "uuid" "pgtide::sqlx::types::Uuid" "pgtide::sqlx::types::Uuid" true;
+    "Json" "json" "pgtide::sqlx::types::JsonValue" "&pgtide::sqlx::types::JsonValue" false;
+    "Jsonb" "jsonb" "pgtide::sqlx::types::JsonValue" "&pgtide::sqlx::types::JsonValue" false;
+    "Date" "date" "pgtide::sqlx::types::chrono::NaiveDate" "pgtide::sqlx::types::chrono::NaiveDate" true;
+    "Time" "time" "pgtide::sqlx::types::chrono::NaiveTime" "pgtide::sqlx::types::chrono::NaiveTime" true;
+    "Timestamp" "timestamp" "pgtide::sqlx::types::chrono::NaiveDateTime" "pgtide::sqlx::types::chrono::NaiveDateTime" true;
+    "Timestamptz" "timestamptz" "pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>" "pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>" true;
+    "Interval" "interval" "pgtide::sqlx::postgres::types::PgInterval" "pgtide::sqlx::postgres::types::PgInterval" false;
+    "Numeric" "numeric" "pgtide::sqlx::types::Decimal" "pgtide::sqlx::types::Decimal" true;
+    "Money" "money" "pgtide::sqlx::postgres::types::PgMoney" "pgtide::sqlx::postgres::types::PgMoney" true;
+    "Inet" "inet" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
+    "Cidr" "cidr" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
+    "Void" "void" "()" "()" true;
+};
+
+impl PgType {
+    /// Reads a `type_info` value of `.sqlx` JSON.
+    pub fn from_json(value: &Value) -> PgType {
+        match value {
+            Value::String(name) => {
+                if let Some(builtin) = BUILTINS.iter().find(|b| b.sqlx == name) {
+                    return PgType::Builtin(builtin);
+                }
+                if let Some(elem) = name.strip_suffix("Array")
+                    && let Some(builtin) = BUILTINS.iter().find(|b| b.sqlx == elem)
+                {
+                    return PgType::Array(Box::new(PgType::Builtin(builtin)));
+                }
+                PgType::Unsupported(name.to_lowercase())
+            }
+            Value::Object(map) => {
+                let Some(custom) = map.get("Custom") else {
+                    return PgType::Unsupported(value.to_string());
+                };
+                let name = custom["name"].as_str().unwrap_or("?").to_owned();
+                match &custom["kind"] {
+                    Value::Object(kind) => {
+                        if let Some(Value::Array(labels)) = kind.get("Enum") {
+                            let labels = labels
+                                .iter()
+                                .map(|l| l.as_str().unwrap_or_default().to_owned())
+                                .collect();
+                            PgType::Enum(EnumType { name, labels })
+                        } else if let Some(base) = kind.get("Domain") {
+                            PgType::Domain {
+                                name,
+                                base: Box::new(PgType::from_json(base)),
+                            }
+                        } else if let Some(elem) = kind.get("Array") {
+                            PgType::Array(Box::new(PgType::from_json(elem)))
+                        } else {
+                            PgType::Unsupported(name)
+                        }
+                    }
+                    _ => PgType::Unsupported(name),
+                }
+            }
+            _ => PgType::Unsupported(value.to_string()),
+        }
+    }
+
+    /// PostgreSQL's name of the type, for docs and messages.
+    pub fn pg_name(&self) -> String {
+        match self {
+            PgType::Builtin(b) => b.pg.to_owned(),
+            PgType::Enum(e) => e.name.clone(),
+            PgType::Array(elem) => format!("{}[]", elem.pg_name()),
+            PgType::Domain { name, .. } => name.clone(),
+            PgType::Unsupported(name) => name.clone(),
+        }
+    }
+
+    /// The owned Rust type; `None` for unsupported types.
+    pub fn owned(&self) -> Option<String> {
+        match self {
+            PgType::Builtin(b) => Some(b.owned.to_owned()),
+            PgType::Enum(e) => Some(enum_path(e)),
+            PgType::Array(elem) => Some(format!("Vec<{}>", elem.owned()?)),
+            PgType::Domain { base, .. } => base.owned(),
+            PgType::Unsupported(_) => None,
+        }
+    }
+
+    /// The argument type (without lifetime: `&str`, `&[i64]`); `None` for unsupported types.
+    pub fn arg(&self) -> Option<String> {
+        match self {
+            PgType::Builtin(b) => Some(b.arg.to_owned()),
+            PgType::Enum(e) => Some(enum_path(e)),
+            PgType::Array(elem) => Some(format!("&[{}]", elem.owned()?)),
+            PgType::Domain { base, .. } => base.arg(),
+            PgType::Unsupported(_) => None,
+        }
+    }
+
+    /// Every enum this type mentions.
+    pub fn enums(&self) -> Vec<&EnumType> {
+        match self {
+            PgType::Enum(e) => vec![e],
+            PgType::Array(elem) => elem.enums(),
+            PgType::Domain { base, .. } => base.enums(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether this is (a domain over) an array of an enum: such values cannot be sent with
+    /// binary `COPY`, whose array header needs the element type's OID.
+    pub fn is_enum_array(&self) -> bool {
+        match self {
+            PgType::Array(elem) => !elem.enums().is_empty(),
+            PgType::Domain { base, .. } => base.is_enum_array(),
+            _ => false,
+        }
+    }
+}
+
+/// The Rust name of a generated enum: `book_genre` → `BookGenre`, used as `super::BookGenre`.
+pub fn enum_rust_name(e: &EnumType) -> String {
+    crate::names::to_camel(e.name.rsplit('.').next().unwrap_or(&e.name))
+}
+
+fn enum_path(e: &EnumType) -> String {
+    format!("super::{}", enum_rust_name(e))
+}
+
+/// A result column's name with sqlx's override syntax taken apart: `"author_name?"`,
+/// `"id!"`, `"total: MyType"`, `"total!: MyType"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnName {
+    /// The name without override marks.
+    pub name: String,
+    /// `Some(false)` for `!`, `Some(true)` for `?`.
+    pub nullable: Option<bool>,
+    /// The Rust type after `:`.
+    pub rust_type: Option<String>,
+}
+
+impl ColumnName {
+    /// Parses a column name as the server returns it.
+    pub fn parse(raw: &str) -> ColumnName {
+        let (head, rust_type) = match raw.split_once(':') {
+            Some((head, ty)) if !ty.trim().is_empty() => (head.trim(), Some(ty.trim().to_owned())),
+            _ => (raw, None),
+        };
+        let (name, nullable) = if let Some(n) = head.strip_suffix('!') {
+            (n, Some(false))
+        } else if let Some(n) = head.strip_suffix('?') {
+            (n, Some(true))
+        } else {
+            (head, None)
+        };
+        ColumnName {
+            name: name.to_owned(),
+            nullable,
+            rust_type,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builtins_arrays_enums_domains() {
+        assert_eq!(PgType::from_json(&json!("Int8")).owned().unwrap(), "i64");
+        assert_eq!(
+            PgType::from_json(&json!("TextArray")).owned().unwrap(),
+            "Vec<String>"
+        );
+        assert_eq!(
+            PgType::from_json(&json!("TextArray")).arg().unwrap(),
+            "&[String]"
+        );
+        let genre =
+            json!({"Custom": {"name": "book_genre", "kind": {"Enum": ["fiction", "non_fiction"]}}});
+        assert_eq!(
+            PgType::from_json(&genre).owned().unwrap(),
+            "super::BookGenre"
+        );
+        let arr = json!({"Custom": {"name": "book_genre[]", "kind": {"Array": genre}}});
+        assert_eq!(
+            PgType::from_json(&arr).owned().unwrap(),
+            "Vec<super::BookGenre>"
+        );
+        assert!(PgType::from_json(&arr).is_enum_array());
+        let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
+        assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
+        assert_eq!(PgType::from_json(&json!("Int4Range")).owned(), None);
+    }
+
+    #[test]
+    fn overrides() {
+        assert_eq!(ColumnName::parse("a?").nullable, Some(true));
+        assert_eq!(ColumnName::parse("a!").nullable, Some(false));
+        let c = ColumnName::parse("total!: MyType");
+        assert_eq!(
+            (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
+            ("total", Some(false), Some("MyType"))
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Golden tests per stage: `tests/golden/<case>/input.sql` is parsed (expected in
+//! `parse.txt`) and generated from its checked-in `.sqlx/` (expected in `expected/`).
+//!
+//! `UPDATE_GOLDEN=1 cargo nextest run -p pgtide-codegen --test golden` rewrites the
+//! expectations, re-describing each case against a fresh test database for `.sqlx/`
+//! (needs `cargo xtask db up`). Review the diff before committing it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pgtide_codegen::generate::{GenOptions, Metadata, generate};
+use pgtide_codegen::parse::{QueryFile, parse_file};
+use pgtide_codegen::{persist, prepare, sqlx_data};
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    cases
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1")
+}
+
+fn parsed(case: &Path) -> QueryFile {
+    let text = std::fs::read_to_string(case.join("input.sql")).unwrap();
+    parse_file("input.sql", &text).unwrap()
+}
+
+fn assert_golden(path: &Path, actual: &str) {
+    if updating() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    assert!(
+        expected == actual,
+        "{} differs from the output; run with UPDATE_GOLDEN=1 and review the diff\n--- actual ---\n{actual}",
+        path.display()
+    );
+}
+
+#[test]
+fn parse_stage() {
+    for case in cases() {
+        assert_golden(&case.join("parse.txt"), &format!("{:#?}\n", parsed(&case)));
+    }
+}
+
+#[tokio::test]
+async fn gen_stage() {
+    for case in cases() {
+        let file = parsed(&case);
+        let sqlx_dir = case.join(".sqlx");
+        if updating() {
+            let db = pgtide_testkit::TestDb::new().await.unwrap();
+            let mut conn = prepare::connect(&db.url()).await.unwrap();
+            let prepared = prepare::prepare(&mut conn, std::slice::from_ref(&file))
+                .await
+                .unwrap();
+            let files: Vec<_> = prepared
+                .into_iter()
+                .map(|p| (p.file_name, p.contents))
+                .collect();
+            persist::sync_dir(&sqlx_dir, &files, |n, _| n.starts_with("query-"), false).unwrap();
+        }
+        let mut metadata = BTreeMap::new();
+        for query in &file.queries {
+            let (data, bytes) = sqlx_data::read(&sqlx_dir, &query.sql).unwrap();
+            metadata.insert(query.sql.clone(), Metadata { data, bytes });
+        }
+        let options = GenOptions {
+            sqlx_dir_from_out: "../.sqlx",
+            regenerate_hint: "`pgtide prepare`",
+        };
+        let out = generate(std::slice::from_ref(&file), &metadata, options).unwrap();
+        for generated in out {
+            assert_golden(
+                &case.join("expected").join(&generated.name),
+                &generated.contents,
+            );
+        }
+    }
+}

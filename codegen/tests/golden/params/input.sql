@@ -1,0 +1,16 @@
+-- name: Positional :many
+-- Positional parameters are named after the column they are compared with.
+SELECT author_id FROM authors WHERE name = $1 AND author_id > $2 AND $3::int4 > 0;
+
+-- name: NamedRepeatedNullable :many
+SELECT author_id FROM authors
+WHERE (name = @name OR email = @name) AND bio IS NOT DISTINCT FROM @bio?;
+
+-- name: SqlcMacros :exec
+UPDATE authors SET bio = sqlc.narg(bio), email = sqlc.arg('email') WHERE author_id = sqlc.arg(author_id);
+
+-- name: manyParams :one
+-- snake or camel names both work; five parameters make a params struct; `type` is a keyword.
+INSERT INTO authors (name, email, bio, born, created_at)
+VALUES (@name, @email?, @type?, @born?, @created_at)
+RETURNING author_id, created_at;
