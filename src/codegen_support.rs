@@ -14,8 +14,14 @@
 //! assert_ne!(HASH, metadata_hash(b"{ }"));
 //! ```
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
 use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection};
+
+use crate::observe;
 
 pub use futures_core::Stream;
 pub use futures_core::stream::BoxStream;
@@ -23,8 +29,8 @@ pub use futures_util::{StreamExt, TryStreamExt};
 
 /// What generated code knows about one statement: its name, SQL and where it was written.
 ///
-/// Every generated function passes its statement to [`statement`] first: that is where the
-/// runtime names the statement in a tracing span.
+/// Every generated function hands its statement to the helper that runs it, which runs it in
+/// a `pgtide.statement` tracing span named after it (see [`crate::observe`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Statement {
     /// The name from `-- name: GetAuthor :one`, as written.
@@ -33,15 +39,6 @@ pub struct Statement {
     pub sql: &'static str,
     /// `file:line` of the query's `-- name:` line, e.g. `queries/authors.sql:3`.
     pub source: &'static str,
-}
-
-/// Called by every generated function before it runs its statement.
-///
-/// The hook where the runtime will name the statement in a tracing span; today it does
-/// nothing and compiles away.
-#[inline(always)]
-pub fn statement(statement: &'static Statement) {
-    let _ = statement;
 }
 
 /// The error a `:one` query returns when no row came back.
@@ -105,16 +102,20 @@ where
     E: sqlx::PgExecutor<'e>,
     T: Send + Unpin + 'static,
 {
-    query
-        .try_map(map)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| not_found(statement))
+    observe::named(statement.name, |_| Some(1), async {
+        query
+            .try_map(map)
+            .fetch_optional(db)
+            .await?
+            .ok_or_else(|| not_found(statement))
+    })
+    .await
 }
 
 /// `:opt`: the row, if any.
 pub async fn fetch_optional<'e, E, T>(
     db: E,
+    statement: &'static Statement,
     query: BoundQuery,
     map: RowMapper<T>,
 ) -> crate::Result<Option<T>>
@@ -122,12 +123,18 @@ where
     E: sqlx::PgExecutor<'e>,
     T: Send + Unpin + 'static,
 {
-    Ok(query.try_map(map).fetch_optional(db).await?)
+    observe::named(
+        statement.name,
+        |row: &Option<T>| Some(u64::from(row.is_some())),
+        async { Ok(query.try_map(map).fetch_optional(db).await?) },
+    )
+    .await
 }
 
 /// `:many`: every row.
 pub async fn fetch_all<'e, E, T>(
     db: E,
+    statement: &'static Statement,
     query: BoundQuery,
     map: RowMapper<T>,
 ) -> crate::Result<Vec<T>>
@@ -135,38 +142,93 @@ where
     E: sqlx::PgExecutor<'e>,
     T: Send + Unpin + 'static,
 {
-    Ok(query.try_map(map).fetch_all(db).await?)
+    observe::named(
+        statement.name,
+        |rows: &Vec<T>| Some(rows.len() as u64),
+        async { Ok(query.try_map(map).fetch_all(db).await?) },
+    )
+    .await
 }
 
 /// `:exec` and `:execrows`: the number of rows affected.
-pub async fn execute<'e, E>(db: E, query: BoundQuery) -> crate::Result<u64>
+pub async fn execute<'e, E>(
+    db: E,
+    statement: &'static Statement,
+    query: BoundQuery,
+) -> crate::Result<u64>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    Ok(query.execute(db).await?.rows_affected())
+    observe::named(statement.name, |rows: &u64| Some(*rows), async {
+        Ok(query.execute(db).await?.rows_affected())
+    })
+    .await
 }
 
 /// `:stream`: the rows as they arrive.
-pub fn fetch_stream<'e, E, T>(db: E, query: BoundQuery, map: RowMapper<T>) -> RowStream<'e, T>
+pub fn fetch_stream<'e, E, T>(
+    db: E,
+    statement: &'static Statement,
+    query: BoundQuery,
+    map: RowMapper<T>,
+) -> RowStream<'e, T>
 where
     E: sqlx::PgExecutor<'e> + 'e,
     T: Send + Unpin + 'static,
 {
-    row_stream(query.try_map(map).fetch(db))
+    RowStream {
+        inner: query.try_map(map).fetch(db),
+        span: observe::statement_span(statement.name),
+        rows: 0,
+        started: Instant::now(),
+    }
 }
 
-/// A stream of rows from a `:stream` query, with errors converted to [`crate::Error`].
-pub type RowStream<'e, T> = futures_util::stream::Map<
-    BoxStream<'e, Result<T, sqlx::Error>>,
-    fn(Result<T, sqlx::Error>) -> crate::Result<T>,
->;
+/// The rows of a `:stream` query as they arrive, with errors converted to [`crate::Error`].
+///
+/// Each poll runs inside the statement's `pgtide.statement` span; `db.rows` and
+/// `duration_ms` are recorded when the stream ends, `error.kind` on an error.
+#[must_use = "streams do nothing unless polled"]
+pub struct RowStream<'e, T> {
+    inner: BoxStream<'e, Result<T, sqlx::Error>>,
+    span: tracing::Span,
+    rows: u64,
+    started: Instant,
+}
 
-/// Wraps sqlx's row stream for a `:stream` query.
-pub fn row_stream<'e, T: 'e>(stream: BoxStream<'e, Result<T, sqlx::Error>>) -> RowStream<'e, T> {
-    fn convert<T>(item: Result<T, sqlx::Error>) -> crate::Result<T> {
-        item.map_err(crate::Error::from)
+impl<T> std::fmt::Debug for RowStream<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
     }
-    stream.map(convert::<T> as fn(Result<T, sqlx::Error>) -> crate::Result<T>)
+}
+
+impl<T> Stream for RowStream<'_, T> {
+    type Item = crate::Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(row))) => {
+                this.rows += 1;
+                Poll::Ready(Some(Ok(row)))
+            }
+            Poll::Ready(Some(Err(err))) => {
+                let err = crate::Error::from(err);
+                this.span.record("error.kind", err.kind().as_str());
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.span.record("db.rows", this.rows);
+                this.span
+                    .record("duration_ms", this.started.elapsed().as_secs_f64() * 1000.0);
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// Rows encoded in PostgreSQL's binary `COPY` format, for `:copyfrom` queries.
@@ -221,15 +283,22 @@ impl BinaryCopy {
         Ok(())
     }
 
-    /// Runs `copy_sql` (`COPY … FROM STDIN (FORMAT binary)`) and sends the rows; returns the
-    /// number of rows the server copied.
-    pub async fn send(mut self, conn: &mut PgConnection, copy_sql: &str) -> crate::Result<u64> {
+    /// Runs the statement's `COPY … FROM STDIN (FORMAT binary)` and sends the rows; returns
+    /// the number of rows the server copied.
+    pub async fn send(
+        mut self,
+        conn: &mut PgConnection,
+        statement: &'static Statement,
+    ) -> crate::Result<u64> {
         self.data.extend_from_slice(&(-1_i16).to_be_bytes());
-        let mut copy = conn.copy_in_raw(copy_sql).await?;
-        for chunk in self.data.chunks(COPY_CHUNK) {
-            copy.send(chunk).await?;
-        }
-        Ok(copy.finish().await?)
+        observe::named(statement.name, |rows: &u64| Some(*rows), async {
+            let mut copy = conn.copy_in_raw(statement.sql).await?;
+            for chunk in self.data.chunks(COPY_CHUNK) {
+                copy.send(chunk).await?;
+            }
+            Ok(copy.finish().await?)
+        })
+        .await
     }
 
     /// Rows appended so far.

@@ -464,14 +464,14 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         };
         let _ = writeln!(
             s,
-            "pub async fn {}{generics}(conn: &mut sqlx::PgConnection, rows: I) -> pgtide::Result<u64>\nwhere\n    I: IntoIterator<Item = {item}>,\n{{\n    pgtide::codegen_support::statement(&{konst});\n    let mut copy = pgtide::codegen_support::BinaryCopy::new();\n    for row in rows {{\n        copy.row({});",
+            "pub async fn {}{generics}(conn: &mut sqlx::PgConnection, rows: I) -> pgtide::Result<u64>\nwhere\n    I: IntoIterator<Item = {item}>,\n{{\n    let mut copy = pgtide::codegen_support::BinaryCopy::new();\n    for row in rows {{\n        copy.row({});",
             q.fn_name,
             a.args.len()
         );
         for arg in &a.args {
             let _ = writeln!(s, "        copy.field(&row.{})?;", arg.name);
         }
-        let _ = writeln!(s, "    }}\n    copy.send(conn, {konst}.sql).await\n}}");
+        let _ = writeln!(s, "    }}\n    copy.send(conn, &{konst}).await\n}}");
         return;
     }
 
@@ -511,10 +511,7 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         }
         let _ = writeln!(s, ") -> {ret}");
     }
-    let _ = writeln!(
-        s,
-        "where\n    E: sqlx::PgExecutor<'e>{bound},\n{{\n    pgtide::codegen_support::statement(&{konst});"
-    );
+    let _ = writeln!(s, "where\n    E: sqlx::PgExecutor<'e>{bound},\n{{");
 
     // Body: bind the arguments, then one shared helper runs the statement.
     let mut chain = format!("let query = sqlx::query({konst}.sql)");
@@ -536,22 +533,27 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
     } else {
         format!("{row_ty}::from_row")
     };
+    let konst_ref = format!("&{konst}");
     let call = match q.cardinality {
         Cardinality::One => {
-            format!("pgtide::codegen_support::fetch_one(db, &{konst}, query, {mapper}).await")
+            helper_call("fetch_one", &["db", &konst_ref, "query", &mapper], ".await")
         }
-        Cardinality::Opt => {
-            format!("pgtide::codegen_support::fetch_optional(db, query, {mapper}).await")
-        }
+        Cardinality::Opt => helper_call(
+            "fetch_optional",
+            &["db", &konst_ref, "query", &mapper],
+            ".await",
+        ),
         Cardinality::Many => {
-            format!("pgtide::codegen_support::fetch_all(db, query, {mapper}).await")
+            helper_call("fetch_all", &["db", &konst_ref, "query", &mapper], ".await")
         }
-        Cardinality::Exec => {
-            "pgtide::codegen_support::execute(db, query).await?;\n    Ok(())".to_owned()
-        }
-        Cardinality::ExecRows => "pgtide::codegen_support::execute(db, query).await".to_owned(),
+        Cardinality::Exec => helper_call(
+            "execute",
+            &["db", &konst_ref, "query"],
+            ".await?;\n    Ok(())",
+        ),
+        Cardinality::ExecRows => helper_call("execute", &["db", &konst_ref, "query"], ".await"),
         Cardinality::Stream => {
-            format!("pgtide::codegen_support::fetch_stream(db, query, {mapper})")
+            helper_call("fetch_stream", &["db", &konst_ref, "query", &mapper], "")
         }
         Cardinality::CopyFrom => unreachable!("handled above"),
     };
@@ -643,6 +645,30 @@ fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>) -> String
         );
     }
     s
+}
+
+/// `pgtide::codegen_support::<helper>(args)<suffix>`, laid out as rustfmt would: on one line
+/// when it fits in 100 columns (at the body's indent), else one argument per line.
+fn helper_call(helper: &str, args: &[&str], suffix: &str) -> String {
+    let one_line = format!(
+        "pgtide::codegen_support::{helper}({}){suffix}",
+        args.join(", ")
+    );
+    let first_line_len = 4 + one_line.lines().next().map_or(0, str::len);
+    if first_line_len <= 100 {
+        return one_line;
+    }
+    let mut call = format!("pgtide::codegen_support::{helper}(\n");
+    for arg in args {
+        let _ = writeln!(call, "        {arg},");
+    }
+    call.push_str("    )");
+    if let Some(rest) = suffix.strip_prefix(".await") {
+        let _ = write!(call, "\n    .await{rest}");
+    } else {
+        call.push_str(suffix);
+    }
+    call
 }
 
 #[cfg(test)]

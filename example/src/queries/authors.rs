@@ -46,9 +46,14 @@ pub async fn create_author<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&CREATE_AUTHOR);
     let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
-    pgtide::codegen_support::fetch_one(db, &CREATE_AUTHOR, query, pgtide::codegen_support::first_column).await
+    pgtide::codegen_support::fetch_one(
+        db,
+        &CREATE_AUTHOR,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
 }
 
 /// The statement [`get_author`] runs.
@@ -115,7 +120,6 @@ pub async fn get_author<'e, E>(db: E, author_id: i64) -> pgtide::Result<GetAutho
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&GET_AUTHOR);
     let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
     pgtide::codegen_support::fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row).await
 }
@@ -167,9 +171,14 @@ pub async fn find_author_by_email<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&FIND_AUTHOR_BY_EMAIL);
     let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
-    pgtide::codegen_support::fetch_optional(db, query, FindAuthorByEmailRow::from_row).await
+    pgtide::codegen_support::fetch_optional(
+        db,
+        &FIND_AUTHOR_BY_EMAIL,
+        query,
+        FindAuthorByEmailRow::from_row,
+    )
+    .await
 }
 
 /// The statement [`list_authors`] runs.
@@ -221,9 +230,8 @@ pub async fn list_authors<'e, E>(db: E) -> pgtide::Result<Vec<ListAuthorsRow>>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&LIST_AUTHORS);
     let query = sqlx::query(LIST_AUTHORS.sql);
-    pgtide::codegen_support::fetch_all(db, query, ListAuthorsRow::from_row).await
+    pgtide::codegen_support::fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row).await
 }
 
 /// The statement [`update_author_bio`] runs.
@@ -255,9 +263,8 @@ pub async fn update_author_bio<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&UPDATE_AUTHOR_BIO);
     let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
-    pgtide::codegen_support::execute(db, query).await?;
+    pgtide::codegen_support::execute(db, &UPDATE_AUTHOR_BIO, query).await?;
     Ok(())
 }
 
@@ -290,7 +297,6 @@ pub async fn delete_authors_without_books<'e, E>(db: E) -> pgtide::Result<u64>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&DELETE_AUTHORS_WITHOUT_BOOKS);
     let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
-    pgtide::codegen_support::execute(db, query).await
+    pgtide::codegen_support::execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query).await
 }

@@ -86,7 +86,6 @@ pub async fn create_book<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&CREATE_BOOK);
     let query = sqlx::query(CREATE_BOOK.sql)
         .bind(params.author_id)
         .bind(params.title)
@@ -174,9 +173,8 @@ pub async fn get_book<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&GET_BOOK);
     let query = sqlx::query(GET_BOOK.sql).bind(book_id);
-    pgtide::codegen_support::fetch_optional(db, query, GetBookRow::from_row).await
+    pgtide::codegen_support::fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row).await
 }
 
 /// The statement [`list_books_by_genre`] runs.
@@ -240,9 +238,14 @@ pub async fn list_books_by_genre<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&LIST_BOOKS_BY_GENRE);
     let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
-    pgtide::codegen_support::fetch_all(db, query, ListBooksByGenreRow::from_row).await
+    pgtide::codegen_support::fetch_all(
+        db,
+        &LIST_BOOKS_BY_GENRE,
+        query,
+        ListBooksByGenreRow::from_row,
+    )
+    .await
 }
 
 /// The statement [`list_books_with_authors`] runs.
@@ -301,9 +304,14 @@ pub async fn list_books_with_authors<'e, E>(db: E) -> pgtide::Result<Vec<ListBoo
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&LIST_BOOKS_WITH_AUTHORS);
     let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
-    pgtide::codegen_support::fetch_all(db, query, ListBooksWithAuthorsRow::from_row).await
+    pgtide::codegen_support::fetch_all(
+        db,
+        &LIST_BOOKS_WITH_AUTHORS,
+        query,
+        ListBooksWithAuthorsRow::from_row,
+    )
+    .await
 }
 
 /// The statement [`stream_books`] runs.
@@ -355,9 +363,8 @@ pub fn stream_books<'e, E>(db: E) -> pgtide::codegen_support::RowStream<'e, Stre
 where
     E: sqlx::PgExecutor<'e> + 'e,
 {
-    pgtide::codegen_support::statement(&STREAM_BOOKS);
     let query = sqlx::query(STREAM_BOOKS.sql);
-    pgtide::codegen_support::fetch_stream(db, query, StreamBooksRow::from_row)
+    pgtide::codegen_support::fetch_stream(db, &STREAM_BOOKS, query, StreamBooksRow::from_row)
 }
 
 /// The statement [`copy_books`] runs.
@@ -409,7 +416,6 @@ pub async fn copy_books<'a, I>(conn: &mut sqlx::PgConnection, rows: I) -> pgtide
 where
     I: IntoIterator<Item = CopyBooksParams<'a>>,
 {
-    pgtide::codegen_support::statement(&COPY_BOOKS);
     let mut copy = pgtide::codegen_support::BinaryCopy::new();
     for row in rows {
         copy.row(7);
@@ -421,7 +427,7 @@ where
         copy.field(&row.price)?;
         copy.field(&row.metadata)?;
     }
-    copy.send(conn, COPY_BOOKS.sql).await
+    copy.send(conn, &COPY_BOOKS).await
 }
 
 /// The statement [`tag_book`] runs.
@@ -453,9 +459,8 @@ pub async fn tag_book<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&TAG_BOOK);
     let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
-    pgtide::codegen_support::execute(db, query).await
+    pgtide::codegen_support::execute(db, &TAG_BOOK, query).await
 }
 
 /// The statement [`book_stats`] runs.
@@ -513,7 +518,6 @@ pub async fn book_stats<'e, E>(db: E, author_id: i64) -> pgtide::Result<BookStat
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&BOOK_STATS);
     let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
     pgtide::codegen_support::fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row).await
 }

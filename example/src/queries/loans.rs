@@ -62,7 +62,6 @@ pub async fn lend_book<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&LEND_BOOK);
     let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
     pgtide::codegen_support::fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row).await
 }
@@ -92,9 +91,8 @@ pub async fn return_book<'e, E>(db: E, rating: Option<i16>, loan_id: i64) -> pgt
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&RETURN_BOOK);
     let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
-    pgtide::codegen_support::execute(db, query).await
+    pgtide::codegen_support::execute(db, &RETURN_BOOK, query).await
 }
 
 /// The statement [`open_loans`] runs.
@@ -168,7 +166,6 @@ pub async fn open_loans<'e, E>(db: E) -> pgtide::Result<Vec<OpenLoansRow>>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&OPEN_LOANS);
     let query = sqlx::query(OPEN_LOANS.sql);
-    pgtide::codegen_support::fetch_all(db, query, OpenLoansRow::from_row).await
+    pgtide::codegen_support::fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row).await
 }

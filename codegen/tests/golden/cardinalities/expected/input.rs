@@ -36,9 +36,14 @@ pub async fn get_author_name<'e, E>(db: E, author_id: i64) -> pgtide::Result<Str
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&GET_AUTHOR_NAME);
     let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
-    pgtide::codegen_support::fetch_one(db, &GET_AUTHOR_NAME, query, pgtide::codegen_support::first_column).await
+    pgtide::codegen_support::fetch_one(
+        db,
+        &GET_AUTHOR_NAME,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
 }
 
 /// The statement [`find_author`] runs.
@@ -88,9 +93,8 @@ pub async fn find_author<'e, E>(db: E, email: &str) -> pgtide::Result<Option<Fin
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&FIND_AUTHOR);
     let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
-    pgtide::codegen_support::fetch_optional(db, query, FindAuthorRow::from_row).await
+    pgtide::codegen_support::fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row).await
 }
 
 /// The statement [`list_author_names`] runs.
@@ -118,9 +122,14 @@ pub async fn list_author_names<'e, E>(db: E) -> pgtide::Result<Vec<String>>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&LIST_AUTHOR_NAMES);
     let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
-    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
+    pgtide::codegen_support::fetch_all(
+        db,
+        &LIST_AUTHOR_NAMES,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
 }
 
 /// The statement [`touch_counter`] runs.
@@ -148,9 +157,8 @@ pub async fn touch_counter<'e, E>(db: E, name: &str) -> pgtide::Result<()>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&TOUCH_COUNTER);
     let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
-    pgtide::codegen_support::execute(db, query).await?;
+    pgtide::codegen_support::execute(db, &TOUCH_COUNTER, query).await?;
     Ok(())
 }
 
@@ -179,9 +187,8 @@ pub async fn reset_counters<'e, E>(db: E) -> pgtide::Result<u64>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&RESET_COUNTERS);
     let query = sqlx::query(RESET_COUNTERS.sql);
-    pgtide::codegen_support::execute(db, query).await
+    pgtide::codegen_support::execute(db, &RESET_COUNTERS, query).await
 }
 
 /// The statement [`stream_counters`] runs.
@@ -228,9 +235,8 @@ pub fn stream_counters<'e, E>(db: E) -> pgtide::codegen_support::RowStream<'e, S
 where
     E: sqlx::PgExecutor<'e> + 'e,
 {
-    pgtide::codegen_support::statement(&STREAM_COUNTERS);
     let query = sqlx::query(STREAM_COUNTERS.sql);
-    pgtide::codegen_support::fetch_stream(db, query, StreamCountersRow::from_row)
+    pgtide::codegen_support::fetch_stream(db, &STREAM_COUNTERS, query, StreamCountersRow::from_row)
 }
 
 /// The statement [`copy_counters`] runs.
@@ -269,12 +275,11 @@ pub async fn copy_counters<'a, I>(conn: &mut sqlx::PgConnection, rows: I) -> pgt
 where
     I: IntoIterator<Item = CopyCountersParams<'a>>,
 {
-    pgtide::codegen_support::statement(&COPY_COUNTERS);
     let mut copy = pgtide::codegen_support::BinaryCopy::new();
     for row in rows {
         copy.row(2);
         copy.field(&row.name)?;
         copy.field(&row.value)?;
     }
-    copy.send(conn, COPY_COUNTERS.sql).await
+    copy.send(conn, &COPY_COUNTERS).await
 }

@@ -39,9 +39,14 @@ pub async fn positional<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&POSITIONAL);
     let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
-    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
+    pgtide::codegen_support::fetch_all(
+        db,
+        &POSITIONAL,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
 }
 
 /// The statement [`named_repeated_nullable`] runs.
@@ -75,9 +80,14 @@ pub async fn named_repeated_nullable<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&NAMED_REPEATED_NULLABLE);
     let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
-    pgtide::codegen_support::fetch_all(db, query, pgtide::codegen_support::first_column).await
+    pgtide::codegen_support::fetch_all(
+        db,
+        &NAMED_REPEATED_NULLABLE,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
 }
 
 /// The statement [`sqlc_macros`] runs.
@@ -110,9 +120,8 @@ pub async fn sqlc_macros<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&SQLC_MACROS);
     let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
-    pgtide::codegen_support::execute(db, query).await?;
+    pgtide::codegen_support::execute(db, &SQLC_MACROS, query).await?;
     Ok(())
 }
 
@@ -186,7 +195,6 @@ pub async fn many_params<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&MANY_PARAMS);
     let query = sqlx::query(MANY_PARAMS.sql)
         .bind(params.name)
         .bind(params.email)

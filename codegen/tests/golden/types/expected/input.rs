@@ -201,7 +201,6 @@ pub async fn every_type<'e, E>(db: E, params: EveryTypeParams<'_>) -> pgtide::Re
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&EVERY_TYPE);
     let query = sqlx::query(EVERY_TYPE.sql)
         .bind(params.b)
         .bind(params.i2)
@@ -287,7 +286,6 @@ pub async fn overrides<'e, E>(db: E) -> pgtide::Result<OverridesRow>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    pgtide::codegen_support::statement(&OVERRIDES);
     let query = sqlx::query(OVERRIDES.sql);
     pgtide::codegen_support::fetch_one(db, &OVERRIDES, query, OverridesRow::from_row).await
 }
