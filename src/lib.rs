@@ -18,11 +18,13 @@
 //!
 //! # The main flow: config → pool → query → result
 //!
-//! ```no_run
+//! ```
 //! use pgtide::config::{Config, PoolSize};
 //! use pgtide::{ErrorKind, Pool, SecretString, TxOptions, query, sqlx};
 //!
-//! # async fn run() -> pgtide::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! # let db = pgtide_testkit::TestDb::new().await?;
 //! let config = Config::builder()
 //!     .host("127.0.0.1")
 //!     .database("library")
@@ -30,7 +32,9 @@
 //!     .password(SecretString::from("s3cret"))
 //!     .pool_size(PoolSize::new(1, 8)?)
 //!     .build()?;
+//! # let config = Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?;
 //! let pool = Pool::connect(&config).await?;
+//! # query::execute(&pool, sqlx::query("INSERT INTO authors (name, email) VALUES ('Le Guin', 'dup@example.org')")).await?;
 //!
 //! // Any sqlx query (or generated query function) runs on `&pool`, `&mut *conn`, `&mut *tx`.
 //! let name: String = query::fetch_one(&pool, sqlx::query_scalar("SELECT name FROM authors WHERE author_id = $1").bind(1_i64)).await?;
@@ -47,6 +51,7 @@
 //!     query::execute(&mut **tx, sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits'")).await
 //! }).await?;
 //! println!("{}", pool.stats());
+//! # assert_eq!(name, "Le Guin");
 //! # Ok(()) }
 //! ```
 //!

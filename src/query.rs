@@ -24,9 +24,12 @@
 //! 3. the call returns [`Error::Timeout`] and the connection is usable again. (A connection
 //!    that cannot be drained is discarded instead of returned to the pool.)
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
-//! # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! # let db = pgtide_testkit::TestDb::new().await?;
+//! # let pool = pgtide::Pool::connect(&pgtide::config::Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?).await?;
 //! use pgtide::{ErrorKind, query};
 //!
 //! let err = pool

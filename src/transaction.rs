@@ -11,11 +11,14 @@
 //!   committed is unknown. Keep side effects outside the database out of the closure, or make
 //!   them idempotent; turn retry off with [`TxOptions::no_retry`].
 //!
-//! ```no_run
+//! ```
 //! use pgtide::{Pool, TxOptions, query};
 //! use pgtide::sqlx;
 //!
-//! # async fn run(pool: Pool) -> pgtide::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! # let db = pgtide_testkit::TestDb::new().await?;
+//! # let pool = pgtide::Pool::connect(&pgtide::config::Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?).await?;
 //! let visits: i64 = pool
 //!     .transaction(TxOptions::serializable(), async |tx| {
 //!         query::execute(&mut **tx, sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits'")).await?;
@@ -362,8 +365,11 @@ impl Pool {
     /// captures: today's compiler cannot prove an async closure's future `Send` for every
     /// borrow (rust-lang/rust#100013), so `transaction` with such a closure is not `Send`.
     ///
-    /// ```no_run
-    /// # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = pgtide_testkit::TestDb::new().await?;
+    /// # let pool = pgtide::Pool::connect(&pgtide::config::Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?).await?;
     /// let name = String::from("visits");
     /// let task = tokio::spawn(async move {
     ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
@@ -417,8 +423,11 @@ impl Pool {
     /// [transient](crate::ErrorKind::Transient) failure, within the retry policy. The
     /// connection that failed is discarded when the failure was the connection's.
     ///
-    /// ```no_run
-    /// # async fn run(pool: pgtide::Pool) -> pgtide::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = pgtide_testkit::TestDb::new().await?;
+    /// # let pool = pgtide::Pool::connect(&pgtide::config::Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?).await?;
     /// let n: i64 = pool
     ///     .idempotent(async |conn| {
     ///         pgtide::query::fetch_one(conn, pgtide::sqlx::query_scalar("SELECT count(*) FROM books")).await

@@ -11,11 +11,13 @@
 //! when a connection sat idle (or saw an error), startup with retry, pool timeouts that say
 //! why, and [`PoolStats`].
 //!
-//! ```no_run
+//! ```
 //! use pgtide::config::{Config, PoolSize};
 //! use pgtide::{Pool, SecretString};
 //!
-//! # async fn run() -> pgtide::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! # let db = pgtide_testkit::TestDb::new().await?;
 //! let config = Config::builder()
 //!     .host("127.0.0.1")
 //!     .database("app")
@@ -23,6 +25,7 @@
 //!     .password(SecretString::from("s3cret"))
 //!     .pool_size(PoolSize::new(1, 8)?)
 //!     .build()?;
+//! # let config = Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?;
 //! let pool = Pool::connect(&config).await?;
 //!
 //! // `&Pool` is a sqlx executor: a connection is checked out for the call.
