@@ -220,21 +220,8 @@ pub(crate) async fn operation<T, F>(
 where
     F: Future<Output = Result<T>>,
 {
-    let span = tracing::info_span!(
-        "pgtide.query",
-        db.system = "postgresql",
-        db.name = Empty,
-        server.address = Empty,
-        db.operation = operation,
-        db.statement.name = Empty,
-        db.rows = Empty,
-        error.kind = Empty,
-        duration_ms = Empty,
-    );
+    let span = query_span(operation);
     Target::of(shared).record(&span);
-    if let Some(name) = current_statement() {
-        span.record("db.statement.name", name);
-    }
     finish(
         &span,
         rows,
@@ -253,6 +240,15 @@ pub(crate) async fn helper<T, F>(
 where
     F: Future<Output = Result<T>>,
 {
+    let span = query_span(operation);
+    if let Ok(target) = TARGET.try_with(Target::clone) {
+        target.record(&span);
+    }
+    finish(&span, rows, fut.instrument(span.clone())).await
+}
+
+/// The `pgtide.query` span of `operation`, named after the enclosing statement if any.
+fn query_span(operation: &'static str) -> tracing::Span {
     let span = tracing::info_span!(
         "pgtide.query",
         db.system = "postgresql",
@@ -264,13 +260,10 @@ where
         error.kind = Empty,
         duration_ms = Empty,
     );
-    if let Ok(target) = TARGET.try_with(Target::clone) {
-        target.record(&span);
-    }
     if let Some(name) = current_statement() {
         span.record("db.statement.name", name);
     }
-    finish(&span, rows, fut.instrument(span.clone())).await
+    span
 }
 
 async fn finish<T>(
