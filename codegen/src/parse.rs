@@ -176,7 +176,10 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
         .unwrap_or(path)
         .trim_end_matches(".sql");
     let module = to_snake(stem);
-    if module.is_empty() || !module.starts_with(|c: char| c.is_ascii_alphabetic()) {
+    if module.is_empty()
+        || !module.starts_with(|c: char| c.is_ascii_alphabetic())
+        || crate::names::NOT_RAW.contains(&module.as_str())
+    {
         return Err(err(
             1,
             format!("file name `{stem}` does not make a Rust module name; rename the file"),
@@ -244,16 +247,39 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
     }
     finish(current.take())?;
 
-    let mut seen = std::collections::HashMap::new();
+    // Every item a query generates, so two queries cannot make the same one.
+    let mut seen: std::collections::HashMap<String, (&str, usize)> = Default::default();
     for q in &queries {
-        if let Some(first) = seen.insert(q.fn_name.clone(), q.line) {
+        if crate::names::NOT_RAW.contains(&q.fn_name.as_str()) {
             return Err(err(
                 q.line,
                 format!(
-                    "query `{}` makes function `{}`, as does the query at line {first}; rename one",
+                    "query `{}` would make function `{}`, which Rust does not allow; rename it",
                     q.name, q.fn_name
                 ),
             ));
+        }
+        let konst = q.fn_name.to_uppercase();
+        let items = [
+            ("function", q.fn_name.clone()),
+            ("constant", format!("{konst}_SQLX")),
+            ("constant", konst),
+            ("type", format!("{}Row", q.type_name)),
+            ("type", format!("{}Params", q.type_name)),
+        ];
+        for (what, item) in items {
+            if let Some((other, first)) = seen.insert(item.clone(), (&q.name, q.line)) {
+                if other == q.name {
+                    continue;
+                }
+                return Err(err(
+                    q.line,
+                    format!(
+                        "query `{}` makes {what} `{item}`, as does query `{other}` at {path}:{first}; rename one",
+                        q.name
+                    ),
+                ));
+            }
         }
     }
     Ok(QueryFile {
@@ -922,6 +948,52 @@ mod tests {
         assert!(!q.params[0].nullable && !q.params[1].nullable && q.params[2].nullable);
         let q = one("SELECT 1 FROM t WHERE x<@arr AND y = @y");
         assert_eq!(q.sql, "SELECT 1 FROM t WHERE x<@arr AND y = $1");
+    }
+
+    #[test]
+    fn generated_item_clashes_name_both_queries() {
+        let err = parse_file(
+            "q.sql",
+            "-- name: Move :one\nSELECT 1\n-- name: MoveSqlx :one\nSELECT 2",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:3: query `MoveSqlx` makes constant `MOVE_SQLX`, as does query `Move` at q.sql:1; rename one"
+        );
+        let err = parse_file(
+            "q.sql",
+            "-- name: A1 :one\nSELECT 1\n-- name: A_1 :one\nSELECT 2",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("q.sql:3: query `A_1` makes"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("query `A1` at q.sql:1"), "{err}");
+    }
+
+    #[test]
+    fn keywords_that_cannot_be_raw_are_rejected() {
+        let err = parse_file("q.sql", "-- name: Self :one\nSELECT 1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:1: query `Self` would make function `self`"),
+            "{err}"
+        );
+        let err = parse_file("queries/crate.sql", "-- name: A :one\nSELECT 1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("queries/crate.sql:1: file name `crate`"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_file("queries/type.sql", "-- name: Move :one\nSELECT 1")
+                .unwrap()
+                .queries[0]
+                .fn_name,
+            "move"
+        );
     }
 
     #[test]

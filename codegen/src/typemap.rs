@@ -211,6 +211,8 @@ impl ColumnName {
     /// Parses a column name as the server returns it.
     pub fn parse(raw: &str) -> ColumnName {
         let (head, rust_type) = match raw.split_once(':') {
+            // `AS "x: _"` (sqlx's spelling of "infer it") keeps the inferred type.
+            Some((head, ty)) if ty.trim() == "_" => (head.trim(), None),
             Some((head, ty)) if !ty.trim().is_empty() => (head.trim(), Some(ty.trim().to_owned())),
             _ => (raw, None),
         };
@@ -270,6 +272,11 @@ mod tests {
         assert_eq!(
             (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
             ("total", Some(false), Some("MyType"))
+        );
+        let c = ColumnName::parse("x?: _");
+        assert_eq!(
+            (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
+            ("x", Some(true), None)
         );
     }
 }
