@@ -67,6 +67,8 @@ struct Arg {
     field_ty: String,
     pg: String,
     borrowed: bool,
+    /// A `json` field of a `:copyfrom` row (sent with `BinaryCopy::field_json`).
+    copy_json: bool,
 }
 
 struct Column {
@@ -181,12 +183,23 @@ fn analyze<'q>(
                 param.name
             )));
         };
-        if query.cardinality == Cardinality::CopyFrom && ty.is_enum_array() {
-            return Err(err(format!(
-                "parameter `{}` is an array of an enum, which binary COPY cannot send; use :exec",
-                param.name
-            )));
-        }
+        let copy_json = if query.cardinality == Cardinality::CopyFrom {
+            let column = query
+                .copy
+                .as_ref()
+                .and_then(|c| c.columns.get(args.len()))
+                .map_or(param.name.as_str(), String::as_str);
+            ty.copy_json().map_err(|sent| {
+                err(format!(
+                    "column `{column}` is `{}`, but binary COPY would send {sent}, which the server \
+                     rejects; load it with an :exec INSERT instead (e.g. \
+                     `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type",
+                    ty.pg_name()
+                ))
+            })?
+        } else {
+            false
+        };
         collect_enums(&ty, enums).map_err(&err)?;
         let borrowed = base.starts_with('&');
         let field_base = if borrowed {
@@ -205,6 +218,7 @@ fn analyze<'q>(
             field_ty,
             pg: ty.pg_name(),
             borrowed,
+            copy_json,
         });
     }
 
@@ -481,7 +495,8 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
             a.args.len()
         );
         for arg in &a.args {
-            let _ = writeln!(s, "        copy.field(&row.{})?;", arg.name);
+            let method = if arg.copy_json { "field_json" } else { "field" };
+            let _ = writeln!(s, "        copy.{method}(&row.{})?;", arg.name);
         }
         let _ = writeln!(s, "    }}\n    copy.send(conn, &{konst}).await\n}}");
         return;
@@ -783,6 +798,31 @@ mod tests {
         assert_eq!(
             variant_names(&labels),
             ["V4", "V2", "AB", "V4_2", "V5", "V2nd", "V7"]
+        );
+    }
+
+    #[test]
+    fn copyfrom_sends_json_with_field_json_and_rejects_relabelled_arrays() {
+        let text = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (doc, tags) VALUES (@doc, @tags)";
+        let file = parse_file("q.sql", text).unwrap();
+        let gen_with = |tags: &str| {
+            let meta = metadata_for(
+                &file.queries[0].sql,
+                serde_json::json!([]),
+                serde_json::json!(["Json", tags]),
+            );
+            let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+            generate(std::slice::from_ref(&file), &metadata, OPTIONS)
+        };
+        let out = gen_with("TextArray").unwrap();
+        assert!(out[0].contents.contains("copy.field_json(&row.doc)?;"));
+        assert!(out[0].contents.contains("copy.field(&row.tags)?;"));
+        let err = gen_with("VarcharArray").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:1: query `CopyDocs`: column `tags` is `varchar[]`, but binary COPY would send \
+             `text[]`, which the server rejects; load it with an :exec INSERT instead (e.g. \
+             `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type"
         );
     }
 

@@ -175,6 +175,32 @@ impl PgType {
         }
     }
 
+    /// How a `:copyfrom` field of this type is sent with binary `COPY`: `Ok(true)` for `json`
+    /// (sent with `BinaryCopy::field_json`, see there), `Ok(false)` when sqlx's encoding is
+    /// accepted as is. `Err` names what sqlx would send for an array whose element type it
+    /// labels differently from the column: the server checks the element OID of binary
+    /// arrays (`varchar[]` arrives as `text[]`, `json[]` as `jsonb[]`, `cidr[]` as `inet[]`,
+    /// arrays of domains as arrays of the base type, arrays of enums without an OID).
+    pub fn copy_json(&self) -> Result<bool, String> {
+        match self {
+            PgType::Builtin(b) => Ok(b.sqlx == "Json"),
+            PgType::Domain { base, .. } => base.copy_json(),
+            PgType::Array(elem) => match &**elem {
+                PgType::Builtin(b) => match b.sqlx {
+                    "Varchar" | "Bpchar" | "Name" => Err("`text[]`".into()),
+                    "Json" => Err("`jsonb[]`".into()),
+                    "Cidr" => Err("`inet[]`".into()),
+                    _ => Ok(false),
+                },
+                PgType::Domain { base, .. } => Err(format!("`{}[]`", base.pg_name())),
+                PgType::Enum(_) => Err("an array whose element type it does not know".into()),
+                other => Err(format!("something other than `{}[]`", other.pg_name())),
+            },
+            PgType::Enum(_) => Ok(false),
+            PgType::Unsupported(name) => Err(format!("nothing for `{name}`")),
+        }
+    }
+
     /// Whether this is (a domain over) an array of an enum: such values cannot be sent with
     /// binary `COPY`, whose array header needs the element type's OID.
     pub fn is_enum_array(&self) -> bool {
@@ -262,6 +288,25 @@ mod tests {
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
         assert_eq!(PgType::from_json(&json!("Int4Range")).owned(), None);
+    }
+
+    #[test]
+    fn copy_encodings() {
+        let ty = |v: Value| PgType::from_json(&v).copy_json();
+        assert_eq!(ty(json!("Json")), Ok(true));
+        assert_eq!(ty(json!("Jsonb")), Ok(false));
+        assert_eq!(ty(json!("TextArray")), Ok(false));
+        assert_eq!(ty(json!("Int4Array")), Ok(false));
+        assert_eq!(ty(json!("VarcharArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("BpcharArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("NameArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("JsonArray")), Err("`jsonb[]`".into()));
+        assert_eq!(ty(json!("CidrArray")), Err("`inet[]`".into()));
+        let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
+        let arr = json!({"Custom": {"name": "_isbn13", "kind": {"Array": domain}}});
+        assert_eq!(ty(arr), Err("`text[]`".into()));
+        let json_domain = json!({"Custom": {"name": "doc", "kind": {"Domain": "Json"}}});
+        assert_eq!(ty(json_domain), Ok(true));
     }
 
     #[test]
