@@ -740,13 +740,13 @@ mod tests {
     #[test]
     fn unmappable_column_names_query_column_and_override() {
         let file = parse_file("q.sql", "\n-- name: Ranges :many\nSELECT r FROM t").unwrap();
-        let columns = serde_json::json!([{"ordinal": 0, "name": "r", "type_info": "Int4Range"}]);
+        let columns = serde_json::json!([{"ordinal": 0, "name": "r", "type_info": {"Custom": {"name": "tsvector", "kind": "Simple"}}}]);
         let meta = metadata_for(&file.queries[0].sql, columns, serde_json::json!([]));
         let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
         let err = generate(&[file], &metadata, OPTIONS).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "q.sql:2: query `Ranges`: column `r` has type `int4range`, which pgtide cannot map; \
+            "q.sql:2: query `Ranges`: column `r` has type `tsvector`, which pgtide cannot map; \
              cast it (`r::text AS r`) or name a Rust type that decodes it (`AS \"r: MyType\"`)"
         );
     }

@@ -84,6 +84,20 @@ pub static BUILTINS: &[Builtin] = builtins! {
     "Inet" "inet" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
     "Cidr" "cidr" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
     "Void" "void" "()" "()" true;
+    "Timetz" "timetz" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" true;
+    "Int4Range" "int4range" "pgtide::sqlx::postgres::types::PgRange<i32>" "pgtide::sqlx::postgres::types::PgRange<i32>" true;
+    "Int8Range" "int8range" "pgtide::sqlx::postgres::types::PgRange<i64>" "pgtide::sqlx::postgres::types::PgRange<i64>" true;
+    "NumRange" "numrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>" true;
+    "TsRange" "tsrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>" true;
+    "TstzRange" "tstzrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>" true;
+    "DateRange" "daterange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>" true;
+    "Point" "point" "pgtide::sqlx::postgres::types::PgPoint" "&pgtide::sqlx::postgres::types::PgPoint" false;
+    "Line" "line" "pgtide::sqlx::postgres::types::PgLine" "&pgtide::sqlx::postgres::types::PgLine" false;
+    "Lseg" "lseg" "pgtide::sqlx::postgres::types::PgLSeg" "&pgtide::sqlx::postgres::types::PgLSeg" false;
+    "Box" "box" "pgtide::sqlx::postgres::types::PgBox" "&pgtide::sqlx::postgres::types::PgBox" false;
+    "Path" "path" "pgtide::sqlx::postgres::types::PgPath" "&pgtide::sqlx::postgres::types::PgPath" false;
+    "Polygon" "polygon" "pgtide::sqlx::postgres::types::PgPolygon" "&pgtide::sqlx::postgres::types::PgPolygon" false;
+    "Circle" "circle" "pgtide::sqlx::postgres::types::PgCircle" "&pgtide::sqlx::postgres::types::PgCircle" false;
 };
 
 impl PgType {
@@ -287,7 +301,12 @@ mod tests {
         assert!(PgType::from_json(&arr).is_enum_array());
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
-        assert_eq!(PgType::from_json(&json!("Int4Range")).owned(), None);
+        assert_eq!(
+            PgType::from_json(&json!("Int4Range")).owned().unwrap(),
+            "pgtide::sqlx::postgres::types::PgRange<i32>"
+        );
+        let tsvector = json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        assert_eq!(PgType::from_json(&tsvector).owned(), None);
     }
 
     #[test]
