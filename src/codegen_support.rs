@@ -266,6 +266,25 @@ impl BinaryCopy {
     where
         T: sqlx::Encode<'q, sqlx::Postgres>,
     {
+        self.encode(value, false)
+    }
+
+    /// Appends one field of the current row for a `json` (not `jsonb`) column.
+    ///
+    /// sqlx encodes JSON values in `jsonb`'s binary format (a version byte, then the text)
+    /// and only patches the version byte away when a bound parameter turns out to be `json`;
+    /// `COPY` runs no such patch, so this does it, the same way: the byte becomes a space.
+    pub fn field_json<'q, T>(&mut self, value: &T) -> crate::Result<()>
+    where
+        T: sqlx::Encode<'q, sqlx::Postgres>,
+    {
+        self.encode(value, true)
+    }
+
+    fn encode<'q, T>(&mut self, value: &T, json: bool) -> crate::Result<()>
+    where
+        T: sqlx::Encode<'q, sqlx::Postgres>,
+    {
         let mut buf = PgArgumentBuffer::default();
         let is_null = value
             .encode_by_ref(&mut buf)
@@ -273,6 +292,9 @@ impl BinaryCopy {
         match is_null {
             IsNull::Yes => self.data.extend_from_slice(&(-1_i32).to_be_bytes()),
             IsNull::No => {
+                if json && buf.first() == Some(&1) {
+                    buf[0] = b' ';
+                }
                 let len = i32::try_from(buf.len()).map_err(|_| {
                     crate::Error::from(sqlx::Error::Encode("COPY field larger than 2 GiB".into()))
                 })?;

@@ -107,6 +107,27 @@ fn gen_check_lists_stale_files_and_writes_nothing() {
 }
 
 #[test]
+fn gen_check_passes_with_absolute_paths() {
+    // The output names `queries/…` relative to the current directory, not as given, so an
+    // absolute `--queries` makes the same bytes as a relative one.
+    let dir = project("absolute");
+    let abs = |sub: &str| dir.join(sub).to_string_lossy().into_owned();
+    let (queries, sqlx, out) = (abs("queries"), abs(".sqlx"), abs("example/src/queries"));
+    let args = [
+        "gen",
+        "--queries",
+        &queries,
+        "--sqlx-dir",
+        &sqlx,
+        "--out",
+        &out,
+        "--check",
+    ];
+    let o = pgtide(&dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
 fn gen_refuses_a_query_without_metadata() {
     let dir = project("unprepared");
     let path = dir.join("queries/authors.sql");

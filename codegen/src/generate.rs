@@ -67,6 +67,8 @@ struct Arg {
     field_ty: String,
     pg: String,
     borrowed: bool,
+    /// A `json` field of a `:copyfrom` row (sent with `BinaryCopy::field_json`).
+    copy_json: bool,
 }
 
 struct Column {
@@ -94,7 +96,18 @@ pub fn generate(
 ) -> Result<Vec<GeneratedFile>, GenError> {
     let mut enums: BTreeMap<String, EnumType> = BTreeMap::new();
     let mut out = Vec::new();
+    let mut modules: BTreeMap<&str, &str> = BTreeMap::new();
     for file in files {
+        if let Some(other) = modules.insert(&file.module, &file.path) {
+            return Err(GenError {
+                location: format!("{}:1", file.path),
+                name: file.module.clone(),
+                message: format!(
+                    "`{}` and `{other}` both make module `{}`; rename one",
+                    file.path, file.module
+                ),
+            });
+        }
         if file.module == ENUMS_MODULE || file.module == "mod" {
             return Err(GenError {
                 location: format!("{}:1", file.path),
@@ -170,12 +183,23 @@ fn analyze<'q>(
                 param.name
             )));
         };
-        if query.cardinality == Cardinality::CopyFrom && ty.is_enum_array() {
-            return Err(err(format!(
-                "parameter `{}` is an array of an enum, which binary COPY cannot send; use :exec",
-                param.name
-            )));
-        }
+        let copy_json = if query.cardinality == Cardinality::CopyFrom {
+            let column = query
+                .copy
+                .as_ref()
+                .and_then(|c| c.columns.get(args.len()))
+                .map_or(param.name.as_str(), String::as_str);
+            ty.copy_json().map_err(|sent| {
+                err(format!(
+                    "column `{column}` is `{}`, but binary COPY would send {sent}, which the server \
+                     rejects; load it with an :exec INSERT instead (e.g. \
+                     `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type",
+                    ty.pg_name()
+                ))
+            })?
+        } else {
+            false
+        };
         collect_enums(&ty, enums).map_err(&err)?;
         let borrowed = base.starts_with('&');
         let field_base = if borrowed {
@@ -194,6 +218,7 @@ fn analyze<'q>(
             field_ty,
             pg: ty.pg_name(),
             borrowed,
+            copy_json,
         });
     }
 
@@ -340,6 +365,7 @@ fn render_module(file: &QueryFile, queries: &[Analyzed<'_>]) -> String {
 fn render_query(s: &mut String, a: &Analyzed<'_>) {
     let q = a.query;
     let konst = const_name(q);
+    let fn_ident = crate::names::raw_ident(&q.fn_name);
     let sql = match &q.copy {
         Some(target) => target.copy_sql(),
         None => q.sql.clone(),
@@ -348,7 +374,7 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
     let _ = writeln!(
         s,
         "/// The statement [`{}`] runs.\npub const {konst}: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {{\n    name: \"{}\",\n    sql: {},\n    source: \"{}\",\n}};\n",
-        q.fn_name,
+        fn_ident,
         q.name,
         string_literal(&sql),
         a.location
@@ -374,9 +400,9 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
     };
     if use_struct {
         let what = if q.cardinality == Cardinality::CopyFrom {
-            format!("One row for [`{}`].", q.fn_name)
+            format!("One row for [`{}`].", fn_ident)
         } else {
-            format!("Parameters of [`{}`].", q.fn_name)
+            format!("Parameters of [`{}`].", fn_ident)
         };
         let generics = if struct_lifetime { "<'a>" } else { "" };
         let _ = writeln!(
@@ -399,7 +425,7 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         let _ = writeln!(
             s,
             "/// A row returned by [`{}`].\n#[derive(Debug, Clone)]\npub struct {row_ty} {{",
-            q.fn_name
+            fn_ident
         );
         for c in &a.columns {
             let null = if c.nullable { ", nullable" } else { "" };
@@ -465,11 +491,12 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         let _ = writeln!(
             s,
             "pub async fn {}{generics}(conn: &mut sqlx::PgConnection, rows: I) -> pgtide::Result<u64>\nwhere\n    I: IntoIterator<Item = {item}>,\n{{\n    let mut copy = pgtide::codegen_support::BinaryCopy::new();\n    for row in rows {{\n        copy.row({});",
-            q.fn_name,
+            fn_ident,
             a.args.len()
         );
         for arg in &a.args {
-            let _ = writeln!(s, "        copy.field(&row.{})?;", arg.name);
+            let method = if arg.copy_json { "field_json" } else { "field" };
+            let _ = writeln!(s, "        copy.{method}(&row.{})?;", arg.name);
         }
         let _ = writeln!(s, "    }}\n    copy.send(conn, &{konst}).await\n}}");
         return;
@@ -497,15 +524,12 @@ fn render_query(s: &mut String, a: &Analyzed<'_>) {
         ),
         Cardinality::CopyFrom => unreachable!("handled above"),
     };
-    let one_line = format!(
-        "pub {asyncness}fn {}<'e, E>({sig_args}) -> {ret}",
-        q.fn_name
-    );
+    let one_line = format!("pub {asyncness}fn {}<'e, E>({sig_args}) -> {ret}", fn_ident);
     if one_line.len() <= 100 {
         s.push_str(&one_line);
         s.push('\n');
     } else {
-        let _ = writeln!(s, "pub {asyncness}fn {}<'e, E>(", q.fn_name);
+        let _ = writeln!(s, "pub {asyncness}fn {}<'e, E>(", fn_ident);
         for part in sig_args.split(", ") {
             let _ = writeln!(s, "    {part},");
         }
@@ -565,18 +589,7 @@ fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {
         "//! PostgreSQL enums used by the queries in this directory, one Rust enum each.\n//!\n//! Generated by `pgtide gen`; do not edit.\n\n#![allow(dead_code)]\n\nuse pgtide::sqlx;\n",
     );
     for (rust, e) in enums {
-        let variants: Vec<String> = e
-            .labels
-            .iter()
-            .map(|l| {
-                let v = crate::names::to_camel(l);
-                if v.is_empty() || v.starts_with(|c: char| c.is_ascii_digit()) {
-                    format!("V{v}")
-                } else {
-                    v
-                }
-            })
-            .collect();
+        let variants = variant_names(&e.labels);
         let pg = &e.name;
         let _ = writeln!(
             s,
@@ -614,6 +627,32 @@ fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {
     s
 }
 
+/// One CamelCase variant per enum label: `in_progress` → `InProgress`, `1st` → `V1st`; a
+/// label that makes no usable name (`Self`, `日本`) or the same name as an earlier label
+/// (`a-b` after `a_b`) becomes `V<position>` (1-based). The labels themselves stay exact in
+/// `as_str` and decoding.
+fn variant_names(labels: &[String]) -> Vec<String> {
+    let mut used = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(labels.len());
+    for (i, label) in labels.iter().enumerate() {
+        let mut v = crate::names::to_camel(label);
+        if v.starts_with(|c: char| c.is_ascii_digit()) {
+            v = format!("V{v}");
+        }
+        if v.is_empty() || v == "Self" || used.contains(&v) {
+            v = format!("V{}", i + 1);
+            let mut n = 2;
+            while used.contains(&v) {
+                v = format!("V{}_{n}", i + 1);
+                n += 1;
+            }
+        }
+        used.insert(v.clone());
+        out.push(v);
+    }
+    out
+}
+
 fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>) -> String {
     let mut s = String::from(
         "//! Typed queries generated by `pgtide gen`; do not edit.\n//!\n//! | module | from | queries |\n//! |---|---|---|\n",
@@ -622,14 +661,18 @@ fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>) -> String
         let _ = writeln!(
             s,
             "//! | [`{}`] | `{}` | {} |",
-            f.module,
+            crate::names::raw_ident(&f.module),
             f.path,
             f.queries.len()
         );
     }
     s.push('\n');
     for f in files {
-        let _ = writeln!(s, "#[rustfmt::skip]\npub mod {};", f.module);
+        let _ = writeln!(
+            s,
+            "#[rustfmt::skip]\npub mod {};",
+            crate::names::raw_ident(&f.module)
+        );
     }
     if !enums.is_empty() {
         let _ = writeln!(s, "#[rustfmt::skip]\npub mod {ENUMS_MODULE};");
@@ -697,13 +740,13 @@ mod tests {
     #[test]
     fn unmappable_column_names_query_column_and_override() {
         let file = parse_file("q.sql", "\n-- name: Ranges :many\nSELECT r FROM t").unwrap();
-        let columns = serde_json::json!([{"ordinal": 0, "name": "r", "type_info": "Int4Range"}]);
+        let columns = serde_json::json!([{"ordinal": 0, "name": "r", "type_info": {"Custom": {"name": "tsvector", "kind": "Simple"}}}]);
         let meta = metadata_for(&file.queries[0].sql, columns, serde_json::json!([]));
         let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
         let err = generate(&[file], &metadata, OPTIONS).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "q.sql:2: query `Ranges`: column `r` has type `int4range`, which pgtide cannot map; \
+            "q.sql:2: query `Ranges`: column `r` has type `tsvector`, which pgtide cannot map; \
              cast it (`r::text AS r`) or name a Rust type that decodes it (`AS \"r: MyType\"`)"
         );
     }
@@ -717,6 +760,70 @@ mod tests {
                 .starts_with("q.sql:1: query `Gone`: no .sqlx entry")
         );
         assert!(err.to_string().ends_with("run `cargo xtask gen`"));
+    }
+
+    #[test]
+    fn keyword_names_become_raw_identifiers() {
+        let file = parse_file("queries/type.sql", "-- name: Move :one\nSELECT x FROM t").unwrap();
+        let columns = serde_json::json!([{"ordinal": 0, "name": "x", "type_info": "Int8"}]);
+        let meta = metadata_for(&file.queries[0].sql, columns, serde_json::json!([]));
+        let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+        let out = generate(&[file], &metadata, OPTIONS).unwrap();
+        assert_eq!(out[0].name, "type.rs");
+        assert!(
+            out[0].contents.contains("pub async fn r#move<'e, E>("),
+            "{}",
+            out[0].contents
+        );
+        assert!(out[0].contents.contains("pub const MOVE: "));
+        assert!(out[1].contents.contains("pub mod r#type;"));
+    }
+
+    #[test]
+    fn module_clashes_name_both_files() {
+        let a = parse_file("queries/Authors.sql", "").unwrap();
+        let b = parse_file("queries/authors.sql", "").unwrap();
+        let err = generate(&[a, b], &BTreeMap::new(), OPTIONS).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "queries/authors.sql:1: query `authors`: `queries/authors.sql` and `queries/Authors.sql` both make module `authors`; rename one"
+        );
+    }
+
+    #[test]
+    fn enum_variants_are_unique_valid_identifiers() {
+        let labels: Vec<String> = ["v4", "self", "a_b", "a-b", "日本", "2nd", "V4"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            variant_names(&labels),
+            ["V4", "V2", "AB", "V4_2", "V5", "V2nd", "V7"]
+        );
+    }
+
+    #[test]
+    fn copyfrom_sends_json_with_field_json_and_rejects_relabelled_arrays() {
+        let text = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (doc, tags) VALUES (@doc, @tags)";
+        let file = parse_file("q.sql", text).unwrap();
+        let gen_with = |tags: &str| {
+            let meta = metadata_for(
+                &file.queries[0].sql,
+                serde_json::json!([]),
+                serde_json::json!(["Json", tags]),
+            );
+            let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+            generate(std::slice::from_ref(&file), &metadata, OPTIONS)
+        };
+        let out = gen_with("TextArray").unwrap();
+        assert!(out[0].contents.contains("copy.field_json(&row.doc)?;"));
+        assert!(out[0].contents.contains("copy.field(&row.tags)?;"));
+        let err = gen_with("VarcharArray").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:1: query `CopyDocs`: column `tags` is `varchar[]`, but binary COPY would send \
+             `text[]`, which the server rejects; load it with an :exec INSERT instead (e.g. \
+             `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type"
+        );
     }
 
     #[test]

@@ -119,7 +119,9 @@ pub struct Codegen {
 
 impl Codegen {
     /// A codegen over these three directories (relative paths are relative to the current
-    /// directory, and appear as given in generated docs and messages).
+    /// directory). Query files appear in generated code and messages relative to the current
+    /// directory, or as `<queries dir name>/<file>` when outside it, so the output is the same
+    /// on every machine.
     pub fn new(
         queries: impl Into<PathBuf>,
         sqlx_dir: impl Into<PathBuf>,
@@ -285,11 +287,22 @@ pub fn read_queries(dir: &Path) -> Result<Vec<parse::QueryFile>, Error> {
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
         let text = std::fs::read_to_string(&path).map_err(read(&path))?;
-        let shown = path.to_string_lossy().replace('\\', "/");
-        let shown = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
-        files.push(parse::parse_file(&shown, &text)?);
+        files.push(parse::parse_file(&shown_path(&path), &text)?);
     }
     Ok(files)
+}
+
+/// How a query file appears in messages and generated code, the same on every machine:
+/// relative to the current directory when inside it, else from the queries directory's name
+/// (`queries/authors.sql`); always with `/`.
+fn shown_path(path: &Path) -> String {
+    let cwd = normalize(&std::env::current_dir().unwrap_or_default());
+    let full = normalize(&std::env::current_dir().unwrap_or_default().join(path));
+    if full.len() > cwd.len() && full.starts_with(&cwd) {
+        return full[cwd.len()..].join("/");
+    }
+    let start = full.len().saturating_sub(2);
+    full[start..].join("/")
 }
 
 /// `to` relative to `from` (both relative to the current directory or absolute), with `/`
@@ -328,6 +341,24 @@ fn normalize(path: &Path) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shown_paths_do_not_depend_on_the_machine() {
+        use std::path::Path;
+        let cwd = std::env::current_dir().unwrap();
+        let inside = cwd.join("tests/golden/types");
+        let files = super::read_queries(&inside).unwrap();
+        assert_eq!(files[0].path, "tests/golden/types/input.sql");
+        let files = super::read_queries(Path::new("./tests/golden/../golden/types")).unwrap();
+        assert_eq!(files[0].path, "tests/golden/types/input.sql");
+        let outside = std::env::temp_dir().join(format!("pgtide-shown-{}", std::process::id()));
+        let queries = outside.join("queries");
+        std::fs::create_dir_all(&queries).unwrap();
+        std::fs::write(queries.join("a.sql"), "-- name: A :one\nSELECT 1").unwrap();
+        let files = super::read_queries(&queries).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
+        assert_eq!(files[0].path, "queries/a.sql");
+    }
+
     #[test]
     fn relative_paths() {
         use std::path::Path;

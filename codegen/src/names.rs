@@ -62,6 +62,19 @@ pub fn escape_keyword(name: &str) -> String {
     }
 }
 
+/// Keywords that cannot be raw identifiers either (`r#self` is not Rust).
+pub const NOT_RAW: &[&str] = &["self", "Self", "crate", "super", "_"];
+
+/// `move` → `r#move`: a keyword as a raw identifier, other names unchanged. For names that
+/// are spelled in generated code as given (functions, modules); see [`NOT_RAW`].
+pub fn raw_ident(name: &str) -> String {
+    if KEYWORDS.contains(&name) && !NOT_RAW.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +88,7 @@ mod tests {
         assert_eq!(to_camel("non-fiction"), "NonFiction");
         assert_eq!(to_camel("list_books_by_author"), "ListBooksByAuthor");
         assert_eq!(escape_keyword("type"), "type_");
+        assert_eq!(raw_ident("move"), "r#move");
+        assert_eq!(raw_ident("moves"), "moves");
     }
 }

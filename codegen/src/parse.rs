@@ -176,7 +176,10 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
         .unwrap_or(path)
         .trim_end_matches(".sql");
     let module = to_snake(stem);
-    if module.is_empty() || !module.starts_with(|c: char| c.is_ascii_alphabetic()) {
+    if module.is_empty()
+        || !module.starts_with(|c: char| c.is_ascii_alphabetic())
+        || crate::names::NOT_RAW.contains(&module.as_str())
+    {
         return Err(err(
             1,
             format!("file name `{stem}` does not make a Rust module name; rename the file"),
@@ -185,7 +188,9 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
 
     let mut queries: Vec<Query> = Vec::new();
     let mut current: Option<(Header, Vec<String>, bool, usize)> = None;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
+    let in_code = lines_in_code(text);
     let mut finish =
         |current: Option<(Header, Vec<String>, bool, usize)>| -> Result<(), ParseError> {
             if let Some((header, body, _, sql_line)) = current {
@@ -196,7 +201,7 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
     for (i, raw) in lines.iter().enumerate() {
         let line_no = i + 1;
         let trimmed = raw.trim();
-        if let Some(rest) = annotation(trimmed) {
+        if let Some(rest) = annotation(trimmed).filter(|_| in_code[i]) {
             finish(current.take())?;
             let header = parse_header(rest).map_err(|m| err(line_no, m))?;
             current = Some((
@@ -242,16 +247,39 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
     }
     finish(current.take())?;
 
-    let mut seen = std::collections::HashMap::new();
+    // Every item a query generates, so two queries cannot make the same one.
+    let mut seen: std::collections::HashMap<String, (&str, usize)> = Default::default();
     for q in &queries {
-        if let Some(first) = seen.insert(q.fn_name.clone(), q.line) {
+        if crate::names::NOT_RAW.contains(&q.fn_name.as_str()) {
             return Err(err(
                 q.line,
                 format!(
-                    "query `{}` makes function `{}`, as does the query at line {first}; rename one",
+                    "query `{}` would make function `{}`, which Rust does not allow; rename it",
                     q.name, q.fn_name
                 ),
             ));
+        }
+        let konst = q.fn_name.to_uppercase();
+        let items = [
+            ("function", q.fn_name.clone()),
+            ("constant", format!("{konst}_SQLX")),
+            ("constant", konst),
+            ("type", format!("{}Row", q.type_name)),
+            ("type", format!("{}Params", q.type_name)),
+        ];
+        for (what, item) in items {
+            if let Some((other, first)) = seen.insert(item.clone(), (&q.name, q.line)) {
+                if other == q.name {
+                    continue;
+                }
+                return Err(err(
+                    q.line,
+                    format!(
+                        "query `{}` makes {what} `{item}`, as does query `{other}` at {path}:{first}; rename one",
+                        q.name
+                    ),
+                ));
+            }
         }
     }
     Ok(QueryFile {
@@ -390,28 +418,11 @@ fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
     let mut named = false;
     let mut positional = false;
     let mut i = 0;
-    let ident_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     while i < bytes.len() {
         let b = bytes[i];
         let rest = &sql[i..];
         // Literals, quoted identifiers and comments pass through untouched.
-        let skip = if b == b'\'' {
-            let escapes = i > 0
-                && matches!(bytes[i - 1], b'e' | b'E')
-                && (i < 2 || !ident_char(bytes[i - 2]));
-            Some(quoted_len(rest, b'\'', escapes))
-        } else if b == b'"' {
-            Some(quoted_len(rest, b'"', false))
-        } else if rest.starts_with("--") {
-            Some(rest.find('\n').unwrap_or(rest.len()))
-        } else if rest.starts_with("/*") {
-            Some(block_comment_len(rest))
-        } else if b == b'$' && (i == 0 || !ident_char(bytes[i - 1])) {
-            dollar_quote_len(rest)
-        } else {
-            None
-        };
-        if let Some(len) = skip {
+        if let Some(len) = literal_len(sql, i) {
             out.push_str(&rest[..len]);
             i += len;
             continue;
@@ -438,14 +449,22 @@ fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
         let prev_ident = i > 0 && (ident_char(bytes[i - 1]) || bytes[i - 1] == b'.');
         let found = if b == b'@'
             && !prev_ident
-            && (i == 0 || bytes[i - 1] != b'@')
+            // `@@` and `<@` are operators, not a parameter.
+            && (i == 0 || !matches!(bytes[i - 1], b'@' | b'<'))
             && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         {
             let len = rest[1..].bytes().take_while(|&c| ident_char(c)).count();
             let name = &rest[1..1 + len];
-            let nullable = rest[1 + len..].starts_with('?');
+            // `@doc?` is nullable, but `@doc ?| …`, `@doc?& …` use the jsonb operators.
+            let after = &rest[1 + len..];
+            let nullable = after.starts_with('?')
+                && !after[1..].starts_with(|c: char| "+-*/<>=~!@#%^&|`?".contains(c));
             Some((name.to_owned(), nullable, 1 + len + usize::from(nullable)))
-        } else if !prev_ident && rest.len() > 5 && rest[..5].eq_ignore_ascii_case("sqlc.") {
+        } else if !prev_ident
+            && rest
+                .get(..5)
+                .is_some_and(|h| h.eq_ignore_ascii_case("sqlc."))
+        {
             sqlc_macro(rest)?
         } else {
             None
@@ -484,9 +503,14 @@ fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
 /// `sqlc.arg(name)` / `sqlc.narg(name)` / `sqlc.arg('name')` at the start of `rest`.
 fn sqlc_macro(rest: &str) -> Result<Option<(String, bool, usize)>, String> {
     let after = &rest[5..];
-    let (nullable, after_kw) = if after.len() >= 5 && after[..5].eq_ignore_ascii_case("narg(") {
+    let starts = |kw: &str| {
+        after
+            .get(..kw.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(kw))
+    };
+    let (nullable, after_kw) = if starts("narg(") {
         (true, &after[5..])
-    } else if after.len() >= 4 && after[..4].eq_ignore_ascii_case("arg(") {
+    } else if starts("arg(") {
         (false, &after[4..])
     } else {
         return Ok(None);
@@ -503,6 +527,61 @@ fn sqlc_macro(rest: &str) -> Result<Option<(String, bool, usize)>, String> {
     }
     let len = rest.len() - after_kw.len() + close + 1;
     Ok(Some((name.to_owned(), nullable, len)))
+}
+
+fn ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The length of the string literal, quoted identifier, comment or dollar-quoted body that
+/// starts at byte `i` of `sql` (`i` on a char boundary), if one does.
+fn literal_len(sql: &str, i: usize) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let b = bytes[i];
+    let rest = &sql[i..];
+    if b == b'\'' {
+        let escapes =
+            i > 0 && matches!(bytes[i - 1], b'e' | b'E') && (i < 2 || !ident_char(bytes[i - 2]));
+        Some(quoted_len(rest, b'\'', escapes))
+    } else if b == b'"' {
+        Some(quoted_len(rest, b'"', false))
+    } else if rest.starts_with("--") {
+        Some(rest.find('\n').unwrap_or(rest.len()))
+    } else if rest.starts_with("/*") {
+        Some(block_comment_len(rest))
+    } else if b == b'$' && (i == 0 || !ident_char(bytes[i - 1])) {
+        dollar_quote_len(rest)
+    } else {
+        None
+    }
+}
+
+/// For each line of `text`, whether it starts outside string literals, quoted identifiers,
+/// block comments and dollar-quoted bodies (so a `-- name:` there is an annotation).
+fn lines_in_code(text: &str) -> Vec<bool> {
+    let mut inside: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(len) = literal_len(text, i) {
+            inside.push((i, i + len));
+            i += len.max(1);
+        } else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut spans = inside.iter().peekable();
+    for line in text.split('\n') {
+        while spans.next_if(|&&(_, end)| end <= start).is_some() {}
+        out.push(
+            spans
+                .peek()
+                .is_none_or(|&&(s, e)| !(s < start && start < e)),
+        );
+        start += line.len() + 1;
+    }
+    out
 }
 
 fn quoted_len(s: &str, quote: u8, backslash_escapes: bool) -> usize {
@@ -605,7 +684,10 @@ fn compared_column(sql: &str, placeholder: &str) -> Option<String> {
             .or_else(|| {
                 ["ILIKE", "LIKE"].iter().find_map(|op| {
                     let b = before.len().checked_sub(op.len())?;
-                    before[b..].eq_ignore_ascii_case(op).then(|| &before[..b])
+                    before
+                        .get(b..)?
+                        .eq_ignore_ascii_case(op)
+                        .then(|| &before[..b])
                 })
             })?
             .trim_end();
@@ -760,5 +842,163 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("INSERT INTO <table>"), "{err}");
+    }
+
+    #[test]
+    fn non_ascii_sql_does_not_panic() {
+        let q = one("SELECT * FROM t WHERE name = 'Zoë' AND id = @id");
+        assert_eq!(q.sql, "SELECT * FROM t WHERE name = 'Zoë' AND id = $1");
+        let q = one("SELECT 'é'||$1");
+        assert_eq!(q.params.len(), 1);
+        let err = parse_file("q.sql", "-- name: Q :one\nSELECT sqlc.arg(é)").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("plain parameter name"), "{err}");
+        let q = one("SELECT 1 FROM t WHERE é = $1 AND ö LIKE $2");
+        assert_eq!(q.params[1].name, "param_2");
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let pieces = [
+            "é",
+            "Zoë",
+            "'",
+            "\"",
+            "$",
+            "$$",
+            "$a$",
+            "@",
+            "@x",
+            "@x?",
+            "?",
+            "?|",
+            "--",
+            "/*",
+            "*/",
+            "sqlc.",
+            "sqlc.arg(",
+            "sqlc.narg(é",
+            "E'\\",
+            "\\",
+            "$1",
+            "$0",
+            "$99999999999",
+            "\n",
+            " ",
+            ";",
+            "(",
+            ")",
+            "=",
+            "LIKE",
+            "ILIKE",
+            "<@",
+            "日本",
+            "\u{feff}",
+            "-- name: X :one\n",
+            "INSERT INTO t (a) VALUES (",
+            "ß",
+            "🦀",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..4000 {
+            let mut sql = String::new();
+            for _ in 0..(seed % 9) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                sql.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            for text in [
+                format!("-- name: Q :one\nSELECT {sql}"),
+                format!("-- name: Q :copyfrom\n{sql}"),
+                sql.clone(),
+            ] {
+                let result = std::panic::catch_unwind(|| parse_file("q.sql", &text));
+                assert!(result.is_ok(), "parse_file panicked on {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn annotations_inside_literals_and_comments_do_not_split() {
+        for body in [
+            "SELECT '\n-- name: Inner :one\n'",
+            "SELECT 1 /*\n-- name: Inner :one\n*/",
+            "SELECT $f$\n-- name: Inner :one\n$f$",
+        ] {
+            let file = parse_file("q.sql", &format!("-- name: Q :one\n{body}\n")).unwrap();
+            assert_eq!(file.queries.len(), 1, "{body}");
+            assert!(file.queries[0].sql.contains("Inner"));
+        }
+        let file = parse_file(
+            "q.sql",
+            "-- name: A :one\n-- it's\nSELECT 1;\n-- name: B :one\nSELECT 2",
+        )
+        .unwrap();
+        assert_eq!(file.queries.len(), 2);
+    }
+
+    #[test]
+    fn jsonb_and_containment_operators_are_not_params() {
+        let q = one("SELECT 1 FROM t WHERE @doc?| array['a'] AND @d2?& array['b'] AND @n? IS NULL");
+        assert_eq!(
+            q.sql,
+            "SELECT 1 FROM t WHERE $1?| array['a'] AND $2?& array['b'] AND $3 IS NULL"
+        );
+        assert!(!q.params[0].nullable && !q.params[1].nullable && q.params[2].nullable);
+        let q = one("SELECT 1 FROM t WHERE x<@arr AND y = @y");
+        assert_eq!(q.sql, "SELECT 1 FROM t WHERE x<@arr AND y = $1");
+    }
+
+    #[test]
+    fn generated_item_clashes_name_both_queries() {
+        let err = parse_file(
+            "q.sql",
+            "-- name: Move :one\nSELECT 1\n-- name: MoveSqlx :one\nSELECT 2",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:3: query `MoveSqlx` makes constant `MOVE_SQLX`, as does query `Move` at q.sql:1; rename one"
+        );
+        let err = parse_file(
+            "q.sql",
+            "-- name: A1 :one\nSELECT 1\n-- name: A_1 :one\nSELECT 2",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("q.sql:3: query `A_1` makes"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("query `A1` at q.sql:1"), "{err}");
+    }
+
+    #[test]
+    fn keywords_that_cannot_be_raw_are_rejected() {
+        let err = parse_file("q.sql", "-- name: Self :one\nSELECT 1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:1: query `Self` would make function `self`"),
+            "{err}"
+        );
+        let err = parse_file("queries/crate.sql", "-- name: A :one\nSELECT 1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("queries/crate.sql:1: file name `crate`"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_file("queries/type.sql", "-- name: Move :one\nSELECT 1")
+                .unwrap()
+                .queries[0]
+                .fn_name,
+            "move"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let file = parse_file("q.sql", "\u{feff}-- name: Q :one\nSELECT 1").unwrap();
+        assert_eq!(file.queries[0].sql, "SELECT 1");
     }
 }

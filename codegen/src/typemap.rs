@@ -84,6 +84,20 @@ pub static BUILTINS: &[Builtin] = builtins! {
     "Inet" "inet" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
     "Cidr" "cidr" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
     "Void" "void" "()" "()" true;
+    "Timetz" "timetz" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" true;
+    "Int4Range" "int4range" "pgtide::sqlx::postgres::types::PgRange<i32>" "pgtide::sqlx::postgres::types::PgRange<i32>" true;
+    "Int8Range" "int8range" "pgtide::sqlx::postgres::types::PgRange<i64>" "pgtide::sqlx::postgres::types::PgRange<i64>" true;
+    "NumRange" "numrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>" true;
+    "TsRange" "tsrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>" true;
+    "TstzRange" "tstzrange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>" true;
+    "DateRange" "daterange" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>" "pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>" true;
+    "Point" "point" "pgtide::sqlx::postgres::types::PgPoint" "&pgtide::sqlx::postgres::types::PgPoint" false;
+    "Line" "line" "pgtide::sqlx::postgres::types::PgLine" "&pgtide::sqlx::postgres::types::PgLine" false;
+    "Lseg" "lseg" "pgtide::sqlx::postgres::types::PgLSeg" "&pgtide::sqlx::postgres::types::PgLSeg" false;
+    "Box" "box" "pgtide::sqlx::postgres::types::PgBox" "&pgtide::sqlx::postgres::types::PgBox" false;
+    "Path" "path" "pgtide::sqlx::postgres::types::PgPath" "&pgtide::sqlx::postgres::types::PgPath" false;
+    "Polygon" "polygon" "pgtide::sqlx::postgres::types::PgPolygon" "&pgtide::sqlx::postgres::types::PgPolygon" false;
+    "Circle" "circle" "pgtide::sqlx::postgres::types::PgCircle" "&pgtide::sqlx::postgres::types::PgCircle" false;
 };
 
 impl PgType {
@@ -175,6 +189,32 @@ impl PgType {
         }
     }
 
+    /// How a `:copyfrom` field of this type is sent with binary `COPY`: `Ok(true)` for `json`
+    /// (sent with `BinaryCopy::field_json`, see there), `Ok(false)` when sqlx's encoding is
+    /// accepted as is. `Err` names what sqlx would send for an array whose element type it
+    /// labels differently from the column: the server checks the element OID of binary
+    /// arrays (`varchar[]` arrives as `text[]`, `json[]` as `jsonb[]`, `cidr[]` as `inet[]`,
+    /// arrays of domains as arrays of the base type, arrays of enums without an OID).
+    pub fn copy_json(&self) -> Result<bool, String> {
+        match self {
+            PgType::Builtin(b) => Ok(b.sqlx == "Json"),
+            PgType::Domain { base, .. } => base.copy_json(),
+            PgType::Array(elem) => match &**elem {
+                PgType::Builtin(b) => match b.sqlx {
+                    "Varchar" | "Bpchar" | "Name" => Err("`text[]`".into()),
+                    "Json" => Err("`jsonb[]`".into()),
+                    "Cidr" => Err("`inet[]`".into()),
+                    _ => Ok(false),
+                },
+                PgType::Domain { base, .. } => Err(format!("`{}[]`", base.pg_name())),
+                PgType::Enum(_) => Err("an array whose element type it does not know".into()),
+                other => Err(format!("something other than `{}[]`", other.pg_name())),
+            },
+            PgType::Enum(_) => Ok(false),
+            PgType::Unsupported(name) => Err(format!("nothing for `{name}`")),
+        }
+    }
+
     /// Whether this is (a domain over) an array of an enum: such values cannot be sent with
     /// binary `COPY`, whose array header needs the element type's OID.
     pub fn is_enum_array(&self) -> bool {
@@ -211,6 +251,8 @@ impl ColumnName {
     /// Parses a column name as the server returns it.
     pub fn parse(raw: &str) -> ColumnName {
         let (head, rust_type) = match raw.split_once(':') {
+            // `AS "x: _"` (sqlx's spelling of "infer it") keeps the inferred type.
+            Some((head, ty)) if ty.trim() == "_" => (head.trim(), None),
             Some((head, ty)) if !ty.trim().is_empty() => (head.trim(), Some(ty.trim().to_owned())),
             _ => (raw, None),
         };
@@ -259,7 +301,31 @@ mod tests {
         assert!(PgType::from_json(&arr).is_enum_array());
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
-        assert_eq!(PgType::from_json(&json!("Int4Range")).owned(), None);
+        assert_eq!(
+            PgType::from_json(&json!("Int4Range")).owned().unwrap(),
+            "pgtide::sqlx::postgres::types::PgRange<i32>"
+        );
+        let tsvector = json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        assert_eq!(PgType::from_json(&tsvector).owned(), None);
+    }
+
+    #[test]
+    fn copy_encodings() {
+        let ty = |v: Value| PgType::from_json(&v).copy_json();
+        assert_eq!(ty(json!("Json")), Ok(true));
+        assert_eq!(ty(json!("Jsonb")), Ok(false));
+        assert_eq!(ty(json!("TextArray")), Ok(false));
+        assert_eq!(ty(json!("Int4Array")), Ok(false));
+        assert_eq!(ty(json!("VarcharArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("BpcharArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("NameArray")), Err("`text[]`".into()));
+        assert_eq!(ty(json!("JsonArray")), Err("`jsonb[]`".into()));
+        assert_eq!(ty(json!("CidrArray")), Err("`inet[]`".into()));
+        let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
+        let arr = json!({"Custom": {"name": "_isbn13", "kind": {"Array": domain}}});
+        assert_eq!(ty(arr), Err("`text[]`".into()));
+        let json_domain = json!({"Custom": {"name": "doc", "kind": {"Domain": "Json"}}});
+        assert_eq!(ty(json_domain), Ok(true));
     }
 
     #[test]
@@ -270,6 +336,11 @@ mod tests {
         assert_eq!(
             (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
             ("total", Some(false), Some("MyType"))
+        );
+        let c = ColumnName::parse("x?: _");
+        assert_eq!(
+            (c.name.as_str(), c.nullable, c.rust_type.as_deref()),
+            ("x", Some(true), None)
         );
     }
 }

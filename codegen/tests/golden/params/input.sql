@@ -14,3 +14,7 @@ UPDATE authors SET bio = sqlc.narg(bio), email = sqlc.arg('email') WHERE author_
 INSERT INTO authors (name, email, bio, born, created_at)
 VALUES (@name, @email?, @type?, @born?, @created_at)
 RETURNING author_id, created_at;
+
+-- name: Move :opt
+-- A keyword name makes a raw identifier (`r#move`); `AS "n: _"` keeps the inferred type.
+SELECT author_id AS "n: _" FROM authors WHERE author_id = @author_id AND name <> 'Zoë';

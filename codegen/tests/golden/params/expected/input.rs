@@ -203,3 +203,40 @@ where
         .bind(params.created_at);
     pgtide::codegen_support::fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row).await
 }
+
+/// The statement [`r#move`] runs.
+pub const MOVE: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+    name: "Move",
+    sql: r#"SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'"#,
+    source: "input.sql:18",
+};
+
+const MOVE_SQLX: &[u8] = include_bytes!(
+    // .sqlx entry of query `Move` (input.sql:18); missing? run `pgtide prepare` and `pgtide gen`
+    "../.sqlx/query-beac085ea6b66e98963e826ffbd8d7421f6672c78c4cff1a6ad37a786a10d086.json"
+);
+const _: () = assert!(
+    pgtide::codegen_support::metadata_hash(MOVE_SQLX) == 0xf87917c3eb5512e9,
+    "query `Move` (input.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
+
+/// `Move` (`input.sql:18`)
+///
+/// A keyword name makes a raw identifier (`r#move`); `AS "n: _"` keeps the inferred type.
+///
+/// ```sql
+/// SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'
+/// ```
+pub async fn r#move<'e, E>(db: E, author_id: i64) -> pgtide::Result<Option<i64>>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let query = sqlx::query(MOVE.sql).bind(author_id);
+    pgtide::codegen_support::fetch_optional(
+        db,
+        &MOVE,
+        query,
+        pgtide::codegen_support::first_column,
+    )
+    .await
+}

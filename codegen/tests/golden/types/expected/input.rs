@@ -16,16 +16,20 @@ pub const EVERY_TYPE: pgtide::codegen_support::Statement = pgtide::codegen_suppo
        $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,
        $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,
        $21::money AS m, $22::oid AS o, $23::int4[] AS "ia!", $24::text[] AS ta,
-       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn"#,
+       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,
+       $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,
+       $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,
+       $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,
+       $41::polygon AS pg, $42::circle AS ci"#,
     source: "input.sql:1",
 };
 
 const EVERY_TYPE_SQLX: &[u8] = include_bytes!(
     // .sqlx entry of query `EveryType` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-b892443f3b9d648d43ec0d90acec6ab22d8d52b587a6aeea3852e8d65cc3b25a.json"
+    "../.sqlx/query-2616077d1237af32078986befc70be9eacd1697879e60434172dd88443cf2b6a.json"
 );
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(EVERY_TYPE_SQLX) == 0x2e3d5fcc2983769d,
+    pgtide::codegen_support::metadata_hash(EVERY_TYPE_SQLX) == 0x6e5ef69f18f75cc1,
     "query `EveryType` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -86,6 +90,36 @@ pub struct EveryTypeParams<'a> {
     pub ga: &'a [super::BookGenre],
     /// `isbn` (`isbn13`)
     pub isbn: &'a str,
+    /// `ttz` (`timetz`)
+    pub ttz: pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>,
+    /// `r4` (`int4range`)
+    pub r4: pgtide::sqlx::postgres::types::PgRange<i32>,
+    /// `r8` (`int8range`)
+    pub r8: pgtide::sqlx::postgres::types::PgRange<i64>,
+    /// `rn` (`numrange`)
+    pub rn: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>,
+    /// `rts` (`tsrange`)
+    pub rts: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>,
+    /// `rtz` (`tstzrange`)
+    pub rtz: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
+    /// `rd` (`daterange`)
+    pub rd: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>,
+    /// `ra` (`int4range[]`)
+    pub ra: &'a [pgtide::sqlx::postgres::types::PgRange<i32>],
+    /// `pt` (`point`)
+    pub pt: &'a pgtide::sqlx::postgres::types::PgPoint,
+    /// `ln` (`line`)
+    pub ln: &'a pgtide::sqlx::postgres::types::PgLine,
+    /// `ls` (`lseg`)
+    pub ls: &'a pgtide::sqlx::postgres::types::PgLSeg,
+    /// `bx` (`box`)
+    pub bx: &'a pgtide::sqlx::postgres::types::PgBox,
+    /// `pa` (`path`)
+    pub pa: &'a pgtide::sqlx::postgres::types::PgPath,
+    /// `pg` (`polygon`)
+    pub pg: &'a pgtide::sqlx::postgres::types::PgPolygon,
+    /// `ci` (`circle`)
+    pub ci: &'a pgtide::sqlx::postgres::types::PgCircle,
 }
 
 /// A row returned by [`every_type`].
@@ -145,6 +179,36 @@ pub struct EveryTypeRow {
     pub ga: Option<Vec<super::BookGenre>>,
     /// `isbn` (`text`, nullable)
     pub isbn: Option<String>,
+    /// `ttz` (`timetz`, nullable)
+    pub ttz: Option<pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>>,
+    /// `r4` (`int4range`, nullable)
+    pub r4: Option<pgtide::sqlx::postgres::types::PgRange<i32>>,
+    /// `r8` (`int8range`, nullable)
+    pub r8: Option<pgtide::sqlx::postgres::types::PgRange<i64>>,
+    /// `rn` (`numrange`, nullable)
+    pub rn: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>>,
+    /// `rts` (`tsrange`, nullable)
+    pub rts: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>>,
+    /// `rtz` (`tstzrange`, nullable)
+    pub rtz: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>>,
+    /// `rd` (`daterange`, nullable)
+    pub rd: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>>,
+    /// `ra` (`int4range[]`, nullable)
+    pub ra: Option<Vec<pgtide::sqlx::postgres::types::PgRange<i32>>>,
+    /// `pt` (`point`, nullable)
+    pub pt: Option<pgtide::sqlx::postgres::types::PgPoint>,
+    /// `ln` (`line`, nullable)
+    pub ln: Option<pgtide::sqlx::postgres::types::PgLine>,
+    /// `ls` (`lseg`, nullable)
+    pub ls: Option<pgtide::sqlx::postgres::types::PgLSeg>,
+    /// `bx` (`box`, nullable)
+    pub bx: Option<pgtide::sqlx::postgres::types::PgBox>,
+    /// `pa` (`path`, nullable)
+    pub pa: Option<pgtide::sqlx::postgres::types::PgPath>,
+    /// `pg` (`polygon`, nullable)
+    pub pg: Option<pgtide::sqlx::postgres::types::PgPolygon>,
+    /// `ci` (`circle`, nullable)
+    pub ci: Option<pgtide::sqlx::postgres::types::PgCircle>,
 }
 
 impl EveryTypeRow {
@@ -178,13 +242,28 @@ impl EveryTypeRow {
             g: row.try_get(24)?,
             ga: row.try_get(25)?,
             isbn: row.try_get(26)?,
+            ttz: row.try_get(27)?,
+            r4: row.try_get(28)?,
+            r8: row.try_get(29)?,
+            rn: row.try_get(30)?,
+            rts: row.try_get(31)?,
+            rtz: row.try_get(32)?,
+            rd: row.try_get(33)?,
+            ra: row.try_get(34)?,
+            pt: row.try_get(35)?,
+            ln: row.try_get(36)?,
+            ls: row.try_get(37)?,
+            bx: row.try_get(38)?,
+            pa: row.try_get(39)?,
+            pg: row.try_get(40)?,
+            ci: row.try_get(41)?,
         })
     }
 }
 
 /// `EveryType` (`input.sql:1`)
 ///
-/// Every built-in type sqlx maps, an enum, an enum array and a domain, in and out.
+/// Every built-in type pgtide maps, an enum, an enum array and a domain, in and out.
 ///
 /// ```sql
 /// SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,
@@ -193,7 +272,11 @@ impl EveryTypeRow {
 ///        $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,
 ///        $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,
 ///        $21::money AS m, $22::oid AS o, $23::int4[] AS "ia!", $24::text[] AS ta,
-///        $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn
+///        $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,
+///        $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,
+///        $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,
+///        $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,
+///        $41::polygon AS pg, $42::circle AS ci
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
@@ -228,7 +311,22 @@ where
         .bind(params.ta)
         .bind(params.g)
         .bind(params.ga)
-        .bind(params.isbn);
+        .bind(params.isbn)
+        .bind(params.ttz)
+        .bind(params.r4)
+        .bind(params.r8)
+        .bind(params.rn)
+        .bind(params.rts)
+        .bind(params.rtz)
+        .bind(params.rd)
+        .bind(params.ra)
+        .bind(params.pt)
+        .bind(params.ln)
+        .bind(params.ls)
+        .bind(params.bx)
+        .bind(params.pa)
+        .bind(params.pg)
+        .bind(params.ci);
     pgtide::codegen_support::fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row).await
 }
 
@@ -237,16 +335,16 @@ pub const OVERRIDES: pgtide::codegen_support::Statement = pgtide::codegen_suppor
     name: "Overrides",
     sql: r#"SELECT b.title AS "title?", count(*) AS "n!", b.pages AS "pages: i64", b.price AS "price!: pgtide::sqlx::types::Decimal"
 FROM books b GROUP BY b.title, b.pages, b.price"#,
-    source: "input.sql:11",
+    source: "input.sql:15",
 };
 
 const OVERRIDES_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `Overrides` (input.sql:11); missing? run `pgtide prepare` and `pgtide gen`
+    // .sqlx entry of query `Overrides` (input.sql:15); missing? run `pgtide prepare` and `pgtide gen`
     "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
 );
 const _: () = assert!(
     pgtide::codegen_support::metadata_hash(OVERRIDES_SQLX) == 0xd4a84d4caf47f552,
-    "query `Overrides` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+    "query `Overrides` (input.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`overrides`].
@@ -274,7 +372,7 @@ impl OverridesRow {
     }
 }
 
-/// `Overrides` (`input.sql:11`)
+/// `Overrides` (`input.sql:15`)
 ///
 /// ```sql
 /// SELECT b.title AS "title?", count(*) AS "n!", b.pages AS "pages: i64", b.price AS "price!: pgtide::sqlx::types::Decimal"
