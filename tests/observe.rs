@@ -77,14 +77,40 @@ async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
         .ssl_mode(pgtide::config::SslMode::Disable)
         .pool_size(pgtide::config::PoolSize::new(1, 1)?)
         .build()?;
-    assert!(Pool::connect(&bad).await.is_err());
+    let bad_err = Pool::connect(&bad).await.unwrap_err();
     let proxy = proxy(&db).await;
     proxy.set_mode(ProxyMode::Refuse);
     let down = config_via(&db, &proxy, 1, 1)
         .retry(common::retry(3, 5, 5, Duration::from_secs(5)))
         .build()?;
-    assert!(Pool::connect(&down).await.is_err());
-    let debug = format!("{pool:?} {cfg:?}");
+    let down_err = Pool::connect(&down).await.unwrap_err();
+    // Every public runtime value reachable from a pool, formatted with `{:?}` and `{}`.
+    let mut conn = pool.acquire().await?;
+    conn.backend_pid().await?;
+    let tx = pool.begin(TxOptions::default()).await?;
+    let timeout_err = {
+        let one = Pool::connect(
+            &config(&db, 1, 1)
+                .acquire_timeout(Duration::from_millis(50))
+                .build()?,
+        )
+        .await?;
+        let _held = one.acquire().await?;
+        one.acquire().await.unwrap_err()
+    };
+    let debug = format!(
+        "{pool:?} {cfg:?} {conn:?} {tx:?} {bad_err:?} {bad_err} {down_err:?} {down_err} \
+         {timeout_err:?} {timeout_err} {:?} {}",
+        pool.stats(),
+        pool.stats(),
+    );
+    drop(tx);
+    drop(conn);
+    // The explicit escape hatch does hold the secret (that is why it says so in its name).
+    assert!(
+        format!("{:?}", pool.connect_options_with_password()).contains(password.as_str()),
+        "the escape hatch is expected to carry the password"
+    );
 
     let out = capture.text();
     for needle in [

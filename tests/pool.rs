@@ -373,7 +373,10 @@ async fn pool_is_a_sqlx_executor_and_keeps_escape_hatches() -> anyhow::Result<()
         .fetch_one(&mut unpooled)
         .await?;
     assert_eq!(app, cfg.connection().application_name);
-    assert_eq!(pool.connect_options().get_database(), Some(db.name()));
+    assert_eq!(
+        pool.connect_options_with_password().get_database(),
+        Some(db.name())
+    );
     Ok(())
 }
 

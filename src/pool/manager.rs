@@ -59,13 +59,27 @@ impl Conn {
 }
 
 /// Creates and recycles [`Conn`]s for one pool.
-#[derive(Debug)]
 pub(crate) struct ConnectionManager {
     pub(crate) options: PgConnectOptions,
     pub(crate) connect_timeout: Duration,
     pub(crate) health_check: HealthCheck,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
+}
+
+/// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
+impl std::fmt::Debug for ConnectionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionManager")
+            .field("host", &self.options.get_host())
+            .field("port", &self.options.get_port())
+            .field("database", &self.options.get_database())
+            .field("user", &self.options.get_username())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("health_check", &self.health_check)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectionManager {

@@ -302,10 +302,13 @@ impl Pool {
         self.shared.inner.manager().connect_unpooled().await
     }
 
-    /// Escape hatch: the sqlx connect options the pool uses (the password included, though
-    /// `Debug` does not show it).
-    pub fn connect_options(&self) -> &PgConnectOptions {
-        &self.shared.inner.manager().options
+    /// Escape hatch: a copy of the sqlx connect options the pool uses.
+    ///
+    /// **The result contains the password, and sqlx's `Debug` for [`PgConnectOptions`]
+    /// prints it**: never log or `{:?}`-format it. Made on demand (not borrowed from the
+    /// pool) so that nothing reachable from a `Pool` formats the secret by accident.
+    pub fn connect_options_with_password(&self) -> PgConnectOptions {
+        self.shared.inner.manager().options.clone()
     }
 }
 
