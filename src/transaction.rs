@@ -238,6 +238,12 @@ impl Drop for Transaction {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        if conn.conn_ref().in_flight {
+            // The body was dropped midway (an outer timeout, `select!`): a statement may still
+            // be running, and a ROLLBACK would queue behind it. Close the connection instead;
+            // the server rolls the transaction back when the session ends.
+            return;
+        }
         match tokio::runtime::Handle::try_current() {
             // Roll back now, so locks are released before the connection is reused.
             Ok(runtime) => {
@@ -312,14 +318,20 @@ impl Pool {
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
         let begin = sqlx::AssertSqlSafe(options.begin_sql());
+        // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
+        // that, the session may be inside a transaction sqlx does not know about. The flag
+        // stays set then, and the connection is discarded when `conn` drops.
+        conn.conn().start_in_flight();
         if let Err(err) =
             PgTransactionManager::begin(&mut conn, Some(sqlx::SqlSafeStr::into_sql_str(begin)))
                 .await
         {
             let err = Error::from(err);
+            conn.conn().end_in_flight();
             conn.conn().observe(&err);
             return Err(err);
         }
+        conn.conn().end_in_flight();
         Ok(Transaction { conn: Some(conn) })
     }
 
@@ -355,7 +367,9 @@ impl Pool {
         body: &mut impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> std::result::Result<T, Failed> {
         let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+        tx.pooled().conn().start_in_flight();
         let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+        tx.pooled().conn().end_in_flight();
         finish(tx, outcome).await
     }
 
@@ -394,7 +408,9 @@ impl Pool {
             loop {
                 let once = async {
                     let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+                    tx.pooled().conn().start_in_flight();
                     let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+                    tx.pooled().conn().end_in_flight();
                     finish(tx, outcome).await
                 };
                 let failed = match once.await {

@@ -61,10 +61,87 @@ async fn panic_rolls_back_and_resumes() -> anyhow::Result<()> {
     assert!(joined.unwrap_err().is_panic());
     assert_eq!(visits(&pool).await, 0, "rolled back");
     // The one connection is usable and outside any transaction.
-    let depth: String = sqlx::query_scalar("SELECT current_setting('transaction_isolation')")
-        .fetch_one(&pool)
-        .await?;
-    assert_eq!(depth, "read committed");
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    Ok(())
+}
+
+/// `SAVEPOINT` fails with `25P01` outside a transaction block and succeeds inside one: a
+/// check that cannot pass on a session left inside a transaction.
+async fn assert_outside_transaction(conn: &mut sqlx::PgConnection) {
+    match sqlx::raw_sql("SAVEPOINT pgtide_probe")
+        .execute(&mut *conn)
+        .await
+    {
+        Err(err) => assert_eq!(
+            err.as_database_error().and_then(|e| e.code()).as_deref(),
+            Some("25P01"),
+            "{err}"
+        ),
+        Ok(_) => panic!("the connection was handed out inside a transaction"),
+    }
+}
+
+#[tokio::test]
+async fn a_begin_cancelled_in_flight_does_not_leave_the_connection_in_a_transaction()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 1)
+        .health_check(pgtide::config::HealthCheck::Never)
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    // Poll `begin` once and drop it: with the connection idle and no health check, the
+    // first poll checks out and sends `BEGIN`, and usually returns before the reply arrives.
+    // Try until one attempt was dropped in flight (bounded).
+    let mut dropped_in_flight = 0;
+    for _ in 0..200 {
+        let created = pool.stats().connections_created;
+        let mut begin = Box::pin(pool.begin(TxOptions::default()));
+        // A transaction that did begin is dropped here too (rolled back in the background).
+        let pending = futures_util::FutureExt::now_or_never(begin.as_mut()).is_none();
+        drop(begin);
+        let mut conn = pool.acquire().await?;
+        assert_outside_transaction(&mut conn).await;
+        drop(conn);
+        if pending {
+            dropped_in_flight += 1;
+            assert!(
+                pool.stats().connections_created > created,
+                "the abandoned connection was discarded"
+            );
+            if dropped_in_flight == 5 {
+                break;
+            }
+        }
+    }
+    assert!(dropped_in_flight > 0, "no attempt was dropped in flight");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_in_flight_is_not_reused_inside_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    // The body is stuck in a statement; an outer timeout drops the whole transaction.
+    let outer = tokio::time::timeout(
+        Duration::from_millis(100),
+        pool.transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            query::execute(&mut **tx, sqlx::query("SELECT pg_sleep(20)")).await
+        }),
+    )
+    .await;
+    assert!(outer.is_err(), "the outer timeout fired");
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), pool.acquire())
+        .await
+        .expect("the next checkout is not blocked behind the abandoned statement")?;
+    assert_outside_transaction(&mut conn).await;
+    drop(conn);
+    assert_eq!(
+        visits(&pool).await,
+        0,
+        "the abandoned transaction did not commit"
+    );
     Ok(())
 }
 

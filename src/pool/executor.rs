@@ -33,6 +33,9 @@ impl<'p> Executor<'p> for &'_ Pool {
         Box::pin(TryAsyncStream::new(move |yielder| async move {
             observe::record_target(&pool.shared);
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            // A stream dropped before its end leaves the statement's reply unread: the
+            // connection is discarded then (see `Conn::in_flight`).
+            conn.conn().start_in_flight();
             let mut rows = conn.fetch_many(query);
             loop {
                 match rows.try_next().await {
@@ -41,11 +44,14 @@ impl<'p> Executor<'p> for &'_ Pool {
                     Err(err) => {
                         drop(rows);
                         let err = Error::from(err);
+                        conn.conn().end_in_flight();
                         conn.conn().observe(&err);
                         return Err(into_sqlx(err));
                     }
                 }
             }
+            drop(rows);
+            conn.conn().end_in_flight();
             Ok(())
         }))
     }
@@ -62,7 +68,9 @@ impl<'p> Executor<'p> for &'_ Pool {
         Box::pin(async move {
             observe::record_target(&pool.shared);
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            conn.conn().start_in_flight();
             let result = conn.fetch_optional(query).await;
+            conn.conn().end_in_flight();
             if let Err(err) = result {
                 let err = Error::from(err);
                 conn.conn().observe(&err);
@@ -83,7 +91,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.prepare_with(sql, parameters).await
+            conn.conn().start_in_flight();
+            let result = conn.prepare_with(sql, parameters).await;
+            conn.conn().end_in_flight();
+            result
         })
     }
 
@@ -97,7 +108,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.describe(sql).await
+            conn.conn().start_in_flight();
+            let result = conn.describe(sql).await;
+            conn.conn().end_in_flight();
+            result
         })
     }
 }

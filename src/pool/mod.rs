@@ -173,12 +173,15 @@ impl Pool {
         Counters::bump(&counters.acquires);
         let started = Instant::now();
         let timeout = self.shared.config.pool().acquire_timeout;
-        let deadline = started + timeout;
+        // `None`: a timeout so large it overflows `Instant` (effectively no limit).
+        let deadline = started.checked_add(timeout);
+        let left =
+            |now: Instant| deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
         let mut backoff = self.shared.retry.delays();
         let mut last_connect_error = None;
         let mut attempt = 0;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = left(Instant::now());
             if remaining.is_zero() {
                 break;
             }
@@ -198,7 +201,7 @@ impl Pool {
                     let delay = backoff
                         .next()
                         .unwrap_or(self.shared.config.retry().max_delay)
-                        .min(deadline.saturating_duration_since(Instant::now()));
+                        .min(left(Instant::now()));
                     crate::retry::retry_event("acquire", attempt, delay, &err);
                     last_connect_error = Some(Box::new(err));
                     tokio::time::sleep(delay).await;
@@ -316,6 +319,19 @@ impl Pool {
 ///
 /// Derefs to [`sqlx::PgConnection`], so anything that takes `&mut PgConnection` (sqlx
 /// queries, generated query functions) takes `&mut *conn`.
+///
+/// Handed back, it is discarded instead of reused when a pgtide operation on it was
+/// abandoned midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a
+/// per-call timeout or a `&Pool` statement was in flight), or when a sqlx transaction on it
+/// was left open.
+///
+/// Limitation: a transaction opened with a raw `query("BEGIN")` (not [`Pool::begin`] or
+/// `sqlx::Connection::begin`) is invisible to the pool. sqlx-postgres 0.9 tracks the
+/// server's transaction status from `ReadyForQuery` but keeps it private, so the pool could
+/// only find out with an extra round trip on every return. End such transactions yourself,
+/// or [`detach`](Self::detach) the connection. Likewise a raw sqlx query future on
+/// `&mut *conn` dropped midway is not seen: sqlx reads the abandoned reply before the
+/// connection's next statement, so the next user may wait for it to finish.
 pub struct PooledConnection {
     object: Option<Object<ConnectionManager>>,
     pub(crate) shared: Arc<Shared>,
@@ -407,16 +423,23 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
-        if object.broken {
+        if object.broken || object.in_flight {
+            // Broken, or a pgtide operation was abandoned midway (its future dropped): the
+            // session may be inside a transaction sqlx does not know about, have a changed
+            // `statement_timeout`, or still be running a statement. Not reused.
             Counters::bump(&self.shared.counters.closed);
             drop(Object::take(object));
             return;
         }
         use sqlx_core::transaction::TransactionManager;
         if sqlx::postgres::PgTransactionManager::get_transaction_depth(&object.raw) > 0 {
-            // A sqlx transaction left open on the raw connection: its ROLLBACK is queued;
-            // the health check on the next checkout sends it.
-            object.suspect = true;
+            // A sqlx transaction (e.g. `sqlx::Transaction` on `&mut *conn`) left open on the
+            // raw connection and nothing rolled it back. The health check on the next
+            // checkout only pings; the ping does not end the transaction, so the connection
+            // is discarded rather than handed out inside it.
+            Counters::bump(&self.shared.counters.closed);
+            drop(Object::take(object));
+            return;
         }
         object.idle_since = Instant::now();
     }
