@@ -320,3 +320,106 @@ async fn boxed_bodies_run_in_spawned_tasks_and_retry_too() -> anyhow::Result<()>
     assert_eq!(visits(&pool).await, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_body_that_swallows_an_error_does_not_report_a_silent_rollback_as_success()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            // The error is swallowed, but the transaction is aborted: COMMIT would roll back.
+            let _ = query::execute(&mut **tx, sqlx::query("SELECT 1/0")).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert_eq!(visits(&pool).await, 0, "nothing committed");
+
+    // The manual API says so too, and the connection is reused afterwards.
+    let created = pool.stats().connections_created;
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    let _ = sqlx::query("SELECT 1/0").execute(&mut *tx).await;
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"));
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    assert_eq!(
+        pool.stats().connections_created,
+        created,
+        "the connection was reused"
+    );
+    Ok(())
+}
+
+/// Write skew between two serializable transactions: T1 (manual) reads `b` and writes `a`,
+/// T2 (`Pool::transaction`) reads `a` and writes `b`; T1 commits while T2 is still open, so
+/// T2's `COMMIT` fails with 40001. The retry runs T2 again on the same connection: a
+/// conflict reported by `COMMIT` does not cost a new connection.
+#[tokio::test]
+async fn a_conflict_at_commit_is_retried_without_replacing_the_connection() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 2, 2)
+        .retry(common::retry(5, 10, 50, Duration::from_secs(20)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    sqlx::query("INSERT INTO counters (name, value) VALUES ('a', 0), ('b', 0)")
+        .execute(&pool)
+        .await?;
+    let created = pool.stats().connections_created;
+    let closed = pool.stats().connections_closed;
+
+    let mut t1 = pool.begin(TxOptions::serializable()).await?;
+    sqlx::query("SELECT value FROM counters WHERE name = 'b'")
+        .execute(&mut *t1)
+        .await?;
+    sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'a'")
+        .execute(&mut *t1)
+        .await?;
+
+    let (wrote_tx, wrote_rx) = tokio::sync::oneshot::channel::<()>();
+    let (committed_tx, committed_rx) = tokio::sync::oneshot::channel::<()>();
+    let runs = AtomicU32::new(0);
+    let signals = std::sync::Mutex::new(Some((wrote_tx, committed_rx)));
+    let t2 = pool.transaction(TxOptions::serializable(), async |tx| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        sqlx::query("SELECT value FROM counters WHERE name = 'a'")
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'b'")
+            .execute(&mut **tx)
+            .await?;
+        let first = signals.lock().unwrap().take();
+        if let Some((wrote, committed)) = first {
+            wrote.send(()).unwrap();
+            committed.await.unwrap();
+        }
+        Ok(())
+    });
+    let t1 = async {
+        wrote_rx.await?;
+        t1.commit().await?;
+        committed_tx.send(()).unwrap();
+        anyhow::Ok(())
+    };
+    let (t2, t1) = tokio::join!(t2, t1);
+    t1?;
+    t2?;
+    let runs = runs.load(Ordering::SeqCst);
+    assert_eq!(runs, 2, "T2 failed once at COMMIT and ran again");
+    let values: Vec<i64> =
+        sqlx::query_scalar("SELECT value FROM counters WHERE name IN ('a', 'b') ORDER BY name")
+            .fetch_all(&pool)
+            .await?;
+    assert_eq!(values, [1, 1]);
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.connections_created, stats.connections_closed),
+        (created, closed),
+        "no connection was replaced across the retry"
+    );
+    Ok(())
+}
