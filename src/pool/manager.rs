@@ -56,13 +56,14 @@ impl Conn {
     }
 
     /// Remembers what an error says about the connection itself: a lost connection is
-    /// never handed out again; any other error that did not come from the server (a
-    /// protocol or decoding failure, a client-side timeout) gets a health check on the next
-    /// checkout.
+    /// never handed out again; a protocol error, or a timeout the server did not report
+    /// (the client gave up waiting), gets a health check on the next checkout.
     pub(crate) fn observe(&mut self, err: &Error) {
         if err.is_connection_lost() {
             self.broken = true;
-        } else if !matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))) {
+        } else if matches!(err.as_sqlx(), Some(sqlx::Error::Protocol(_)))
+            || (err.kind() == crate::error::ErrorKind::Timeout && err.sqlstate().is_none())
+        {
             self.suspect = true;
         }
     }
