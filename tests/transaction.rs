@@ -423,3 +423,51 @@ async fn a_conflict_at_commit_is_retried_without_replacing_the_connection() -> a
     );
     Ok(())
 }
+
+/// Two transactions each lock one row, wait for the other at a barrier, then take the
+/// other's row: PostgreSQL's deadlock detector aborts one with 40P01, which is run again
+/// (without the barrier) after the other committed.
+#[tokio::test]
+async fn a_deadlock_is_resolved_by_automatic_retry() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 2, 2)
+        .retry(common::retry(5, 10, 50, Duration::from_secs(30)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let barrier = Barrier::new(2);
+    let runs = AtomicU32::new(0);
+    let codes = std::sync::Mutex::new(Vec::new());
+    let bump = |name: &'static str| {
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name)
+    };
+    let txn = |first: &'static str, second: &'static str| {
+        let (barrier, runs, codes) = (&barrier, &runs, &codes);
+        let first_run = AtomicU32::new(0);
+        pool.transaction(TxOptions::default(), async move |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            query::execute(&mut **tx, bump(first)).await?;
+            if first_run.fetch_add(1, Ordering::SeqCst) == 0 {
+                barrier.wait().await;
+            }
+            let second = query::execute(&mut **tx, bump(second)).await;
+            if let Err(err) = &second {
+                codes
+                    .lock()
+                    .unwrap()
+                    .push(err.sqlstate().map(str::to_owned));
+            }
+            second
+        })
+    };
+    let (a, b) = tokio::join!(txn("visits", "loans"), txn("loans", "visits"));
+    a?;
+    b?;
+    assert_eq!(*codes.lock().unwrap(), [Some("40P01".to_owned())]);
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "one side ran twice");
+    let both: Vec<i64> =
+        sqlx::query_scalar("SELECT value FROM counters WHERE name IN ('visits', 'loans')")
+            .fetch_all(&pool)
+            .await?;
+    assert_eq!(both, [2, 2]);
+    Ok(())
+}
