@@ -8,7 +8,12 @@
 //!   delay) when it fails with a serialization failure (`40001`) or deadlock (`40P01`), or
 //!   when the connection is lost before `COMMIT` was sent, and when `COMMIT` itself reports
 //!   `40001`/`40P01`. A connection lost *during* `COMMIT` is not retried: whether it
-//!   committed is unknown. Keep side effects outside the database out of the closure, or make
+//!   committed is unknown.
+//! - A body that returns `Ok` after swallowing an error leaves an aborted transaction,
+//!   whose `COMMIT` PostgreSQL turns into a rollback: that returns the server's `25P02`
+//!   error, never `Ok`.
+//! - Dropped midway (an outer timeout, `select!`), the connection is discarded rather than
+//!   returned to the pool inside the transaction. Keep side effects outside the database out of the closure, or make
 //!   them idempotent; turn retry off with [`TxOptions::no_retry`].
 //!
 //! ```
