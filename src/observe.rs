@@ -230,9 +230,9 @@ where
     .await
 }
 
-/// `&Pool` as a sqlx executor: inside a pgtide helper's `pgtide.query` span, fills in that
-/// span's database and server; otherwise runs `fut` in a `pgtide.query` span of its own
-/// (`db.operation` = `operation`).
+/// `&Pool` as a sqlx executor: inside a pgtide helper's `pgtide.query` span or a named
+/// `pgtide.statement` span (generated code), fills in that span's database and server;
+/// otherwise runs `fut` in a `pgtide.query` span of its own (`db.operation` = `operation`).
 pub(crate) async fn pool_executor<T, F>(
     operation: &'static str,
     shared: &Shared,
@@ -245,7 +245,7 @@ where
     let current = tracing::Span::current();
     if current
         .metadata()
-        .is_some_and(|m| m.name() == "pgtide.query")
+        .is_some_and(|m| matches!(m.name(), "pgtide.query" | "pgtide.statement"))
     {
         record_target(shared);
         return fut.await;
