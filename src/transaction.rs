@@ -527,7 +527,11 @@ impl Pool {
             loop {
                 let result = match self.acquire().await {
                     Ok(mut conn) => {
+                        // Dropped midway (an outer timeout), the connection is discarded
+                        // rather than handed out with the statement still running.
+                        conn.conn().start_in_flight();
                         let result = work(&mut conn).await;
+                        conn.conn().end_in_flight();
                         if let Err(err) = &result {
                             conn.conn().observe(err);
                         }
