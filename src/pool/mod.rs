@@ -382,8 +382,13 @@ impl PooledConnection {
         Object::take(object).raw
     }
 
-    /// Marks the connection for a health check before it is handed out again (pgtide does
-    /// this itself after connection-level errors it sees).
+    /// Marks the connection for a health check before it is handed out again.
+    ///
+    /// pgtide does this itself (or discards the connection) after connection-level errors
+    /// it sees: on `&Pool`, in [`Pool::transaction`] bodies, [`Pool::idempotent`] work,
+    /// per-call timeouts and commits. Errors from statements you run on `&mut *conn`
+    /// (sqlx calls or `pgtide::query` helpers, which only see a `PgConnection`) are not
+    /// seen: call this after one that suggests the connection is in trouble.
     pub fn mark_suspect(&mut self) {
         self.conn().suspect = true;
     }
