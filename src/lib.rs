@@ -61,7 +61,8 @@
 //!   everything sqlx can do, they can.
 //! - [`PooledConnection::detach`] takes a connection out of the pool for good;
 //!   [`Pool::connect_unpooled`] opens one with the pool's settings;
-//!   [`Pool::connect_options`] gives sqlx's options.
+//!   [`Pool::connect_options_with_password`] gives a copy of sqlx's options
+//!   (password included: do not log it).
 //! - [`Pool::begin`] gives manual transaction control.
 
 pub mod codegen_support;

@@ -230,6 +230,29 @@ where
     .await
 }
 
+/// `&Pool` as a sqlx executor: inside a pgtide helper's `pgtide.query` span or a named
+/// `pgtide.statement` span (generated code), fills in that span's database and server;
+/// otherwise runs `fut` in a `pgtide.query` span of its own (`db.operation` = `operation`).
+pub(crate) async fn pool_executor<T, F>(
+    operation: &'static str,
+    shared: &Shared,
+    rows: impl Fn(&T) -> Option<u64>,
+    fut: F,
+) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let current = tracing::Span::current();
+    if current
+        .metadata()
+        .is_some_and(|m| matches!(m.name(), "pgtide.query" | "pgtide.statement"))
+    {
+        record_target(shared);
+        return fut.await;
+    }
+    self::operation(operation, shared, rows, fut).await
+}
+
 /// A `pgtide.query` span for a helper run on an executor pgtide does not know (a raw
 /// connection): database and server are filled in by `&Pool` or an enclosing transaction.
 pub(crate) async fn helper<T, F>(

@@ -238,8 +238,13 @@ impl Pool {
 
 /// How long the server's own `statement_timeout` may exceed the client deadline: the
 /// server-side backstop only matters when the client's cancel does not arrive.
+/// Clamped to PostgreSQL's largest `statement_timeout` (`INT_MAX` milliseconds).
 fn server_backstop(timeout: Duration) -> Duration {
-    timeout.saturating_mul(2) + Duration::from_secs(1)
+    const MAX: Duration = Duration::from_millis(i32::MAX as u64);
+    timeout
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(1))
+        .min(MAX)
 }
 
 /// Runs `f` on `conn` under a client-side deadline that cancels the server-side statement.
@@ -249,14 +254,42 @@ pub(crate) async fn run_timed<T>(
     timeout: Duration,
     f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    let pid = conn.backend_pid().await?;
+    // Until `statement_timeout` is restored and the statement's reply read, the session is
+    // not fit for reuse: if this future is dropped midway (an outer timeout, `select!`),
+    // the flag stays set and the pool discards the connection.
+    conn.start_in_flight();
+    let result = run_timed_inner(shared, conn, timeout, f).await;
+    if !conn.broken {
+        conn.end_in_flight();
+    }
+    result
+}
+
+async fn run_timed_inner<T>(
+    shared: &Shared,
+    conn: &mut Conn,
+    timeout: Duration,
+    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let pid = match conn.backend_pid().await {
+        Ok(pid) => pid,
+        Err(err) => {
+            conn.observe(&err);
+            return Err(err);
+        }
+    };
     let set = format!(
         "SET statement_timeout = '{}'",
         connect_millis(server_backstop(timeout))
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+    if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(set))
         .execute(&mut conn.raw)
-        .await?;
+        .await
+    {
+        let err = Error::from(err);
+        conn.observe(&err);
+        return Err(err);
+    }
     let outcome = tokio::time::timeout(timeout, f(&mut conn.raw)).await;
     match outcome {
         Ok(result) => {

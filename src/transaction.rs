@@ -8,7 +8,12 @@
 //!   delay) when it fails with a serialization failure (`40001`) or deadlock (`40P01`), or
 //!   when the connection is lost before `COMMIT` was sent, and when `COMMIT` itself reports
 //!   `40001`/`40P01`. A connection lost *during* `COMMIT` is not retried: whether it
-//!   committed is unknown. Keep side effects outside the database out of the closure, or make
+//!   committed is unknown.
+//! - A body that returns `Ok` after swallowing an error leaves an aborted transaction,
+//!   whose `COMMIT` PostgreSQL turns into a rollback: that returns the server's `25P02`
+//!   error, never `Ok`.
+//! - Dropped midway (an outer timeout, `select!`), the connection is discarded rather than
+//!   returned to the pool inside the transaction. Keep side effects outside the database out of the closure, or make
 //!   them idempotent; turn retry off with [`TxOptions::no_retry`].
 //!
 //! ```
@@ -174,16 +179,15 @@ impl Transaction {
 
     /// Commits. A failed commit leaves the transaction rolled back (or, if the connection
     /// was lost, its outcome unknown).
+    ///
+    /// A transaction in which a statement failed (and was not rolled back to a savepoint)
+    /// cannot commit: PostgreSQL answers `COMMIT` with a `ROLLBACK`. Instead of reporting
+    /// that as success, `commit` returns the server's `25P02` ("current transaction is
+    /// aborted") error and rolls back. Finding out costs one short round trip before
+    /// `COMMIT` (sqlx does not expose the transaction status the server reports).
     pub async fn commit(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("present until committed");
-        let result = PgTransactionManager::commit(&mut conn)
-            .await
-            .map_err(Error::from);
-        if let Err(err) = &result {
-            conn.conn().observe(err);
-            discard_if_still_open(&mut conn);
-        }
-        result
+        let conn = self.conn.take().expect("present until committed");
+        commit(conn).await.map_err(|(err, _)| err)
     }
 
     /// Rolls back.
@@ -208,6 +212,55 @@ impl Transaction {
     ) -> Result<T> {
         self.pooled().with_timeout(timeout, f).await
     }
+}
+
+/// Where a failed commit failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CommitStage {
+    /// Before `COMMIT` was sent: nothing committed.
+    Before,
+    /// `COMMIT` itself failed.
+    Commit,
+}
+
+async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, CommitStage)> {
+    // An aborted transaction fails this statement with 25P02 (its `COMMIT` would silently
+    // roll back). `raw_sql` runs it over the simple protocol: no parse/describe.
+    conn.conn().start_in_flight();
+    let check = sqlx::raw_sql("SELECT 1").execute(&mut *conn).await;
+    conn.conn().end_in_flight();
+    if let Err(err) = check {
+        let err = Error::from(err);
+        conn.conn().observe(&err);
+        end_after_server_error(&mut conn, &err).await;
+        return Err((err, CommitStage::Before));
+    }
+    conn.conn().start_in_flight();
+    let result = PgTransactionManager::commit(&mut conn).await;
+    conn.conn().end_in_flight();
+    if let Err(err) = result {
+        let err = Error::from(err);
+        conn.conn().observe(&err);
+        end_after_server_error(&mut conn, &err).await;
+        return Err((err, CommitStage::Commit));
+    }
+    Ok(())
+}
+
+/// After the server answered with an error (a conflict or constraint at `COMMIT`, an
+/// aborted transaction), the session is fine: roll back (a no-op with a warning when
+/// `COMMIT` already ended the transaction) so that sqlx's transaction depth is 0 again and
+/// the connection can be reused. Anything else (a lost connection) leaves it discarded.
+async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
+    if matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))) {
+        let limit = conn.shared.config.connection().connect_timeout;
+        conn.conn().start_in_flight();
+        let rolled_back = tokio::time::timeout(limit, PgTransactionManager::rollback(conn)).await;
+        if matches!(rolled_back, Ok(Ok(()))) {
+            conn.conn().end_in_flight();
+        }
+    }
+    discard_if_still_open(conn);
 }
 
 /// A connection whose `COMMIT`/`ROLLBACK` failed may still be inside the transaction:
@@ -238,6 +291,12 @@ impl Drop for Transaction {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        if conn.conn_ref().in_flight {
+            // The body was dropped midway (an outer timeout, `select!`): a statement may still
+            // be running, and a ROLLBACK would queue behind it. Close the connection instead;
+            // the server rolls the transaction back when the session ends.
+            return;
+        }
         match tokio::runtime::Handle::try_current() {
             // Roll back now, so locks are released before the connection is reused.
             Ok(runtime) => {
@@ -286,6 +345,8 @@ async fn finish<T>(
             std::panic::resume_unwind(panic)
         }
         Ok(Err(error)) => {
+            let mut tx = tx;
+            tx.pooled().conn().observe(&error);
             let _ = tx.rollback().await;
             // Failed before COMMIT was sent: serialization failures, deadlocks and lost
             // connections are safe to run again.
@@ -294,15 +355,26 @@ async fn finish<T>(
                 error,
             })
         }
-        Ok(Ok(value)) => match tx.commit().await {
-            Ok(()) => Ok(value),
-            // COMMIT reported a conflict: the server rolled back. Anything else (a lost
-            // connection) leaves the outcome unknown: not retried.
-            Err(error) => Err(Failed {
-                retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
-                error,
-            }),
-        },
+        Ok(Ok(value)) => {
+            let mut tx = tx;
+            let conn = tx.conn.take().expect("present until committed");
+            match commit(conn).await {
+                Ok(()) => Ok(value),
+                // Failed before COMMIT was sent (the body swallowed an error and the
+                // transaction is aborted, or the connection was lost): retry what is
+                // transient.
+                Err((error, CommitStage::Before)) => Err(Failed {
+                    retry: error.is_retryable(),
+                    error,
+                }),
+                // COMMIT reported a conflict: the server rolled back. Anything else (a lost
+                // connection) leaves the outcome unknown: not retried.
+                Err((error, CommitStage::Commit)) => Err(Failed {
+                    retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
+                    error,
+                }),
+            }
+        }
     }
 }
 
@@ -312,14 +384,20 @@ impl Pool {
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
         let begin = sqlx::AssertSqlSafe(options.begin_sql());
+        // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
+        // that, the session may be inside a transaction sqlx does not know about. The flag
+        // stays set then, and the connection is discarded when `conn` drops.
+        conn.conn().start_in_flight();
         if let Err(err) =
             PgTransactionManager::begin(&mut conn, Some(sqlx::SqlSafeStr::into_sql_str(begin)))
                 .await
         {
             let err = Error::from(err);
+            conn.conn().end_in_flight();
             conn.conn().observe(&err);
             return Err(err);
         }
+        conn.conn().end_in_flight();
         Ok(Transaction { conn: Some(conn) })
     }
 
@@ -355,7 +433,9 @@ impl Pool {
         body: &mut impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> std::result::Result<T, Failed> {
         let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+        tx.pooled().conn().start_in_flight();
         let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+        tx.pooled().conn().end_in_flight();
         finish(tx, outcome).await
     }
 
@@ -394,7 +474,9 @@ impl Pool {
             loop {
                 let once = async {
                     let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+                    tx.pooled().conn().start_in_flight();
                     let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
+                    tx.pooled().conn().end_in_flight();
                     finish(tx, outcome).await
                 };
                 let failed = match once.await {
@@ -445,7 +527,11 @@ impl Pool {
             loop {
                 let result = match self.acquire().await {
                     Ok(mut conn) => {
+                        // Dropped midway (an outer timeout), the connection is discarded
+                        // rather than handed out with the statement still running.
+                        conn.conn().start_in_flight();
                         let result = work(&mut conn).await;
+                        conn.conn().end_in_flight();
                         if let Err(err) = &result {
                             conn.conn().observe(err);
                         }

@@ -205,3 +205,68 @@ fn pool_timeout_round_trips_through_sqlx_errors() {
     let back = Error::from(through);
     assert_eq!(back.kind(), ErrorKind::Timeout);
 }
+
+#[tokio::test]
+async fn lock_timeout_is_timeout() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    // Another session holds the row lock.
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql("BEGIN; UPDATE counters SET value = 1 WHERE name = 'visits'")
+        .execute(&mut admin)
+        .await?;
+    let err = pool
+        .transaction(pgtide::TxOptions::default().no_retry(), async |tx| {
+            query::execute(&mut **tx, sqlx::query("SET LOCAL lock_timeout = '50ms'")).await?;
+            query::execute(
+                &mut **tx,
+                sqlx::query("UPDATE counters SET value = 2 WHERE name = 'visits'"),
+            )
+            .await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("55P03"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(!err.is_retryable());
+    sqlx::raw_sql("ROLLBACK").execute(&mut admin).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn idle_in_transaction_timeout_is_timeout() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let mut tx = pool.begin(pgtide::TxOptions::default()).await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("SET idle_in_transaction_session_timeout = '100ms'")
+        .execute(&mut *tx)
+        .await?;
+    // Wait (bounded) until the server ended the idle session.
+    let mut admin = db.connect().await?;
+    common::eventually(
+        "the idle transaction is terminated",
+        Duration::from_secs(20),
+        async || {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = $1")
+                .bind(pid)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+            n == 0
+        },
+    )
+    .await;
+    let err = query::execute(&mut *tx, sqlx::query("SELECT 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P03"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    drop(tx);
+    // The pool replaces the dead connection.
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+    assert_eq!(one, 1);
+    Ok(())
+}

@@ -11,6 +11,29 @@ use pgtide::{Pool, SecretString, TxOptions, query};
 use pgtide_testkit::{ProxyMode, TestDb};
 use tracing_subscriber::fmt::format::FmtSpan;
 
+/// The innermost span (name, fields) of every span-close line of the fmt output
+/// (`LEVEL outer{..}:inner{..}: target: close ...`).
+fn closed_spans(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter(|l| l.contains(": close "))
+        .filter_map(|l| {
+            let end = l.find("}: ")?;
+            let chain = &l[..end];
+            let start = match chain.rfind("}:") {
+                Some(i) => i + 2,
+                // Only one span: it starts after the level, the last space before its `{`.
+                None => chain[..chain.find('{')?].rfind(' ').map_or(0, |i| i + 1),
+            };
+            let inner = &chain[start..];
+            let brace = inner.find('{')?;
+            Some((
+                inner[..brace].trim().to_owned(),
+                inner[brace + 1..].to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// A tracing writer into a shared buffer.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -77,33 +100,108 @@ async fn spans_carry_the_fields_and_never_the_password() -> anyhow::Result<()> {
         .ssl_mode(pgtide::config::SslMode::Disable)
         .pool_size(pgtide::config::PoolSize::new(1, 1)?)
         .build()?;
-    assert!(Pool::connect(&bad).await.is_err());
+    let bad_err = Pool::connect(&bad).await.unwrap_err();
     let proxy = proxy(&db).await;
     proxy.set_mode(ProxyMode::Refuse);
     let down = config_via(&db, &proxy, 1, 1)
         .retry(common::retry(3, 5, 5, Duration::from_secs(5)))
         .build()?;
-    assert!(Pool::connect(&down).await.is_err());
-    let debug = format!("{pool:?} {cfg:?}");
+    let down_err = Pool::connect(&down).await.unwrap_err();
+    // Every public runtime value reachable from a pool, formatted with `{:?}` and `{}`.
+    let mut conn = pool.acquire().await?;
+    conn.backend_pid().await?;
+    let tx = pool.begin(TxOptions::default()).await?;
+    let timeout_err = {
+        let one = Pool::connect(
+            &config(&db, 1, 1)
+                .acquire_timeout(Duration::from_millis(50))
+                .build()?,
+        )
+        .await?;
+        let _held = one.acquire().await?;
+        one.acquire().await.unwrap_err()
+    };
+    let debug = format!(
+        "{pool:?} {cfg:?} {conn:?} {tx:?} {bad_err:?} {bad_err} {down_err:?} {down_err} \
+         {timeout_err:?} {timeout_err} {:?} {}",
+        pool.stats(),
+        pool.stats(),
+    );
+    drop(tx);
+    drop(conn);
+    // The explicit escape hatch does hold the secret (that is why it says so in its name).
+    assert!(
+        format!("{:?}", pool.connect_options_with_password()).contains(password.as_str()),
+        "the escape hatch is expected to carry the password"
+    );
+
+    sqlx::query("SELECT 2").execute(&pool).await?;
 
     let out = capture.text();
-    for needle in [
-        "pgtide.statement",
-        "db.system=\"postgresql\"",
-        &format!("db.name=\"{}\"", db.name()),
-        "server.address=",
-        "db.statement.name=\"CountAuthors\"",
-        "db.statement.name=\"BumpVisits\"",
-        "db.rows=1",
-        "error.kind=\"permanent\"",
-        "duration_ms=",
-        "db.operation=\"transaction\"",
-        "retrying after a transient failure",
-        "attempt=",
-        "delay_ms=",
-        "error_kind=\"transient\"",
+    let spans = closed_spans(&out);
+    let db_name = format!("db.name=\"{}\"", db.name());
+    let server = format!(
+        "server.address=\"{}:{}\"",
+        db.server().host,
+        db.server().port
+    );
+    // Each span's own fields, on the line that closes it.
+    for (name, marker, fields) in [
+        (
+            "pgtide.query",
+            "db.operation=\"fetch_all\"",
+            vec![
+                "db.statement.name=\"CountAuthors\"",
+                "db.rows=0",
+                "duration_ms=",
+            ],
+        ),
+        (
+            "pgtide.statement",
+            "db.statement.name=\"BumpVisits\"",
+            vec!["db.rows=1", "duration_ms="],
+        ),
+        (
+            "pgtide.query",
+            "db.operation=\"transaction\"",
+            vec!["duration_ms="],
+        ),
+        (
+            "pgtide.query",
+            "error.kind=\"permanent\"",
+            vec!["db.operation=\"execute\""],
+        ),
+        // `&Pool` as a plain sqlx executor has a span of its own.
+        (
+            "pgtide.query",
+            "db.operation=\"fetch_many\"",
+            vec!["duration_ms="],
+        ),
     ] {
-        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+        let line = spans
+            .iter()
+            .find(|(n, f)| n == name && f.contains(marker))
+            .unwrap_or_else(|| panic!("no `{name}` span with `{marker}` in:\n{out}"));
+        for field in fields
+            .iter()
+            .copied()
+            .chain(["db.system=\"postgresql\"", &db_name, &server])
+        {
+            assert!(
+                line.1.contains(field),
+                "`{name}` span with `{marker}` lacks `{field}`: {line:?}"
+            );
+        }
+    }
+    let retry = out
+        .lines()
+        .find(|l| l.contains("retrying after a transient failure"))
+        .unwrap_or_else(|| panic!("no retry event in:\n{out}"));
+    for field in ["attempt=", "delay_ms=", "error_kind=\"transient\""] {
+        assert!(
+            retry.contains(field),
+            "the retry event lacks `{field}`: {retry}"
+        );
     }
     for secret in [
         password.as_str(),

@@ -145,3 +145,63 @@ async fn a_timeout_inside_a_transaction_aborts_it_and_leaves_the_pool_usable() -
     assert_eq!(one, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_per_call_timeout_dropped_by_the_caller_does_not_leak_its_session_state()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 1)
+        .statement_timeout(Some(Duration::from_secs(30)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let first_pid = pool.acquire().await?.backend_pid().await?;
+    let closed = pool.stats().connections_closed;
+    let outer = tokio::time::timeout(
+        Duration::from_millis(100),
+        pool.with_timeout(Duration::from_secs(60), async |conn| {
+            query::execute(conn, sqlx::query("SELECT pg_sleep(20)")).await
+        }),
+    )
+    .await;
+    assert!(outer.is_err(), "the outer timeout fired first");
+
+    // The next checkout is prompt (not queued behind the sleeping statement) and sees the
+    // profile's statement_timeout, not the per-call backstop.
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), pool.acquire())
+        .await
+        .expect("the next checkout is not blocked")?;
+    let setting: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&mut *conn)
+        .await?;
+    assert_eq!(setting, "30s");
+    assert_ne!(
+        conn.backend_pid().await?,
+        first_pid,
+        "the abandoned connection was replaced"
+    );
+    assert_eq!(pool.stats().connections_closed, closed + 1);
+    drop(conn);
+    // Do not leave the abandoned statement sleeping on the server.
+    let mut admin = db.connect().await?;
+    sqlx::query("SELECT pg_cancel_backend($1)")
+        .bind(first_pid)
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn huge_timeouts_do_not_panic() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 1).acquire_timeout(Duration::MAX).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut conn = pool.acquire().await?;
+    // Clamped to PostgreSQL's largest statement_timeout (INT_MAX ms).
+    let setting: String = conn
+        .with_timeout(Duration::MAX, async |conn| {
+            query::fetch_one(conn, sqlx::query_scalar("SHOW statement_timeout")).await
+        })
+        .await?;
+    assert_eq!(setting, "2147483647ms");
+    Ok(())
+}

@@ -115,3 +115,35 @@ async fn idempotent_work_does_not_retry_permanent_errors() -> anyhow::Result<()>
     assert_eq!((err.kind(), attempts), (ErrorKind::Permanent, 1));
     Ok(())
 }
+
+#[tokio::test]
+async fn idempotent_work_dropped_midway_does_not_block_the_next_checkout() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&common::config(&db, 1, 1).build()?).await?;
+    let first_pid = pool.acquire().await?.backend_pid().await?;
+    let outer = tokio::time::timeout(
+        Duration::from_millis(100),
+        pool.idempotent(async |conn| {
+            query::execute(conn, sqlx::query("SELECT pg_sleep(20)")).await
+        }),
+    )
+    .await;
+    assert!(outer.is_err(), "the outer timeout fired");
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), pool.acquire())
+        .await
+        .expect("the next checkout is not queued behind the abandoned statement")?;
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await?;
+    assert_eq!(one, 1);
+    assert_ne!(
+        conn.backend_pid().await?,
+        first_pid,
+        "the abandoned connection was replaced"
+    );
+    drop(conn);
+    let mut admin = db.connect().await?;
+    sqlx::query("SELECT pg_cancel_backend($1)")
+        .bind(first_pid)
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}

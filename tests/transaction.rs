@@ -61,10 +61,87 @@ async fn panic_rolls_back_and_resumes() -> anyhow::Result<()> {
     assert!(joined.unwrap_err().is_panic());
     assert_eq!(visits(&pool).await, 0, "rolled back");
     // The one connection is usable and outside any transaction.
-    let depth: String = sqlx::query_scalar("SELECT current_setting('transaction_isolation')")
-        .fetch_one(&pool)
-        .await?;
-    assert_eq!(depth, "read committed");
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    Ok(())
+}
+
+/// `SAVEPOINT` fails with `25P01` outside a transaction block and succeeds inside one: a
+/// check that cannot pass on a session left inside a transaction.
+async fn assert_outside_transaction(conn: &mut sqlx::PgConnection) {
+    match sqlx::raw_sql("SAVEPOINT pgtide_probe")
+        .execute(&mut *conn)
+        .await
+    {
+        Err(err) => assert_eq!(
+            err.as_database_error().and_then(|e| e.code()).as_deref(),
+            Some("25P01"),
+            "{err}"
+        ),
+        Ok(_) => panic!("the connection was handed out inside a transaction"),
+    }
+}
+
+#[tokio::test]
+async fn a_begin_cancelled_in_flight_does_not_leave_the_connection_in_a_transaction()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 1)
+        .health_check(pgtide::config::HealthCheck::Never)
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    // Poll `begin` once and drop it: with the connection idle and no health check, the
+    // first poll checks out and sends `BEGIN`, and usually returns before the reply arrives.
+    // Try until one attempt was dropped in flight (bounded).
+    let mut dropped_in_flight = 0;
+    for _ in 0..200 {
+        let created = pool.stats().connections_created;
+        let mut begin = Box::pin(pool.begin(TxOptions::default()));
+        // A transaction that did begin is dropped here too (rolled back in the background).
+        let pending = futures_util::FutureExt::now_or_never(begin.as_mut()).is_none();
+        drop(begin);
+        let mut conn = pool.acquire().await?;
+        assert_outside_transaction(&mut conn).await;
+        drop(conn);
+        if pending {
+            dropped_in_flight += 1;
+            assert!(
+                pool.stats().connections_created > created,
+                "the abandoned connection was discarded"
+            );
+            if dropped_in_flight == 5 {
+                break;
+            }
+        }
+    }
+    assert!(dropped_in_flight > 0, "no attempt was dropped in flight");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_in_flight_is_not_reused_inside_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    // The body is stuck in a statement; an outer timeout drops the whole transaction.
+    let outer = tokio::time::timeout(
+        Duration::from_millis(100),
+        pool.transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            query::execute(&mut **tx, sqlx::query("SELECT pg_sleep(20)")).await
+        }),
+    )
+    .await;
+    assert!(outer.is_err(), "the outer timeout fired");
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), pool.acquire())
+        .await
+        .expect("the next checkout is not blocked behind the abandoned statement")?;
+    assert_outside_transaction(&mut conn).await;
+    drop(conn);
+    assert_eq!(
+        visits(&pool).await,
+        0,
+        "the abandoned transaction did not commit"
+    );
     Ok(())
 }
 
@@ -241,5 +318,156 @@ async fn boxed_bodies_run_in_spawned_tasks_and_retry_too() -> anyhow::Result<()>
     .await??;
     assert_eq!((n, calls.load(Ordering::SeqCst)), (1, 2));
     assert_eq!(visits(&pool).await, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_that_swallows_an_error_does_not_report_a_silent_rollback_as_success()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut **tx, sqlx::query(BUMP)).await?;
+            // The error is swallowed, but the transaction is aborted: COMMIT would roll back.
+            let _ = query::execute(&mut **tx, sqlx::query("SELECT 1/0")).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert_eq!(visits(&pool).await, 0, "nothing committed");
+
+    // The manual API says so too, and the connection is reused afterwards.
+    let created = pool.stats().connections_created;
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    let _ = sqlx::query("SELECT 1/0").execute(&mut *tx).await;
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"));
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    assert_eq!(
+        pool.stats().connections_created,
+        created,
+        "the connection was reused"
+    );
+    Ok(())
+}
+
+/// Write skew between two serializable transactions: T1 (manual) reads `b` and writes `a`,
+/// T2 (`Pool::transaction`) reads `a` and writes `b`; T1 commits while T2 is still open, so
+/// T2's `COMMIT` fails with 40001. The retry runs T2 again on the same connection: a
+/// conflict reported by `COMMIT` does not cost a new connection.
+#[tokio::test]
+async fn a_conflict_at_commit_is_retried_without_replacing_the_connection() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 2, 2)
+        .retry(common::retry(5, 10, 50, Duration::from_secs(20)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    sqlx::query("INSERT INTO counters (name, value) VALUES ('a', 0), ('b', 0)")
+        .execute(&pool)
+        .await?;
+    let created = pool.stats().connections_created;
+    let closed = pool.stats().connections_closed;
+
+    let mut t1 = pool.begin(TxOptions::serializable()).await?;
+    sqlx::query("SELECT value FROM counters WHERE name = 'b'")
+        .execute(&mut *t1)
+        .await?;
+    sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'a'")
+        .execute(&mut *t1)
+        .await?;
+
+    let (wrote_tx, wrote_rx) = tokio::sync::oneshot::channel::<()>();
+    let (committed_tx, committed_rx) = tokio::sync::oneshot::channel::<()>();
+    let runs = AtomicU32::new(0);
+    let signals = std::sync::Mutex::new(Some((wrote_tx, committed_rx)));
+    let t2 = pool.transaction(TxOptions::serializable(), async |tx| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        sqlx::query("SELECT value FROM counters WHERE name = 'a'")
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'b'")
+            .execute(&mut **tx)
+            .await?;
+        let first = signals.lock().unwrap().take();
+        if let Some((wrote, committed)) = first {
+            wrote.send(()).unwrap();
+            committed.await.unwrap();
+        }
+        Ok(())
+    });
+    let t1 = async {
+        wrote_rx.await?;
+        t1.commit().await?;
+        committed_tx.send(()).unwrap();
+        anyhow::Ok(())
+    };
+    let (t2, t1) = tokio::join!(t2, t1);
+    t1?;
+    t2?;
+    let runs = runs.load(Ordering::SeqCst);
+    assert_eq!(runs, 2, "T2 failed once at COMMIT and ran again");
+    let values: Vec<i64> =
+        sqlx::query_scalar("SELECT value FROM counters WHERE name IN ('a', 'b') ORDER BY name")
+            .fetch_all(&pool)
+            .await?;
+    assert_eq!(values, [1, 1]);
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.connections_created, stats.connections_closed),
+        (created, closed),
+        "no connection was replaced across the retry"
+    );
+    Ok(())
+}
+
+/// Two transactions each lock one row, wait for the other at a barrier, then take the
+/// other's row: PostgreSQL's deadlock detector aborts one with 40P01, which is run again
+/// (without the barrier) after the other committed.
+#[tokio::test]
+async fn a_deadlock_is_resolved_by_automatic_retry() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 2, 2)
+        .retry(common::retry(5, 10, 50, Duration::from_secs(30)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let barrier = Barrier::new(2);
+    let runs = AtomicU32::new(0);
+    let codes = std::sync::Mutex::new(Vec::new());
+    let bump = |name: &'static str| {
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name)
+    };
+    let txn = |first: &'static str, second: &'static str| {
+        let (barrier, runs, codes) = (&barrier, &runs, &codes);
+        let first_run = AtomicU32::new(0);
+        pool.transaction(TxOptions::default(), async move |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            query::execute(&mut **tx, bump(first)).await?;
+            if first_run.fetch_add(1, Ordering::SeqCst) == 0 {
+                barrier.wait().await;
+            }
+            let second = query::execute(&mut **tx, bump(second)).await;
+            if let Err(err) = &second {
+                codes
+                    .lock()
+                    .unwrap()
+                    .push(err.sqlstate().map(str::to_owned));
+            }
+            second
+        })
+    };
+    let (a, b) = tokio::join!(txn("visits", "loans"), txn("loans", "visits"));
+    a?;
+    b?;
+    assert_eq!(*codes.lock().unwrap(), [Some("40P01".to_owned())]);
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "one side ran twice");
+    let both: Vec<i64> =
+        sqlx::query_scalar("SELECT value FROM counters WHERE name IN ('visits', 'loans')")
+            .fetch_all(&pool)
+            .await?;
+    assert_eq!(both, [2, 2]);
     Ok(())
 }

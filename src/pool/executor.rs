@@ -31,22 +31,32 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(TryAsyncStream::new(move |yielder| async move {
-            observe::record_target(&pool.shared);
-            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            let mut rows = conn.fetch_many(query);
-            loop {
-                match rows.try_next().await {
-                    Ok(Some(item)) => yielder.r#yield(item).await,
-                    Ok(None) => break,
-                    Err(err) => {
-                        drop(rows);
-                        let err = Error::from(err);
-                        conn.conn().observe(&err);
-                        return Err(into_sqlx(err));
+            let shared = std::sync::Arc::clone(&pool.shared);
+            observe::pool_executor("fetch_many", &shared, |_| None, async {
+                let mut conn = pool.acquire().await?;
+                // A stream dropped before its end leaves the statement's reply unread: the
+                // connection is discarded then (see `Conn::in_flight`).
+                conn.conn().start_in_flight();
+                let mut rows = conn.fetch_many(query);
+                loop {
+                    match rows.try_next().await {
+                        Ok(Some(item)) => yielder.r#yield(item).await,
+                        Ok(None) => break,
+                        Err(err) => {
+                            drop(rows);
+                            let err = Error::from(err);
+                            conn.conn().end_in_flight();
+                            conn.conn().observe(&err);
+                            return Err(err);
+                        }
                     }
                 }
-            }
-            Ok(())
+                drop(rows);
+                conn.conn().end_in_flight();
+                Ok(())
+            })
+            .await
+            .map_err(into_sqlx)
         }))
     }
 
@@ -60,15 +70,21 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(async move {
-            observe::record_target(&pool.shared);
-            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            let result = conn.fetch_optional(query).await;
-            if let Err(err) = result {
-                let err = Error::from(err);
-                conn.conn().observe(&err);
-                return Err(into_sqlx(err));
-            }
-            result
+            let shared = std::sync::Arc::clone(&pool.shared);
+            let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
+            observe::pool_executor("fetch_optional", &shared, rows, async {
+                let mut conn = pool.acquire().await?;
+                conn.conn().start_in_flight();
+                let result = conn.fetch_optional(query).await;
+                conn.conn().end_in_flight();
+                result.map_err(|err| {
+                    let err = Error::from(err);
+                    conn.conn().observe(&err);
+                    err
+                })
+            })
+            .await
+            .map_err(into_sqlx)
         })
     }
 
@@ -83,7 +99,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.prepare_with(sql, parameters).await
+            conn.conn().start_in_flight();
+            let result = conn.prepare_with(sql, parameters).await;
+            conn.conn().end_in_flight();
+            result
         })
     }
 
@@ -97,7 +116,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.describe(sql).await
+            conn.conn().start_in_flight();
+            let result = conn.describe(sql).await;
+            conn.conn().end_in_flight();
+            result
         })
     }
 }

@@ -32,6 +32,12 @@ pub(crate) struct Conn {
     pub(crate) suspect: bool,
     /// Do not hand it out again (a cancelled statement could not be drained).
     pub(crate) broken: bool,
+    /// A pgtide operation that leaves the session in a changed state until it completes
+    /// (`BEGIN` in flight, a per-call `statement_timeout`, a statement whose reply has not
+    /// been read) is running. Set before it starts and cleared when it completed; still set
+    /// when the connection is handed back means its future was dropped midway (an outer
+    /// timeout, `select!`), so the connection is discarded instead of reused.
+    pub(crate) in_flight: bool,
     /// When it was last handed back to the pool.
     pub(crate) idle_since: Instant,
 }
@@ -50,22 +56,53 @@ impl Conn {
     }
 
     /// Remembers what an error says about the connection itself: a lost connection is
-    /// never handed out again.
+    /// never handed out again; a protocol error, or a timeout the server did not report
+    /// (the client gave up waiting), gets a health check on the next checkout.
     pub(crate) fn observe(&mut self, err: &Error) {
         if err.is_connection_lost() {
             self.broken = true;
+        } else if matches!(err.as_sqlx(), Some(sqlx::Error::Protocol(_)))
+            || (err.kind() == crate::error::ErrorKind::Timeout && err.sqlstate().is_none())
+        {
+            self.suspect = true;
         }
+    }
+
+    /// Marks an operation as started: if the caller drops its future before
+    /// [`end_in_flight`](Self::end_in_flight), the flag stays set and the pool discards the
+    /// connection.
+    pub(crate) fn start_in_flight(&mut self) {
+        self.in_flight = true;
+    }
+
+    /// The operation started with [`start_in_flight`](Self::start_in_flight) completed.
+    pub(crate) fn end_in_flight(&mut self) {
+        self.in_flight = false;
     }
 }
 
 /// Creates and recycles [`Conn`]s for one pool.
-#[derive(Debug)]
 pub(crate) struct ConnectionManager {
     pub(crate) options: PgConnectOptions,
     pub(crate) connect_timeout: Duration,
     pub(crate) health_check: HealthCheck,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
+}
+
+/// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
+impl std::fmt::Debug for ConnectionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionManager")
+            .field("host", &self.options.get_host())
+            .field("port", &self.options.get_port())
+            .field("database", &self.options.get_database())
+            .field("user", &self.options.get_username())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("health_check", &self.health_check)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectionManager {
@@ -108,6 +145,7 @@ impl deadpool::managed::Manager for ConnectionManager {
                     pid: None,
                     suspect: false,
                     broken: false,
+                    in_flight: false,
                     idle_since: Instant::now(),
                 })
             }
@@ -127,6 +165,10 @@ impl deadpool::managed::Manager for ConnectionManager {
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
         let verdict = if conn.broken {
             Err(RecycleError::message("the connection is broken"))
+        } else if conn.in_flight {
+            Err(RecycleError::message(
+                "an operation on the connection was abandoned midway",
+            ))
         } else if self.too_old(metrics) {
             Err(RecycleError::message(
                 "the connection reached pool.max_lifetime",

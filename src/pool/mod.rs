@@ -173,12 +173,15 @@ impl Pool {
         Counters::bump(&counters.acquires);
         let started = Instant::now();
         let timeout = self.shared.config.pool().acquire_timeout;
-        let deadline = started + timeout;
+        // `None`: a timeout so large it overflows `Instant` (effectively no limit).
+        let deadline = started.checked_add(timeout);
+        let left =
+            |now: Instant| deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
         let mut backoff = self.shared.retry.delays();
         let mut last_connect_error = None;
         let mut attempt = 0;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = left(Instant::now());
             if remaining.is_zero() {
                 break;
             }
@@ -198,7 +201,7 @@ impl Pool {
                     let delay = backoff
                         .next()
                         .unwrap_or(self.shared.config.retry().max_delay)
-                        .min(deadline.saturating_duration_since(Instant::now()));
+                        .min(left(Instant::now()));
                     crate::retry::retry_event("acquire", attempt, delay, &err);
                     last_connect_error = Some(Box::new(err));
                     tokio::time::sleep(delay).await;
@@ -302,10 +305,13 @@ impl Pool {
         self.shared.inner.manager().connect_unpooled().await
     }
 
-    /// Escape hatch: the sqlx connect options the pool uses (the password included, though
-    /// `Debug` does not show it).
-    pub fn connect_options(&self) -> &PgConnectOptions {
-        &self.shared.inner.manager().options
+    /// Escape hatch: a copy of the sqlx connect options the pool uses.
+    ///
+    /// **The result contains the password, and sqlx's `Debug` for [`PgConnectOptions`]
+    /// prints it**: never log or `{:?}`-format it. Made on demand (not borrowed from the
+    /// pool) so that nothing reachable from a `Pool` formats the secret by accident.
+    pub fn connect_options_with_password(&self) -> PgConnectOptions {
+        self.shared.inner.manager().options.clone()
     }
 }
 
@@ -313,6 +319,19 @@ impl Pool {
 ///
 /// Derefs to [`sqlx::PgConnection`], so anything that takes `&mut PgConnection` (sqlx
 /// queries, generated query functions) takes `&mut *conn`.
+///
+/// Handed back, it is discarded instead of reused when a pgtide operation on it was
+/// abandoned midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a
+/// per-call timeout or a `&Pool` statement was in flight), or when a sqlx transaction on it
+/// was left open.
+///
+/// Limitation: a transaction opened with a raw `query("BEGIN")` (not [`Pool::begin`] or
+/// `sqlx::Connection::begin`) is invisible to the pool. sqlx-postgres 0.9 tracks the
+/// server's transaction status from `ReadyForQuery` but keeps it private, so the pool could
+/// only find out with an extra round trip on every return. End such transactions yourself,
+/// or [`detach`](Self::detach) the connection. Likewise a raw sqlx query future on
+/// `&mut *conn` dropped midway is not seen: sqlx reads the abandoned reply before the
+/// connection's next statement, so the next user may wait for it to finish.
 pub struct PooledConnection {
     object: Option<Object<ConnectionManager>>,
     pub(crate) shared: Arc<Shared>,
@@ -363,8 +382,13 @@ impl PooledConnection {
         Object::take(object).raw
     }
 
-    /// Marks the connection for a health check before it is handed out again (pgtide does
-    /// this itself after connection-level errors it sees).
+    /// Marks the connection for a health check before it is handed out again.
+    ///
+    /// pgtide does this itself (or discards the connection) after connection-level errors
+    /// it sees: on `&Pool`, in [`Pool::transaction`] bodies, [`Pool::idempotent`] work,
+    /// per-call timeouts and commits. Errors from statements you run on `&mut *conn`
+    /// (sqlx calls or `pgtide::query` helpers, which only see a `PgConnection`) are not
+    /// seen: call this after one that suggests the connection is in trouble.
     pub fn mark_suspect(&mut self) {
         self.conn().suspect = true;
     }
@@ -404,16 +428,23 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
-        if object.broken {
+        if object.broken || object.in_flight {
+            // Broken, or a pgtide operation was abandoned midway (its future dropped): the
+            // session may be inside a transaction sqlx does not know about, have a changed
+            // `statement_timeout`, or still be running a statement. Not reused.
             Counters::bump(&self.shared.counters.closed);
             drop(Object::take(object));
             return;
         }
         use sqlx_core::transaction::TransactionManager;
         if sqlx::postgres::PgTransactionManager::get_transaction_depth(&object.raw) > 0 {
-            // A sqlx transaction left open on the raw connection: its ROLLBACK is queued;
-            // the health check on the next checkout sends it.
-            object.suspect = true;
+            // A sqlx transaction (e.g. `sqlx::Transaction` on `&mut *conn`) left open on the
+            // raw connection and nothing rolled it back. The health check on the next
+            // checkout only pings; the ping does not end the transaction, so the connection
+            // is discarded rather than handed out inside it.
+            Counters::bump(&self.shared.counters.closed);
+            drop(Object::take(object));
+            return;
         }
         object.idle_since = Instant::now();
     }
