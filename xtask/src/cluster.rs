@@ -170,6 +170,21 @@ pub fn server_running() -> bool {
     is_running(&bin, &layout)
 }
 
+/// The running postmaster's pid (first line of `postmaster.pid`), if the server runs.
+pub fn postmaster_pid() -> Option<i32> {
+    let layout = Layout::new().ok()?;
+    if !server_running() {
+        return None;
+    }
+    std::fs::read_to_string(layout.data().join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// `cargo xtask db down`: stops the cluster if it runs; fine to call twice.
 pub fn down() -> anyhow::Result<()> {
     let layout = Layout::new()?;
