@@ -72,10 +72,9 @@ impl Layout {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e).with_context(|| format!("{}", self.cluster.display())),
         };
-        let (server_uid, _) = server_user_ids()?;
         let trusted = meta.file_type().is_dir()
-            && (meta.uid() == 0 || meta.uid() == server_uid)
-            && meta.mode() & 0o022 == 0;
+            && meta.mode() & 0o022 == 0
+            && (meta.uid() == 0 || meta.uid() == server_user_ids()?.0);
         if !trusted {
             bail!(
                 "{} is not a directory owned by root or `{SERVER_OS_USER}` and writable only by \
@@ -653,4 +652,57 @@ fn owner_alive(name: &str) -> bool {
         .and_then(|rest| rest.split('_').next())
         .and_then(|pid| pid.parse::<u32>().ok())
         .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn only_databases_of_dead_processes_are_orphans() {
+        let me = std::process::id();
+        assert!(owner_alive(&format!("pgtide_t_{me}_0_abc")));
+        // Above the kernel's pid_max (at most 2^22).
+        assert!(!owner_alive("pgtide_t_99999999_0_abc"));
+        assert!(!owner_alive("pgtide_t_x_0_abc"));
+    }
+
+    #[test]
+    fn this_process_is_not_a_server_process() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        let bin = std::env::current_exe().unwrap();
+        // Right cwd, but the executable is not `<bindir>/postgres`.
+        assert!(!is_server_process(bin.parent().unwrap(), me, &cwd));
+    }
+
+    #[test]
+    fn a_shared_tmp_cluster_dir_must_be_a_real_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("layout");
+        let target = dir.join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = dir.join("cluster-link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let layout = |cluster: PathBuf| Layout {
+            root: dir.clone(),
+            cluster,
+            in_shared_tmp: true,
+        };
+        let err = layout(link).check_cluster_dir().unwrap_err().to_string();
+        assert!(err.contains("refusing"), "{err}");
+        let open = dir.join("world-writable");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(layout(open).check_cluster_dir().is_err());
+        assert!(layout(dir.join("absent")).check_cluster_dir().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
