@@ -2,6 +2,11 @@
 //!
 //! A URL is taken apart into the same keys a file uses, so that everything after it (types,
 //! validation, precedence) is shared. Errors never quote the URL: it may hold a password.
+//!
+//! The `user:password` part ends at the URL's last `@`, so a password may hold a raw `/`,
+//! `?`, `:` or `@`; an `@` anywhere else (database name, parameter value) must be written
+//! `%40`. A port is checked here, without quoting it: in a URL that lacks its `@host`,
+//! `user:password` reads as `host:port`.
 
 use figment::value::{Dict, Value};
 use percent_encoding::percent_decode_str;
