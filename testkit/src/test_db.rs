@@ -228,3 +228,39 @@ async fn template_exists(admin: &mut PgConnection, name: &str) -> sqlx::Result<b
     .fetch_one(admin)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn templates_of_older_fixtures_are_dropped_the_current_one_kept() -> anyhow::Result<()> {
+        let server = Server::discover().await?.state;
+        let migrations = workspace_root().join("migrations-fixtures");
+        let current = ensure_template(&server, &migrations).await?;
+        let stale = format!("{TEMPLATE_PREFIX}stale_{}", std::process::id());
+        let mut admin = PgConnection::connect(&server.url("postgres")).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{stale}" IS_TEMPLATE true ALLOW_CONNECTIONS false"#
+        )))
+        .execute(&mut admin)
+        .await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        let dropped = drop_old_templates(&mut admin, &current).await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        dropped?;
+        let left: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+                .bind(TEMPLATE_PREFIX)
+                .fetch_all(&mut admin)
+                .await?;
+        assert_eq!(left, vec![current]);
+        Ok(())
+    }
+}
