@@ -213,6 +213,16 @@ fn default_search_finds_pgtide_toml_or_yaml() {
         "{err}"
     );
     assert!(search("search/none").is_err(), "no file, no password");
+    assert_eq!(
+        search("search/yml").unwrap().connection().host,
+        "yml-search",
+        "pgtide.yml is found too"
+    );
+    let err = search("search/yaml_and_yml").unwrap_err().to_string();
+    assert!(
+        err.contains("pgtide.yaml and ") && err.contains("pgtide.yml exist: keep one"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn durations_list_the_valid_forms() {
     );
     assert_eq!(
         env_error(&[("PGTIDE_DEFAULT__CONNECT_TIMEOUT", "0s")]),
-        "invalid `connect_timeout` in profile `default` (environment variable PGTIDE_DEFAULT__CONNECT_TIMEOUT): must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\""
+        "invalid `connect_timeout` in profile `default` (environment variable PGTIDE_DEFAULT__CONNECT_TIMEOUT): must be greater than zero: pgtide needs a bounded connect timeout (libpq's 0, wait forever, is not supported); give one, e.g. \"5s\" (PGCONNECT_TIMEOUT=5)"
     );
     assert_eq!(
         env_error(&[("PGTIDE_DEFAULT__STATEMENT_TIMEOUT", "30")]),
@@ -312,4 +312,56 @@ fn builder_errors_name_the_key_and_that_it_was_set_in_code() {
     assert_eq!(err.origin(), Some(&pgtide::config::Source::Code));
     let err = PoolSize::new(0, 0).unwrap_err();
     assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "pool.max_size"));
+}
+
+#[test]
+fn pgconnect_timeout_zero_is_refused_with_a_bounded_suggestion() {
+    for (var, value) in [
+        ("PGCONNECT_TIMEOUT", "0"),
+        ("DATABASE_URL", "postgres://h/db?connect_timeout=0"),
+    ] {
+        assert_eq!(
+            env_error(&[(var, value)]),
+            format!(
+                "invalid `connect_timeout` in profile `default` (environment variable {var}): must be greater than zero: pgtide needs a bounded connect timeout (libpq's 0, wait forever, is not supported); give one, e.g. \"5s\" (PGCONNECT_TIMEOUT=5)"
+            )
+        );
+    }
+}
+
+#[test]
+fn empty_names_and_zero_durations_are_refused_by_key() {
+    assert_eq!(
+        env_error(&[("PGUSER", " ")]),
+        "invalid `user` in profile `default` (environment variable PGUSER): must not be empty: give a role name"
+    );
+    assert_eq!(
+        env_error(&[("PGDATABASE", "")]),
+        "invalid `database` in profile `default` (environment variable PGDATABASE): must not be empty: give a database name, or leave it out to use the user name"
+    );
+    for (key, var) in [
+        ("statement_timeout", "PGTIDE_DEFAULT__STATEMENT_TIMEOUT"),
+        ("lock_timeout", "PGTIDE_DEFAULT__LOCK_TIMEOUT"),
+        (
+            "idle_in_transaction_session_timeout",
+            "PGTIDE_DEFAULT__IDLE_IN_TRANSACTION_SESSION_TIMEOUT",
+        ),
+        ("pool.idle_timeout", "PGTIDE_DEFAULT__POOL__IDLE_TIMEOUT"),
+        ("pool.max_lifetime", "PGTIDE_DEFAULT__POOL__MAX_LIFETIME"),
+        ("pool.health_check", "PGTIDE_DEFAULT__POOL__HEALTH_CHECK"),
+        ("retry.base_delay", "PGTIDE_DEFAULT__RETRY__BASE_DELAY"),
+        ("retry.budget", "PGTIDE_DEFAULT__RETRY__BUDGET"),
+        (
+            "pool.acquire_timeout",
+            "PGTIDE_DEFAULT__POOL__ACQUIRE_TIMEOUT",
+        ),
+    ] {
+        assert_eq!(
+            env_error(&[(var, "0s")]),
+            format!(
+                "invalid `{key}` in profile `default` (environment variable {var}): must be greater than zero, e.g. \"250ms\", \"30s\", \"5m\" or \"1h\""
+            ),
+            "{key}"
+        );
+    }
 }

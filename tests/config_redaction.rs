@@ -186,3 +186,96 @@ fn builder_debug_does_not_show_the_password() {
     let err = builder.port(0).build().unwrap_err();
     assert_hidden("builder error", &format!("{err} {err:?}"));
 }
+
+/// Neither the password nor any piece of it (split at `/`, `?`, `:`) shows.
+fn assert_no_fragment(what: &str, text: &str, fragments: &[&str]) {
+    for fragment in fragments {
+        assert!(
+            !text.contains(fragment),
+            "{what} shows `{fragment}`, a piece of the password: {text}"
+        );
+    }
+}
+
+#[test]
+fn malformed_urls_do_not_show_pieces_of_the_password() {
+    // No `@`: `user:password` must not be read as `host:port` and quoted as a port.
+    let err = loader(&[("DATABASE_URL", "postgres://app:hunter2secret/db")])
+        .load()
+        .unwrap_err();
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert_no_fragment("no `@`", &text, &["hunter2secret", "hunter2"]);
+        assert!(text.contains("port") && text.contains("@host"), "{text}");
+    }
+    // A raw `/`, `?` or `:` in the password: the userinfo ends at the last `@`.
+    for (url, password) in [
+        ("postgres://app:hun/ter2secret@h/db", "hun/ter2secret"),
+        ("postgres://app:hun?ter2secret@h/db", "hun?ter2secret"),
+        ("postgres://app:123/abc@h/db", "123/abc"),
+        ("postgres://app:a@b:c/d?e@h:5433/db", "a@b:c/d?e"),
+    ] {
+        let loaded = loader(&[("DATABASE_URL", url)])
+            .load_explained()
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let config = loaded.config();
+        let c = config.connection();
+        assert_eq!(c.password.expose_secret(), password, "{url}");
+        assert_eq!(c.user, "app", "{url}");
+        assert_eq!(c.host, "h", "{url}");
+        assert_eq!(c.database, "db", "{url}");
+        let pieces: Vec<&str> = password
+            .split(['/', '?', ':', '@'])
+            .filter(|p| p.len() >= 3)
+            .collect();
+        for text in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            config.to_string(),
+            format!("{loaded:?}"),
+            loaded.to_string(),
+        ] {
+            assert_no_fragment(url, &text, &pieces);
+        }
+    }
+    // The same URLs, broken elsewhere: the error names the component, not the password.
+    for url in [
+        "postgres://app:hun/ter2secret@h:x/db",
+        "postgres://app:hun?ter2secret@h/db?bogus=1",
+        "postgres://app:hun/ter2secret@h/db?port=x",
+        "postgres://app:hun/ter2secret@h/db?sslmode=nope",
+        "postgres://hun/ter2secret@h/db",
+        "postgres://h/db?application_name=hun@ter2secret",
+    ] {
+        let err = loader(&[("DATABASE_URL", url)]).load().expect_err(url);
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert_no_fragment(url, &text, &["ter2secret"]);
+        }
+    }
+}
+
+#[test]
+fn a_short_password_pasted_into_another_key_is_hidden() {
+    let err = loader(&[("PGPASSWORD", "abc"), ("PGPORT", "abc")])
+        .load()
+        .unwrap_err();
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(
+            !text.contains("`abc`") && !text.contains("\"abc\""),
+            "{text}"
+        );
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+    // The same short password inside a longer word is left alone (no garbled message).
+    let err = loader(&[("PGPASSWORD", "por"), ("PGPORT", "x")])
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("port"), "{err}");
+    // From a URL too.
+    let err = loader(&[
+        ("DATABASE_URL", "postgres://app:xy@h/db"),
+        ("PGSSLMODE", "xy"),
+    ])
+    .load()
+    .unwrap_err();
+    assert!(err.to_string().contains("[redacted]"), "{err}");
+}

@@ -292,7 +292,14 @@ impl ConfigBuilder<SecretString, PoolSize> {
         if d.port == 0 {
             return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
         }
-        positive("connect_timeout", d.connect_timeout)?;
+        if d.connect_timeout.is_zero() {
+            // libpq reads 0 as "wait forever"; pgtide bounds every connection attempt.
+            return Err(ConfigError::invalid(
+                "connect_timeout",
+                "must be greater than zero: pgtide needs a bounded connect timeout (libpq's 0, \
+                 wait forever, is not supported); give one, e.g. \"5s\" (PGCONNECT_TIMEOUT=5)",
+            ));
+        }
         positive("pool.acquire_timeout", d.pool.acquire_timeout)?;
         positive("retry.base_delay", d.retry.base_delay)?;
         positive("retry.budget", d.retry.budget)?;

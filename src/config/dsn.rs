@@ -2,6 +2,11 @@
 //!
 //! A URL is taken apart into the same keys a file uses, so that everything after it (types,
 //! validation, precedence) is shared. Errors never quote the URL: it may hold a password.
+//!
+//! The `user:password` part ends at the URL's last `@`, so a password may hold a raw `/`,
+//! `?`, `:` or `@`; an `@` anywhere else (database name, parameter value) must be written
+//! `%40`. A port is checked here, without quoting it: in a URL that lacks its `@host`,
+//! `user:password` reads as `host:port`.
 
 use figment::value::{Dict, Value};
 use percent_encoding::percent_decode_str;
@@ -27,18 +32,31 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))
         .ok_or("expected a URL starting with postgres:// or postgresql://")?;
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut out = Dict::new();
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
+    // The userinfo ends at the LAST `@`: a password may hold a raw `/`, `?`, `:` or `@`
+    // (libpq and URL parsers are lenient here), so the URL must not be split at `/` or `?`
+    // before the userinfo is taken off, or a piece of the password would be read as a
+    // host, port, database or parameter and quoted in an error.
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
     };
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut out = Dict::new();
     if let Some(userinfo) = userinfo {
         let (user, password) = match userinfo.split_once(':') {
             Some((u, p)) => (u, Some(p)),
             None => (userinfo, None),
         };
+        if user.contains(['/', '?', '#']) {
+            // Not a user name: an `@` after the host (in the path or a parameter), which
+            // must be written `%40`. Not quoted: it may be part of a password.
+            return Err(
+                "the URL has an `@` that does not end a `user:password` part: \
+                        write an `@` in a user name, password, database or parameter as `%40`"
+                    .into(),
+            );
+        }
         if !user.is_empty() {
             out.insert("user".into(), decode(user, "the user name")?.into());
         }
@@ -59,6 +77,18 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
             out.insert("host".into(), decode(host, "the host")?.into());
         }
         if let Some(port) = port {
+            // Checked here, not quoted: without an `@`, `user:password` reads as
+            // `host:port`, and the "port" would be the password.
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                let hint = if userinfo.is_none() {
+                    " (if this is `user:password`, the URL lacks its `@host`)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "the URL's port (after the host's `:`) is not a number{hint}"
+                ));
+            }
             out.insert("port".into(), port.to_string().into());
         }
     }

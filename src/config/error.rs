@@ -92,6 +92,26 @@ pub enum ConfigError {
     },
 }
 
+/// Replaces `needle` where it is not part of a longer word (letters, digits, `_`).
+fn replace_whole_tokens(text: &str, needle: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(needle) {
+        out.push_str(&rest[..at]);
+        let before = out.chars().next_back();
+        let after = rest[at + needle.len()..].chars().next();
+        if word(before) || word(after) {
+            out.push_str(needle);
+        } else {
+            out.push_str("[redacted]");
+        }
+        rest = &rest[at + needle.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn list(items: &[String]) -> String {
     items
         .iter()
@@ -124,18 +144,24 @@ impl ConfigError {
 
     /// Replaces every occurrence of a known secret in the error's text by `[redacted]`:
     /// defence in depth for a password pasted into the wrong key (`port = "<password>"`).
-    /// Secrets shorter than 4 characters are left alone: scrubbing them would garble the
-    /// message, and no error quotes the password's own key anyway.
+    /// Secrets of 4 characters or more are replaced wherever they occur; shorter ones only
+    /// where they stand as a whole token (not inside a longer word), so that a short password
+    /// pasted into another key (`PGPORT=abc`) is still hidden without garbling the message.
     pub(crate) fn scrub(mut self, secrets: &[String]) -> Self {
-        let secrets: Vec<&String> = secrets.iter().filter(|s| s.chars().count() >= 4).collect();
+        let secrets: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
         if secrets.is_empty() {
             return self;
         }
         let clean = |text: &mut String| {
             for secret in &secrets {
-                if text.contains(secret.as_str()) {
-                    *text = text.replace(secret.as_str(), "[redacted]");
+                if !text.contains(secret.as_str()) {
+                    continue;
                 }
+                *text = if secret.chars().count() >= 4 {
+                    text.replace(secret.as_str(), "[redacted]")
+                } else {
+                    replace_whole_tokens(text, secret)
+                };
             }
         };
         match &mut self {
@@ -208,5 +234,27 @@ impl ConfigError {
             | Self::Secret { origin, .. } => Some(origin),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_whole_tokens;
+
+    #[test]
+    fn short_secrets_are_replaced_as_whole_tokens_only() {
+        assert_eq!(
+            replace_whole_tokens("expected a port, got `abc`", "abc"),
+            "expected a port, got `[redacted]`"
+        );
+        assert_eq!(replace_whole_tokens("abc", "abc"), "[redacted]");
+        assert_eq!(
+            replace_whole_tokens("abcd xabc abc_", "abc"),
+            "abcd xabc abc_"
+        );
+        assert_eq!(
+            replace_whole_tokens("é-ab-ab", "ab"),
+            "é-[redacted]-[redacted]"
+        );
     }
 }

@@ -218,6 +218,14 @@ impl ConfigLoader {
             if is_password {
                 secrets.push(value.clone());
             }
+            let is_url = name == "DATABASE_URL"
+                || (name.starts_with(env::PREFIX) && name.ends_with("__DSN"));
+            if is_url
+                && let Ok(parts) = super::dsn::parse(value)
+                && let Some(Value::String(_, password)) = parts.get("password")
+            {
+                secrets.push(password.clone());
+            }
         }
         if let Some(password) = &self.password {
             secrets.push(secrecy::ExposeSecret::expose_secret(password).to_string());

@@ -85,20 +85,39 @@ impl ServerState {
     }
 
     /// Writes the state file (readable by the current user only: it holds the password).
+    ///
+    /// Atomically: written to a new 0600 file beside it, then renamed over it, so a reader
+    /// never sees half a file and the file never has another mode, whatever was there before.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let file_name = path
+            .file_name()
+            .with_context(|| format!("{} is not a file path", path.display()))?;
+        let mut tmp_name = file_name.to_os_string();
+        tmp_name.push(format!(".tmp.{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let _ = std::fs::remove_file(&tmp);
+        let written = (|| {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            anyhow::Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        Ok(())
+        written.with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -138,14 +157,19 @@ pub struct Server {
 impl Server {
     /// Finds the running throwaway server, or fails saying how to start one.
     pub async fn discover() -> anyhow::Result<Self> {
-        let path = state_path();
+        Self::discover_at(&state_path()).await
+    }
+
+    /// As [`discover`](Self::discover), with the state file at `path` (instead of
+    /// `$PGTIDE_DB_STATE` or the default place).
+    pub async fn discover_at(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             bail!(
                 "no throwaway PostgreSQL found (no {}): {HOW_TO_START}",
                 path.display()
             );
         }
-        let state = ServerState::load(&path)?;
+        let state = ServerState::load(path)?;
         let probe = tokio::net::TcpStream::connect((state.host.as_str(), state.port)).await;
         if let Err(e) = probe {
             bail!(
@@ -156,5 +180,74 @@ impl Server {
             );
         }
         Ok(Self { state })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(port: u16) -> ServerState {
+        ServerState {
+            host: "127.0.0.1".into(),
+            port,
+            user: "postgres".into(),
+            password: "pw".into(),
+            data_dir: PathBuf::from("/nowhere"),
+            tls: None,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("pgtide-testkit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn no_state_file_fails_saying_how_to_start_the_server() {
+        let dir = scratch("missing");
+        let err = Server::discover_at(&dir.join("state.json"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cargo xtask db up"), "{err}");
+        assert!(err.contains("no throwaway PostgreSQL found"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_connections_fails_saying_how_to_start_it() {
+        let dir = scratch("refused");
+        // A port nothing listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let path = dir.join("state.json");
+        state(port).save(&path).unwrap();
+        let err = Server::discover_at(&path).await.unwrap_err().to_string();
+        assert!(err.contains("cargo xtask db up"), "{err}");
+        assert!(err.contains("not answering"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn state_is_saved_atomically_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("save");
+        let path = dir.join("state.json");
+        // A world-readable file already there does not keep its mode.
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        state(5432).save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(ServerState::load(&path).unwrap().port, 5432);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temp file left behind");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{Connection, PgConnection};
@@ -12,6 +13,11 @@ use crate::server::{Server, ServerState, workspace_root};
 pub const TEST_DB_PREFIX: &str = "pgtide_t_";
 /// Advisory lock key that serialises template creation and cloning across test processes.
 const TEMPLATE_LOCK: i64 = 0x7067_7469_6465; // "pgtide"
+/// Prefix of the template databases, one per content of `migrations-fixtures/`.
+const TEMPLATE_PREFIX: &str = "pgtide_tpl_";
+/// How long dropping a test database may take before `Drop` gives up (a hung server must not
+/// hang the test; `cargo xtask test` drops leftovers of dead processes).
+const DROP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A database of its own for one test, with `migrations-fixtures/` applied. Dropped (forcibly)
 /// when the value is dropped.
@@ -89,12 +95,17 @@ impl Drop for TestDb {
                 .build()
                 .ok()?;
             rt.block_on(async {
-                let mut conn = PgConnection::connect(&url).await.ok()?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .ok()?;
-                conn.close().await.ok()
+                tokio::time::timeout(DROP_TIMEOUT, async {
+                    let mut conn = PgConnection::connect(&url).await.ok()?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await
+                        .ok()?;
+                    conn.close().await.ok()
+                })
+                .await
+                .ok()
+                .flatten()
             })
         })
         .join();
@@ -116,7 +127,7 @@ fn unique_name() -> String {
 
 /// Creates (once per fixture content) the template database, and returns its name.
 async fn ensure_template(server: &ServerState, migrations: &PathBuf) -> anyhow::Result<String> {
-    let name = format!("pgtide_tpl_{:016x}", fixtures_hash(migrations)?);
+    let name = format!("{TEMPLATE_PREFIX}{:016x}", fixtures_hash(migrations)?);
     let mut admin = PgConnection::connect(&server.url("postgres")).await?;
     if template_exists(&mut admin, &name).await? {
         return Ok(name);
@@ -129,6 +140,7 @@ async fn ensure_template(server: &ServerState, migrations: &PathBuf) -> anyhow::
         if template_exists(&mut admin, &name).await? {
             return Ok(());
         }
+        drop_old_templates(&mut admin, &name).await?;
         // A half-built template from a crashed run is not marked as template: replace it.
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
@@ -180,6 +192,34 @@ fn fixtures_hash(dir: &PathBuf) -> anyhow::Result<u64> {
     Ok(hash)
 }
 
+/// Drops the templates of other fixture contents (earlier versions of `migrations-fixtures/`),
+/// so they do not pile up. Every test process of one run computes the same current name, and
+/// this runs under the template lock, so only stale templates go.
+async fn drop_old_templates(admin: &mut PgConnection, current: &str) -> anyhow::Result<()> {
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2",
+    )
+    .bind(TEMPLATE_PREFIX)
+    .bind(current)
+    .fetch_all(&mut *admin)
+    .await?;
+    for name in old {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE false"#
+        )))
+        .execute(&mut *admin)
+        .await
+        .with_context(|| format!("unmarking old template {name}"))?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+        )))
+        .execute(&mut *admin)
+        .await
+        .with_context(|| format!("dropping old template {name}"))?;
+    }
+    Ok(())
+}
+
 async fn template_exists(admin: &mut PgConnection, name: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)",
@@ -187,4 +227,40 @@ async fn template_exists(admin: &mut PgConnection, name: &str) -> sqlx::Result<b
     .bind(name)
     .fetch_one(admin)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn templates_of_older_fixtures_are_dropped_the_current_one_kept() -> anyhow::Result<()> {
+        let server = Server::discover().await?.state;
+        let migrations = workspace_root().join("migrations-fixtures");
+        let current = ensure_template(&server, &migrations).await?;
+        let stale = format!("{TEMPLATE_PREFIX}stale_{}", std::process::id());
+        let mut admin = PgConnection::connect(&server.url("postgres")).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{stale}" IS_TEMPLATE true ALLOW_CONNECTIONS false"#
+        )))
+        .execute(&mut admin)
+        .await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        let dropped = drop_old_templates(&mut admin, &current).await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
+        dropped?;
+        let left: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+                .bind(TEMPLATE_PREFIX)
+                .fetch_all(&mut admin)
+                .await?;
+        assert_eq!(left, vec![current]);
+        Ok(())
+    }
 }

@@ -25,6 +25,9 @@ struct Layout {
     root: PathBuf,
     /// The directory owned by the server: `data/`, `tls/`, `server.log`.
     cluster: PathBuf,
+    /// `cluster` sits in the shared temp dir (root, checkout out of the server user's reach):
+    /// an existing one is only trusted if it is a real directory owned by root or the server.
+    in_shared_tmp: bool,
 }
 
 impl Layout {
@@ -35,7 +38,8 @@ impl Layout {
             .expect("state file has a parent")
             .to_path_buf();
         std::fs::create_dir_all(&root)?;
-        let cluster = if running_as_root() && !server_user_can_reach(&root)? {
+        let in_shared_tmp = running_as_root() && !server_user_can_reach(&root)?;
+        let cluster = if in_shared_tmp {
             // The checkout sits where the `postgres` user cannot go (say, under /root):
             // keep the cluster in the temp dir, keyed by the checkout path.
             let key = root
@@ -46,7 +50,52 @@ impl Layout {
         } else {
             root.join("cluster")
         };
-        Ok(Self { root, cluster })
+        let layout = Self {
+            root,
+            cluster,
+            in_shared_tmp,
+        };
+        layout.check_cluster_dir()?;
+        Ok(layout)
+    }
+
+    /// In the shared temp dir anyone may have created the path first (say, as a symlink to
+    /// somewhere we would then delete or chown): refuse anything but a real directory owned
+    /// by root or the server's OS user and writable by nobody else.
+    fn check_cluster_dir(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if !self.in_shared_tmp {
+            return Ok(());
+        }
+        let meta = match std::fs::symlink_metadata(&self.cluster) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("{}", self.cluster.display())),
+        };
+        let trusted = meta.file_type().is_dir()
+            && meta.mode() & 0o022 == 0
+            && (meta.uid() == 0 || meta.uid() == server_user_ids()?.0);
+        if !trusted {
+            bail!(
+                "{} is not a directory owned by root or `{SERVER_OS_USER}` and writable only by \
+                 its owner (a symlink, or created by someone else?); refusing to use or remove it: \
+                 inspect and delete it by hand",
+                self.cluster.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates `cluster` afresh: fails if something appeared there meanwhile, mode 0700.
+    fn create_cluster_dir(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        if !self.in_shared_tmp {
+            std::fs::create_dir_all(&self.root)?;
+        }
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&self.cluster)
+            .with_context(|| format!("creating {}", self.cluster.display()))
     }
     fn state_file(&self) -> PathBuf {
         self.root.join("state.json")
@@ -67,7 +116,21 @@ pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
     let bin = server_bindir()?;
     let layout = Layout::new()?;
     if !fresh && let Ok(state) = ServerState::load(&layout.state_file()) {
-        if is_running(&bin, &layout) && answers(&state) {
+        if is_running(&bin, &layout) {
+            // A live postmaster (pg_ctl says so) is never killed: it may be starting up, or
+            // have no connection slot free. Give it time; otherwise say what is wrong.
+            wait_until_answering(&state, Duration::from_secs(30)).with_context(|| {
+                format!(
+                    "PostgreSQL is running in {} (pg_ctl status) but does not accept connections \
+                     on {HOST}:{} as recorded in {}: it may still be starting, be out of \
+                     connections, or not be the server recorded there; see {}, then \
+                     `cargo xtask db down` (or `cargo xtask db up --fresh`)",
+                    layout.data().display(),
+                    state.port,
+                    layout.state_file().display(),
+                    layout.log().display()
+                )
+            })?;
             eprintln!(
                 "xtask: throwaway PostgreSQL already running on {HOST}:{}",
                 state.port
@@ -83,10 +146,42 @@ pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
             }
         }
     }
-    if fresh && is_running(&bin, &layout) {
-        pg_ctl(&bin, &layout, &["stop", "-m", "immediate"])?;
+    if is_running(&bin, &layout) {
+        if !fresh {
+            bail!(
+                "PostgreSQL is running in {} but cannot be reached with what {} records \
+                 (missing, unreadable or stale); stop it with `cargo xtask db down` or recreate \
+                 it with `cargo xtask db up --fresh`",
+                layout.data().display(),
+                layout.state_file().display()
+            );
+        }
+        pg_ctl(&bin, &layout, &["stop", "-m", "immediate", "-w"])?;
     }
     create(&bin, &layout)
+}
+
+/// Whether `pg_ctl status` says the throwaway server runs (answering or not).
+pub fn server_running() -> bool {
+    let (Ok(bin), Ok(layout)) = (server_bindir(), Layout::new()) else {
+        return false;
+    };
+    is_running(&bin, &layout)
+}
+
+/// The running postmaster's pid (first line of `postmaster.pid`), if the server runs.
+pub fn postmaster_pid() -> Option<i32> {
+    let layout = Layout::new().ok()?;
+    if !server_running() {
+        return None;
+    }
+    std::fs::read_to_string(layout.data().join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `cargo xtask db down`: stops the cluster if it runs; fine to call twice.
@@ -136,15 +231,29 @@ pub fn status() -> anyhow::Result<()> {
 }
 
 fn create(bin: &Path, layout: &Layout) -> anyhow::Result<ServerState> {
-    if layout.cluster.exists() {
-        kill_leftovers(&layout.data());
+    // Only called when pg_ctl says no server runs here.
+    layout.check_cluster_dir()?;
+    if std::fs::symlink_metadata(&layout.cluster).is_ok() {
+        kill_leftovers(bin, &layout.data());
         std::fs::remove_dir_all(&layout.cluster)
             .with_context(|| format!("removing old cluster {}", layout.cluster.display()))?;
     }
-    std::fs::create_dir_all(&layout.cluster)?;
+    layout.create_cluster_dir()?;
     let password = generate_password()?;
     let pwfile = layout.cluster.join("pwfile");
-    std::fs::write(&pwfile, &password)?;
+    // Removed however `create` is left; readable by its owner only (it is the password).
+    let _pwfile_guard = RemoveOnDrop(pwfile.clone());
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&pwfile)
+            .with_context(|| format!("creating {}", pwfile.display()))?
+            .write_all(password.as_bytes())?;
+    }
     tls::generate(&layout.tls(), SUPERUSER)?;
     hand_to_server_user(layout)?;
 
@@ -169,6 +278,7 @@ fn create(bin: &Path, layout: &Layout) -> anyhow::Result<ServerState> {
         .arg("--no-sync");
     run_quiet(&mut initdb).context("initdb failed")?;
     std::fs::remove_file(&pwfile)?;
+    drop(_pwfile_guard);
 
     let tls_dir = layout.tls();
     let conf = format!(
@@ -223,8 +333,9 @@ fn restart_existing(
         free_port()?
     };
     let state = ServerState { port, ..state };
-    // Not running, so anything still sitting in the data directory is left from a crash.
-    kill_leftovers(&layout.data());
+    // pg_ctl says not running, so a server process still sitting in the data directory is
+    // left from a crash.
+    kill_leftovers(bin, &layout.data());
     start(bin, layout, state)
 }
 
@@ -246,7 +357,8 @@ fn start(bin: &Path, layout: &Layout, state: ServerState) -> anyhow::Result<Serv
         ],
     )
     .with_context(|| format!("starting PostgreSQL (server log: {})", log.display()))?;
-    wait_until_answering(&state)?;
+    wait_until_answering(&state, Duration::from_secs(30))
+        .context("the server started but does not accept connections")?;
     state.save(&layout.state_file())?;
     eprintln!(
         "xtask: throwaway PostgreSQL running on {HOST}:{} (TLS on; `cargo xtask db url` for the URL)",
@@ -255,13 +367,13 @@ fn start(bin: &Path, layout: &Layout, state: ServerState) -> anyhow::Result<Serv
     Ok(state)
 }
 
-fn wait_until_answering(state: &ServerState) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+fn wait_until_answering(state: &ServerState, patience: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + patience;
     loop {
         match try_connect(state) {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() > deadline => {
-                return Err(e).context("the server started but does not accept connections");
+                return Err(e);
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
@@ -300,9 +412,11 @@ fn pg_ctl(bin: &Path, layout: &Layout, args: &[&str]) -> anyhow::Result<()> {
     run_quiet(&mut cmd)
 }
 
-/// Kills processes of a crashed server that still hold the data directory (their cwd), so a
-/// new postmaster can claim the shared memory.
-fn kill_leftovers(data: &Path) {
+/// Kills processes of a crashed server that still hold the data directory, so a new
+/// postmaster can claim the shared memory. Only called when `pg_ctl status` says no server
+/// runs. Narrow on purpose: a process is killed only if its cwd is the data directory AND its
+/// executable is this installation's `postgres`.
+fn kill_leftovers(bin: &Path, data: &Path) {
     let Ok(data) = data.canonicalize() else {
         return;
     };
@@ -317,23 +431,34 @@ fn kill_leftovers(data: &Path) {
         else {
             continue;
         };
-        if std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == data) {
-            // SAFETY: kill(2) with a pid we just read; failure (already gone) is harmless.
+        if is_server_process(bin, pid, &data) {
+            // SAFETY: kill(2) with a pid we just checked; failure (already gone) is harmless.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
-    // Wait (bounded) until the kernel has reaped them.
+    // Wait (bounded) until the kernel has reaped them. The pid in postmaster.pid may have
+    // been recycled by an unrelated process: only a server process of this cluster counts.
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline
         && std::fs::read_to_string(data.join("postmaster.pid")).is_ok_and(|pid| {
             pid.lines()
                 .next()
                 .and_then(|p| p.trim().parse::<i32>().ok())
-                .is_some_and(|p| Path::new(&format!("/proc/{p}")).exists())
+                .is_some_and(|p| is_server_process(bin, p, &data))
         })
     {
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether `pid` runs this installation's `postgres` with `data` (canonical) as its cwd.
+fn is_server_process(bin: &Path, pid: i32, data: &Path) -> bool {
+    let Ok(server) = bin.join("postgres").canonicalize() else {
+        return false;
+    };
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    std::fs::read_link(proc_dir.join("cwd")).is_ok_and(|cwd| cwd == data)
+        && std::fs::read_link(proc_dir.join("exe")).is_ok_and(|exe| exe == server)
 }
 
 /// Finds the PostgreSQL server binaries: `$PG_BINDIR`, `pg_config --bindir`, `initdb` on PATH,
@@ -476,6 +601,15 @@ fn port_is_free(port: u16) -> bool {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
+/// Removes a file when dropped (whatever path the function takes out).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn append(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
@@ -483,7 +617,9 @@ fn append(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Drops the per-test databases a previous run left behind (a crashed or killed test).
+/// Drops the per-test databases left behind by test processes that are gone (crashed or
+/// killed). A database whose process (the pid in `pgtide_t_<pid>_...`) still lives belongs to
+/// a test running now, say of a concurrent `cargo xtask test`, and is left alone.
 pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
     let url = state.url("postgres");
     tokio::runtime::Builder::new_current_thread()
@@ -495,9 +631,9 @@ pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
                 "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datistemplate",
             )
             .bind(pgtide_testkit::TEST_DB_PREFIX)
-                    .fetch_all(&mut conn)
-                    .await?;
-            for name in names {
+            .fetch_all(&mut conn)
+            .await?;
+            for name in names.into_iter().filter(|n| !owner_alive(n)) {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
                 )))
@@ -507,4 +643,66 @@ pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
             conn.close().await?;
             anyhow::Ok(())
         })
+}
+
+/// Whether the process that created test database `name` (`pgtide_t_<pid>_...`) still runs.
+/// A name without a readable pid counts as orphaned.
+fn owner_alive(name: &str) -> bool {
+    name.strip_prefix(pgtide_testkit::TEST_DB_PREFIX)
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn only_databases_of_dead_processes_are_orphans() {
+        let me = std::process::id();
+        assert!(owner_alive(&format!("pgtide_t_{me}_0_abc")));
+        // Above the kernel's pid_max (at most 2^22).
+        assert!(!owner_alive("pgtide_t_99999999_0_abc"));
+        assert!(!owner_alive("pgtide_t_x_0_abc"));
+    }
+
+    #[test]
+    fn this_process_is_not_a_server_process() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        let bin = std::env::current_exe().unwrap();
+        // Right cwd, but the executable is not `<bindir>/postgres`.
+        assert!(!is_server_process(bin.parent().unwrap(), me, &cwd));
+    }
+
+    #[test]
+    fn a_shared_tmp_cluster_dir_must_be_a_real_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("layout");
+        let target = dir.join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = dir.join("cluster-link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let layout = |cluster: PathBuf| Layout {
+            root: dir.clone(),
+            cluster,
+            in_shared_tmp: true,
+        };
+        let err = layout(link).check_cluster_dir().unwrap_err().to_string();
+        assert!(err.contains("refusing"), "{err}");
+        let open = dir.join("world-writable");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(layout(open).check_cluster_dir().is_err());
+        assert!(layout(dir.join("absent")).check_cluster_dir().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

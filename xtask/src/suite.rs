@@ -1,9 +1,17 @@
 //! `cargo xtask test`: the one test command. Starts the throwaway server, runs every check
-//! against it with `SQLX_OFFLINE=true`, and stops the server whatever happened.
+//! against it with `SQLX_OFFLINE=true`, and stops the server whatever happened, also on
+//! Ctrl-C or SIGTERM (a CI timeout), if a test run started it. A server the developer started
+//! (`cargo xtask db up`) is left running; one shared by concurrent test runs of this checkout
+//! is stopped by the last of them to finish.
 
-use std::process::Command;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 use crate::cluster;
 
@@ -13,30 +21,201 @@ struct Step {
     args: Vec<&'static str>,
 }
 
-pub fn run() -> anyhow::Result<()> {
-    let state = cluster::up(false)?;
-    // Stop the server however we leave this function.
-    struct StopOnDrop;
-    impl Drop for StopOnDrop {
-        fn drop(&mut self) {
-            if let Err(e) = cluster::down() {
-                eprintln!("xtask: could not stop the throwaway PostgreSQL: {e:#}");
-            }
+/// The signal that asked xtask to stop (0: none yet). Set by the handler, read by the loop.
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    // Async-signal-safe: one atomic store.
+    STOP_SIGNAL.store(signal, Ordering::SeqCst);
+}
+
+/// SIGINT, SIGTERM and SIGHUP no longer kill xtask: they set [`STOP_SIGNAL`], the running
+/// step is stopped, and the server is stopped on the way out.
+fn install_signal_handlers() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with a handler that only stores to an atomic.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
         }
     }
-    let _stop = StopOnDrop;
+}
+
+fn interrupted() -> anyhow::Result<()> {
+    match STOP_SIGNAL.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        signal => bail!("interrupted by signal {signal}"),
+    }
+}
+
+/// A `flock(2)` lock on a file beside the state file, released when dropped (file closed).
+struct Flock(std::fs::File);
+
+impl Flock {
+    fn open(name: &str) -> anyhow::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = pgtide_testkit::state_path().with_file_name(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self(file))
+    }
+
+    /// Takes the lock (`LOCK_SH` / `LOCK_EX`, maybe `| LOCK_NB`); false if it would block.
+    fn lock(&self, operation: libc::c_int) -> anyhow::Result<bool> {
+        // SAFETY: flock(2) on a descriptor we own.
+        if unsafe { libc::flock(self.0.as_raw_fd(), operation) } == 0 {
+            return Ok(true);
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() == std::io::ErrorKind::WouldBlock {
+            return Ok(false);
+        }
+        Err(error).context("flock")
+    }
+}
+
+/// Held exclusively while a test run checks for and starts the server, and while one decides
+/// whether to stop it: starting and stopping never overlap.
+const UP_LOCK: &str = "suite-up.lock";
+/// Held shared by every `cargo xtask test` of this checkout while it runs: the one that can
+/// take it exclusively at the end is the last one, and may stop the server.
+const RUN_LOCK: &str = "suite-run.lock";
+
+/// Written when a test run starts the server: the postmaster's pid. While that postmaster
+/// runs, the server belongs to test runs (not to the developer), and the last run stops it.
+fn marker_path() -> PathBuf {
+    pgtide_testkit::state_path().with_file_name("started-by-test")
+}
+
+fn marker_matches_server() -> bool {
+    let marked = std::fs::read_to_string(marker_path())
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok());
+    marked.is_some() && marked == cluster::postmaster_pid()
+}
+
+/// Stops the server when dropped if a test run started it and no other test run of this
+/// checkout still uses it; `cluster::down` is idempotent.
+struct StopOnDrop {
+    started_here: bool,
+    run_lock: Flock,
+}
+
+impl StopOnDrop {
+    /// Joins the runs of this checkout; the returned `up` lock is to be held until the
+    /// server is up.
+    fn new() -> anyhow::Result<(Self, Flock)> {
+        let up_lock = Flock::open(UP_LOCK)?;
+        up_lock.lock(libc::LOCK_EX)?;
+        let run_lock = Flock::open(RUN_LOCK)?;
+        run_lock.lock(libc::LOCK_SH)?;
+        let stop = Self {
+            started_here: false,
+            run_lock,
+        };
+        Ok((stop, up_lock))
+    }
+
+    /// Records that this run started the server.
+    fn mark_started(&mut self) {
+        self.started_here = true;
+        if let Some(pid) = cluster::postmaster_pid()
+            && let Err(e) = std::fs::write(marker_path(), pid.to_string())
+        {
+            eprintln!("xtask: could not record that this run started the server: {e}");
+        }
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !self.started_here && !marker_matches_server() {
+            if cluster::server_running() {
+                eprintln!(
+                    "xtask: the throwaway PostgreSQL was running before (`cargo xtask db up`); \
+                     leaving it running"
+                );
+            }
+            return;
+        }
+        // No run starts meanwhile; shared → exclusive succeeds only if no other run is going.
+        let up_lock = Flock::open(UP_LOCK).and_then(|l| l.lock(libc::LOCK_EX).map(|_| l));
+        let alone = self
+            .run_lock
+            .lock(libc::LOCK_EX | libc::LOCK_NB)
+            .unwrap_or(false);
+        if !alone {
+            eprintln!(
+                "xtask: another `cargo xtask test` in this checkout still uses the throwaway \
+                 PostgreSQL; the last one to finish stops it"
+            );
+            return;
+        }
+        eprintln!("xtask: stopping the throwaway PostgreSQL a test run started");
+        if let Err(e) = cluster::down() {
+            eprintln!("xtask: could not stop the throwaway PostgreSQL: {e:#}");
+        }
+        let _ = std::fs::remove_file(marker_path());
+        drop(up_lock);
+    }
+}
+
+pub fn run() -> anyhow::Result<()> {
+    install_signal_handlers();
+    // Set up before `up`: if the server starts but `up` fails afterwards (not answering,
+    // state file not written), it is still stopped.
+    let (mut stop, up_lock) = StopOnDrop::new()?;
+    let was_running = cluster::server_running();
+    if was_running {
+        eprintln!(
+            "xtask: using the throwaway PostgreSQL that is already running; \
+             it is stopped at the end only if a test run started it"
+        );
+    } else {
+        stop.started_here = true;
+        eprintln!("xtask: starting the throwaway PostgreSQL; it is stopped when the suite ends");
+    }
+    let state = match cluster::up(false) {
+        Ok(state) => state,
+        Err(e) => {
+            // Released before `stop` takes it again (another descriptor would wait forever).
+            drop(up_lock);
+            return Err(e);
+        }
+    };
+    if !was_running {
+        stop.mark_started();
+    }
+    drop(up_lock);
+    interrupted()?;
     cluster::drop_test_databases(&state)?;
 
     let mut failed = Vec::new();
     for step in steps() {
+        interrupted()?;
         eprintln!("\nxtask: ── {} ──", step.name);
-        let status = Command::new(env!("CARGO"))
-            .args(&step.args)
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(&step.args)
             .current_dir(pgtide_testkit::workspace_root())
             .env("SQLX_OFFLINE", "true")
             .env_remove("DATABASE_URL")
             .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
-            .status()?;
+            // Its own process group, so that a signal can be passed to cargo and everything
+            // it runs (rustc, test binaries) at once.
+            .process_group(0);
+        let status = run_interruptible(&mut cmd)?;
         if !status.success() {
             eprintln!("xtask: {} failed ({status})", step.name);
             failed.push(step.name);
@@ -48,6 +227,41 @@ pub fn run() -> anyhow::Result<()> {
     }
     eprintln!("\nxtask: every step passed: {}", step_names().join(", "));
     Ok(())
+}
+
+/// Runs `cmd` to completion, unless a signal arrives: then the signal is passed on to the
+/// child's process group (SIGKILL after 10 s) and this fails.
+fn run_interruptible(cmd: &mut Command) -> anyhow::Result<ExitStatus> {
+    let mut child = cmd.spawn().with_context(|| format!("running {cmd:?}"))?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let signal = STOP_SIGNAL.load(Ordering::SeqCst);
+        if signal != 0 {
+            stop_group(&mut child, signal);
+            bail!("interrupted by signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop_group(child: &mut Child, signal: i32) {
+    let Ok(pgid) = i32::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: kill(2) on the child's own process group (it is the group leader).
+    unsafe { libc::kill(-pgid, signal) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if child.try_wait().is_ok_and(|s| s.is_some()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 fn steps() -> Vec<Step> {
