@@ -21,7 +21,8 @@ commands:
   db down           stop it (the data stays for the next `db up`)
   db url            print its superuser URL (includes the generated password)
   db status         say whether it runs, where, and how to reach it (password redacted)
-  test              start the server, run fmt, clippy, every test and doctest, stop the server
+  test              run fmt, clippy, gen --check, every test and doctest against the server
+                    (starts it if needed; stops it after only if this run started it)
   demo              start the server, apply the fixtures and show pgtide at work
   bench             start the server and compare pool designs on point selects (release build)
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
