@@ -1,15 +1,19 @@
 //! Retry: idempotent work survives the server going away mid-read; nothing else is retried
 //! silently. "Server down" is a TCP proxy we control in front of the shared server (tests run
 //! in parallel against it, so nobody stops it): cutting the proxy drops every connection,
-//! refusing mode makes reconnects fail, forwarding again is "server back".
+//! refusing mode makes reconnects fail, forwarding again is "server back". One test stops and
+//! starts a real server of its own (`PrivateServer`), as an administrator would.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{activity, config_via, eventually, proxy};
+use pgtide::SecretString;
+use pgtide::config::{Config, PoolSize, SslMode};
 use pgtide::{ErrorKind, Pool, query};
-use pgtide_testkit::{ProxyMode, TestDb};
+use pgtide_testkit::{PrivateServer, ProxyMode, TestDb};
+use sqlx::Connection as _;
 
 #[tokio::test]
 async fn an_idempotent_read_in_flight_survives_the_server_going_down_and_up() -> anyhow::Result<()>
@@ -145,5 +149,63 @@ async fn idempotent_work_dropped_midway_does_not_block_the_next_checkout() -> an
         .bind(first_pid)
         .execute(&mut admin)
         .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_read_survives_a_real_server_stop_and_start() -> anyhow::Result<()> {
+    let server = PrivateServer::start_new()?;
+    let app = "pgtide-stop-start";
+    let cfg = Config::builder()
+        .host(server.host())
+        .port(server.port())
+        .user(server.user())
+        .database("postgres")
+        .password(SecretString::from("trust-needs-none"))
+        .ssl_mode(SslMode::Disable)
+        .application_name(app)
+        .retry(common::retry(40, 50, 500, Duration::from_secs(60)))
+        .acquire_timeout(Duration::from_secs(30))
+        .pool_size(PoolSize::new(1, 2)?)
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut admin = sqlx::PgConnection::connect(&format!(
+        "postgres://{}@{}:{}/postgres",
+        server.user(),
+        server.host(),
+        server.port()
+    ))
+    .await?;
+
+    let mut attempts = 0;
+    let read = pool.idempotent(async |conn| {
+        attempts += 1;
+        query::fetch_one(
+            conn,
+            sqlx::query_scalar::<_, i64>("SELECT 42::bigint FROM pg_sleep(2)"),
+        )
+        .await
+    });
+    let orchestrate = async {
+        eventually("the read is running", Duration::from_secs(10), async || {
+            activity(&mut admin, app)
+                .await
+                .iter()
+                .any(|(_, state, q)| state.as_deref() == Some("active") && q.contains("pg_sleep"))
+        })
+        .await;
+        drop(admin);
+        // `pg_ctl stop -m fast`: the running read is terminated (57P01), the server goes away;
+        // then it comes back on the same port.
+        tokio::task::block_in_place(|| server.stop()).expect("server stops");
+        tokio::task::block_in_place(|| server.start()).expect("server starts again");
+    };
+    let (result, ()) = tokio::join!(read, orchestrate);
+    assert_eq!(result?, 42);
+    assert!(
+        attempts >= 2,
+        "the read ran again after the restart: {attempts}"
+    );
+    assert!(pool.stats().connections_created >= 2, "{}", pool.stats());
     Ok(())
 }

@@ -13,10 +13,12 @@
 //! # Ok(()) }
 //! ```
 
+mod private_server;
 mod proxy;
 mod server;
 mod test_db;
 
+pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};
 
 pub use server::{Server, ServerState, TlsFiles, state_path, workspace_root};
