@@ -67,7 +67,7 @@
 
 pub mod codegen_support;
 pub mod config;
-mod error;
+pub mod error;
 pub mod observe;
 pub mod pool;
 pub mod query;

@@ -7,7 +7,7 @@
 //! bottleneck; the pool is.
 //!
 //! What pgtide adds on top of deadpool: a connect timeout, a minimum size kept warm, an idle
-//! reaper and a maximum lifetime ([`maintenance`]), health checks that cost a round trip only
+//! reaper and a maximum lifetime (`pool::maintenance`), health checks that cost a round trip only
 //! when a connection sat idle (or saw an error), startup with retry, pool timeouts that say
 //! why, and [`PoolStats`].
 //!
