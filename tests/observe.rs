@@ -2,13 +2,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{config, config_via, proxy};
 use pgtide::{Pool, SecretString, TxOptions, query};
-use pgtide_testkit::{ProxyMode, TestDb};
+use pgtide_testkit::{Capture, ProxyMode, TestDb};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// The innermost span (name, fields) of every span-close line of the fmt output
@@ -32,26 +30,6 @@ fn closed_spans(out: &str) -> Vec<(String, String)> {
             ))
         })
         .collect()
-}
-
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
 }
 
 #[tokio::test]

@@ -1,29 +1,13 @@
 //! Generated query functions run in `pgtide.statement` spans named after their query, on a
 //! pgtide `Pool`, a pooled connection and a transaction alike.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use pgtide::codegen_support::TryStreamExt;
 use pgtide::config::{Config, PoolSize, SslMode};
 use pgtide::sqlx::types::JsonValue;
 use pgtide::{ErrorKind, Pool, SecretString, TxOptions};
 use pgtide_example::queries::{BookGenre, authors, books};
-use pgtide_testkit::TestDb;
+use pgtide_testkit::{Capture, TestDb};
 use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The closing line of the `pgtide.statement` span of `name`.
 fn closed_span<'a>(out: &'a str, name: &str) -> &'a str {
@@ -87,7 +71,7 @@ async fn generated_functions_name_their_statement_in_spans() -> anyhow::Result<(
     assert_eq!(streamed.len(), 2);
     drop(conn);
 
-    let out = String::from_utf8(capture.0.lock().unwrap().clone())?;
+    let out = capture.text();
     let create = closed_span(&out, "CreateAuthor");
     assert!(create.contains("db.rows=1"), "{create}");
     assert!(

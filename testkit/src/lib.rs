@@ -13,11 +13,13 @@
 //! # Ok(()) }
 //! ```
 
+mod capture;
 mod private_server;
 mod proxy;
 mod server;
 mod test_db;
 
+pub use capture::Capture;
 pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};
 
