@@ -78,30 +78,40 @@ pub trait Fetch<'q>: Send + Sized {
         E: 'e + Executor<'c, Database = Postgres>;
 }
 
+/// `Fetch` for one of sqlx's query types: its own inherent `fetch_optional`/`fetch_all`, boxed.
+macro_rules! delegate_fetch {
+    ($query:ident, $output:ty) => {
+        type Output = $output;
+
+        fn fetch_optional<'e, 'c: 'e, E>(
+            self,
+            db: E,
+        ) -> BoxFuture<'e, sqlx::Result<Option<$output>>>
+        where
+            'q: 'e,
+            Self: 'e,
+            E: 'e + Executor<'c, Database = Postgres>,
+        {
+            Box::pin($query::fetch_optional(self, db))
+        }
+
+        fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<$output>>>
+        where
+            'q: 'e,
+            Self: 'e,
+            E: 'e + Executor<'c, Database = Postgres>,
+        {
+            Box::pin($query::fetch_all(self, db))
+        }
+    };
+}
+
 impl<'q, O, A> Fetch<'q> for QueryAs<'q, Postgres, O, A>
 where
     A: 'q + IntoArguments<Postgres> + Send,
     O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
 {
-    type Output = O;
-
-    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<O>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(QueryAs::fetch_optional(self, db))
-    }
-
-    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<O>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(QueryAs::fetch_all(self, db))
-    }
+    delegate_fetch!(QueryAs, O);
 }
 
 impl<'q, O, A> Fetch<'q> for QueryScalar<'q, Postgres, O, A>
@@ -110,50 +120,14 @@ where
     O: Send + Unpin,
     (O,): Send + Unpin + for<'r> FromRow<'r, PgRow>,
 {
-    type Output = O;
-
-    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<O>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(QueryScalar::fetch_optional(self, db))
-    }
-
-    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<O>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(QueryScalar::fetch_all(self, db))
-    }
+    delegate_fetch!(QueryScalar, O);
 }
 
 impl<'q, A> Fetch<'q> for Query<'q, Postgres, A>
 where
     A: 'q + IntoArguments<Postgres> + Send,
 {
-    type Output = PgRow;
-
-    fn fetch_optional<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Option<PgRow>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(Query::fetch_optional(self, db))
-    }
-
-    fn fetch_all<'e, 'c: 'e, E>(self, db: E) -> BoxFuture<'e, sqlx::Result<Vec<PgRow>>>
-    where
-        'q: 'e,
-        Self: 'e,
-        E: 'e + Executor<'c, Database = Postgres>,
-    {
-        Box::pin(Query::fetch_all(self, db))
-    }
+    delegate_fetch!(Query, PgRow);
 }
 
 /// Exactly one row: none is [`Error::NotFound`] (naming the statement when it runs inside
