@@ -57,6 +57,33 @@ where
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Queries/s at 1, 8 and 32 tasks for a pool that runs sqlx queries as `&pool` (pgtide's
+/// `Pool` and sqlx's `PgPool` alike).
+async fn sqlx_row<P>(pool: P) -> Vec<Option<f64>>
+where
+    P: Clone + Send + Sync + 'static,
+    for<'c> &'c P: sqlx::PgExecutor<'c>,
+{
+    let mut row = Vec::new();
+    for tasks in [1, 8, 32] {
+        let p = pool.clone();
+        row.push(Some(
+            measure(tasks, move |id| {
+                let p = p.clone();
+                async move {
+                    let _: (i64, String) = sqlx::query_as(SQL)
+                        .bind(id)
+                        .fetch_one(&p)
+                        .await
+                        .expect("row");
+                }
+            })
+            .await,
+        ));
+    }
+    row
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
@@ -141,48 +168,18 @@ async fn main() -> anyhow::Result<()> {
         baseline.iter().copied().map(Some).collect(),
     ));
 
-    let mut row = Vec::new();
-    for tasks in [1, 8, 32] {
-        let p = pgtide.clone();
-        row.push(Some(
-            measure(tasks, move |id| {
-                let p = p.clone();
-                async move {
-                    let _: (i64, String) = sqlx::query_as(SQL)
-                        .bind(id)
-                        .fetch_one(&p)
-                        .await
-                        .expect("row");
-                }
-            })
-            .await,
-        ));
-    }
-    table.push(("pgtide Pool (deadpool + sqlx connections)", row));
-
-    for (name, pool) in [
-        ("sqlx PgPool, defaults (ping on checkout)", sqlx_default),
-        ("sqlx PgPool, test_before_acquire(false)", sqlx_no_ping),
-    ] {
-        let mut row = Vec::new();
-        for tasks in [1, 8, 32] {
-            let p = pool.clone();
-            row.push(Some(
-                measure(tasks, move |id| {
-                    let p = p.clone();
-                    async move {
-                        let _: (i64, String) = sqlx::query_as(SQL)
-                            .bind(id)
-                            .fetch_one(&p)
-                            .await
-                            .expect("row");
-                    }
-                })
-                .await,
-            ));
-        }
-        table.push((name, row));
-    }
+    table.push((
+        "pgtide Pool (deadpool + sqlx connections)",
+        sqlx_row(pgtide).await,
+    ));
+    table.push((
+        "sqlx PgPool, defaults (ping on checkout)",
+        sqlx_row(sqlx_default).await,
+    ));
+    table.push((
+        "sqlx PgPool, test_before_acquire(false)",
+        sqlx_row(sqlx_no_ping).await,
+    ));
 
     // One connection, one task: the driver alone, no pool.
     let conn = Arc::new(tokio::sync::Mutex::new(
