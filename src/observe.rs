@@ -221,6 +221,10 @@ where
     F: Future<Output = Result<T>>,
 {
     let span = query_span(operation);
+    if span.is_disabled() {
+        // No subscriber wants it: skip the target copy and the timing on this hot path.
+        return fut.await;
+    }
     Target::of(shared).record(&span);
     finish(
         &span,
@@ -294,6 +298,9 @@ async fn finish<T>(
     rows: impl Fn(&T) -> Option<u64>,
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
+    if span.is_disabled() {
+        return fut.await;
+    }
     let started = Instant::now();
     let result = fut.await;
     span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
