@@ -108,7 +108,6 @@ pub fn parse_file(path: &str, text: &str) -> Result<QueryFile, ParseError> {
         let konst = q.fn_name.to_uppercase();
         let items = [
             ("function", q.fn_name.clone()),
-            ("constant", format!("{konst}_SQLX")),
             ("constant", konst),
             ("type", format!("{}Row", q.type_name)),
             ("type", format!("{}Params", q.type_name)),
@@ -322,12 +321,12 @@ mod tests {
     fn generated_item_clashes_name_both_queries() {
         let err = parse_file(
             "q.sql",
-            "-- name: Move :one\nSELECT 1\n-- name: MoveSqlx :one\nSELECT 2",
+            "-- name: Move :one\nSELECT 1\n-- name: move :one\nSELECT 2",
         )
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "q.sql:3: query `MoveSqlx` makes constant `MOVE_SQLX`, as does query `Move` at q.sql:1; rename one"
+            "q.sql:3: query `move` makes function `move`, as does query `Move` at q.sql:1; rename one"
         );
         let err = parse_file(
             "q.sql",
