@@ -1,11 +1,13 @@
 //! The type-state builder: `build()` exists only once a password and a pool size are given.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::duration::format_duration;
+use super::keys;
 use super::provenance::Source;
 use super::settings::{
     Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
@@ -65,28 +67,54 @@ pub(super) struct Draft {
     pub(super) retry: RetrySettings,
 }
 
+impl Draft {
+    /// Every field empty or zero: the key table's defaults are applied on top
+    /// ([`keys::default_draft`]); nothing here is a default.
+    pub(super) fn blank() -> Self {
+        Self {
+            profile: "default".into(),
+            host: String::new(),
+            port: 0,
+            database: None,
+            user: String::new(),
+            application_name: None,
+            connect_timeout: Duration::ZERO,
+            ssl_mode: None,
+            root_cert: None,
+            client_cert: None,
+            client_key: None,
+            session: SessionSettings {
+                statement_timeout: None,
+                lock_timeout: None,
+                idle_in_transaction_session_timeout: None,
+                search_path: None,
+                extra: BTreeMap::new(),
+            },
+            pool: PoolSettings {
+                size: PoolSize::default(),
+                acquire_timeout: Duration::ZERO,
+                idle_timeout: None,
+                max_lifetime: None,
+                health_check: HealthCheck::Never,
+            },
+            retry: RetrySettings {
+                attempts: 0,
+                base_delay: Duration::ZERO,
+                max_delay: Duration::ZERO,
+                jitter: false,
+                budget: Duration::ZERO,
+            },
+        }
+    }
+}
+
 impl Config {
     /// Starts a builder with the documented defaults.
     pub fn builder() -> ConfigBuilder<NoPassword, NoPoolSize> {
         ConfigBuilder {
             password: NoPassword,
             size: NoPoolSize,
-            draft: Draft {
-                profile: "default".into(),
-                host: "localhost".into(),
-                port: 5432,
-                database: None,
-                user: "postgres".into(),
-                application_name: None,
-                connect_timeout: Duration::from_secs(5),
-                ssl_mode: None,
-                root_cert: None,
-                client_cert: None,
-                client_key: None,
-                session: SessionSettings::default(),
-                pool: PoolSettings::default(),
-                retry: RetrySettings::default(),
-            },
+            draft: keys::default_draft(),
         }
     }
 }

@@ -63,6 +63,7 @@ mod error;
 mod explain;
 mod file;
 mod hash;
+mod keys;
 mod layer;
 mod load;
 mod pool_size;
