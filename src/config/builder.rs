@@ -316,6 +316,20 @@ impl ConfigBuilder<SecretString, PoolSize> {
                     "a setting name has only letters, digits, `_` and `.`",
                 ));
             }
+            if let Some(own) = OWN_KEYS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::invalid(
+                    format!("settings.{name}"),
+                    format!(
+                        "`{own}` has its own key, which would be sent beside this one: set `{own}` instead"
+                    ),
+                ));
+            }
+            if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::invalid(
+                    format!("settings.{name}"),
+                    "is a connection parameter, not a session setting",
+                ));
+            }
         }
         if d.port == 0 {
             return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
@@ -338,6 +352,13 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 "idle_in_transaction_session_timeout",
                 d.session.idle_in_transaction_session_timeout,
             ),
+        ] {
+            if let Some(value) = value {
+                positive(key, value)?;
+                session_timeout_limit(key, value)?;
+            }
+        }
+        for (key, value) in [
             ("pool.idle_timeout", d.pool.idle_timeout),
             ("pool.max_lifetime", d.pool.max_lifetime),
         ] {
@@ -399,6 +420,38 @@ impl ConfigBuilder<SecretString, PoolSize> {
             retry: d.retry,
         })
     }
+}
+
+/// Session settings that have a key of their own: a `settings` entry of the same name
+/// would be sent beside the key's value, one silently overriding the other.
+const OWN_KEYS: &[&str] = &[
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "search_path",
+    "application_name",
+];
+
+/// Startup-packet parameters that are not settings (PostgreSQL's protocol, "StartupMessage").
+const RESERVED: &[&str] = &["user", "database", "options", "replication"];
+
+/// PostgreSQL's largest timeout, in milliseconds (the GUCs are `int`).
+const MAX_SESSION_TIMEOUT_MS: u128 = i32::MAX as u128;
+
+/// A session timeout must fit PostgreSQL's `int` milliseconds, as sent (sub-millisecond
+/// rounded up); above it, every connection attempt would fail with FATAL.
+fn session_timeout_limit(key: &str, value: Duration) -> Result<(), ConfigError> {
+    let ms = value.as_millis() + u128::from(!value.subsec_nanos().is_multiple_of(1_000_000));
+    if ms > MAX_SESSION_TIMEOUT_MS {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be at most {MAX_SESSION_TIMEOUT_MS}ms (about 24 days, PostgreSQL's limit), got {}; use \"off\" for no limit",
+                format_duration(value)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
