@@ -125,7 +125,7 @@ pub(crate) fn default_draft() -> Draft {
 /// The key table as Markdown, as the module docs of `pgtide::config` show it.
 #[cfg(test)]
 pub(crate) fn markdown_table() -> String {
-    let mut out = String::from("| key | value | default | |\n|---|---|---|---|\n");
+    let mut out = String::from("| key | value | default | meaning |\n|---|---|---|---|\n");
     for key in KEYS {
         let default = key.default.map_or_else(|| "—".into(), |d| format!("`{d}`"));
         out.push_str(&format!(
