@@ -355,11 +355,16 @@ async fn compare(plan: Plan) -> anyhow::Result<()> {
                     let (m, lo, hi) = median_and_spread(qps[c][t].clone());
                     return format!("{m:.0} [{lo:.0}–{hi:.0}]");
                 }
-                let ratios = qps[0][t]
+                // A client that finished no query in a (smoke-length) cell has no ratio.
+                let ratios: Vec<f64> = qps[0][t]
                     .iter()
                     .zip(&qps[c][t])
+                    .filter(|(_, other)| **other > 0.0)
                     .map(|(p, other)| p / other)
                     .collect();
+                if ratios.is_empty() {
+                    return "no queries".to_owned();
+                }
                 let (m, lo, hi) = median_and_spread(ratios);
                 format!("{m:.2}× [{lo:.2}–{hi:.2}]")
             })

@@ -35,7 +35,9 @@ impl Drop for Script {
 }
 
 /// Queries/s of `pgbench -M prepared` with `clients` connections for about `run_for`
-/// (whole seconds, at least one). The password goes through the environment, never argv.
+/// (whole seconds, at least three: pgbench counts its connecting, 32 scram handshakes on a
+/// busy machine, against the duration, and reports nothing if no query ran). The password
+/// goes through the environment, never argv.
 pub fn measure(
     server: &ServerState,
     database: &str,
@@ -43,7 +45,7 @@ pub fn measure(
     clients: usize,
     run_for: Duration,
 ) -> anyhow::Result<f64> {
-    let secs = run_for.as_secs().max(1);
+    let secs = run_for.as_secs().max(3);
     let threads = clients.min(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let out = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-f"])
