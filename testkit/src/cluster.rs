@@ -196,17 +196,19 @@ impl Cluster {
                 .with_context(|| format!("creating {}", pwfile.display()))?
                 .write_all(spec.password.as_bytes())?;
         }
-        let initdb = self.hand_to_server_user(spec.keep_root_owned).and_then(|()| {
-            run_quiet(
-                self.command("initdb")
-                    .arg("-D")
-                    .arg(self.data())
-                    .args(["-U", spec.superuser, "--auth=scram-sha-256"])
-                    .args(["-E", "UTF8", "--no-locale", "--no-sync"])
-                    .arg(format!("--pwfile={}", pwfile.display())),
-            )
-            .context("initdb failed")
-        });
+        let initdb = self
+            .hand_to_server_user(spec.keep_root_owned)
+            .and_then(|()| {
+                run_quiet(
+                    self.command("initdb")
+                        .arg("-D")
+                        .arg(self.data())
+                        .args(["-U", spec.superuser, "--auth=scram-sha-256"])
+                        .args(["-E", "UTF8", "--no-locale", "--no-sync"])
+                        .arg(format!("--pwfile={}", pwfile.display())),
+                )
+                .context("initdb failed")
+            });
         // The password file goes however initdb ended; as the user that owns it now.
         let removed = run_quiet(as_server_user("rm").arg("-f").arg(&pwfile));
         initdb?;
