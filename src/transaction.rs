@@ -49,7 +49,9 @@ use sqlx_core::transaction::TransactionManager;
 
 use crate::error::{Error, Result};
 use crate::observe;
-use crate::pool::{Pool, PooledConnection};
+use crate::pool::guard::is_stale_plan;
+use crate::pool::reset::RESET_SQL;
+use crate::pool::{Pool, PooledConnection, SessionReset};
 use crate::retry::RetryPolicy;
 
 /// Transaction isolation level.
@@ -193,11 +195,16 @@ impl Transaction {
     /// Rolls back.
     pub async fn rollback(mut self) -> Result<()> {
         let mut conn = self.conn.take().expect("present until rolled back");
-        let result = PgTransactionManager::rollback(&mut conn)
-            .await
-            .map_err(Error::from);
-        if let Err(err) = &result {
-            conn.conn().observe(err);
+        if conn.conn_ref().is_busy() {
+            // Something inside was abandoned midway: discarding the connection (dropping it
+            // here) terminates its backend, which rolls the transaction back.
+            return Ok(());
+        }
+        let result = conn
+            .conn()
+            .track(async |raw| Ok(PgTransactionManager::rollback(raw).await?))
+            .await;
+        if result.is_err() {
             discard_if_still_open(&mut conn);
         }
         result
@@ -224,27 +231,58 @@ enum CommitStage {
 }
 
 async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, CommitStage)> {
-    // An aborted transaction fails this statement with 25P02 (its `COMMIT` would silently
-    // roll back). `raw_sql` runs it over the simple protocol: no parse/describe.
-    conn.conn().start_in_flight();
-    let check = sqlx::raw_sql("SELECT 1").execute(&mut *conn).await;
-    conn.conn().end_in_flight();
-    if let Err(err) = check {
-        let err = Error::from(err);
-        conn.conn().observe(&err);
-        end_after_server_error(&mut conn, &err).await;
+    if conn.conn_ref().is_busy() {
+        // An operation inside the transaction was abandoned midway (an inner timeout or
+        // `select!` dropped it): its statement may still be running, and `COMMIT` would
+        // queue behind it. The connection is discarded (its backend terminated), which
+        // rolls the transaction back.
+        return Err((abandoned(), CommitStage::Before));
+    }
+    // An aborted transaction fails this round trip with 25P02 (its `COMMIT` would silently
+    // roll back). When the body had the raw session, the round trip is the session reset
+    // (see `pool::reset`), run inside the transaction so it commits with it; otherwise a bare
+    // `SELECT 1`. `raw_sql` runs over the simple protocol: no parse/describe.
+    let reset = conn.conn_ref().touched && conn.session_reset() != SessionReset::Never;
+    let check = if reset { RESET_SQL } else { "SELECT 1" };
+    let checked = conn
+        .conn()
+        .track(async |raw| {
+            sqlx::raw_sql(check).execute(raw).await?;
+            Ok(())
+        })
+        .await;
+    if let Err(err) = checked {
+        if err.sqlstate() == Some("25P02") {
+            end_after_server_error(&mut conn, &err).await;
+        } else {
+            // Not the aborted-transaction answer: the session was not in the state it should
+            // be (e.g. a `COPY` the body abandoned left its error first in line), so the
+            // replies may be out of step with the statements. Not reused.
+            conn.conn().broken = true;
+        }
         return Err((err, CommitStage::Before));
     }
-    conn.conn().start_in_flight();
-    let result = PgTransactionManager::commit(&mut conn).await;
-    conn.conn().end_in_flight();
-    if let Err(err) = result {
-        let err = Error::from(err);
-        conn.conn().observe(&err);
+    let committed = conn
+        .conn()
+        .track(async |raw| Ok(PgTransactionManager::commit(raw).await?))
+        .await;
+    if let Err(err) = committed {
         end_after_server_error(&mut conn, &err).await;
         return Err((err, CommitStage::Commit));
     }
+    if reset {
+        conn.conn().touched = false;
+    }
     Ok(())
+}
+
+/// The error of a transaction whose body abandoned an operation midway.
+fn abandoned() -> Error {
+    Error::timeout(
+        "inside the transaction: an operation was abandoned midway (an inner timeout or \
+         `select!` dropped it), so the transaction was rolled back instead of committed",
+        None,
+    )
 }
 
 /// After the server answered with an error (a conflict or constraint at `COMMIT`, an
@@ -254,11 +292,15 @@ async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, C
 async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
     if matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))) {
         let limit = conn.shared.config.connection().connect_timeout;
-        conn.conn().start_in_flight();
-        let rolled_back = tokio::time::timeout(limit, PgTransactionManager::rollback(conn)).await;
-        if matches!(rolled_back, Ok(Ok(()))) {
-            conn.conn().end_in_flight();
-        }
+        let _ = conn
+            .conn()
+            .track(async |raw| {
+                match tokio::time::timeout(limit, PgTransactionManager::rollback(raw)).await {
+                    Ok(result) => Ok(result?),
+                    Err(_) => Err(Error::timeout("rolling back after a failed commit", None)),
+                }
+            })
+            .await;
     }
     discard_if_still_open(conn);
 }
@@ -266,7 +308,7 @@ async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
 /// A connection whose `COMMIT`/`ROLLBACK` failed may still be inside the transaction:
 /// never hand it out again.
 fn discard_if_still_open(conn: &mut PooledConnection) {
-    if PgTransactionManager::get_transaction_depth(conn) > 0 {
+    if PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0 {
         conn.conn().broken = true;
     }
 }
@@ -291,7 +333,7 @@ impl Drop for Transaction {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if conn.conn_ref().in_flight {
+        if conn.conn_ref().is_busy() {
             // The body was dropped midway (an outer timeout, `select!`): a statement may still
             // be running, and a ROLLBACK would queue behind it. Close the connection instead;
             // the server rolls the transaction back when the session ends.
@@ -302,15 +344,25 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     let limit = conn.shared.config.connection().connect_timeout;
-                    let rollback = PgTransactionManager::rollback(&mut conn);
-                    if !matches!(tokio::time::timeout(limit, rollback).await, Ok(Ok(()))) {
+                    let rolled_back = conn
+                        .conn()
+                        .track(async |raw| {
+                            match tokio::time::timeout(limit, PgTransactionManager::rollback(raw))
+                                .await
+                            {
+                                Ok(result) => Ok(result?),
+                                Err(_) => Err(Error::timeout("rolling back", None)),
+                            }
+                        })
+                        .await;
+                    if rolled_back.is_err() {
                         conn.conn().broken = true;
                     }
                 });
             }
             // No runtime: sqlx queues the ROLLBACK; the next checkout's health check sends it.
             Err(_) => {
-                PgTransactionManager::start_rollback(&mut conn);
+                PgTransactionManager::start_rollback(conn.conn().raw_for_borrower());
                 conn.mark_suspect();
             }
         }
@@ -345,13 +397,12 @@ async fn finish<T>(
             std::panic::resume_unwind(panic)
         }
         Ok(Err(error)) => {
-            let mut tx = tx;
-            tx.pooled().conn().observe(&error);
             let _ = tx.rollback().await;
             // Failed before COMMIT was sent: serialization failures, deadlocks and lost
-            // connections are safe to run again.
+            // connections are safe to run again, and so is a statement whose cached plan a
+            // schema change invalidated (the guard cleared the statement cache).
             Err(Failed {
-                retry: error.is_retryable(),
+                retry: error.is_retryable() || is_stale_plan(&error),
                 error,
             })
         }
@@ -364,7 +415,7 @@ async fn finish<T>(
                 // transaction is aborted, or the connection was lost): retry what is
                 // transient.
                 Err((error, CommitStage::Before)) => Err(Failed {
-                    retry: error.is_retryable(),
+                    retry: error.is_retryable() || is_stale_plan(&error),
                     error,
                 }),
                 // COMMIT reported a conflict: the server rolled back. Anything else (a lost
@@ -378,26 +429,62 @@ async fn finish<T>(
     }
 }
 
+/// The attempt loop of [`Pool::transaction`] and [`Pool::transaction_boxed`]: begin, run the
+/// body as one guarded operation, commit or roll back, and decide whether to run it again.
+/// A macro rather than a function generic over the body, so that `transaction_boxed`'s
+/// future stays visibly `Send` (an async closure's would hide it, rust-lang/rust#100013).
+macro_rules! attempt_loop {
+    ($pool:expr, $options:expr, |$tx:ident| $call:expr) => {{
+        let pool: &Pool = $pool;
+        let options: TxOptions = $options;
+        let policy = pool.transaction_policy(options);
+        let shared = std::sync::Arc::clone(&pool.shared);
+        observe::operation("transaction", &shared, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let once = async {
+                    let mut tx = pool.begin(options).await.map_err(Failed::begin)?;
+                    // The body is one guarded operation: dropped midway, the connection is
+                    // discarded (its statement stopped); a panic leaves it busy too.
+                    let busy = tx.pooled().conn().enter();
+                    let outcome = {
+                        let $tx = &mut tx;
+                        AssertUnwindSafe($call).catch_unwind().await
+                    };
+                    if let Ok(result) = &outcome {
+                        tx.pooled()
+                            .conn()
+                            .leave(busy, result.as_ref().err())
+                            .await;
+                    }
+                    finish(tx, outcome).await
+                };
+                let failed = match once.await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
+            }
+        })
+        .await
+    }};
+}
+
 impl Pool {
     /// Begins a transaction on a connection checked out for it (manual control: no
     /// automatic retry).
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
-        let begin = sqlx::AssertSqlSafe(options.begin_sql());
+        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(options.begin_sql()));
         // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
-        // that, the session may be inside a transaction sqlx does not know about. The flag
-        // stays set then, and the connection is discarded when `conn` drops.
-        conn.conn().start_in_flight();
-        if let Err(err) =
-            PgTransactionManager::begin(&mut conn, Some(sqlx::SqlSafeStr::into_sql_str(begin)))
-                .await
-        {
-            let err = Error::from(err);
-            conn.conn().end_in_flight();
-            conn.conn().observe(&err);
-            return Err(err);
-        }
-        conn.conn().end_in_flight();
+        // that, the session may be inside a transaction sqlx does not know about. The guard
+        // keeps the connection busy then, and it is discarded when `conn` drops.
+        conn.conn()
+            .track(async |raw| Ok(PgTransactionManager::begin(raw, Some(begin)).await?))
+            .await?;
         Ok(Transaction { conn: Some(conn) })
     }
 
@@ -409,34 +496,7 @@ impl Pool {
         options: TxOptions,
         mut body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> Result<T> {
-        let policy = self.transaction_policy(options);
-        let shared = std::sync::Arc::clone(&self.shared);
-        observe::operation("transaction", &shared, |_| None, async {
-            let mut attempts = policy.start("transaction");
-            loop {
-                let failed = match self.transaction_once(options, &mut body).await {
-                    Ok(value) => return Ok(value),
-                    Err(failed) => failed,
-                };
-                let retry = failed.retry;
-                if !attempts.pause(&failed.error, |_| retry).await {
-                    return Err(failed.error);
-                }
-            }
-        })
-        .await
-    }
-
-    async fn transaction_once<T>(
-        &self,
-        options: TxOptions,
-        body: &mut impl AsyncFnMut(&mut Transaction) -> Result<T>,
-    ) -> std::result::Result<T, Failed> {
-        let mut tx = self.begin(options).await.map_err(Failed::begin)?;
-        tx.pooled().conn().start_in_flight();
-        let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
-        tx.pooled().conn().end_in_flight();
-        finish(tx, outcome).await
+        attempt_loop!(self, options, |tx| body(tx))
     }
 
     /// [`transaction`](Self::transaction) for a body that returns a boxed `Send` future.
@@ -467,29 +527,7 @@ impl Pool {
     where
         B: for<'t> FnMut(&'t mut Transaction) -> BoxFuture<'t, Result<T>>,
     {
-        let policy = self.transaction_policy(options);
-        let shared = std::sync::Arc::clone(&self.shared);
-        observe::operation("transaction", &shared, |_| None, async {
-            let mut attempts = policy.start("transaction");
-            loop {
-                let once = async {
-                    let mut tx = self.begin(options).await.map_err(Failed::begin)?;
-                    tx.pooled().conn().start_in_flight();
-                    let outcome = AssertUnwindSafe(body(&mut tx)).catch_unwind().await;
-                    tx.pooled().conn().end_in_flight();
-                    finish(tx, outcome).await
-                };
-                let failed = match once.await {
-                    Ok(value) => return Ok(value),
-                    Err(failed) => failed,
-                };
-                let retry = failed.retry;
-                if !attempts.pause(&failed.error, |_| retry).await {
-                    return Err(failed.error);
-                }
-            }
-        })
-        .await
+        attempt_loop!(self, options, |tx| body(tx))
     }
 
     fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
@@ -526,17 +564,9 @@ impl Pool {
             let mut attempts = self.shared.retry.start("idempotent");
             loop {
                 let result = match self.acquire().await {
-                    Ok(mut conn) => {
-                        // Dropped midway (an outer timeout), the connection is discarded
-                        // rather than handed out with the statement still running.
-                        conn.conn().start_in_flight();
-                        let result = work(&mut conn).await;
-                        conn.conn().end_in_flight();
-                        if let Err(err) = &result {
-                            conn.conn().observe(err);
-                        }
-                        result
-                    }
+                    // Dropped midway (an outer timeout), the connection is discarded rather
+                    // than handed out with the statement still running.
+                    Ok(mut conn) => conn.lend(async |raw| work(raw).await).await,
                     Err(err) => Err(err),
                 };
                 match result {

@@ -42,9 +42,12 @@
 //! ```
 
 mod connect;
+pub(crate) mod deadline;
 mod executor;
+pub(crate) mod guard;
 pub(crate) mod maintenance;
 mod manager;
+pub mod reset;
 mod stats;
 
 use std::sync::Arc;
@@ -59,8 +62,9 @@ use crate::config::Config;
 use crate::error::{Error, PoolTimeout, Result};
 use crate::retry::{RetryPolicy, connect_retryable};
 
-pub(crate) use connect::millis as connect_millis;
-pub(crate) use manager::{Conn, ConnectionManager};
+pub(crate) use guard::Conn;
+pub(crate) use manager::ConnectionManager;
+pub use reset::SessionReset;
 use stats::Counters;
 pub use stats::PoolStats;
 
@@ -266,6 +270,12 @@ impl Pool {
             .store(nanos, Ordering::Relaxed);
     }
 
+    /// When a connection's session state is reset before it is handed out again (see
+    /// [`reset`]). Default [`SessionReset::AfterRawUse`].
+    pub fn set_session_reset(&self, policy: SessionReset) {
+        self.shared.inner.manager().reset.set(policy);
+    }
+
     /// Sizes now and counters since the pool was built.
     pub fn stats(&self) -> PoolStats {
         self.shared.counters.snapshot(self.shared.inner.status())
@@ -341,7 +351,7 @@ impl std::fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledConnection")
             .field("server", &self.shared.server_address)
-            .field("pid", &self.object.as_ref().and_then(|o| o.pid))
+            .field("pid", &self.object.as_ref().map(|o| o.pid))
             .finish_non_exhaustive()
     }
 }
@@ -366,9 +376,9 @@ impl PooledConnection {
             .expect("present until dropped or detached")
     }
 
-    /// The server process id serving this connection (asked once, then remembered).
+    /// The server process id serving this connection (asked once, when it was opened).
     pub async fn backend_pid(&mut self) -> Result<i32> {
-        self.conn().backend_pid().await
+        Ok(self.conn_ref().pid)
     }
 
     /// Escape hatch: takes the connection out of the pool for good (the pool opens another
@@ -379,7 +389,25 @@ impl PooledConnection {
             .take()
             .expect("present until dropped or detached");
         Counters::bump(&self.shared.counters.closed);
-        Object::take(object).raw
+        Object::take(object).into_raw()
+    }
+
+    /// Runs a borrower's own work on the raw session as one guarded operation (the session
+    /// is reset before reuse; a future dropped midway gets the connection discarded).
+    pub(crate) async fn lend<T>(
+        &mut self,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let conn = self.conn();
+        let busy = conn.enter();
+        let result = work(conn.raw_for_borrower()).await;
+        conn.leave(busy, result.as_ref().err()).await;
+        result
+    }
+
+    /// The pool's session reset policy.
+    pub(crate) fn session_reset(&self) -> SessionReset {
+        self.shared.inner.manager().reset.get()
     }
 
     /// Marks the connection for a health check before it is handed out again.
@@ -399,21 +427,20 @@ impl PooledConnection {
         timeout: Duration,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        let shared = Arc::clone(&self.shared);
-        crate::query::run_timed(&shared, self.conn(), timeout, f).await
+        deadline::run_timed(self, timeout, f).await
     }
 }
 
 impl std::ops::Deref for PooledConnection {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.conn_ref().raw
+        self.conn_ref().raw_ref()
     }
 }
 
 impl std::ops::DerefMut for PooledConnection {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.conn().raw
+        self.conn().raw_for_borrower()
     }
 }
 
@@ -428,24 +455,48 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
-        if object.broken || object.in_flight {
-            // Broken, or a pgtide operation was abandoned midway (its future dropped): the
-            // session may be inside a transaction sqlx does not know about, have a changed
-            // `statement_timeout`, or still be running a statement. Not reused.
-            Counters::bump(&self.shared.counters.closed);
-            drop(Object::take(object));
-            return;
-        }
         use sqlx_core::transaction::TransactionManager;
-        if sqlx::postgres::PgTransactionManager::get_transaction_depth(&object.raw) > 0 {
-            // A sqlx transaction (e.g. `sqlx::Transaction` on `&mut *conn`) left open on the
-            // raw connection and nothing rolled it back. The health check on the next
-            // checkout only pings; the ping does not end the transaction, so the connection
-            // is discarded rather than handed out inside it.
+        if object.broken
+            || object.is_busy()
+            || sqlx::postgres::PgTransactionManager::get_transaction_depth(object.raw_ref()) > 0
+        {
+            // Broken; or an operation on it was abandoned midway (its future dropped), so the
+            // session may be inside a transaction sqlx does not know about, have a changed
+            // `statement_timeout`, or still be running a statement (stopped on the server by
+            // `discard`); or a sqlx transaction left open on the raw connection (the health
+            // check would not end it). Not reused.
             Counters::bump(&self.shared.counters.closed);
-            drop(Object::take(object));
+            let manager = self.shared.inner.manager();
+            let busy = object.is_busy();
+            guard::discard(Object::take(object), busy.then_some(manager));
             return;
         }
         object.idle_since = Instant::now();
+        if object.touched && self.shared.inner.manager().reset.get() == SessionReset::Never {
+            // No reset wanted, but the borrower may have left the protocol out of step (a
+            // `COPY` dropped midway): a ping at the next checkout finds that out.
+            object.touched = false;
+            object.suspect = true;
+        } else if object.touched {
+            // A borrower had the raw session: reset it before anyone else gets it. Without a
+            // runtime, the next checkout's recycle does it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let shared = Arc::clone(&self.shared);
+                runtime.spawn(async move {
+                    let limit = shared.config.connection().connect_timeout;
+                    let result = object.track(async |raw| reset::run(raw, limit).await).await;
+                    match result {
+                        Ok(()) => object.touched = false,
+                        Err(err) => {
+                            tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
+                            Counters::bump(&shared.counters.closed);
+                            // Out of step (e.g. an abandoned `COPY`): stop whatever it still
+                            // runs on the server, too.
+                            guard::discard(Object::take(object), Some(shared.inner.manager()));
+                        }
+                    }
+                });
+            }
+        }
     }
 }
