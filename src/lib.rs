@@ -75,7 +75,7 @@ pub mod retry;
 pub mod transaction;
 
 pub use error::{Error, ErrorKind, PoolTimeout, Result, classify_sqlstate};
-pub use pool::{Pool, PoolStats, PooledConnection};
+pub use pool::{Pool, PoolStats, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 
 pub use secrecy::{ExposeSecret, SecretString};
