@@ -124,7 +124,7 @@ impl Pool {
     /// replaces old ones; the task ends when the last clone of the pool is dropped or
     /// [`close`](Self::close) is called.
     pub async fn connect(config: &Config) -> Result<Self> {
-        let pool = Self::build(config);
+        let pool = Self::build(config)?;
         let first = pool
             .shared
             .retry
@@ -136,11 +136,11 @@ impl Pool {
         Ok(pool)
     }
 
-    fn build(config: &Config) -> Self {
+    fn build(config: &Config) -> Result<Self> {
         let counters = Arc::new(Counters::default());
         let pool_settings = config.pool();
         let manager = ConnectionManager::new(
-            connect::connect_options(config),
+            connect::connect_options(config)?,
             config.connection().connect_timeout,
             pool_settings.health_check,
             pool_settings.max_lifetime,
@@ -152,7 +152,7 @@ impl Pool {
             .build()
             .expect("a runtime is set, so building cannot fail");
         let c = config.connection();
-        Self {
+        Ok(Self {
             shared: Arc::new(Shared {
                 inner,
                 server_address: format!("{}:{}", c.host, c.port),
@@ -162,7 +162,7 @@ impl Pool {
                 slow_acquire_nanos: AtomicU64::new(DEFAULT_SLOW_ACQUIRE.as_nanos() as u64),
                 maintenance: std::sync::Mutex::new(None),
             }),
-        }
+        })
     }
 
     /// Checks out a connection, waiting at most `pool.acquire_timeout`.
