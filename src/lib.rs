@@ -74,7 +74,7 @@ pub mod query;
 pub mod retry;
 pub mod transaction;
 
-pub use error::{Error, ErrorKind, PoolTimeout, Result, classify_sqlstate};
+pub use error::{Error, ErrorKind, PoolTimeout, Result, TimeoutKind, classify_sqlstate};
 pub use pool::{Pool, PoolStats, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 

@@ -47,7 +47,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgTransactionManager;
 use sqlx_core::transaction::TransactionManager;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 use crate::observe;
 use crate::pool::guard::is_stale_plan;
 use crate::pool::reset::RESET_SQL;
@@ -279,6 +279,7 @@ async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, C
 /// The error of a transaction whose body abandoned an operation midway.
 fn abandoned() -> Error {
     Error::timeout(
+        TimeoutKind::ClientDeadline,
         "inside the transaction: an operation was abandoned midway (an inner timeout or \
          `select!` dropped it), so the transaction was rolled back instead of committed",
         None,
@@ -297,7 +298,11 @@ async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
             .track(async |raw| {
                 match tokio::time::timeout(limit, PgTransactionManager::rollback(raw)).await {
                     Ok(result) => Ok(result?),
-                    Err(_) => Err(Error::timeout("rolling back after a failed commit", None)),
+                    Err(_) => Err(Error::timeout(
+                        TimeoutKind::ClientDeadline,
+                        "rolling back after a failed commit",
+                        None,
+                    )),
                 }
             })
             .await;
@@ -351,7 +356,11 @@ impl Drop for Transaction {
                                 .await
                             {
                                 Ok(result) => Ok(result?),
-                                Err(_) => Err(Error::timeout("rolling back", None)),
+                                Err(_) => Err(Error::timeout(
+                                    TimeoutKind::ClientDeadline,
+                                    "rolling back",
+                                    None,
+                                )),
                             }
                         })
                         .await;
@@ -452,10 +461,7 @@ macro_rules! attempt_loop {
                         AssertUnwindSafe($call).catch_unwind().await
                     };
                     if let Ok(result) = &outcome {
-                        tx.pooled()
-                            .conn()
-                            .leave(busy, result.as_ref().err())
-                            .await;
+                        tx.pooled().conn().leave(busy, result.as_ref().err()).await;
                     }
                     finish(tx, outcome).await
                 };

@@ -16,7 +16,13 @@ use pgtide_testkit::TestDb;
 fn run_inner(test: &str, env: &[(&str, &str)]) {
     let exe = std::env::current_exe().expect("the test binary");
     let mut cmd = Command::new(exe);
-    cmd.args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"]);
+    cmd.args([
+        "--exact",
+        test,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -31,12 +37,18 @@ fn run_inner(test: &str, env: &[(&str, &str)]) {
 
 #[test]
 fn pgoptions_in_the_process_environment_never_reaches_a_connection() {
-    run_inner("inner_pgoptions_is_refused", &[("PGOPTIONS", "-c search_path=x")]);
+    run_inner(
+        "inner_pgoptions_is_refused",
+        &[("PGOPTIONS", "-c search_path=x")],
+    );
 }
 
 #[test]
 fn a_certificate_from_the_process_environment_never_reaches_a_connection() {
-    run_inner("inner_sslrootcert_is_refused", &[("PGSSLROOTCERT", "/nonexistent/ca.pem")]);
+    run_inner(
+        "inner_sslrootcert_is_refused",
+        &[("PGSSLROOTCERT", "/nonexistent/ca.pem")],
+    );
 }
 
 #[tokio::test]
@@ -49,9 +61,16 @@ async fn inner_pgoptions_is_refused() -> anyhow::Result<()> {
     assert_eq!(err.kind(), ErrorKind::Permanent);
     let msg = err.to_string();
     assert!(msg.contains("PGOPTIONS"), "{msg}");
-    assert!(!msg.contains("search_path=x"), "the value is not shown: {msg}");
+    assert!(
+        !msg.contains("search_path=x"),
+        "the value is not shown: {msg}"
+    );
     let mut admin = db.connect().await?;
-    assert_eq!(common::backends(&mut admin, &cfg).await, 0, "nothing connected");
+    assert_eq!(
+        common::backends(&mut admin, &cfg).await,
+        0,
+        "nothing connected"
+    );
     Ok(())
 }
 
@@ -61,7 +80,9 @@ async fn inner_sslrootcert_is_refused() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     // TLS off: the certificate would not be used, so it is harmless.
     let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
-    let path: String = sqlx::query_scalar("SHOW search_path").fetch_one(&pool).await?;
+    let path: String = sqlx::query_scalar("SHOW search_path")
+        .fetch_one(&pool)
+        .await?;
     assert_ne!(path, "x");
     // TLS on without a root certificate in the configuration: sqlx would use the variable's.
     let cfg = config(&db, 1, 1)

@@ -137,7 +137,9 @@ async fn a_transaction_dropped_mid_statement_releases_its_locks_at_once() -> any
             .execute(&mut **tx)
             .await?;
         let sql = format!("SELECT pg_sleep(60) AS {marker}");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     });
     tokio::select! {
@@ -145,7 +147,9 @@ async fn a_transaction_dropped_mid_statement_releases_its_locks_at_once() -> any
         () = running(&mut admin, marker) => {}
     }
     // The row lock goes with the terminated backend, long before any statement_timeout.
-    sqlx::query("SET lock_timeout = '20s'").execute(&mut admin).await?;
+    sqlx::query("SET lock_timeout = '20s'")
+        .execute(&mut admin)
+        .await?;
     sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
         .execute(&mut admin)
         .await?;
@@ -169,7 +173,10 @@ async fn prepare_and_describe_errors_are_observed() -> anyhow::Result<()> {
     // The connection is dead; `prepare` on it fails with a lost connection, which the guard
     // sees: the connection is discarded, not handed out again.
     use sqlx::Executor;
-    let _ = (&pool).prepare(sqlx::SqlSafeStr::into_sql_str("SELECT 1")).await.unwrap_err();
+    let _ = (&pool)
+        .prepare(sqlx::SqlSafeStr::into_sql_str("SELECT 1"))
+        .await
+        .unwrap_err();
     next_checkout_is_clean(&pool).await;
     Ok(())
 }

@@ -99,7 +99,9 @@ async fn with_role(db: &TestDb) -> anyhow::Result<String> {
         .execute(&mut admin)
         .await?;
     let grant = format!("GRANT \"{role}\" TO CURRENT_USER");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(grant)).execute(&mut admin).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(grant))
+        .execute(&mut admin)
+        .await?;
     Ok(role)
 }
 
@@ -118,17 +120,33 @@ async fn what_a_borrower_changed_is_not_seen_by_the_next() -> anyhow::Result<()>
     let pool = pool_of_one(&db).await?;
     let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
     for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
-        let fresh = if kind == "SET ROLE" { user.as_str() } else { fresh };
+        let fresh = if kind == "SET ROLE" {
+            user.as_str()
+        } else {
+            fresh
+        };
         let mut first = pool.acquire().await?;
         let pid = first.backend_pid().await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(change))
             .execute(&mut *first)
             .await?;
-        assert_ne!(scalar(&mut first, probe).await, fresh, "{kind}: the change took effect");
+        assert_ne!(
+            scalar(&mut first, probe).await,
+            fresh,
+            "{kind}: the change took effect"
+        );
         drop(first);
         let mut second = pool.acquire().await?;
-        assert_eq!(second.backend_pid().await?, pid, "{kind}: the same connection");
-        assert_eq!(scalar(&mut second, probe).await, fresh, "{kind}: leaked to the next borrower");
+        assert_eq!(
+            second.backend_pid().await?,
+            pid,
+            "{kind}: the same connection"
+        );
+        assert_eq!(
+            scalar(&mut second, probe).await,
+            fresh,
+            "{kind}: leaked to the next borrower"
+        );
     }
     drop(pool);
     drop_role(&db, &role).await
@@ -159,9 +177,17 @@ async fn what_a_transaction_body_changed_is_reset_before_commit() -> anyhow::Res
             })
             .await?;
         }
-        let fresh = if kind == "SET ROLE" { user.as_str() } else { fresh };
+        let fresh = if kind == "SET ROLE" {
+            user.as_str()
+        } else {
+            fresh
+        };
         let mut next = pool.acquire().await?;
-        assert_eq!(scalar(&mut next, probe).await, fresh, "{kind}: leaked past the transaction");
+        assert_eq!(
+            scalar(&mut next, probe).await,
+            fresh,
+            "{kind}: leaked past the transaction"
+        );
     }
     drop(pool);
     drop_role(&db, &role).await
@@ -173,7 +199,9 @@ async fn the_policy_never_leaves_session_state_alone() -> anyhow::Result<()> {
     let pool = pool_of_one(&db).await?;
     pool.set_session_reset(SessionReset::Never);
     let mut first = pool.acquire().await?;
-    sqlx::query("SET app.tenant = '42'").execute(&mut *first).await?;
+    sqlx::query("SET app.tenant = '42'")
+        .execute(&mut *first)
+        .await?;
     drop(first);
     let mut second = pool.acquire().await?;
     let probe = "SELECT current_setting('app.tenant', true)";

@@ -97,9 +97,11 @@ async fn a_begin_cancelled_in_flight_does_not_leave_the_connection_in_a_transact
     for _ in 0..200 {
         // The probe below had the raw session, so the connection is reset in the background
         // before it is available again: start each attempt with it idle.
-        common::eventually("the connection is idle again", Duration::from_secs(10), async || {
-            pool.stats().idle == 1
-        })
+        common::eventually(
+            "the connection is idle again",
+            Duration::from_secs(10),
+            async || pool.stats().idle == 1,
+        )
         .await;
         let created = pool.stats().connections_created;
         let mut begin = Box::pin(pool.begin(TxOptions::default()));

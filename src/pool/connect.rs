@@ -25,7 +25,7 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, PgConnection};
 
 use crate::config::{Config, SessionSettings, SslMode};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 /// sqlx connect options for `config`; fails when the process environment holds settings
 /// sqlx would add behind the configuration's back (see the module docs).
@@ -152,6 +152,7 @@ pub(crate) async fn connect(options: &PgConnectOptions, timeout: Duration) -> Re
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(result) => result.map_err(Error::from),
         Err(_) => Err(Error::timeout(
+            TimeoutKind::Connect,
             format!(
                 "connecting to {}:{} after {timeout:?}",
                 options.get_host(),
@@ -178,17 +179,25 @@ mod tests {
             .unwrap()
     }
 
-    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+    fn env(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<std::ffi::OsString> {
         move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into())
     }
 
     #[test]
     fn inherited_pgoptions_and_certificates_are_refused_by_name() {
-        let err = inherited_env(&config(SslMode::Disable), env(&[("PGOPTIONS", "-c search_path=x")]))
-            .unwrap_err()
-            .to_string();
+        let err = inherited_env(
+            &config(SslMode::Disable),
+            env(&[("PGOPTIONS", "-c search_path=x")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("sets PGOPTIONS"), "{err}");
-        assert!(!err.contains("search_path=x"), "the value is not shown: {err}");
+        assert!(
+            !err.contains("search_path=x"),
+            "the value is not shown: {err}"
+        );
         let err = inherited_env(
             &config(SslMode::Require),
             env(&[("PGSSLROOTCERT", "/tmp/ca.pem"), ("PGSSLKEY", "/tmp/k.pem")]),
@@ -197,7 +206,11 @@ mod tests {
         .to_string();
         assert!(err.contains("sets PGSSLROOTCERT, PGSSLKEY"), "{err}");
         // Harmless: TLS off, empty values, nothing set.
-        inherited_env(&config(SslMode::Disable), env(&[("PGSSLROOTCERT", "/tmp/ca.pem")])).unwrap();
+        inherited_env(
+            &config(SslMode::Disable),
+            env(&[("PGSSLROOTCERT", "/tmp/ca.pem")]),
+        )
+        .unwrap();
         inherited_env(&config(SslMode::Require), env(&[("PGOPTIONS", "")])).unwrap();
         inherited_env(&config(SslMode::Require), env(&[])).unwrap();
     }
@@ -207,7 +220,10 @@ mod tests {
         let mut session = SessionSettings::default();
         session.statement_timeout = Some(Duration::from_secs(10 * 365 * 24 * 3600));
         let settings = startup_settings(&session);
-        assert_eq!(settings[0], ("statement_timeout".to_owned(), "2147483647ms".to_owned()));
+        assert_eq!(
+            settings[0],
+            ("statement_timeout".to_owned(), "2147483647ms".to_owned())
+        );
     }
 
     #[test]

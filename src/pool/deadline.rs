@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::connect::millis;
 use super::{Pool, PooledConnection, Shared};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 impl Pool {
     /// Checks out a connection and runs `f` on it under its own statement timeout (see the
@@ -83,6 +83,7 @@ async fn run_timed_inner<T>(
             }
             restore_statement_timeout(shared, conn).await;
             Err(Error::timeout(
+                TimeoutKind::ClientDeadline,
                 format!(
                     "running the statement (client deadline of {timeout:?}; cancelled on the server)"
                 ),
@@ -115,7 +116,11 @@ async fn restore_statement_timeout(shared: &Shared, conn: &mut PooledConnection)
                 .await
             {
                 Ok(result) => result.map(|_| ()).map_err(Error::from),
-                Err(_) => Err(Error::timeout("restoring statement_timeout", None)),
+                Err(_) => Err(Error::timeout(
+                    TimeoutKind::ClientDeadline,
+                    "restoring statement_timeout",
+                    None,
+                )),
             }
         });
         match reset.await {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 
 /// A pooled sqlx connection and what the pool knows about it.
 #[derive(Debug)]
@@ -177,6 +177,10 @@ async fn terminate_backend(
     let _ = tokio::time::timeout(limit, other.close()).await;
     match result {
         Ok(done) => done.map(|_| ()).map_err(Error::from),
-        Err(_) => Err(Error::timeout("terminating an abandoned statement", None)),
+        Err(_) => Err(Error::timeout(
+            TimeoutKind::ClientDeadline,
+            "terminating an abandoned statement",
+            None,
+        )),
     }
 }

@@ -22,7 +22,7 @@ use super::guard::Conn;
 use super::reset::{self, Policy, SessionReset};
 use super::stats::Counters;
 use crate::config::HealthCheck;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 /// Creates and recycles [`Conn`]s for one pool.
 pub(crate) struct ConnectionManager {
@@ -84,6 +84,7 @@ impl ConnectionManager {
             Ok(Ok(pid)) => Ok(Conn::new(raw, pid)),
             Ok(Err(err)) => Err(err.into()),
             Err(_) => Err(Error::timeout(
+                TimeoutKind::Connect,
                 "asking a new connection for its backend pid",
                 None,
             )),
@@ -149,15 +150,17 @@ impl deadpool::managed::Manager for ConnectionManager {
                     Err(err) => Err(RecycleError::Backend(err)),
                 }
             } else if check {
-                let ping = async |raw: &mut PgConnection| match tokio::time::timeout(
-                    limit,
-                    raw.ping(),
-                )
-                .await
-                {
-                    Ok(result) => result.map_err(Error::from),
-                    Err(_) => Err(Error::timeout("running the health check", None)),
-                };
+                let ping =
+                    async |raw: &mut PgConnection| match tokio::time::timeout(limit, raw.ping())
+                        .await
+                    {
+                        Ok(result) => result.map_err(Error::from),
+                        Err(_) => Err(Error::timeout(
+                            TimeoutKind::ClientDeadline,
+                            "running the health check",
+                            None,
+                        )),
+                    };
                 match conn.track(ping).await {
                     Ok(()) => {
                         conn.suspect = false;

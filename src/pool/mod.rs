@@ -59,7 +59,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::config::Config;
-use crate::error::{Error, PoolTimeout, Result};
+use crate::error::{Error, PoolTimeout, Result, TimeoutKind};
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub(crate) use guard::Conn;
@@ -226,6 +226,7 @@ impl Pool {
         let stats = self.stats();
         tracing::warn!(target: "pgtide::pool", waited_ms = waited.as_millis() as u64, %stats, "no connection within pool.acquire_timeout");
         Err(Error::timeout(
+            TimeoutKind::Acquire,
             "waiting for a pooled connection",
             Some(Box::new(PoolTimeout {
                 waited,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use sqlx::{Executor, PgConnection};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 /// When a pooled connection's session state is reset before reuse (see
 /// [`pool::reset`](crate::pool::reset)).
@@ -86,6 +86,10 @@ pub(crate) async fn run(raw: &mut PgConnection, limit: Duration) -> Result<()> {
     match tokio::time::timeout(limit, raw.execute(sqlx::raw_sql(RESET_SQL))).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(err)) => Err(Error::from(err)),
-        Err(_) => Err(Error::timeout("resetting the session of a pooled connection", None)),
+        Err(_) => Err(Error::timeout(
+            TimeoutKind::ClientDeadline,
+            "resetting the session of a pooled connection",
+            None,
+        )),
     }
 }

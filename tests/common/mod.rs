@@ -99,9 +99,11 @@ pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> Retr
 
 /// Waits until a backend of this test database runs a statement containing `marker`.
 pub async fn running(admin: &mut PgConnection, marker: &str) {
-    eventually(&format!("the server runs `{marker}`"), Duration::from_secs(20), async || {
-        statements_running(admin, marker).await > 0
-    })
+    eventually(
+        &format!("the server runs `{marker}`"),
+        Duration::from_secs(20),
+        async || statements_running(admin, marker).await > 0,
+    )
     .await;
 }
 
