@@ -24,12 +24,10 @@
 //! ```
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use sqlx::postgres::PgDatabaseError;
 
 use crate::config::ConfigError;
-use crate::pool::PoolStats;
 
 /// Everything that can go wrong, by what the caller can do about it.
 ///
@@ -268,28 +266,6 @@ impl Error {
         self.sqlstate().is_some_and(|s| s.starts_with("23"))
     }
 
-    /// For a pool timeout: the pool's statistics when the caller gave up (how many
-    /// connections were in use, how many callers waited).
-    pub fn pool_stats(&self) -> Option<&PoolStats> {
-        self.pool_timeout().map(|t| &t.stats)
-    }
-
-    /// For a pool timeout: the last error connecting to the server, when connecting failed
-    /// while the caller waited (sqlx alone reports only `PoolTimedOut`).
-    pub fn last_connect_error(&self) -> Option<&Error> {
-        self.pool_timeout()?.last_connect_error.as_deref()
-    }
-
-    fn pool_timeout(&self) -> Option<&PoolTimeout> {
-        match self {
-            Self::Timeout {
-                source: Some(source),
-                ..
-            } => source.downcast_ref(),
-            _ => None,
-        }
-    }
-
     /// A timeout of `kind`, with the failure that explains it.
     pub fn timeout(
         kind: TimeoutKind,
@@ -309,45 +285,6 @@ impl Error {
             Self::Timeout { kind, .. } => Some(*kind),
             _ => None,
         }
-    }
-}
-
-/// Why a caller got no pooled connection in time: the source of a pool
-/// [`Timeout`](Error::Timeout). Read it with [`Error::pool_stats`] and
-/// [`Error::last_connect_error`].
-#[derive(Debug)]
-pub struct PoolTimeout {
-    /// How long the caller waited.
-    pub waited: Duration,
-    /// The pool when the caller gave up.
-    pub stats: PoolStats,
-    /// The last failure to connect while the caller waited, if connecting failed.
-    pub last_connect_error: Option<Box<Error>>,
-}
-
-impl std::fmt::Display for PoolTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.last_connect_error {
-            Some(err) => write!(
-                f,
-                "could not connect within {:?}: {err} (is the server up and reachable?)",
-                self.waited
-            ),
-            None => write!(
-                f,
-                "pool exhausted for {:?}: {} (raise pool.max_size or pool.acquire_timeout, \
-                 or hold connections for less time)",
-                self.waited, self.stats
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PoolTimeout {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.last_connect_error
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -271,7 +271,10 @@ async fn idle_in_transaction_timeout_is_timeout() -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(err.sqlstate(), Some("25P03"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Timeout);
-    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::IdleInTransaction));
+    assert_eq!(
+        err.timeout_kind(),
+        Some(pgtide::TimeoutKind::IdleInTransaction)
+    );
     drop(tx);
     // The pool replaces the dead connection.
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
@@ -301,6 +304,10 @@ async fn a_statement_cancelled_by_another_client_is_told_apart_from_statement_ti
     let (result, ()) = tokio::join!(run, cancel);
     let err = result.unwrap_err();
     assert_eq!(err.sqlstate(), Some("57014"), "{err}");
-    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Cancelled), "{err}");
+    assert_eq!(
+        err.timeout_kind(),
+        Some(pgtide::TimeoutKind::Cancelled),
+        "{err}"
+    );
     Ok(())
 }

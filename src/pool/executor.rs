@@ -70,8 +70,7 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(TryAsyncStream::new(move |yielder| async move {
-            let shared = std::sync::Arc::clone(&pool.shared);
-            observe::pool_executor("fetch_many", &shared, |_| None, async {
+            observe::pool_executor("fetch_many", &pool.shared.target, |_| None, async {
                 let mut query = Replayable::new(query)?;
                 let mut conn = pool.acquire().await?;
                 // A stream dropped before its end leaves the statement's reply unread: the
@@ -114,9 +113,8 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(async move {
-            let shared = std::sync::Arc::clone(&pool.shared);
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
-            observe::pool_executor("fetch_optional", &shared, rows, async {
+            observe::pool_executor("fetch_optional", &pool.shared.target, rows, async {
                 let mut query = Replayable::new(query)?;
                 let mut conn = pool.acquire().await?;
                 let q = query.first();

@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
@@ -141,13 +142,14 @@ pub(crate) fn is_stale_plan(err: &Error) -> bool {
 /// ends the transaction the statement was in. Without a tokio runtime at hand the socket is
 /// just dropped.
 ///
-/// `terminate_via` is the pool's manager when the backend must be stopped (an operation was
-/// abandoned, or the session is out of step), `None` to just close it.
-pub(crate) fn discard(conn: Conn, terminate_via: Option<&super::manager::ConnectionManager>) {
+/// `terminate_via` is how to reach the server (the pool's connect options and connect
+/// timeout) when the backend must be stopped (an operation was abandoned, or the session is
+/// out of step); `None` just closes it.
+pub(crate) fn discard(conn: Conn, terminate_via: Option<(&PgConnectOptions, Duration)>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let terminate = terminate_via.map(|m| (m.options.clone(), m.connect_timeout));
+    let terminate = terminate_via.map(|(options, limit)| (options.clone(), limit));
     runtime.spawn(async move {
         if let Some((options, limit)) = terminate {
             if let Err(err) = terminate_backend(&options, limit, conn.pid).await {
@@ -161,11 +163,7 @@ pub(crate) fn discard(conn: Conn, terminate_via: Option<&super::manager::Connect
 }
 
 /// `pg_terminate_backend(pid)` from a second, short-lived connection.
-async fn terminate_backend(
-    options: &sqlx::postgres::PgConnectOptions,
-    limit: Duration,
-    pid: i32,
-) -> Result<()> {
+async fn terminate_backend(options: &PgConnectOptions, limit: Duration, pid: i32) -> Result<()> {
     let mut other = super::connect::connect(options, limit).await?;
     let result = tokio::time::timeout(
         limit,

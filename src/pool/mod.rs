@@ -45,10 +45,13 @@ mod connect;
 pub(crate) mod deadline;
 mod executor;
 pub(crate) mod guard;
+mod idempotent;
 pub(crate) mod maintenance;
 mod manager;
 pub mod reset;
 mod stats;
+mod timeout;
+pub(crate) mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +62,8 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::config::Config;
-use crate::error::{Error, PoolTimeout, Result, TimeoutKind};
+use crate::error::{Error, Result, TimeoutKind};
+use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub(crate) use guard::Conn;
@@ -67,6 +71,7 @@ pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
 use stats::Counters;
 pub use stats::PoolStats;
+pub use timeout::PoolTimeout;
 
 /// Acquire waits longer than this are logged (`WARN`, target `pgtide::pool`) unless changed
 /// with [`Pool::set_slow_acquire_threshold`].
@@ -87,7 +92,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) counters: Arc<Counters>,
     pub(crate) retry: RetryPolicy,
-    pub(crate) server_address: String,
+    /// Database and server for the spans, made once.
+    pub(crate) target: Target,
     slow_acquire_nanos: AtomicU64,
     maintenance: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
@@ -105,7 +111,7 @@ impl Drop for Shared {
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
-            .field("server", &self.shared.server_address)
+            .field("server", &self.shared.target.server())
             .field("database", &self.database())
             .field("user", &self.shared.config.connection().user)
             .field("stats", &self.stats())
@@ -155,7 +161,7 @@ impl Pool {
         Ok(Self {
             shared: Arc::new(Shared {
                 inner,
-                server_address: format!("{}:{}", c.host, c.port),
+                target: Target::new(c.database.clone(), format!("{}:{}", c.host, c.port)),
                 config: config.clone(),
                 counters,
                 retry: RetryPolicy::from_settings(config.retry()),
@@ -351,7 +357,7 @@ pub struct PooledConnection {
 impl std::fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledConnection")
-            .field("server", &self.shared.server_address)
+            .field("server", &self.shared.target.server())
             .field("pid", &self.object.as_ref().map(|o| o.pid))
             .finish_non_exhaustive()
     }
@@ -469,7 +475,8 @@ impl Drop for PooledConnection {
             Counters::bump(&self.shared.counters.closed);
             let manager = self.shared.inner.manager();
             let busy = object.is_busy();
-            guard::discard(Object::take(object), busy.then_some(manager));
+            let via = busy.then_some((&manager.options, manager.connect_timeout));
+            guard::discard(Object::take(object), via);
             return;
         }
         object.idle_since = Instant::now();
@@ -493,7 +500,9 @@ impl Drop for PooledConnection {
                             Counters::bump(&shared.counters.closed);
                             // Out of step (e.g. an abandoned `COPY`): stop whatever it still
                             // runs on the server, too.
-                            guard::discard(Object::take(object), Some(shared.inner.manager()));
+                            let manager = shared.inner.manager();
+                            let via = (&manager.options, manager.connect_timeout);
+                            guard::discard(Object::take(object), Some(via));
                         }
                     }
                 });
