@@ -246,3 +246,30 @@ async fn a_schema_change_under_a_cached_select_star_does_not_fail_the_next_call(
     assert_eq!(sqlx::Row::len(&rows[0]), 4);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_raw_begin_left_open_is_never_handed_out() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let mut first = pool.acquire().await?;
+    sqlx::raw_sql("BEGIN; CREATE TABLE half_done (x int)")
+        .execute(&mut *first)
+        .await?;
+    drop(first);
+    let mut second = pool.acquire().await?;
+    // `SAVEPOINT` outside a transaction fails with 25P01 (no transaction in progress).
+    let err = sqlx::raw_sql("SAVEPOINT probe")
+        .execute(&mut *second)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("25P01"),
+        "{err}"
+    );
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('half_done')::text")
+        .fetch_one(&mut *second)
+        .await?;
+    assert_eq!(exists, None, "the abandoned transaction was rolled back");
+    Ok(())
+}

@@ -337,18 +337,17 @@ impl Pool {
 /// Derefs to [`sqlx::PgConnection`], so anything that takes `&mut PgConnection` (sqlx
 /// queries, generated query functions) takes `&mut *conn`.
 ///
-/// Handed back, it is discarded instead of reused when a pgtide operation on it was
-/// abandoned midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a
-/// per-call timeout or a `&Pool` statement was in flight), or when a sqlx transaction on it
-/// was left open.
+/// Handed back, it is discarded instead of reused when an operation on it was abandoned
+/// midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a per-call
+/// timeout or a `&Pool` statement was in flight; the statement is stopped on the server),
+/// or when a transaction on it was left open. After you used it raw (`&mut *conn`), its
+/// session state is reset before anyone else gets it (see [`reset`]).
 ///
-/// Limitation: a transaction opened with a raw `query("BEGIN")` (not [`Pool::begin`] or
-/// `sqlx::Connection::begin`) is invisible to the pool. sqlx-postgres 0.9 tracks the
-/// server's transaction status from `ReadyForQuery` but keeps it private, so the pool could
-/// only find out with an extra round trip on every return. End such transactions yourself,
-/// or [`detach`](Self::detach) the connection. Likewise a raw sqlx query future on
-/// `&mut *conn` dropped midway is not seen: sqlx reads the abandoned reply before the
-/// connection's next statement, so the next user may wait for it to finish.
+/// Limitation: a raw sqlx query future on `&mut *conn` dropped midway, while you keep using
+/// `conn`, is not seen until the connection is handed back: sqlx reads the abandoned reply
+/// before the connection's next statement, so your next statement on it may wait for it (or,
+/// for an abandoned `COPY`, fail). Handed back, such a connection fails its reset and is
+/// discarded.
 pub struct PooledConnection {
     object: Option<Object<ConnectionManager>>,
     pub(crate) shared: Arc<Shared>,

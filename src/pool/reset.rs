@@ -5,7 +5,7 @@
 //! changed the session: `SET` / `set_config` (a tenant id for row-level security,
 //! `search_path`), `SET ROLE`, session advisory locks, temp tables, `LISTEN`, `PREPARE`,
 //! `WITH HOLD` cursors, sequence state. Before such a connection is handed to someone else,
-//! pgtide runs [`RESET_SQL`] on it: one round trip, the statements of `DISCARD ALL` except
+//! pgtide runs [`RETURN_RESET_SQL`] on it: one round trip, the statements of `DISCARD ALL` except
 //! `DEALLOCATE ALL` (which would also drop sqlx's own cached prepared statements, and with them
 //! the pool's throughput) and `DISCARD PLANS`; statements the borrower `PREPARE`d in SQL are
 //! deallocated one by one instead. `RESET ALL` goes back to the session's defaults, which
@@ -47,18 +47,33 @@ pub enum SessionReset {
     Never,
 }
 
-/// The reset, as one simple-protocol batch. Runs outside or inside a transaction (then it
-/// also fails with `25P02` when the transaction is aborted).
-pub const RESET_SQL: &str = "CLOSE ALL; \
-SET SESSION AUTHORIZATION DEFAULT; \
-RESET ALL; \
-UNLISTEN *; \
-SELECT pg_advisory_unlock_all(); \
-DISCARD TEMP; \
-DISCARD SEQUENCES; \
-DO $pgtide$ DECLARE s text; BEGIN \
-FOR s IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP \
-EXECUTE 'DEALLOCATE ' || quote_ident(s); END LOOP; END $pgtide$";
+/// The statements of the reset, as one simple-protocol batch.
+macro_rules! reset_batch {
+    ($check:literal) => {
+        concat!(
+            "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; ",
+            "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; ",
+            "DO $pgtide$ DECLARE s text; BEGIN ",
+            $check,
+            "FOR s IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP ",
+            "EXECUTE 'DEALLOCATE ' || quote_ident(s); END LOOP; END $pgtide$"
+        )
+    };
+}
+
+/// The reset run inside a transaction, before its `COMMIT` (it also fails with `25P02` when
+/// the transaction is aborted).
+pub const RESET_SQL: &str = reset_batch!("");
+
+/// The reset run on a connection handed back outside a transaction. It also refuses a
+/// transaction the borrower opened with a raw `BEGIN` and left open (sqlx does not count
+/// those): inside the batch's own implicit transaction `now()` equals
+/// `statement_timestamp()`; inside one begun earlier it does not. The connection is then
+/// discarded (which rolls that transaction back) instead of handed out inside it.
+pub const RETURN_RESET_SQL: &str = reset_batch!(
+    "IF now() <> statement_timestamp() THEN \
+     RAISE EXCEPTION 'pgtide: a transaction was left open on a returned connection'; END IF; "
+);
 
 /// The pool's current [`SessionReset`], changeable while it runs.
 #[derive(Debug, Default)]
@@ -81,9 +96,9 @@ impl Policy {
     }
 }
 
-/// Runs the reset on `raw` within `limit`.
+/// Runs the reset of a returned connection on `raw` within `limit`.
 pub(crate) async fn run(raw: &mut PgConnection, limit: Duration) -> Result<()> {
-    match tokio::time::timeout(limit, raw.execute(sqlx::raw_sql(RESET_SQL))).await {
+    match tokio::time::timeout(limit, raw.execute(sqlx::raw_sql(RETURN_RESET_SQL))).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(err)) => Err(Error::from(err)),
         Err(_) => Err(Error::timeout(
