@@ -217,8 +217,10 @@ mod tests {
 
     #[test]
     fn session_timeouts_are_clamped_to_the_server_limit() {
-        let mut session = SessionSettings::default();
-        session.statement_timeout = Some(Duration::from_secs(10 * 365 * 24 * 3600));
+        let session = SessionSettings {
+            statement_timeout: Some(Duration::from_secs(10 * 365 * 24 * 3600)),
+            ..SessionSettings::default()
+        };
         let settings = startup_settings(&session);
         assert_eq!(
             settings[0],
