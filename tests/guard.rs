@@ -53,7 +53,6 @@ async fn copy_dropped_mid_send_never_comes_back_with_an_open_copy() -> anyhow::R
     static COPY: Statement = Statement {
         name: "CopySlow",
         sql: "COPY slow_copy (n, pad) FROM STDIN (FORMAT binary)",
-        source: "tests/guard.rs:1",
     };
     let mut rows = BinaryCopy::new();
     let pad = "x".repeat(1000);
