@@ -74,8 +74,8 @@ pub mod query;
 pub mod retry;
 pub mod transaction;
 
-pub use error::{Error, ErrorKind, PoolTimeout, Result, classify_sqlstate};
-pub use pool::{Pool, PoolStats, PooledConnection};
+pub use error::{Error, ErrorKind, Result, TimeoutKind, classify_sqlstate};
+pub use pool::{Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 
 pub use secrecy::{ExposeSecret, SecretString};
