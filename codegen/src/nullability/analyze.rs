@@ -870,3 +870,47 @@ pub(crate) fn expr_name(e: &sqlparser::ast::Expr) -> String {
         _ => "?column?".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_queries_come_out_nullable_with_the_reason() {
+        let catalog = Catalog::default();
+        let d = analyze("SELEC 1", &[], &catalog, 2);
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|d| d.nullable));
+        assert!(
+            d[0].rule
+                .text
+                .starts_with("pgtide cannot analyse this query")
+        );
+        // An unknown table, and a column count that differs from the server's.
+        let d = analyze("SELECT a FROM nowhere", &[], &catalog, 1);
+        assert!(d[0].nullable && d[0].rule.text.contains("`nowhere` is not in the catalog"));
+        let d = analyze("SELECT 1, 2", &[], &catalog, 1);
+        assert!(d[0].nullable && d[0].rule.text.contains("finds 2 columns"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let sql = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        let d = analyze(&sql, &[], &Catalog::default(), 1);
+        assert!(d[0].nullable);
+    }
+
+    #[test]
+    fn parameters_and_literals() {
+        let d = analyze(
+            "SELECT $1::int, $2::int, NULL",
+            &[false, true],
+            &Catalog::default(),
+            3,
+        );
+        let nullable: Vec<bool> = d.iter().map(|d| d.nullable).collect();
+        assert_eq!(nullable, [false, true, true]);
+        assert_eq!(d[0].rule.text, "parameter $1 is not optional");
+        assert_eq!(d[0].rule.line, Some(1));
+    }
+}
