@@ -449,7 +449,11 @@ impl<'c> Analyzer<'c> {
                             | sqlparser::ast::Expr::GroupingSets(_)
                     )
                 });
-            scope.grouped = !exprs.is_empty() && !sets;
+            // `GROUP BY ()` groups an empty input into one row, like no GROUP BY at all.
+            let empty_set = exprs
+                .iter()
+                .any(|e| matches!(e, sqlparser::ast::Expr::Tuple(t) if t.is_empty()));
+            scope.grouped = !exprs.is_empty() && !sets && !empty_set;
             if sets {
                 let line = exprs.first().and_then(|e| self.line(e.span()));
                 scope.grouping_sets = Some(Rule::at(

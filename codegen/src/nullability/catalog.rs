@@ -32,8 +32,9 @@ pub struct Catalog {
     pub search_path: Vec<String>,
     /// Relations by (schema, name).
     pub relations: HashMap<(String, String), CatalogRelation>,
-    /// Function names whose every overload is strict (`proisstrict`).
-    pub strict: HashMap<String, bool>,
+    /// Per function name: whether every overload is strict (`proisstrict`), and whether
+    /// every overload is a built-in (in `pg_catalog`).
+    pub functions: HashMap<String, FunctionInfo>,
 }
 
 const RELATIONS: &str = "\
@@ -52,7 +53,17 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg_toast%'
 GROUP BY n.nspname, c.relname, c.relkind, c.oid";
 
-const FUNCTIONS: &str = "SELECT proname::text, bool_and(proisstrict) FROM pg_proc GROUP BY proname";
+const FUNCTIONS: &str = "SELECT proname::text, bool_and(proisstrict), \
+     bool_and(pronamespace = 'pg_catalog'::regnamespace) FROM pg_proc GROUP BY proname";
+
+/// What the catalog says about every function of one name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionInfo {
+    /// Every overload is strict (NULL in → NULL out).
+    pub strict: bool,
+    /// Every overload is a built-in, so none is a user's function of the same name.
+    pub builtin: bool,
+}
 
 type RelationRow = (String, String, Option<String>, Vec<String>, Vec<bool>);
 
@@ -74,11 +85,15 @@ impl Catalog {
                 ((schema, name), CatalogRelation { columns, view })
             })
             .collect();
-        let strict: Vec<(String, bool)> = sqlx::query_as(FUNCTIONS).fetch_all(&mut *conn).await?;
+        let functions: Vec<(String, bool, bool)> =
+            sqlx::query_as(FUNCTIONS).fetch_all(&mut *conn).await?;
         Ok(Self {
             search_path,
             relations,
-            strict: strict.into_iter().collect(),
+            functions: functions
+                .into_iter()
+                .map(|(name, strict, builtin)| (name, FunctionInfo { strict, builtin }))
+                .collect(),
         })
     }
 
@@ -98,8 +113,8 @@ impl Catalog {
         }
     }
 
-    /// Whether every function called `name` is strict (`None`: no such function).
-    pub fn is_strict(&self, name: &str) -> Option<bool> {
-        self.strict.get(name).copied()
+    /// What the catalog says about the functions called `name` (`None`: no such function).
+    pub fn function(&self, name: &str) -> Option<FunctionInfo> {
+        self.functions.get(name).copied()
     }
 }

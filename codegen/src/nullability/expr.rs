@@ -2,8 +2,9 @@
 //!
 //! Strictness alone proves nothing (a strict function such as `regexp_match` or
 //! `array_length` still returns NULL for some non-null input), so a call is non-null over
-//! non-null arguments only for the built-ins listed here, each checked strict in the catalog
-//! so a user-defined, non-strict function of the same name is not mistaken for it.
+//! non-null arguments only for the built-ins listed here, each checked in the catalog to be
+//! strict and to have no overload outside `pg_catalog`, so a user's function of the same
+//! name is not mistaken for it.
 
 use sqlparser::ast::{
     BinaryOperator as Op, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
@@ -353,7 +354,7 @@ impl Analyzer<'_> {
                 nullable(format!("window function {name}() may return NULL"))
             };
         }
-        let builtin = self.catalog.is_strict(&name);
+        let info = self.catalog.function(&name);
         if name == "count" {
             return non_null("count() is never NULL".into());
         }
@@ -405,14 +406,16 @@ impl Analyzer<'_> {
             }
             _ => {}
         }
-        if NEVER_NULL.contains(&name.as_str()) && builtin.is_some() {
+        if NEVER_NULL.contains(&name.as_str()) && info.is_some_and(|i| i.builtin) {
             return non_null(format!("{name}() is never NULL"));
         }
         // Keyword forms such as CURRENT_DATE have no pg_proc entry of that name.
         if NEVER_NULL.contains(&name.as_str()) && matches!(f.args, FunctionArguments::None) {
             return non_null(format!("{name} is never NULL"));
         }
-        if NON_NULL_OVER_NON_NULL.contains(&name.as_str()) && builtin == Some(true) {
+        if NON_NULL_OVER_NON_NULL.contains(&name.as_str())
+            && info.is_some_and(|i| i.builtin && i.strict)
+        {
             return self.all(
                 args,
                 scope,

@@ -272,3 +272,6 @@ SELECT u.handle, m.handle AS manager_handle FROM users u LEFT JOIN users m ON m.
 
 -- name: FunctionInFrom :many
 SELECT g FROM generate_series(1, 3) g;
+
+-- name: GroupByEmptySet :many
+SELECT sum(age) AS total, array_agg(id) AS ids FROM users WHERE id > 100 GROUP BY ();
