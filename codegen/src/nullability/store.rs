@@ -100,3 +100,40 @@ pub fn read(dir: &Path, sql: &str) -> Result<(QueryNullability, Vec<u8>), ReadEr
     }
     Ok((data, bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nullability::Rule;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let dir = std::env::temp_dir().join(format!("pgtide-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sql = "SELECT 1 AS one";
+        let columns = vec![StoredColumn {
+            name: "one".into(),
+            decision: Decision::non_null(Rule::at("a literal", Some(1))),
+        }];
+        let text = render(sql, columns.clone());
+        assert!(text.ends_with("}\n"));
+        assert!(text.contains("\"format\": \"pgtide-nullability/1\""));
+        std::fs::write(dir.join(file_name(sql)), &text).unwrap();
+        let (data, bytes) = read(&dir, sql).unwrap();
+        assert_eq!(data.columns, columns);
+        assert_eq!(bytes, text.as_bytes());
+        // Other SQL, another format, a missing file: each refused with the path.
+        assert!(matches!(read(&dir, "SELECT 2"), Err(ReadError::Missing(_))));
+        std::fs::write(
+            dir.join(file_name(sql)),
+            text.replace("pgtide-nullability/1", "pgtide-nullability/9"),
+        )
+        .unwrap();
+        let err = read(&dir, sql).unwrap_err().to_string();
+        assert!(
+            err.contains("this pgtide reads `pgtide-nullability/1`"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
