@@ -254,10 +254,26 @@ impl Codegen {
                             name: query.name.clone(),
                             source,
                         };
-                        let (ours, _ours_bytes) =
+                        let (ours, ours_bytes) =
                             nullability::store::read(&self.sqlx_dir, &query.sql).map_err(error)?;
                         apply_decisions(&mut data, &ours).map_err(error)?;
-                        metadata.insert(query.sql.clone(), generate::Metadata { data, bytes });
+                        let decisions = generate::Decisions {
+                            file_name: nullability::store::file_name(&query.sql),
+                            bytes: ours_bytes,
+                            rules: ours
+                                .columns
+                                .into_iter()
+                                .map(|c| c.decision.rule.text)
+                                .collect(),
+                        };
+                        metadata.insert(
+                            query.sql.clone(),
+                            generate::Metadata {
+                                data,
+                                bytes,
+                                decisions: Some(decisions),
+                            },
+                        );
                     }
                     // `gen` reports the missing entry with the query's location and the fix.
                     Err(sqlx_data::ReadError::Missing(_)) => {}
