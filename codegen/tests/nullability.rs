@@ -45,24 +45,25 @@ async fn database(files: &[&str]) -> anyhow::Result<pgtide_testkit::TestDb> {
     Ok(db)
 }
 
-/// Generated code with the staleness hash of the `.sqlx` bytes masked.
+/// Generated code with the staleness hash of sqlx's `.sqlx` bytes masked (the line after the
+/// `include_bytes!` path of a `query-*.json` file).
 fn masked(codegen: &Codegen) -> Vec<(String, String)> {
     codegen
         .render()
         .unwrap()
         .into_iter()
         .map(|f| {
-            let text: Vec<&str> = f
-                .contents
-                .lines()
-                .map(|l| {
-                    if l.contains("metadata_hash(") {
-                        "<hash of sqlx's bytes>"
-                    } else {
-                        l
-                    }
-                })
-                .collect();
+            let mut text = Vec::new();
+            let mut after_sqlx_path = false;
+            for line in f.contents.lines() {
+                let hash_line = line.trim_start().starts_with(")) == 0x");
+                text.push(if after_sqlx_path && hash_line {
+                    "<hash of sqlx's bytes>"
+                } else {
+                    line
+                });
+                after_sqlx_path = line.contains("/query-") && line.contains(".json\"");
+            }
             (f.name, text.join("\n"))
         })
         .collect()
