@@ -14,13 +14,20 @@
 //!
 //! The pipeline is a row of stages over plain data, each in its own module with its own
 //! error type: [`parse`] (text → [`parse::QueryFile`]), [`prepare`] (the only stage that
-//! touches a database), [`sqlx_data`] (sqlx's `.sqlx` format), [`typemap`] (PostgreSQL →
+//! touches a database), [`nullability`] (pgtide's own decision of every result column's
+//! nullability, made during `prepare` and stored beside the `.sqlx` files),
+//! [`sqlx_data`] (sqlx's `.sqlx` format), [`typemap`] (PostgreSQL →
 //! Rust types), [`generate`] (→ Rust source) and [`persist`] (the only stage that writes files).
+//!
+//! `gen` reads the `.sqlx` entry of each query and replaces sqlx's plan-based nullability
+//! with pgtide's decisions before generating, so the generated types are the same for any
+//! data or statistics.
 
 #![warn(missing_docs)]
 
 pub mod generate;
 pub mod names;
+pub mod nullability;
 pub mod parse;
 pub mod persist;
 pub mod prepare;
@@ -159,11 +166,16 @@ impl Codegen {
     pub async fn prepare(&self, database_url: &str) -> Result<Vec<Change>, Error> {
         let files = self.parse()?;
         let mut conn = prepare::connect(database_url).await?;
-        let prepared = prepare::prepare(&mut conn, &files).await?;
+        let prepared = prepare::prepare(&mut conn, &files).await;
         let _ = sqlx::Connection::close(conn).await;
-        let files: Vec<(String, String)> = prepared
+        let files: Vec<(String, String)> = prepared?
             .into_iter()
-            .map(|p| (p.file_name, p.contents))
+            .flat_map(|p| {
+                [
+                    (p.file_name, p.contents),
+                    (p.nullability_file, p.nullability),
+                ]
+            })
             .collect();
         Ok(persist::sync_dir(
             &self.sqlx_dir,
@@ -174,20 +186,32 @@ impl Codegen {
     }
 
     /// Re-describes every query against the database and returns those whose `.sqlx`
-    /// entry differs or is missing; writes nothing.
+    /// entry or nullability decisions differ or are missing; writes nothing.
     pub async fn verify(&self, database_url: &str) -> Result<Vec<Drift>, Error> {
         let files = self.parse()?;
         let mut conn = prepare::connect(database_url).await?;
+        let catalog = nullability::Catalog::load(&mut conn)
+            .await
+            .map_err(prepare::PrepareError::Catalog)?;
         let mut drift = Vec::new();
         for file in &files {
             for query in &file.queries {
                 let path = self.sqlx_dir.join(sqlx_data::file_name(&query.sql));
-                let on_disk = std::fs::read(&path).ok();
-                let (fresh, error) = match prepare::prepare_query(&mut conn, file, query).await {
-                    Ok(p) => (Some(p.contents), None),
-                    Err(e) => (None, Some(e.to_string())),
+                let read = |name: String| std::fs::read(self.sqlx_dir.join(name)).ok();
+                let on_disk = read(sqlx_data::file_name(&query.sql))
+                    .zip(read(nullability::store::file_name(&query.sql)));
+                let (fresh, error) =
+                    match prepare::prepare_query(&mut conn, &catalog, file, query).await {
+                        Ok(p) => (Some((p.contents, p.nullability)), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    };
+                let same = match (&on_disk, &fresh) {
+                    (Some((sqlx, ours)), Some((fresh_sqlx, fresh_ours))) => {
+                        sqlx == fresh_sqlx.as_bytes() && ours == fresh_ours.as_bytes()
+                    }
+                    _ => false,
                 };
-                if fresh.is_none() || on_disk.as_deref() != fresh.as_ref().map(|c| c.as_bytes()) {
+                if !same {
                     drift.push(Drift {
                         location: query.location(file),
                         name: query.name.clone(),
@@ -224,8 +248,32 @@ impl Codegen {
                     continue;
                 }
                 match sqlx_data::read(&self.sqlx_dir, &query.sql) {
-                    Ok((data, bytes)) => {
-                        metadata.insert(query.sql.clone(), generate::Metadata { data, bytes });
+                    Ok((mut data, bytes)) => {
+                        let error = |source| Error::Metadata {
+                            location: query.location(file),
+                            name: query.name.clone(),
+                            source,
+                        };
+                        let (ours, ours_bytes) =
+                            nullability::store::read(&self.sqlx_dir, &query.sql).map_err(error)?;
+                        apply_decisions(&mut data, &ours).map_err(error)?;
+                        let decisions = generate::Decisions {
+                            file_name: nullability::store::file_name(&query.sql),
+                            bytes: ours_bytes,
+                            rules: ours
+                                .columns
+                                .into_iter()
+                                .map(|c| c.decision.rule.text)
+                                .collect(),
+                        };
+                        metadata.insert(
+                            query.sql.clone(),
+                            generate::Metadata {
+                                data,
+                                bytes,
+                                decisions: Some(decisions),
+                            },
+                        );
                     }
                     // `gen` reports the missing entry with the query's location and the fix.
                     Err(sqlx_data::ReadError::Missing(_)) => {}
@@ -250,6 +298,45 @@ impl Codegen {
         )?)
     }
 
+    /// Per query and result column, pgtide's nullability decision and the rule that made it,
+    /// from the decisions `prepare` stored (no database). Its `Display` is the output of
+    /// `pgtide prepare --explain`.
+    pub fn explain(&self) -> Result<nullability::explain::Explain, Error> {
+        let files = self.parse()?;
+        let mut queries = Vec::new();
+        for file in &files {
+            for query in &file.queries {
+                let (ours, _) =
+                    nullability::store::read(&self.sqlx_dir, &query.sql).map_err(|source| {
+                        Error::Metadata {
+                            location: query.location(file),
+                            name: query.name.clone(),
+                            source,
+                        }
+                    })?;
+                let columns = ours
+                    .columns
+                    .into_iter()
+                    .map(|c| nullability::explain::ExplainedColumn {
+                        at: c
+                            .decision
+                            .rule
+                            .line
+                            .map(|l| format!("{}:{}", file.path, query.sql_line + l - 1)),
+                        name: c.name,
+                        decision: c.decision,
+                    })
+                    .collect();
+                queries.push(nullability::explain::ExplainedQuery {
+                    location: query.location(file),
+                    name: query.name.clone(),
+                    columns,
+                });
+            }
+        }
+        Ok(nullability::explain::Explain { queries })
+    }
+
     fn sync(&self, check: bool) -> Result<Vec<Change>, Error> {
         let files: Vec<(String, String)> = self
             .render()?
@@ -261,7 +348,30 @@ impl Codegen {
 }
 
 fn is_query_data(name: &str, _contents: &[u8]) -> bool {
-    name.starts_with("query-") && name.ends_with(".json")
+    (name.starts_with("query-") || name.starts_with("nullability-")) && name.ends_with(".json")
+}
+
+/// Replaces sqlx's plan-based `nullable` array of a `.sqlx` entry with pgtide's decisions.
+fn apply_decisions(
+    data: &mut sqlx_data::QueryData,
+    ours: &nullability::store::QueryNullability,
+) -> Result<(), sqlx_data::ReadError> {
+    let columns = data.describe["columns"].as_array().map_or(0, Vec::len);
+    if columns != ours.columns.len() {
+        return Err(sqlx_data::ReadError::Invalid {
+            path: nullability::store::file_name(&data.query),
+            message: format!(
+                "decides {} columns where the .sqlx entry has {columns}",
+                ours.columns.len()
+            ),
+        });
+    }
+    data.describe["nullable"] = ours
+        .columns
+        .iter()
+        .map(|c| serde_json::Value::Bool(c.decision.nullable))
+        .collect();
+    Ok(())
 }
 
 fn is_generated(name: &str, contents: &[u8]) -> bool {

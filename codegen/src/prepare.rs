@@ -4,12 +4,19 @@
 //! Describes run on one connection with `plan_cache_mode = force_generic_plan`, as sqlx's
 //! macros do: without it the server may infer nullability from a custom plan and `.sqlx`
 //! differs from what `cargo sqlx prepare` writes.
+//!
+//! Beside each `.sqlx` file, [`nullability`](crate::nullability) decides every result
+//! column's nullability from the SQL and the catalog (read once per run), and
+//! [`store`](crate::nullability::store) renders the decisions file. Every query is described
+//! even when one fails, so one run reports them all.
 
 use sqlx::postgres::PgDatabaseError;
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr};
 
+use crate::nullability::{self, Catalog, Decision, Rule, store};
 use crate::parse::{Query, QueryFile};
 use crate::sqlx_data;
+use crate::typemap::ColumnName;
 
 /// One `.sqlx` file to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +27,10 @@ pub struct PreparedQuery {
     pub contents: String,
     /// `file:line` and name of the query, for reports.
     pub origin: String,
+    /// `nullability-<hash>.json`: pgtide's decisions (see [`store`]).
+    pub nullability_file: String,
+    /// That file's exact contents.
+    pub nullability: String,
 }
 
 /// Describing a query failed.
@@ -38,6 +49,25 @@ pub enum PrepareError {
         /// The server's message, plus a hint when one is known.
         message: String,
     },
+    /// Reading the catalog for the nullability analysis failed.
+    #[error("reading the catalog for the nullability analysis: {0}")]
+    Catalog(#[source] sqlx::Error),
+    /// One or more queries failed; nothing was written.
+    #[error("{} failed to prepare; nothing was written:\n{}", plural(.0.len()), list(.0))]
+    Failed(Vec<PrepareError>),
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 query".into()
+    } else {
+        format!("{n} queries")
+    }
+}
+
+fn list(errors: &[PrepareError]) -> String {
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    lines.join("\n")
 }
 
 /// Connects to `url`, with the session settings sqlx's macros use for describing.
@@ -51,36 +81,76 @@ pub async fn connect(url: &str) -> Result<PgConnection, PrepareError> {
     Ok(conn)
 }
 
-/// Describes every query of `files` on `conn` and renders its `.sqlx` file.
+/// Describes every query of `files` on `conn` and renders its `.sqlx` and decisions files.
 ///
-/// Stops at the first query the server rejects.
+/// Describes every query even when some fail; then fails with [`PrepareError::Failed`],
+/// listing each failure with its `file:line`, so the caller writes nothing.
 pub async fn prepare(
     conn: &mut PgConnection,
     files: &[QueryFile],
 ) -> Result<Vec<PreparedQuery>, PrepareError> {
+    let catalog = Catalog::load(conn).await.map_err(PrepareError::Catalog)?;
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for file in files {
         for query in &file.queries {
-            out.push(prepare_query(conn, file, query).await?);
+            match prepare_query(conn, &catalog, file, query).await {
+                Ok(prepared) => out.push(prepared),
+                Err(e) => errors.push(e),
+            }
         }
+    }
+    if !errors.is_empty() {
+        return Err(PrepareError::Failed(errors));
     }
     out.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     out.dedup_by(|a, b| a.file_name == b.file_name);
     Ok(out)
 }
 
-/// Describes one query of `file` and renders its `.sqlx` file.
+/// Describes one query of `file` and renders its `.sqlx` and decisions files.
 pub async fn prepare_query(
     conn: &mut PgConnection,
+    catalog: &Catalog,
     file: &QueryFile,
     query: &Query,
 ) -> Result<PreparedQuery, PrepareError> {
     let describe = describe(conn, file, query).await?;
+    let names: Vec<&str> = describe.columns().iter().map(sqlx::Column::name).collect();
     Ok(PreparedQuery {
         file_name: sqlx_data::file_name(&query.sql),
         contents: sqlx_data::render(&query.sql, &describe),
         origin: format!("{} (`{}`)", query.location(file), query.name),
+        nullability_file: store::file_name(&query.sql),
+        nullability: store::render(&query.sql, decide(catalog, query, &names)),
     })
+}
+
+/// pgtide's decision for each result column (`names` as the server describes them): an
+/// override (`"x!"`, `"x?"`) wins, else the analysis of the SQL.
+pub fn decide(catalog: &Catalog, query: &Query, names: &[&str]) -> Vec<store::StoredColumn> {
+    let params: Vec<bool> = query.params.iter().map(|p| p.nullable).collect();
+    let decisions = nullability::analyze(&query.sql, &params, catalog, names.len());
+    names
+        .iter()
+        .zip(decisions)
+        .map(|(name, decision)| {
+            let decision = match ColumnName::parse(name).nullable {
+                Some(nullable) => Decision {
+                    nullable,
+                    rule: Rule {
+                        text: format!("override `{name}`"),
+                        line: None,
+                    },
+                },
+                None => decision,
+            };
+            store::StoredColumn {
+                name: (*name).to_owned(),
+                decision,
+            }
+        })
+        .collect()
 }
 
 async fn describe(

@@ -24,7 +24,8 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     // prepare: one sqlx-format file per query, byte-identical to the checked-in `.sqlx/`
     // (described against a fresh database of the same schema).
     let changes = codegen.prepare(&db.url()).await?;
-    assert_eq!(changes.len(), 17, "{changes:?}");
+    // 17 queries: a `.sqlx` entry and a nullability decisions file each.
+    assert_eq!(changes.len(), 34, "{changes:?}");
     for change in &changes {
         let name = change.path().file_name().unwrap();
         let ours = std::fs::read_to_string(change.path())?;
@@ -70,6 +71,30 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
         stderr(&run)
     );
     assert!(String::from_utf8_lossy(&run.stdout).contains("every generated function ran"));
+
+    // pgtide's nullability decisions are checked the same way: a changed decisions file
+    // (a schema change that only pgtide's analysis sees) fails the offline build.
+    let decisions = dir
+        .join(".sqlx")
+        .join(pgtide_codegen::nullability::store::file_name(
+            &codegen.parse()?[0].queries[1].sql,
+        ));
+    let original = std::fs::read_to_string(&decisions)?;
+    let changed = original.replacen("\"nullable\": true", "\"nullable\": false", 1);
+    assert_ne!(changed, original);
+    std::fs::write(&decisions, &changed)?;
+    let output = build(&dir);
+    assert!(
+        !output.status.success(),
+        "changed decisions must fail the build"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("query `GetAuthor` (")
+            && err.contains("its nullability decisions changed since `pgtide gen`"),
+        "{err}"
+    );
+    std::fs::write(&decisions, &original)?;
 
     // Schema change + prepare, but no gen: the `.sqlx` entry of GetAuthor changes and the
     // offline build fails naming the query.

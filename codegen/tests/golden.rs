@@ -75,7 +75,14 @@ async fn gen_stage() {
         let mut metadata = BTreeMap::new();
         for query in &file.queries {
             let (data, bytes) = sqlx_data::read(&sqlx_dir, &query.sql).unwrap();
-            metadata.insert(query.sql.clone(), Metadata { data, bytes });
+            metadata.insert(
+                query.sql.clone(),
+                Metadata {
+                    data,
+                    bytes,
+                    decisions: None,
+                },
+            );
         }
         let options = GenOptions {
             sqlx_dir_from_out: "../.sqlx",

@@ -29,6 +29,8 @@ pub(super) struct Column {
     pub(super) ty: String,
     pub(super) pg: String,
     pub(super) nullable: bool,
+    /// The rule that decided `nullable` (pgtide's decisions file), for docs.
+    pub(super) rule: Option<String>,
 }
 
 /// A query ready to render.
@@ -42,6 +44,8 @@ pub(super) struct Analyzed<'q> {
     pub(super) include: String,
     /// [`metadata_hash`] of that entry.
     pub(super) hash: u64,
+    /// The decisions file's path as `include_bytes!` sees it, and its [`metadata_hash`].
+    pub(super) decisions: Option<(String, u64)>,
 }
 
 /// Checks `query` against its `.sqlx` entry and maps its types; records the enums it uses.
@@ -181,6 +185,10 @@ pub(super) fn analyze<'q>(
                 ty: ty_s,
                 pg: ty.pg_name(),
                 nullable,
+                rule: meta
+                    .decisions
+                    .as_ref()
+                    .and_then(|d| d.rules.get(i).cloned()),
             });
         }
     }
@@ -195,6 +203,10 @@ pub(super) fn analyze<'q>(
             crate::sqlx_data::file_name(&query.sql)
         ),
         hash: metadata_hash(&meta.bytes),
+        decisions: meta.decisions.as_ref().map(|d| {
+            let include = format!("{}/{}", options.sqlx_dir_from_out, d.file_name);
+            (include, metadata_hash(&d.bytes))
+        }),
     })
 }
 

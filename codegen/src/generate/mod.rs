@@ -45,6 +45,20 @@ pub struct Metadata {
     pub data: QueryData,
     /// Its exact bytes (hashed into the build-time staleness check).
     pub bytes: Vec<u8>,
+    /// pgtide's nullability decisions for the query, checked at build time like the entry
+    /// (`None`: the entry's own nullability, no second check).
+    pub decisions: Option<Decisions>,
+}
+
+/// pgtide's nullability decisions file of one query ([`crate::nullability::store`]).
+#[derive(Debug, Clone)]
+pub struct Decisions {
+    /// Its name in the `.sqlx` directory.
+    pub file_name: String,
+    /// Its exact bytes (hashed into the build-time staleness check).
+    pub bytes: Vec<u8>,
+    /// Per result column, the rule that decided its nullability (named in the row's docs).
+    pub rules: Vec<String>,
 }
 
 /// Everything `gen` needs besides the parsed files.
@@ -147,6 +161,7 @@ mod tests {
         Metadata {
             data: serde_json::from_str(&text).unwrap(),
             bytes: text.into_bytes(),
+            decisions: None,
         }
     }
 

@@ -110,6 +110,14 @@ fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         include = a.include,
         hash = a.hash,
     );
+    if let Some((include, hash)) = &a.decisions {
+        let _ = writeln!(
+            s,
+            "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // nullability decisions of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        \"{include}\"\n    )) == {hash:#018x},\n    \"query `{name}` ({loc}): its nullability decisions changed since `pgtide gen`; run `pgtide gen`\",\n);\n",
+            name = q.name,
+            loc = a.location,
+        );
+    }
 }
 
 /// The params struct: a `:copyfrom` row, or the arguments of a query with many.
@@ -147,7 +155,15 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         raw_ident(&a.query.fn_name)
     );
     for c in &a.columns {
-        let null = if c.nullable { ", nullable" } else { "" };
+        let mut null = if c.nullable { ", nullable" } else { "" }.to_owned();
+        if let Some(rule) = &c.rule {
+            // One doc line: no character of the rule may end it.
+            let rule: String = rule
+                .chars()
+                .map(|ch| if ch.is_control() { ' ' } else { ch })
+                .collect();
+            null = format!("{null} ({rule})");
+        }
         let _ = writeln!(
             s,
             "    /// `{}`{null}\n    pub {}: {},",

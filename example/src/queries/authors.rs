@@ -25,6 +25,14 @@ const _: () = assert!(
     "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
+    )) == 0x6a279319ff153aed,
+    "query `CreateAuthor` (queries/authors.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// `CreateAuthor` (`queries/authors.sql:3`)
 ///
 /// Adds an author and returns its generated id.
@@ -60,20 +68,28 @@ const _: () = assert!(
     "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
+    )) == 0x682a55f781445421,
+    "query `GetAuthor` (queries/authors.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`get_author`].
 #[derive(Debug, Clone)]
 pub struct GetAuthorRow {
-    /// `int8`
+    /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,
-    /// `text`
+    /// `text` (`authors.name` is NOT NULL)
     pub name: String,
-    /// `text`, nullable
+    /// `text`, nullable (`authors.email` is nullable)
     pub email: Option<String>,
-    /// `text`, nullable
+    /// `text`, nullable (`authors.bio` is nullable)
     pub bio: Option<String>,
-    /// `date`, nullable
+    /// `date`, nullable (`authors.born` is nullable)
     pub born: Option<NaiveDate>,
-    /// `timestamptz`
+    /// `timestamptz` (`authors.created_at` is NOT NULL)
     pub created_at: DateTime<Utc>,
 }
 
@@ -122,12 +138,20 @@ const _: () = assert!(
     "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
+    )) == 0x102a196206b29df4,
+    "query `FindAuthorByEmail` (queries/authors.sql:15): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`find_author_by_email`].
 #[derive(Debug, Clone)]
 pub struct FindAuthorByEmailRow {
-    /// `int8`
+    /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,
-    /// `text`
+    /// `text` (`authors.name` is NOT NULL)
     pub name: String,
 }
 
@@ -166,14 +190,22 @@ const _: () = assert!(
     "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
+    )) == 0xfa15887739f6f0bc,
+    "query `ListAuthors` (queries/authors.sql:18): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`list_authors`].
 #[derive(Debug, Clone)]
 pub struct ListAuthorsRow {
-    /// `int8`
+    /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,
-    /// `text`
+    /// `text` (`authors.name` is NOT NULL)
     pub name: String,
-    /// `text`, nullable
+    /// `text`, nullable (`authors.email` is nullable)
     pub email: Option<String>,
 }
 
@@ -212,6 +244,14 @@ const _: () = assert!(
     "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
+    )) == 0x2b7cbecd76f4a1bf,
+    "query `UpdateAuthorBio` (queries/authors.sql:22): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// `UpdateAuthorBio` (`queries/authors.sql:22`)
 ///
 /// ```sql
@@ -237,6 +277,14 @@ const _: () = assert!(
         "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
     )) == 0xcb6659c854fb96fe,
     "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
+
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
+    )) == 0xb88ebadd04d1a282,
+    "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// `DeleteAuthorsWithoutBooks` (`queries/authors.sql:25`)

@@ -28,6 +28,14 @@ const _: () = assert!(
     "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
+    )) == 0x67af0aee91bc6516,
+    "query `CreateBook` (queries/books.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// Parameters of [`create_book`].
 #[derive(Debug, Clone)]
 pub struct CreateBookParams<'a> {
@@ -52,11 +60,11 @@ pub struct CreateBookParams<'a> {
 /// A row returned by [`create_book`].
 #[derive(Debug, Clone)]
 pub struct CreateBookRow {
-    /// `uuid`
+    /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
-    /// `book_genre`
+    /// `book_genre` (`books.genre` is NOT NULL)
     pub genre: BookGenre,
-    /// `numeric`, nullable
+    /// `numeric`, nullable (`books.price` is nullable)
     pub price: Option<Decimal>,
 }
 
@@ -110,28 +118,36 @@ const _: () = assert!(
     "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
+    )) == 0x547d05eeff2c8e6f,
+    "query `GetBook` (queries/books.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`get_book`].
 #[derive(Debug, Clone)]
 pub struct GetBookRow {
-    /// `uuid`
+    /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
-    /// `int8`
+    /// `int8` (`books.author_id` is NOT NULL)
     pub author_id: i64,
-    /// `text`
+    /// `text` (`books.title` is NOT NULL)
     pub title: String,
-    /// `text`, nullable
+    /// `text`, nullable (`books.isbn` is nullable)
     pub isbn: Option<String>,
-    /// `book_genre`
+    /// `book_genre` (`books.genre` is NOT NULL)
     pub genre: BookGenre,
-    /// `text[]`
+    /// `text[]` (`books.tags` is NOT NULL)
     pub tags: Vec<String>,
-    /// `numeric`, nullable
+    /// `numeric`, nullable (`books.price` is nullable)
     pub price: Option<Decimal>,
-    /// `int4`, nullable
+    /// `int4`, nullable (`books.pages` is nullable)
     pub pages: Option<i32>,
-    /// `jsonb`
+    /// `jsonb` (`books.metadata` is NOT NULL)
     pub metadata: JsonValue,
-    /// `timestamptz`, nullable
+    /// `timestamptz`, nullable (`books.published_at` is nullable)
     pub published_at: Option<DateTime<Utc>>,
 }
 
@@ -180,16 +196,24 @@ const _: () = assert!(
     "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
+    )) == 0xc7de8f34376c824a,
+    "query `ListBooksByGenre` (queries/books.sql:14): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`list_books_by_genre`].
 #[derive(Debug, Clone)]
 pub struct ListBooksByGenreRow {
-    /// `uuid`
+    /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
-    /// `text`
+    /// `text` (`books.title` is NOT NULL)
     pub title: String,
-    /// `book_genre`
+    /// `book_genre` (`books.genre` is NOT NULL)
     pub genre: BookGenre,
-    /// `text[]`
+    /// `text[]` (`books.tags` is NOT NULL)
     pub tags: Vec<String>,
 }
 
@@ -235,14 +259,22 @@ const _: () = assert!(
     "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
+    )) == 0x66f93a03f09c27d6,
+    "query `ListBooksWithAuthors` (queries/books.sql:21): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`list_books_with_authors`].
 #[derive(Debug, Clone)]
 pub struct ListBooksWithAuthorsRow {
-    /// `text`
+    /// `text` (override `title!`)
     pub title: String,
-    /// `text`, nullable
+    /// `text`, nullable (override `author_name?`)
     pub author_name: Option<String>,
-    /// `numeric`, nullable
+    /// `numeric`, nullable (`books.price` is nullable)
     pub price: Option<Decimal>,
 }
 
@@ -287,14 +319,22 @@ const _: () = assert!(
     "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
+    )) == 0x86fcfb0be28be467,
+    "query `StreamBooks` (queries/books.sql:29): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`stream_books`].
 #[derive(Debug, Clone)]
 pub struct StreamBooksRow {
-    /// `uuid`
+    /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
-    /// `text`
+    /// `text` (`books.title` is NOT NULL)
     pub title: String,
-    /// `jsonb`
+    /// `jsonb` (`books.metadata` is NOT NULL)
     pub metadata: JsonValue,
 }
 
@@ -331,6 +371,14 @@ const _: () = assert!(
         "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
     )) == 0x877b3d980d588979,
     "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
+
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
+    )) == 0xbf72364f3ec50551,
+    "query `CopyBooks` (queries/books.sql:33): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// One row for [`copy_books`].
@@ -393,6 +441,14 @@ const _: () = assert!(
     "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
+    )) == 0x86caba500f8ea009,
+    "query `TagBook` (queries/books.sql:38): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// `TagBook` (`queries/books.sql:38`)
 ///
 /// ```sql
@@ -416,14 +472,22 @@ const _: () = assert!(
     "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
+    )) == 0x4dd0c720017d693a,
+    "query `BookStats` (queries/books.sql:41): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`book_stats`].
 #[derive(Debug, Clone)]
 pub struct BookStatsRow {
-    /// `int8`
+    /// `int8` (override `books!`)
     pub books: i64,
-    /// `numeric`, nullable
+    /// `numeric`, nullable (sum() is NULL over no rows)
     pub total_price: Option<Decimal>,
-    /// `timestamptz`, nullable
+    /// `timestamptz`, nullable (max() is NULL over no rows)
     pub latest: Option<DateTime<Utc>>,
 }
 

@@ -26,12 +26,20 @@ const _: () = assert!(
     "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
+    )) == 0x081e625929410eae,
+    "query `LendBook` (queries/loans.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`lend_book`].
 #[derive(Debug, Clone)]
 pub struct LendBookRow {
-    /// `int8`
+    /// `int8` (`loans.loan_id` is NOT NULL)
     pub loan_id: i64,
-    /// `timestamptz`
+    /// `timestamptz` (`loans.loaned_at` is NOT NULL)
     pub loaned_at: DateTime<Utc>,
 }
 
@@ -76,6 +84,14 @@ const _: () = assert!(
     "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
+    )) == 0x761b84e992180c72,
+    "query `ReturnBook` (queries/loans.sql:8): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// `ReturnBook` (`queries/loans.sql:8`)
 ///
 /// ```sql
@@ -103,22 +119,30 @@ const _: () = assert!(
     "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // nullability decisions of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/nullability-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
+    )) == 0x38c78cb1dcf79056,
+    "query `OpenLoans` (queries/loans.sql:11): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
+);
+
 /// A row returned by [`open_loans`].
 #[derive(Debug, Clone)]
 pub struct OpenLoansRow {
-    /// `int8`
+    /// `int8` (`loans.loan_id` is NOT NULL)
     pub loan_id: i64,
-    /// `text`
+    /// `text` (`books.title` is NOT NULL)
     pub title: String,
-    /// `text`
+    /// `text` (`loans.borrower` is NOT NULL)
     pub borrower: String,
-    /// `inet`, nullable
+    /// `inet`, nullable (`loans.client_addr` is nullable)
     pub client_addr: Option<IpNetwork>,
-    /// `timestamptz`
+    /// `timestamptz` (`loans.loaned_at` is NOT NULL)
     pub loaned_at: DateTime<Utc>,
-    /// `int4`, nullable
+    /// `int4`, nullable (`loans.rating` is nullable)
     pub rating: Option<i32>,
-    /// `interval`
+    /// `interval` (override `lent_for!`)
     pub lent_for: PgInterval,
 }
 
