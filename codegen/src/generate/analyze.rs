@@ -155,7 +155,8 @@ pub(super) fn analyze<'q>(
                 .nullable
                 .unwrap_or_else(|| describe["nullable"][i].as_bool() != Some(false));
             let base = match (&name.rust_type, ty.owned()) {
-                (Some(over), _) => over.clone(),
+                (Some(over), _) => crate::typemap::rust_type(over)
+                    .map_err(|m| err(format!("column `{}`: {m}", name.name.escape_debug())))?,
                 (None, Some(owned)) => {
                     collect_enums(&ty, enums).map_err(&err)?;
                     owned
