@@ -191,6 +191,9 @@ fn render_doc(s: &mut String, a: &Analyzed<'_>) {
         Cardinality::One => {
             s.push_str("///\n/// Returns [`pgtide::Error::NotFound`] when no row matches.\n")
         }
+        Cardinality::ExecResult => s.push_str(
+            "///\n/// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.\n",
+        ),
         Cardinality::CopyFrom => s.push_str(
             "///\n/// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.\n",
         ),
@@ -234,7 +237,9 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     let q = a.query;
     let konst = const_name(a);
     let scalar = a.columns.len() == 1;
-    let item_ty = if scalar {
+    let item_ty = if a.columns.is_empty() {
+        "()".to_owned()
+    } else if scalar {
         imports.ty(&a.columns[0].ty)
     } else {
         format!("{}Row", q.type_name)
@@ -254,7 +259,9 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         Cardinality::Opt => ("async ", format!("pgtide::Result<Option<{item_ty}>>"), ""),
         Cardinality::Many => ("async ", format!("pgtide::Result<Vec<{item_ty}>>"), ""),
         Cardinality::Exec => ("async ", "pgtide::Result<()>".to_owned(), ""),
-        Cardinality::ExecRows => ("async ", "pgtide::Result<u64>".to_owned(), ""),
+        Cardinality::ExecRows | Cardinality::ExecResult => {
+            ("async ", "pgtide::Result<u64>".to_owned(), "")
+        }
         Cardinality::Stream => {
             let stream = imports.name(&format!("{SUPPORT}::RowStream"));
             ("", format!("{stream}<'e, {item_ty}>"), " + 'e")
@@ -283,7 +290,10 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     } else {
         let _ = writeln!(s, "    {chain};");
     }
-    let mapper = if scalar {
+    let mapper = if a.columns.is_empty() {
+        // `SELECT FROM t`: a row without columns is `()`; `:many` still counts them.
+        "|_| Ok(())".to_owned()
+    } else if scalar {
         imports.name(&format!("{SUPPORT}::first_column"))
     } else {
         format!("{}Row::from_row", q.type_name)
@@ -294,7 +304,7 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         Cardinality::Opt => ("fetch_optional", true, ".await"),
         Cardinality::Many => ("fetch_all", true, ".await"),
         Cardinality::Exec => ("execute", false, ".await.map(drop)"),
-        Cardinality::ExecRows => ("execute", false, ".await"),
+        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ".await"),
         Cardinality::Stream => ("fetch_stream", true, ""),
         Cardinality::CopyFrom => unreachable!("rendered by render_copy_fn"),
     };
