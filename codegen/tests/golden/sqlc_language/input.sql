@@ -13,3 +13,7 @@ SELECT FROM counters;
 -- Two columns named `author_id`: the second becomes `author_id_2`, with a warning.
 SELECT a.author_id, a.name, b.author_id, b.title
 FROM authors a JOIN books b ON b.author_id = a.author_id;
+
+-- name: CountersNamed :many
+-- `IN (sqlc.slice(names))` becomes `= ANY($1)`: one array parameter.
+SELECT name FROM counters WHERE name IN (sqlc.slice(names)) ORDER BY name;

@@ -134,3 +134,31 @@ pub async fn authors_with_books<'e, E: PgExecutor<'e>>(
     let query = sqlx::query(AUTHORS_WITH_BOOKS.sql);
     fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row).await
 }
+
+/// The statement [`counters_named`] runs.
+pub const COUNTERS_NAMED: Statement = Statement {
+    name: "CountersNamed",
+    sql: "SELECT name FROM counters WHERE name = ANY($1) ORDER BY name",
+};
+const _: () = assert!(
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `CountersNamed` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-1529d2e6d39b9972a64ce46946e61fd5ae596ecdb4c5733ecbdd709c25066cf2.json"
+    )) == 0xf06ffc56d4ca0713,
+    "query `CountersNamed` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+);
+
+/// `CountersNamed` (`input.sql:17`)
+///
+/// `IN (sqlc.slice(names))` becomes `= ANY($1)`: one array parameter.
+///
+/// ```sql
+/// SELECT name FROM counters WHERE name = ANY($1) ORDER BY name
+/// ```
+pub async fn counters_named<'e, E: PgExecutor<'e>>(
+    db: E,
+    names: &[String],
+) -> pgtide::Result<Vec<String>> {
+    let query = sqlx::query(COUNTERS_NAMED.sql).bind(names);
+    fetch_all(db, &COUNTERS_NAMED, query, first_column).await
+}
