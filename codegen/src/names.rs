@@ -50,10 +50,24 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 
-/// Appends `_` to Rust keywords (`type` → `type_`) so the name is a plain identifier, and
-/// prefixes names that start with a digit.
+/// Names a generated function's arguments must not take: its executor argument and the
+/// helpers a generated module imports by their short name (an argument would shadow them).
+const TAKEN_BY_GENERATED_CODE: &[&str] = &[
+    "db",
+    "execute",
+    "fetch_all",
+    "fetch_one",
+    "fetch_optional",
+    "fetch_stream",
+    "first_column",
+    "metadata_hash",
+];
+
+/// Appends `_` to Rust keywords (`type` → `type_`) and to names generated code uses itself
+/// (`db`, `fetch_one`) so the name is a plain identifier of its own, and prefixes names that
+/// start with a digit.
 pub fn escape_keyword(name: &str) -> String {
-    if KEYWORDS.contains(&name) || name == "db" {
+    if KEYWORDS.contains(&name) || TAKEN_BY_GENERATED_CODE.contains(&name) {
         format!("{name}_")
     } else if name.starts_with(|c: char| c.is_ascii_digit()) {
         format!("_{name}")

@@ -227,8 +227,87 @@ impl PgType {
 }
 
 /// The Rust name of a generated enum: `book_genre` → `BookGenre`, used as `super::BookGenre`.
+/// Always a plain identifier: a name with no ASCII letters or digits becomes `Enum`, one
+/// starting with a digit gets an `E` in front, `Self` becomes `SelfEnum`.
 pub fn enum_rust_name(e: &EnumType) -> String {
-    crate::names::to_camel(e.name.rsplit('.').next().unwrap_or(&e.name))
+    let name = crate::names::to_camel(e.name.rsplit('.').next().unwrap_or(&e.name));
+    if name.is_empty() {
+        "Enum".to_owned()
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("E{name}")
+    } else if name == "Self" {
+        "SelfEnum".to_owned()
+    } else {
+        name
+    }
+}
+
+/// A Rust type written by a user (a column override `AS "total: MyType"`), checked before it
+/// goes into generated code: it must parse as one Rust type (with `syn`) made only of paths,
+/// references, slices, tuples and arrays of literal length, with no comments. So an override
+/// cannot close the field it is pasted into, add items, or call a macro.
+///
+/// ```
+/// use pgtide_codegen::typemap::rust_type;
+///
+/// assert_eq!(rust_type(" Vec<my::Money> ").unwrap(), "Vec<my::Money>");
+/// assert!(rust_type("i32, b: i32 } fn evil() {} struct Z { c: i32").is_err());
+/// assert!(rust_type("[u8; { fn evil() {} 4 }]").is_err());
+/// ```
+pub fn rust_type(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let refuse = |why: &str| {
+        format!(
+            "`{}` is not a Rust type pgtide accepts: {why}",
+            text.escape_debug()
+        )
+    };
+    if text.contains(['/', '\n', '\r']) || text.contains(char::is_control) {
+        return Err(refuse("it has a comment or a line break"));
+    }
+    let ty: syn::Type = syn::parse_str(text).map_err(|e| refuse(&e.to_string()))?;
+    check_type(&ty).map_err(|what| refuse(&format!("{what} is not allowed")))?;
+    Ok(text.to_owned())
+}
+
+fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
+    use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
+    match ty {
+        Type::Path(p) => {
+            if p.qself.is_some() {
+                return Err("a qualified path (`<T as Trait>::X`)");
+            }
+            for segment in &p.path.segments {
+                match &segment.arguments {
+                    PathArguments::None => {}
+                    PathArguments::AngleBracketed(args) => {
+                        for arg in &args.args {
+                            match arg {
+                                GenericArgument::Type(t) => check_type(t)?,
+                                GenericArgument::Lifetime(_) => {}
+                                _ => {
+                                    return Err("a generic argument other than a type or lifetime");
+                                }
+                            }
+                        }
+                    }
+                    PathArguments::Parenthesized(_) => {
+                        return Err("a function-style path (`Fn(…)`)");
+                    }
+                }
+            }
+            Ok(())
+        }
+        Type::Reference(r) => check_type(&r.elem),
+        Type::Slice(s) => check_type(&s.elem),
+        Type::Paren(p) => check_type(&p.elem),
+        Type::Tuple(t) => t.elems.iter().try_for_each(check_type),
+        Type::Array(a) => match &a.len {
+            Expr::Lit(lit) if matches!(lit.lit, Lit::Int(_)) => check_type(&a.elem),
+            _ => Err("an array length other than a number"),
+        },
+        _ => Err("this kind of type (macro, `impl`, `dyn`, fn pointer, `_`, `!`)"),
+    }
 }
 
 fn enum_path(e: &EnumType) -> String {

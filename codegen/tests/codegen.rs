@@ -43,7 +43,7 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     // gen, then build offline and run every function against the database.
     codegen.generate()?;
     assert!(codegen.check()?.is_empty(), "gen is deterministic");
-    for case in ["cardinalities", "params", "types"] {
+    for case in ["cardinalities", "params", "types", "sqlc_language"] {
         let golden = root().join("codegen/tests/golden").join(case);
         copy_dir(
             &golden.join("expected"),

@@ -1,5 +1,6 @@
 //! Golden tests per stage: `tests/golden/<case>/input.sql` is parsed (expected in
-//! `parse.txt`) and generated from its checked-in `.sqlx/` (expected in `expected/`).
+//! `parse.txt`) and generated from its checked-in `.sqlx/` (expected in `expected/`, the
+//! warnings in `warnings.txt`).
 //!
 //! `UPDATE_GOLDEN=1 cargo nextest run -p pgtide-codegen --test golden` rewrites the
 //! expectations, re-describing each case against a fresh test database for `.sqlx/`
@@ -8,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pgtide_codegen::generate::{GenOptions, Metadata, generate};
+use pgtide_codegen::generate::{GenOptions, Metadata, generate_with_warnings};
 use pgtide_codegen::parse::{QueryFile, parse_file};
 use pgtide_codegen::{persist, prepare, sqlx_data};
 
@@ -88,8 +89,10 @@ async fn gen_stage() {
             sqlx_dir_from_out: "../.sqlx",
             regenerate_hint: "`pgtide prepare`",
         };
-        let out = generate(std::slice::from_ref(&file), &metadata, options).unwrap();
-        for generated in out {
+        let out = generate_with_warnings(std::slice::from_ref(&file), &metadata, options).unwrap();
+        let warnings: String = out.warnings.iter().map(|w| format!("{w}\n")).collect();
+        assert_golden(&case.join("warnings.txt"), &warnings);
+        for generated in out.files {
             assert_golden(
                 &case.join("expected").join(&generated.name),
                 &generated.contents,

@@ -46,6 +46,8 @@ pub(super) struct Analyzed<'q> {
     pub(super) hash: u64,
     /// The decisions file's path as `include_bytes!` sees it, and its [`metadata_hash`].
     pub(super) decisions: Option<(String, u64)>,
+    /// What `gen` changed on its own (a duplicate column's field name), for the user to see.
+    pub(super) warnings: Vec<String>,
 }
 
 /// Checks `query` against its `.sqlx` entry and maps its types; records the enums it uses.
@@ -131,14 +133,9 @@ pub(super) fn analyze<'q>(
     }
 
     let mut columns = Vec::new();
+    let mut warnings = Vec::new();
     if query.cardinality.returns_rows() {
         let cols = describe["columns"].as_array().unwrap_or(&empty);
-        if cols.is_empty() {
-            return Err(err(format!(
-                "is {} but returns no columns; use :exec or :execrows, or add RETURNING",
-                query.cardinality
-            )));
-        }
         for (i, col) in cols.iter().enumerate() {
             let raw = col["name"].as_str().unwrap_or_default();
             let name = ColumnName::parse(raw);
@@ -149,17 +146,27 @@ pub(super) fn analyze<'q>(
                     i + 1
                 )));
             }
+            let mut field = field;
             if columns.iter().any(|c: &Column| c.field == field) {
-                return Err(err(format!(
-                    "two columns are named `{field}`; rename one with `AS other_name`"
-                )));
+                // As sqlc does: `id`, `id_2`, … (a join's `SELECT *`), with a warning.
+                let base = field.clone();
+                let mut n = 2;
+                while columns.iter().any(|c: &Column| c.field == field) {
+                    field = format!("{base}_{n}");
+                    n += 1;
+                }
+                warnings.push(format!(
+                    "column {} is a second column named `{base}`; its field is `{field}` (rename it with `AS other_name` to choose)",
+                    i + 1
+                ));
             }
             let ty = PgType::from_json(&col["type_info"]);
             let nullable = name
                 .nullable
                 .unwrap_or_else(|| describe["nullable"][i].as_bool() != Some(false));
             let base = match (&name.rust_type, ty.owned()) {
-                (Some(over), _) => over.clone(),
+                (Some(over), _) => crate::typemap::rust_type(over)
+                    .map_err(|m| err(format!("column `{}`: {m}", name.name.escape_debug())))?,
                 (None, Some(owned)) => {
                     collect_enums(&ty, enums).map_err(&err)?;
                     owned
@@ -207,6 +214,7 @@ pub(super) fn analyze<'q>(
             let include = format!("{}/{}", options.sqlx_dir_from_out, d.file_name);
             (include, metadata_hash(&d.bytes))
         }),
+        warnings,
     })
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::rust::string_literal;
+use super::rust::{code, str_lit};
 use crate::typemap::EnumType;
 
 pub(super) fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {
@@ -15,10 +15,11 @@ pub(super) fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {
         let pg = &e.name;
         let _ = writeln!(
             s,
-            "\n/// PostgreSQL enum `{pg}`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum {rust} {{"
+            "\n/// PostgreSQL enum {}.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum {rust} {{",
+            code(pg)
         );
         for (label, v) in e.labels.iter().zip(&variants) {
-            let _ = writeln!(s, "    /// `{label}`\n    {v},");
+            let _ = writeln!(s, "    /// {}\n    {v},", code(label));
         }
         let _ = writeln!(
             s,
@@ -31,19 +32,20 @@ pub(super) fn render_enums(enums: &BTreeMap<String, EnumType>) -> String {
                 .join(", ")
         );
         for (label, v) in e.labels.iter().zip(&variants) {
-            let _ = writeln!(s, "            Self::{v} => {},", string_literal(label));
+            let _ = writeln!(s, "            Self::{v} => {},", str_lit(label));
         }
         let _ = writeln!(
             s,
             "        }}\n    }}\n}}\n\nimpl std::fmt::Display for {rust} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n\nimpl sqlx::Type<sqlx::Postgres> for {rust} {{\n    fn type_info() -> sqlx::postgres::PgTypeInfo {{\n        sqlx::postgres::PgTypeInfo::with_name({lit})\n    }}\n}}\n\nimpl sqlx::postgres::PgHasArrayType for {rust} {{\n    fn array_type_info() -> sqlx::postgres::PgTypeInfo {{\n        sqlx::postgres::PgTypeInfo::array_of({lit})\n    }}\n}}\n\nimpl sqlx::Encode<'_, sqlx::Postgres> for {rust} {{\n    fn encode_by_ref(\n        &self,\n        buf: &mut sqlx::postgres::PgArgumentBuffer,\n    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {{\n        <&str as sqlx::Encode<'_, sqlx::Postgres>>::encode(self.as_str(), buf)\n    }}\n}}\n\nimpl<'r> sqlx::Decode<'r, sqlx::Postgres> for {rust} {{\n    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {{\n        match <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)? {{",
-            lit = string_literal(pg)
+            lit = str_lit(pg)
         );
         for (label, v) in e.labels.iter().zip(&variants) {
-            let _ = writeln!(s, "            {} => Ok(Self::{v}),", string_literal(label));
+            let _ = writeln!(s, "            {} => Ok(Self::{v}),", str_lit(label));
         }
         let _ = writeln!(
             s,
-            "            other => Err(format!(\n                \"unknown label {{other:?}} of enum `{pg}`; run `pgtide prepare` and `pgtide gen`\"\n            )\n            .into()),\n        }}\n    }}\n}}"
+            "            other => Err(format!(\n                \"unknown label {{other:?}} of enum `{{}}`; run `pgtide prepare` and `pgtide gen`\",\n                {lit},\n            )\n            .into()),\n        }}\n    }}\n}}",
+            lit = str_lit(pg)
         );
     }
     s

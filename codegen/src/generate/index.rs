@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::ENUMS_MODULE;
+use super::rust::code;
 use crate::parse::QueryFile;
 use crate::typemap::EnumType;
 
@@ -14,9 +15,10 @@ pub(super) fn render_mod(files: &[QueryFile], enums: &BTreeMap<String, EnumType>
     for f in files {
         let _ = writeln!(
             s,
-            "//! | [`{}`] | `{}` | {} |",
+            "//! | [`{}`] | {} | {} |",
             crate::names::raw_ident(&f.module),
-            f.path,
+            // A `|` would end the table cell, even inside a code span.
+            code(&f.path).replace('|', "\\|"),
             f.queries.len()
         );
     }

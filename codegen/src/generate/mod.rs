@@ -92,13 +92,46 @@ pub struct GenError {
     pub message: String,
 }
 
+/// Something `gen` decided on its own that the user should see (e.g. a duplicate column
+/// named `id_2`); points at `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: query `{name}`: warning: {message}")]
+pub struct GenWarning {
+    /// `file:line` of the query.
+    pub location: String,
+    /// The query's name.
+    pub name: String,
+    /// What was decided and how to choose otherwise.
+    pub message: String,
+}
+
+/// The output of [`generate_with_warnings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The files to write.
+    pub files: Vec<GeneratedFile>,
+    /// What to show the user (the files are valid without acting on them).
+    pub warnings: Vec<GenWarning>,
+}
+
 /// Generates the output directory's files. `metadata` holds the `.sqlx` entry of each query,
 /// keyed by its SQL; a missing entry is an error naming the query and the command to run.
+/// Drops the warnings; see [`generate_with_warnings`].
 pub fn generate(
     files: &[QueryFile],
     metadata: &BTreeMap<String, Metadata>,
     options: GenOptions<'_>,
 ) -> Result<Vec<GeneratedFile>, GenError> {
+    generate_with_warnings(files, metadata, options).map(|g| g.files)
+}
+
+/// [`generate`], with the warnings to show the user.
+pub fn generate_with_warnings(
+    files: &[QueryFile],
+    metadata: &BTreeMap<String, Metadata>,
+    options: GenOptions<'_>,
+) -> Result<Generated, GenError> {
+    let mut warnings = Vec::new();
     let mut enums: BTreeMap<String, EnumType> = BTreeMap::new();
     let mut out = Vec::new();
     let mut modules: BTreeMap<&str, &str> = BTreeMap::new();
@@ -126,6 +159,11 @@ pub fn generate(
         let mut analyzed = Vec::new();
         for query in &file.queries {
             let a = analyze(file, query, metadata, options, &mut enums)?;
+            warnings.extend(a.warnings.iter().map(|message| GenWarning {
+                location: a.location.clone(),
+                name: query.name.clone(),
+                message: message.clone(),
+            }));
             analyzed.push(a);
         }
         out.push(GeneratedFile {
@@ -143,7 +181,10 @@ pub fn generate(
         name: "mod.rs".into(),
         contents: render_mod(files, &enums),
     });
-    Ok(out)
+    Ok(Generated {
+        files: out,
+        warnings,
+    })
 }
 
 #[cfg(test)]

@@ -87,6 +87,9 @@ pub enum Cardinality {
     Exec,
     /// `:execrows` — rows affected, `u64`.
     ExecRows,
+    /// `:execresult` — sqlc's "the command's result"; on PostgreSQL that is the rows affected,
+    /// `u64`, as for `:execrows`.
+    ExecResult,
     /// `:stream` — a stream of rows.
     Stream,
     /// `:copyfrom` — bulk insert via `COPY … FROM STDIN` from an iterator of params structs.
@@ -102,6 +105,7 @@ impl Cardinality {
             ":many" => Self::Many,
             ":exec" => Self::Exec,
             ":execrows" => Self::ExecRows,
+            ":execresult" => Self::ExecResult,
             ":stream" => Self::Stream,
             ":copyfrom" => Self::CopyFrom,
             _ => return None,
@@ -116,6 +120,7 @@ impl Cardinality {
             Self::Many => ":many",
             Self::Exec => ":exec",
             Self::ExecRows => ":execrows",
+            Self::ExecResult => ":execresult",
             Self::Stream => ":stream",
             Self::CopyFrom => ":copyfrom",
         }

@@ -61,7 +61,12 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
             let after = &rest[1 + len..];
             let nullable = after.starts_with('?')
                 && !after[1..].starts_with(|c: char| "+-*/<>=~!@#%^&|`?".contains(c));
-            Some((name.to_owned(), nullable, 1 + len + usize::from(nullable)))
+            Some((
+                name.to_owned(),
+                nullable,
+                1 + len + usize::from(nullable),
+                false,
+            ))
         } else if !prev_ident
             && rest
                 .get(..5)
@@ -71,8 +76,11 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
         } else {
             None
         };
-        if let Some((name, nullable, len)) = found {
+        if let Some((name, nullable, len, slice)) = found {
             named = true;
+            if slice {
+                in_list_to_array(&mut out);
+            }
             let name = to_snake(&name);
             let index = match params.iter().position(|p| p.name == name) {
                 Some(index) => {
@@ -102,18 +110,52 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
     Ok(Rewritten { sql: out, params })
 }
 
-/// `sqlc.arg(name)` / `sqlc.narg(name)` / `sqlc.arg('name')` at the start of `rest`.
-fn sqlc_macro(rest: &str) -> Result<Option<(String, bool, usize)>, String> {
+/// `x IN (sqlc.slice(xs))` → `x = ANY($1)`, `NOT IN` → `<> ALL(`: with `out` ending in the
+/// SQL before the macro, rewrites its `IN (` so the parameter is one array. Elsewhere (e.g.
+/// already inside `= ANY(…)`) `out` is left alone.
+fn in_list_to_array(out: &mut String) {
+    let Some(before) = out.trim_end().strip_suffix('(') else {
+        return;
+    };
+    let before = before.trim_end();
+    let Some(in_at) = keyword_at_end(before, "IN") else {
+        return;
+    };
+    let head = before[..in_at].trim_end();
+    let (cut, replacement) = match keyword_at_end(head, "NOT") {
+        Some(not_at) => (not_at, "<> ALL("),
+        None => (in_at, "= ANY("),
+    };
+    out.truncate(cut);
+    out.push_str(replacement);
+}
+
+/// Where `keyword` (any case, a whole word) ends `s`.
+fn keyword_at_end(s: &str, keyword: &str) -> Option<usize> {
+    let at = s.len().checked_sub(keyword.len())?;
+    let word = s.get(at..)?;
+    let boundary = s[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+    (word.eq_ignore_ascii_case(keyword) && boundary).then_some(at)
+}
+
+/// `sqlc.arg(name)` / `sqlc.narg(name)` / `sqlc.slice(name)` / `sqlc.arg('name')` at the start
+/// of `rest`: the name, whether it is nullable, the macro's length, and whether it is a slice.
+fn sqlc_macro(rest: &str) -> Result<Option<(String, bool, usize, bool)>, String> {
     let after = &rest[5..];
     let starts = |kw: &str| {
         after
             .get(..kw.len())
             .is_some_and(|h| h.eq_ignore_ascii_case(kw))
     };
-    let (nullable, after_kw) = if starts("narg(") {
-        (true, &after[5..])
+    let (nullable, slice, after_kw) = if starts("narg(") {
+        (true, false, &after[5..])
     } else if starts("arg(") {
-        (false, &after[4..])
+        (false, false, &after[4..])
+    } else if starts("slice(") {
+        (false, true, &after[6..])
     } else {
         return Ok(None);
     };
@@ -128,7 +170,7 @@ fn sqlc_macro(rest: &str) -> Result<Option<(String, bool, usize)>, String> {
         ));
     }
     let len = rest.len() - after_kw.len() + close + 1;
-    Ok(Some((name.to_owned(), nullable, len)))
+    Ok(Some((name.to_owned(), nullable, len, slice)))
 }
 
 /// Names positional parameters after the column they are compared with (`col = $1`), else
@@ -206,6 +248,23 @@ mod tests {
         assert_eq!(q.params.len(), 2);
         assert!(!q.params[0].nullable);
         assert!(q.params[1].nullable);
+    }
+
+    #[test]
+    fn sqlc_slice_makes_one_array_parameter() {
+        let q = one(
+            "SELECT 1 FROM t WHERE id IN (sqlc.slice(ids)) AND x not  in ( sqlc.slice('xs') ) \
+             AND y = ANY(sqlc.slice(ys)) AND z = @ids",
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT 1 FROM t WHERE id = ANY($1) AND x <> ALL($2 ) AND y = ANY($3) AND z = $1"
+        );
+        let names: Vec<_> = q.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["ids", "xs", "ys"]);
+        // `IN` must be a word of its own: `JOIN (` is not `IN (`.
+        let q = one("SELECT 1 FROM f(sqlc.slice(a)) JOIN (SELECT 1) s ON true");
+        assert_eq!(q.sql, "SELECT 1 FROM f($1) JOIN (SELECT 1) s ON true");
     }
 
     #[test]

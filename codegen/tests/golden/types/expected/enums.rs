@@ -69,7 +69,8 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for BookGenre {
             "poetry" => Ok(Self::Poetry),
             "reference" => Ok(Self::Reference),
             other => Err(format!(
-                "unknown label {other:?} of enum `book_genre`; run `pgtide prepare` and `pgtide gen`"
+                "unknown label {other:?} of enum `{}`; run `pgtide prepare` and `pgtide gen`",
+                "book_genre",
             )
             .into()),
         }
