@@ -131,11 +131,10 @@ async fn check(config: Config) -> pgtide::Result<Report> {
         .map(|(_, v, c)| (v.unwrap_or_default(), c.unwrap_or_default()));
 
     let s = config.session();
-    let fmt = |d: Option<Duration>| {
-        d.map_or_else(
-            || "server default".into(),
-            |d| format!("{}ms", d.as_millis()),
-        )
+    let fmt = |d: Option<Duration>| match d.map(|d| d.as_millis()) {
+        None => "server default".to_string(),
+        Some(ms) if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        Some(ms) => format!("{ms}ms"),
     };
     let mut expected: Vec<(String, String)> = vec![
         ("statement_timeout".into(), fmt(s.statement_timeout)),
