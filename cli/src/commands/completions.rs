@@ -30,6 +30,9 @@ pub fn run(m: &ArgMatches) -> CommandResult {
         _ => Shell::Bash,
     };
     let mut command = crate::cli::command();
-    clap_complete::generate(shell, &mut command, "pgtide", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "pgtide", &mut script);
+    crate::out!("{}", String::from_utf8_lossy(&script));
     Ok(ExitCode::SUCCESS)
 }

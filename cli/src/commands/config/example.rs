@@ -112,7 +112,7 @@ pub fn run(m: &ArgMatches) -> CommandResult {
                 .find(|(p, _)| *p == "src/main.rs")
                 .map(|(_, c)| c.as_str())
                 .unwrap_or_default();
-            print!("{main}");
+            crate::out!("{main}");
         }
     }
     Ok(ExitCode::SUCCESS)

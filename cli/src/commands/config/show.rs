@@ -27,7 +27,7 @@ pub fn run(m: &ArgMatches) -> CommandResult {
     let file = project.shown_file();
     match Format::from_matches(m) {
         Format::Text => {
-            println!(
+            crate::outln!(
                 "# profile {}, file {}",
                 project.profile,
                 file.as_deref().unwrap_or("none")
@@ -51,7 +51,7 @@ pub fn run(m: &ArgMatches) -> CommandResult {
                 .unwrap_or(0);
             for (key, value, source) in rows {
                 let pad = width - key.len() - value.len();
-                println!("{key} = {value}{:pad$}  # {source}", "");
+                crate::outln!("{key} = {value}{:pad$}  # {source}", "");
             }
         }
         Format::Json => {

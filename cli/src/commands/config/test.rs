@@ -191,30 +191,32 @@ fn print_report(r: &Report, format: Format) {
     let min = r.latency[0];
     match format {
         Format::Text => {
-            println!("ok: connected to {}", r.config);
-            println!("server version:    {}", r.server_version);
+            crate::outln!("ok: connected to {}", r.config);
+            crate::outln!("server version:    {}", r.server_version);
             match &r.tls {
-                Some((version, cipher)) => println!("tls:               yes ({version}, {cipher})"),
-                None => println!(
+                Some((version, cipher)) => {
+                    crate::outln!("tls:               yes ({version}, {cipher})")
+                }
+                None => crate::outln!(
                     "tls:               no (sslmode {})",
                     r.config.tls().mode.as_str()
                 ),
             }
-            println!(
+            crate::outln!(
                 "round trip:        {:.2} ms median, {:.2} ms min ({PINGS} x SELECT 1)",
                 ms(median),
                 ms(min)
             );
-            println!(
+            crate::outln!(
                 "pool:              held {} connections at once (min_size {}, max_size {})",
                 r.held,
                 size.min(),
                 size.max()
             );
-            println!("session limits in force (server value; configured):");
+            crate::outln!("session limits in force (server value; configured):");
             let width = r.session.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
             for (name, value, configured) in &r.session {
-                println!("  {name:width$}  {value}  ({configured})");
+                crate::outln!("  {name:width$}  {value}  ({configured})");
             }
         }
         Format::Json => print_json(&json!({

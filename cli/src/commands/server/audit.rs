@@ -86,21 +86,27 @@ fn print_table(rows: &[Row]) {
         .chain([headers.2.len()])
         .max()
         .unwrap_or(0);
-    println!(
+    crate::outln!(
         "{:w0$}  {:w1$}  {:w2$}  {}",
-        headers.0, headers.1, headers.2, headers.3
+        headers.0,
+        headers.1,
+        headers.2,
+        headers.3
     );
     for r in rows {
-        println!(
+        crate::outln!(
             "{:w0$}  {:w1$}  {:w2$}  {}",
-            r.setting, r.current, r.recommended, r.verdict
+            r.setting,
+            r.current,
+            r.recommended,
+            r.verdict
         );
     }
     let notes: Vec<&Row> = rows.iter().filter(|r| !r.note.is_empty()).collect();
     if !notes.is_empty() {
-        println!();
+        crate::outln!();
         for r in notes {
-            println!("{} {}: {}", r.verdict, r.setting, r.note);
+            crate::outln!("{} {}: {}", r.verdict, r.setting, r.note);
         }
     }
 }

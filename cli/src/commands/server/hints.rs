@@ -30,7 +30,7 @@ pub fn run(m: &ArgMatches) -> CommandResult {
     let rec = Recommendation::new(&config, instances, address)?;
     match Format::from_matches(m) {
         Format::Text => {
-            println!("# postgresql.conf (for {config})");
+            crate::outln!("# postgresql.conf (for {config})");
             let width = rec
                 .settings
                 .iter()
@@ -39,16 +39,16 @@ pub fn run(m: &ArgMatches) -> CommandResult {
                 .unwrap_or(0);
             for s in &rec.settings {
                 let pad = width - s.name.len() - s.value.len();
-                println!("{} = {}{:pad$}  # {}", s.name, s.value, "", s.why);
+                crate::outln!("{} = {}{:pad$}  # {}", s.name, s.value, "", s.why);
             }
-            println!();
-            println!("# pg_hba.conf: {}", rec.hba_why);
+            crate::outln!();
+            crate::outln!("# pg_hba.conf: {}", rec.hba_why);
             if rec.address == super::recommend::ClientAddress::Unknown {
-                println!(
+                crate::outln!(
                     "# (this machine's address towards the server is unknown: replace CLIENT-ADDRESS, or pass --client-address)"
                 );
             }
-            println!("{}", rec.hba_line());
+            crate::outln!("{}", rec.hba_line());
         }
         Format::Json => print_json(&json!({
             "postgresql_conf": rec.settings.iter().map(|s| json!({"setting": s.name, "value": s.value, "why": s.why})).collect::<Vec<_>>(),
