@@ -301,7 +301,11 @@ fn help_completions_and_exit_codes() {
         assert!(out.contains(text), "{text} not in {out}");
     }
     for group in [
-        &["config", "show", "--help"][..],
+        &["config", "--help"][..],
+        &["server", "--help"],
+        &["prepare", "--help"],
+        &["completions", "--help"],
+        &["config", "show", "--help"],
         &["server", "audit", "--help"],
         &["gen", "--help"],
     ] {

@@ -13,6 +13,7 @@ use crate::failure::CommandResult;
 pub fn command() -> Command {
     Command::new("config")
         .about("write, show, test and use the configuration the application loads")
+        .after_help("Examples:\n  pgtide config init && pgtide config test\n  pgtide config show --profile prod\n  pgtide config example --kind pool > src/main.rs")
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(init::command())

@@ -13,6 +13,7 @@ use crate::failure::CommandResult;
 pub fn command() -> Command {
     Command::new("server")
         .about("server-side settings for this client: recommended lines, and an audit of the running server")
+        .after_help("Examples:\n  pgtide server hints --instances 4\n  pgtide server audit --instances 4 --profile prod")
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(hints::command())
