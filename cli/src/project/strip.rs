@@ -81,11 +81,14 @@ pub fn without_codegen(path: &Path) -> Result<Option<Copy>, Box<dyn std::error::
     if !doc.has_codegen() {
         return Ok(None);
     }
-    let stripped = if doc.yaml {
+    let mut stripped = if doc.yaml {
         strip_yaml(&doc.text)
     } else {
         strip_toml(&doc.text)
     };
+    if let (Some(original), Some(tree)) = (&doc.tree, parse(&stripped, doc.yaml)) {
+        keep_emptied_profiles(original, &tree, &mut stripped, doc.yaml);
+    }
     if parse(&stripped, doc.yaml).is_none_or(|tree| has_codegen(&tree)) {
         return Err(Box::new(Failure(format!(
             "{}: cannot separate the `codegen` table from the rest of the file; write it as a table of its own ({})",
@@ -98,6 +101,40 @@ pub fn without_codegen(path: &Path) -> Result<Option<Copy>, Box<dyn std::error::
         ))));
     }
     write_private_copy(path, &stripped).map(Some)
+}
+
+/// A profile that held only a `codegen` table must still exist for the loader (`--profile
+/// ci` with only `[ci.codegen]`): an empty table, without moving any line.
+fn keep_emptied_profiles(original: &Value, stripped: &Value, text: &mut String, yaml: bool) {
+    let Some(profiles) = original.as_object() else {
+        return;
+    };
+    for name in profiles.keys() {
+        let now = stripped.get(name);
+        if yaml && now.is_some_and(Value::is_null) {
+            let fixed: Vec<String> = text
+                .split_inclusive('\n')
+                .map(|line| {
+                    let content = line.split('#').next().unwrap_or_default().trim_end();
+                    if !line.starts_with([' ', '\t'])
+                        && unquote(content.trim_end_matches(':')) == name
+                        && content.ends_with(':')
+                    {
+                        format!(
+                            "{content} {{}}{}",
+                            if line.ends_with('\n') { "\n" } else { "" }
+                        )
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect();
+            *text = fixed.concat();
+        } else if !yaml && now.is_none() {
+            let quoted = serde_json::to_string(name).unwrap_or_default();
+            text.push_str(&format!("\n[{quoted}]\n"));
+        }
+    }
 }
 
 fn write_private_copy(original: &Path, text: &str) -> Result<Copy, Box<dyn std::error::Error>> {
@@ -228,15 +265,30 @@ mod tests {
         assert!(!has_codegen(&tree));
         assert_eq!(tree["prod"]["port"], 1);
         assert_eq!(tree["default"]["host"], "h");
+
+        let text = "[default]\nhost = \"h\"\n[ci.codegen]\nout = \"o\"\n";
+        let mut stripped = strip_toml(text);
+        let tree = parse(&stripped, false).unwrap();
+        keep_emptied_profiles(&parse(text, false).unwrap(), &tree, &mut stripped, false);
+        assert!(
+            parse(&stripped, false).unwrap()["ci"].is_object(),
+            "{stripped}"
+        );
     }
 
     #[test]
     fn yaml_mapping_goes_lines_stay() {
         let text = "default:\n  host: h\n  codegen:\n    queries: q\n\n    out: o\n  port: 2\nprod:\n  codegen: {out: x}\n";
-        let stripped = strip_yaml(text);
+        let mut stripped = strip_yaml(text);
         assert_eq!(stripped.lines().count(), text.lines().count());
         let tree = parse(&stripped, true).unwrap();
         assert!(!has_codegen(&tree));
         assert_eq!(tree["default"]["port"], 2);
+        keep_emptied_profiles(&parse(text, true).unwrap(), &tree, &mut stripped, true);
+        assert_eq!(stripped.lines().count(), text.lines().count());
+        assert!(
+            parse(&stripped, true).unwrap()["prod"].is_object(),
+            "{stripped}"
+        );
     }
 }
