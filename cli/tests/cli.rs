@@ -13,6 +13,9 @@ fn pgtide(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("DATABASE_URL")
+        .env_remove("PGTIDE_CONFIG")
+        .env_remove("PGTIDE_PROFILE")
+        .env_remove("PGPASSWORD")
         .output()
         .expect("pgtide runs")
 }
@@ -54,14 +57,25 @@ fn with(base: &[&'static str], extra: &[&'static str]) -> Vec<&'static str> {
 fn usage_errors_exit_2() {
     let o = pgtide(&root(), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let o = pgtide(&root(), &["gen", "--queries", "queries"]);
+    let o = pgtide(&root(), &["gen", "--queries"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--sqlx-dir <DIR>"), "{}", stderr(&o));
-    let o = pgtide(&root(), &["prepare", "--queries", "q", "--sqlx-dir", "s"]);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "no --database-url and no DATABASE_URL"
+    assert!(stderr(&o).contains("--queries <DIR>"), "{}", stderr(&o));
+    let o = pgtide(&root(), &["prepare", "--password", "x"]);
+    assert_eq!(o.status.code(), Some(2), "no command takes a password");
+}
+
+#[test]
+fn prepare_without_a_database_says_where_to_put_one() {
+    let dir = root().join("target/cli-tests/no-database");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("queries")).unwrap();
+    let o = pgtide(&dir, &["prepare"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no database to describe the queries against")
+            && err.contains("set DATABASE_URL, write the connection in pgtide.toml (`pgtide config init` writes a template), or pass --database-url"),
+        "{err}"
     );
 }
 

@@ -1,25 +1,27 @@
-//! One module per subcommand; each is a thin layer over a library.
+//! One module per command group; each is a thin layer over a library.
 
-pub mod r#gen;
-pub mod prepare;
-pub mod verify;
+pub mod codegen;
+pub mod completions;
+pub mod config;
+pub mod server;
 
 use clap::ArgMatches;
-use pgtide_codegen::Codegen;
 
-/// The codegen directories from `--queries` and `--sqlx-dir` (and `--out` where present).
-fn codegen(m: &ArgMatches) -> Codegen {
-    let get = |id: &str| m.get_one::<String>(id).cloned().unwrap_or_default();
-    let out = m
-        .try_get_one::<String>("out")
-        .ok()
-        .flatten()
-        .cloned()
-        .unwrap_or_default();
-    Codegen::new(get("queries"), get("sqlx-dir"), out)
+use crate::failure::CommandResult;
+
+/// Runs the subcommand `matches` names.
+pub fn run(matches: &ArgMatches) -> CommandResult {
+    match matches.subcommand() {
+        Some(("config", m)) => config::run(m),
+        Some(("server", m)) => server::run(m),
+        Some(("completions", m)) => completions::run(m),
+        Some((name, m)) => codegen::run(name, m),
+        None => unreachable!("clap requires a subcommand"),
+    }
 }
 
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// A current-thread runtime for the commands that talk to a server.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,12 +1,17 @@
-//! `pgtide gen --queries <DIR> --sqlx-dir <DIR> --out <DIR> [--check]`
+//! `pgtide gen [--queries DIR] [--sqlx-dir DIR] [--out DIR] [--check]`
 
 use std::process::ExitCode;
 
 use clap::ArgMatches;
 
+use super::Setup;
+use crate::failure::CommandResult;
+
 /// Generates the Rust modules, or with `--check` reports the files that would change.
-pub fn run(m: &ArgMatches) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let codegen = super::codegen(m);
+pub fn run(m: &ArgMatches) -> CommandResult {
+    let setup = Setup::resolve(m)?;
+    setup.enter()?;
+    let codegen = &setup.codegen;
     if m.get_flag("check") {
         let changes = codegen.check()?;
         if changes.is_empty() {
@@ -19,12 +24,7 @@ pub fn run(m: &ArgMatches) -> Result<ExitCode, Box<dyn std::error::Error>> {
         for change in &changes {
             eprintln!("  would be {change}");
         }
-        eprintln!(
-            "run `pgtide gen --queries {} --sqlx-dir {} --out {}` and commit the result",
-            codegen.queries.display(),
-            codegen.sqlx_dir.display(),
-            codegen.out.display()
-        );
+        eprintln!("run `pgtide gen{}` and commit the result", setup.flags);
         return Ok(ExitCode::from(1));
     }
     let changes = codegen.generate()?;

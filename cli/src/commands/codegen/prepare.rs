@@ -1,0 +1,26 @@
+//! `pgtide prepare [--queries DIR] [--sqlx-dir DIR] [--database-url URL]`
+
+use std::process::ExitCode;
+
+use clap::ArgMatches;
+
+use super::Setup;
+use crate::failure::CommandResult;
+
+/// Describes every query and writes `.sqlx/`.
+pub fn run(m: &ArgMatches) -> CommandResult {
+    let setup = Setup::resolve(m)?;
+    let url = setup.database_url(m)?;
+    setup.enter()?;
+    let codegen = &setup.codegen;
+    let changes = crate::commands::runtime()?.block_on(codegen.prepare(&url))?;
+    for change in &changes {
+        eprintln!("{change}");
+    }
+    eprintln!(
+        "pgtide: prepared {} ({} file(s) changed)",
+        codegen.sqlx_dir.display(),
+        changes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,210 @@
+//! The project a command runs in: its configuration file, its profile, and the application's
+//! configuration loaded by pgtide's own loader (so the CLI sees exactly what the app sees).
+//!
+//! The file is `--config`, else `$PGTIDE_CONFIG`, else the first `pgtide.toml`,
+//! `pgtide.yaml` or `pgtide.yml` found in the working directory or its nearest parent that
+//! has one (so `pgtide gen --check` works from any directory of the project).
+//!
+//! The file may hold a `codegen` table inside a profile (`[default.codegen]`), which the
+//! library's loader does not know: [`strip`] hands the loader a copy without it, with every
+//! other line where it was, and sources and errors are mapped back to the real file.
+
+mod codegen_section;
+mod strip;
+mod url;
+
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use pgtide::config::{Config, ConfigError, ConfigLoader, LoadedConfig, Source};
+
+pub use codegen_section::{CodegenDirs, Setting};
+pub use url::database_url;
+
+use crate::failure::Failure;
+
+/// Names searched for, in the library loader's order.
+pub const FILE_NAMES: &[&str] = &["pgtide.toml", "pgtide.yaml", "pgtide.yml"];
+
+/// Where the configuration comes from for this run.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The configuration file (absolute), if there is one.
+    pub file: Option<PathBuf>,
+    /// The profile, lower-cased as the loader treats it.
+    pub profile: String,
+}
+
+impl Project {
+    /// Finds the file and profile from `--config`, `--profile` and the environment.
+    pub fn from_matches(m: &ArgMatches) -> Result<Self, Box<dyn std::error::Error>> {
+        let profile = m
+            .get_one::<String>("profile")
+            .cloned()
+            .or_else(|| std::env::var("PGTIDE_PROFILE").ok())
+            .unwrap_or_else(|| "default".into())
+            .to_ascii_lowercase();
+        let cwd = std::env::current_dir()?;
+        let given = m
+            .get_one::<PathBuf>("config")
+            .cloned()
+            .or_else(|| std::env::var_os("PGTIDE_CONFIG").map(PathBuf::from));
+        let file = match given {
+            Some(path) => {
+                let path = cwd.join(path);
+                if !path.is_file() {
+                    return Err(Box::new(Failure(format!(
+                        "configuration file {} does not exist (given by --config or $PGTIDE_CONFIG); `pgtide config init --path {}` writes one",
+                        path.display(),
+                        path.display()
+                    ))));
+                }
+                Some(path)
+            }
+            None => search(&cwd)?,
+        };
+        Ok(Self { file, profile })
+    }
+
+    /// The directory relative paths of the `codegen` section are taken from: the file's
+    /// directory, else the working directory.
+    pub fn base_dir(&self) -> PathBuf {
+        self.file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default())
+    }
+
+    /// The file as the user would write it: relative to the working directory when inside it.
+    pub fn shown_file(&self) -> Option<String> {
+        let file = self.file.as_deref()?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        Some(
+            file.strip_prefix(&cwd)
+                .unwrap_or(file)
+                .display()
+                .to_string(),
+        )
+    }
+
+    /// Loads, merges and validates the application's configuration for this profile, each
+    /// value with its source (the real file, never the stripped copy).
+    pub fn load_explained(&self) -> Result<Explained, Box<dyn std::error::Error>> {
+        self.load_with(Config::loader())
+    }
+
+    /// As [`load`](Self::load), for commands that never connect (`server hints`): the
+    /// password is not read at all (an empty one stands in; it is never sent anywhere), so
+    /// hints work where the secret is not available.
+    pub fn load_without_password(&self) -> Result<Config, Box<dyn std::error::Error>> {
+        Ok(self
+            .load_with(Config::loader().password(pgtide::SecretString::from("")))?
+            .loaded
+            .into_config())
+    }
+
+    fn load_with(&self, loader: ConfigLoader) -> Result<Explained, Box<dyn std::error::Error>> {
+        let mut loader = loader.no_file_search().profile(&self.profile);
+        let copy = match &self.file {
+            Some(file) => {
+                let copy = strip::without_codegen(file)?;
+                loader = loader.file(copy.as_ref().map_or(file.as_path(), |c| c.path()));
+                copy
+            }
+            None => None,
+        };
+        let result = loader.load_explained();
+        let map = |source: &Source| match (source, &copy, &self.file) {
+            (Source::File { path, line }, Some(copy), Some(file)) if path == copy.path() => {
+                Source::File {
+                    path: file.clone(),
+                    line: *line,
+                }
+            }
+            _ => source.clone(),
+        };
+        match result {
+            Ok(loaded) => {
+                let entries = loaded
+                    .entries()
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.clone(), map(&e.source)))
+                    .collect();
+                Ok(Explained { loaded, entries })
+            }
+            Err(error) => {
+                let mut message = error.to_string();
+                if let (Some(copy), Some(file)) = (&copy, &self.file) {
+                    message = message.replace(
+                        &copy.path().display().to_string(),
+                        &file.display().to_string(),
+                    );
+                }
+                Err(Box::new(ConfigFailure {
+                    message,
+                    missing_password: matches!(error, ConfigError::Missing { .. }),
+                }))
+            }
+        }
+    }
+
+    /// The application's configuration for this profile.
+    pub fn load(&self) -> Result<Config, Box<dyn std::error::Error>> {
+        Ok(self.load_explained()?.loaded.into_config())
+    }
+
+    /// The `codegen` section for this profile, with defaults.
+    pub fn codegen_dirs(&self) -> Result<CodegenDirs, Box<dyn std::error::Error>> {
+        codegen_section::read(self)
+    }
+}
+
+/// A loaded configuration and its entries, sources pointing at the real file.
+pub struct Explained {
+    /// What the library loaded.
+    pub loaded: LoadedConfig,
+    /// `(key, value, source)` of every key, password redacted.
+    pub entries: Vec<(String, String, Source)>,
+}
+
+/// The loader refused the configuration.
+#[derive(Debug)]
+pub struct ConfigFailure {
+    /// The loader's message (already free of secrets), naming the real file.
+    pub message: String,
+    /// Whether no password was configured at all.
+    pub missing_password: bool,
+}
+
+impl std::fmt::Display for ConfigFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigFailure {}
+
+/// The first directory from `start` upwards holding one of [`FILE_NAMES`]; two in the same
+/// directory is an error, as for the library's loader.
+fn search(start: &Path) -> Result<Option<PathBuf>, Box<dyn std::error::Error>> {
+    for dir in start.ancestors() {
+        let found: Vec<PathBuf> = FILE_NAMES
+            .iter()
+            .map(|name| dir.join(name))
+            .filter(|p| p.is_file())
+            .collect();
+        match found.as_slice() {
+            [] => continue,
+            [one] => return Ok(Some(one.clone())),
+            [a, b, ..] => {
+                return Err(Box::new(Failure(format!(
+                    "both {} and {} exist: keep one, or choose with --config",
+                    a.display(),
+                    b.display()
+                ))));
+            }
+        }
+    }
+    Ok(None)
+}

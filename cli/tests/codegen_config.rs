@@ -1,0 +1,129 @@
+//! `pgtide prepare`, `gen`, `gen --check` and `verify` with no flags: directories from the
+//! config file's `codegen` table (relative to the file), the database from the app's loader.
+
+mod support;
+
+use support::*;
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn codegen_commands_need_no_flags_and_no_password_on_the_command_line() -> anyhow::Result<()>
+{
+    let db = pgtide_testkit::TestDb::new().await?;
+    let dir = fresh_dir("flag-free");
+    copy_dir(&root().join("queries"), &dir.join("sql"));
+    std::fs::create_dir_all(dir.join("somewhere/deep"))?;
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        format!(
+            "{}\n[default.codegen]\nqueries = \"sql\"\nsqlx_dir = \"meta\"\nout = \"gen/queries\"\n\n[ci.codegen]\nout = \"gen/ci\"\n",
+            connection_toml(&db)
+        ),
+    )?;
+    let password = db.server().password.clone();
+    let env = [(PASSWORD_VAR, password.as_str())];
+    let deep = dir.join("somewhere/deep");
+
+    // From a subdirectory, no flags: the file is found upwards, paths are relative to it.
+    let o = pgtide_env(&deep, &["prepare"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for entry in std::fs::read_dir(root().join(".sqlx"))? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("query-") {
+            assert_eq!(
+                std::fs::read(dir.join("meta").join(entry.file_name()))?,
+                std::fs::read(entry.path())?,
+                "the same bytes as prepare with flags"
+            );
+        }
+    }
+    let o = pgtide_env(&deep, &["gen"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let books = std::fs::read_to_string(dir.join("gen/queries/books.rs"))?;
+    assert!(
+        books.contains("//! Queries from `sql/books.sql`."),
+        "{books}"
+    );
+    assert!(
+        books.contains("include_bytes!(") && books.contains("\"../../meta/query-"),
+        "paths relative to the file"
+    );
+
+    // gen --check from anywhere: the project root, a subdirectory, outside with --config.
+    for (cwd, args) in [
+        (dir.clone(), vec!["gen", "--check"]),
+        (deep.clone(), vec!["gen", "--check"]),
+        (
+            root().join("target"),
+            vec!["--config", "", "gen", "--check"],
+        ),
+    ] {
+        let config = dir.join("pgtide.toml").display().to_string();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if a.is_empty() { config.as_str() } else { a })
+            .collect();
+        let o = pgtide(&cwd, &args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?} in {}: {}",
+            cwd.display(),
+            stderr(&o)
+        );
+    }
+    std::fs::write(dir.join("gen/queries/books.rs"), "// edited\n")?;
+    let o = pgtide(&deep, &["gen", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("changed gen/queries/books.rs"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("run `pgtide gen` and commit the result"),
+        "{}",
+        stderr(&o)
+    );
+
+    // verify with no flags, through the same loader.
+    let o = pgtide_env(&dir, &["verify"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A profile's codegen table overlays default's.
+    let o = pgtide_env(&dir, &["gen", "--profile", "ci"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.join("gen/ci/books.rs").is_file());
+
+    // DATABASE_URL still works with no file at all, and wins over the file's connection.
+    let bare = fresh_dir("flag-free-bare");
+    copy_dir(&root().join("queries"), &bare.join("queries"));
+    let url = db.url();
+    let o = pgtide_env(&bare, &["prepare"], &[("DATABASE_URL", url.as_str())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(bare.join(".sqlx").is_dir());
+    let o = pgtide(&bare, &["gen"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        bare.join("src/queries/mod.rs").is_file(),
+        "default out is src/queries/"
+    );
+
+    // The wrong password from the file's reference: the error never shows it.
+    let o = pgtide_env(&dir, &["prepare"], &[(PASSWORD_VAR, "wrong-pw-1234")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("wrong-pw-1234"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("password authentication failed"),
+        "{}",
+        stderr(&o)
+    );
+    Ok(())
+}
