@@ -45,6 +45,7 @@ fn metadata(file: &QueryFile, describe: impl Fn(usize) -> Describe) -> BTreeMap<
             Metadata {
                 data: serde_json::from_str(&text).unwrap(),
                 bytes: text.into_bytes(),
+                decisions: None,
             },
         );
     }
