@@ -255,6 +255,14 @@ async fn prepare_writes_sqlx_files_and_verify_reports_drift() -> anyhow::Result<
     let args: Vec<&str> = prepare.iter().copied().chain([url.as_str()]).collect();
     let o = pgtide(&dir, &args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // `--explain`: each column's decision and the rule that made it, on stdout.
+    let explain: Vec<&str> = args.iter().copied().chain(["--explain"]).collect();
+    let o = pgtide(&dir, &explain);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(" GetAuthor\n"), "{out}");
+    assert!(out.contains("  bio: nullable — `authors.bio` is nullable"), "{out}");
+    assert!(out.contains("  author_id: non-null — `authors.author_id` is NOT NULL"), "{out}");
     // Byte for byte what is checked in (and what sqlx's macros read: see codegen's tests).
     for entry in std::fs::read_dir(root().join(".sqlx"))? {
         let entry = entry?;

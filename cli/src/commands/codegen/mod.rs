@@ -51,10 +51,16 @@ pub fn commands() -> [Command; 3] {
     [
         Command::new("prepare")
             .about("describe every query against a database and write .sqlx/ (sqlx's format)")
-            .after_help("Examples:\n  pgtide prepare                        directories and database from pgtide.toml\n  pgtide prepare --profile dev\n  DATABASE_URL=postgres://... pgtide prepare --queries queries --sqlx-dir .sqlx")
+            .after_help("Examples:\n  pgtide prepare                        directories and database from pgtide.toml\n  pgtide prepare --profile dev\n  pgtide prepare --explain              why each column is (not) nullable\n  DATABASE_URL=postgres://... pgtide prepare --queries queries --sqlx-dir .sqlx")
             .arg(queries())
             .arg(sqlx_dir())
-            .arg(database_url()),
+            .arg(database_url())
+            .arg(
+                Arg::new("explain")
+                    .long("explain")
+                    .action(ArgAction::SetTrue)
+                    .help("also print each result column's nullability and the rule that decided it"),
+            ),
         Command::new("gen")
             .about("generate typed Rust modules from the queries and .sqlx/ (no database)")
             .after_help("Examples:\n  pgtide gen\n  pgtide gen --check                    CI: exit 1 listing the files that would change")

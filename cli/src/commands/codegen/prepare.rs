@@ -1,4 +1,4 @@
-//! `pgtide prepare [--queries DIR] [--sqlx-dir DIR] [--database-url URL]`
+//! `pgtide prepare [--queries DIR] [--sqlx-dir DIR] [--database-url URL] [--explain]`
 
 use std::process::ExitCode;
 
@@ -22,5 +22,8 @@ pub fn run(m: &ArgMatches) -> CommandResult {
         codegen.sqlx_dir.display(),
         changes.len()
     );
+    if m.get_flag("explain") {
+        print!("{}", codegen.explain()?);
+    }
     Ok(ExitCode::SUCCESS)
 }
