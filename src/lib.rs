@@ -67,12 +67,20 @@
 
 pub mod codegen_support;
 pub mod config;
+pub mod connection;
+pub mod copy;
 pub mod error;
+pub mod execute_many;
+pub mod listener;
 pub mod observe;
 pub mod pool;
 pub mod query;
 pub mod retry;
+pub mod target;
 pub mod transaction;
+
+pub use connection::Connection;
+pub use execute_many::{Params, execute_many};
 
 pub use error::{Error, ErrorKind, PoolTimeout, Result, classify_sqlstate};
 pub use pool::{Pool, PoolStats, PooledConnection};

@@ -60,6 +60,7 @@ use crate::error::{Error, PoolTimeout, Result};
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub(crate) use connect::millis as connect_millis;
+pub(crate) use connect::{connect as connect_one, connect_options};
 pub(crate) use manager::{Conn, ConnectionManager};
 use stats::Counters;
 pub use stats::PoolStats;

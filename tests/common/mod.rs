@@ -96,3 +96,22 @@ pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> Retr
     r.budget = budget;
     r
 }
+
+/// This process's peak resident set size so far (`VmHWM` in `/proc/self/status`), in bytes.
+/// Memory tests run in binaries of their own so that other tests do not raise it.
+pub fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    kib * 1024
+}
+
+/// The backend pid a pool hands out next (checks a connection out and back in).
+pub async fn next_pid(pool: &pgtide::Pool) -> i32 {
+    let mut conn = pool.acquire().await.expect("acquire");
+    conn.backend_pid().await.expect("pid")
+}
