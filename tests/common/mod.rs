@@ -9,6 +9,9 @@ use pgtide::config::{Config, ConfigBuilder, PoolSize, RetrySettings, SslMode};
 use pgtide_testkit::{Proxy, TestDb};
 use sqlx::PgConnection;
 
+/// How long to wait for something the server does promptly.
+pub const SOON: Duration = Duration::from_secs(10);
+
 /// A config for `db` (TLS off unless a test turns it on), pool `min..=max`.
 pub fn config(db: &TestDb, min: u32, max: u32) -> ConfigBuilder<SecretString, PoolSize> {
     let s = db.server();
