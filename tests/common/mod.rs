@@ -100,16 +100,27 @@ pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> Retr
     r
 }
 
-/// This process's peak resident set size so far (`VmHWM` in `/proc/self/status`), in bytes.
-/// Memory tests run in binaries of their own so that other tests do not raise it.
-pub fn peak_rss() -> u64 {
+/// Restarts peak-RSS tracking here (`5` to `/proc/self/clear_refs` resets `VmHWM` to the
+/// current RSS) and returns the current RSS in bytes: the baseline for [`peak_rss_since`].
+/// Memory tests run in binaries of their own: `VmHWM` is per process.
+pub fn reset_peak_rss() -> u64 {
+    std::fs::write("/proc/self/clear_refs", "5").expect("resetting VmHWM via /proc/self/clear_refs");
+    proc_status_bytes("VmRSS:")
+}
+
+/// How far peak RSS rose above `baseline` since [`reset_peak_rss`].
+pub fn peak_rss_since(baseline: u64) -> u64 {
+    proc_status_bytes("VmHWM:").saturating_sub(baseline)
+}
+
+fn proc_status_bytes(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     let kib: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().strip_suffix("kB"))
         .and_then(|v| v.trim().parse().ok())
-        .expect("VmHWM in /proc/self/status");
+        .unwrap_or_else(|| panic!("{key} in /proc/self/status"));
     kib * 1024
 }
 
