@@ -63,7 +63,8 @@ async fn wrong_password_is_an_auth_error_at_once() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn connect_is_retried_until_the_server_is_back_and_times_out_otherwise() -> anyhow::Result<()> {
+async fn connect_is_retried_until_the_server_is_back_and_times_out_otherwise() -> anyhow::Result<()>
+{
     let db = TestDb::new().await?;
     let proxy = proxy(&db).await;
     proxy.set_mode(ProxyMode::Refuse);
@@ -71,7 +72,10 @@ async fn connect_is_retried_until_the_server_is_back_and_times_out_otherwise() -
         .retry(common::retry(50, 20, 50, Duration::from_secs(30)))
         .build()?;
     let connecting = tokio::spawn(async move { Connection::connect(&cfg).await });
-    eventually("a few refused attempts", SOON, async || proxy.refused() >= 2).await;
+    eventually("a few refused attempts", SOON, async || {
+        proxy.refused() >= 2
+    })
+    .await;
     proxy.set_mode(ProxyMode::Forward);
     let mut conn = connecting.await??;
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await?;

@@ -13,10 +13,10 @@ use std::time::Duration;
 use common::{config, next_pid};
 use pgtide::codegen_support::{BinaryCopy, Statement};
 use pgtide::copy::{CopyIn, CopyOut};
-use pgtide::{Connection, ErrorKind, Pool};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use pgtide::sqlx::types::JsonValue;
+use pgtide::{Connection, ErrorKind, Pool};
 use pgtide_testkit::TestDb;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 static COPY_DOCS: Statement = Statement {
     name: "CopyDocs",
@@ -294,12 +294,16 @@ async fn a_cancelled_copy_never_goes_back_to_the_pool() -> anyhow::Result<()> {
 
     // COPY in cut short by a timeout, on `&Pool` and on a checked-out connection.
     let pid = next_pid(&pool).await;
-    let copy = CopyIn::table("items").csv().from_reader(&pool, Stalls(b"1,a,1\n"));
+    let copy = CopyIn::table("items")
+        .csv()
+        .from_reader(&pool, Stalls(b"1,a,1\n"));
     assert!(tokio::time::timeout(limit, copy).await.is_err());
     let after = next_pid(&pool).await;
     assert_ne!(after, pid, "the abandoned connection was handed out again");
     let mut conn = pool.acquire().await?;
-    let copy = CopyIn::table("items").csv().from_reader(&mut conn, Stalls(b"2,b,2\n"));
+    let copy = CopyIn::table("items")
+        .csv()
+        .from_reader(&mut conn, Stalls(b"2,b,2\n"));
     assert!(tokio::time::timeout(limit, copy).await.is_err());
     drop(conn);
     let later = next_pid(&pool).await;
@@ -310,12 +314,24 @@ async fn a_cancelled_copy_never_goes_back_to_the_pool() -> anyhow::Result<()> {
 
     // COPY out to a writer that stops accepting, and to one that fails.
     let big = "SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g";
-    let copy = CopyOut::query(big).to_writer(&pool, Sink { budget: 1000, fail: false });
+    let copy = CopyOut::query(big).to_writer(
+        &pool,
+        Sink {
+            budget: 1000,
+            fail: false,
+        },
+    );
     assert!(tokio::time::timeout(limit, copy).await.is_err());
     let after_out = next_pid(&pool).await;
     assert_ne!(after_out, later);
     let err = CopyOut::query(big)
-        .to_writer(&pool, Sink { budget: 1000, fail: true })
+        .to_writer(
+            &pool,
+            Sink {
+                budget: 1000,
+                fail: true,
+            },
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");

@@ -75,7 +75,10 @@ async fn a_hundred_megabytes_each_way_in_flat_memory() -> anyhow::Result<()> {
     assert!(size >= 100_000_000, "{size}");
     let before = reset_peak_rss();
 
-    let loaded = CopyIn::table("bulk").csv().from_reader(&pool, source).await?;
+    let loaded = CopyIn::table("bulk")
+        .csv()
+        .from_reader(&pool, source)
+        .await?;
     assert_eq!(loaded, lines);
     let loading = peak_rss_since(before);
 

@@ -36,7 +36,10 @@ async fn notifications_arrive_on_the_channels_listened_to() -> anyhow::Result<()
         .execute(&pool)
         .await?;
     let n = notification(next(&mut listener).await);
-    assert_eq!((n.channel.as_str(), n.payload.as_str()), ("Books", "added 1"));
+    assert_eq!(
+        (n.channel.as_str(), n.payload.as_str()),
+        ("Books", "added 1")
+    );
     listener.unlisten("Books").await?;
     sqlx::query("SELECT pg_notify('Books', 'unheard'), pg_notify('other', '')")
         .execute(&pool)
@@ -67,7 +70,8 @@ async fn listening_pid(pool: &Pool, app: &str, not: Option<i32>) -> i32 {
 }
 
 #[tokio::test]
-async fn a_terminated_backend_is_replaced_and_the_next_notification_arrives() -> anyhow::Result<()> {
+async fn a_terminated_backend_is_replaced_and_the_next_notification_arrives() -> anyhow::Result<()>
+{
     let db = TestDb::new().await?;
     let cfg = config(&db, 1, 2)
         .retry(common::retry(20, 50, 200, Duration::from_secs(30)))

@@ -79,7 +79,9 @@ async fn a_stream_dropped_midway_leaves_no_busy_connection() -> anyhow::Result<(
     let mut rows = sqlx::query_scalar::<_, i32>(MANY).fetch(&mut *conn);
     assert_eq!(rows.next().await.transpose()?, Some(1));
     drop(rows);
-    let answer: i32 = sqlx::query_scalar("SELECT 43").fetch_one(&mut *conn).await?;
+    let answer: i32 = sqlx::query_scalar("SELECT 43")
+        .fetch_one(&mut *conn)
+        .await?;
     assert_eq!(answer, 43);
     drop(conn);
 

@@ -90,7 +90,6 @@ tuple_rows! {
 #[derive(Debug)]
 pub(crate) struct BinaryEncoder {
     buf: Vec<u8>,
-    rows: u64,
 }
 
 impl BinaryEncoder {
@@ -100,7 +99,7 @@ impl BinaryEncoder {
         buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         buf.extend_from_slice(&0_i32.to_be_bytes());
         buf.extend_from_slice(&0_i32.to_be_bytes());
-        Self { buf, rows: 0 }
+        Self { buf }
     }
 
     /// Appends one [`CopyRow`].
@@ -112,11 +111,14 @@ impl BinaryEncoder {
     /// Starts a row of `fields` fields.
     pub(crate) fn row(&mut self, fields: i16) {
         self.buf.extend_from_slice(&fields.to_be_bytes());
-        self.rows += 1;
     }
 
     /// Appends one field of the current row (`json`: see [`Fields::field_json`]).
-    pub(crate) fn field<'q, T: Encode<'q, Postgres>>(&mut self, value: &T, json: bool) -> Result<()> {
+    pub(crate) fn field<'q, T: Encode<'q, Postgres>>(
+        &mut self,
+        value: &T,
+        json: bool,
+    ) -> Result<()> {
         let mut arg = PgArgumentBuffer::default();
         let is_null = value
             .encode_by_ref(&mut arg)
@@ -155,10 +157,5 @@ impl BinaryEncoder {
     /// Forgets the bytes just sent (keeping the buffer's capacity).
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
-    }
-
-    /// Rows appended so far.
-    pub(crate) fn rows(&self) -> u64 {
-        self.rows
     }
 }

@@ -65,7 +65,11 @@ impl CopyIn {
     }
 
     /// Loads everything `reader` yields, read and sent [`CHUNK`] bytes at a time.
-    pub async fn from_reader<'c, R>(self, target: impl Into<Target<'c>>, mut reader: R) -> Result<u64>
+    pub async fn from_reader<'c, R>(
+        self,
+        target: impl Into<Target<'c>>,
+        mut reader: R,
+    ) -> Result<u64>
     where
         R: AsyncRead + Unpin,
     {
@@ -87,7 +91,11 @@ impl CopyIn {
 
     /// Loads the chunks of bytes `stream` yields, each sent as it arrives. An `Err` item
     /// aborts the `COPY` (nothing is loaded) and is returned.
-    pub async fn from_stream<'c, S, B, E>(self, target: impl Into<Target<'c>>, stream: S) -> Result<u64>
+    pub async fn from_stream<'c, S, B, E>(
+        self,
+        target: impl Into<Target<'c>>,
+        stream: S,
+    ) -> Result<u64>
     where
         S: Stream<Item = std::result::Result<B, E>>,
         B: AsRef<[u8]>,

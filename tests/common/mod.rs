@@ -104,7 +104,8 @@ pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> Retr
 /// current RSS) and returns the current RSS in bytes: the baseline for [`peak_rss_since`].
 /// Memory tests run in binaries of their own: `VmHWM` is per process.
 pub fn reset_peak_rss() -> u64 {
-    std::fs::write("/proc/self/clear_refs", "5").expect("resetting VmHWM via /proc/self/clear_refs");
+    std::fs::write("/proc/self/clear_refs", "5")
+        .expect("resetting VmHWM via /proc/self/clear_refs");
     proc_status_bytes("VmRSS:")
 }
 
