@@ -39,7 +39,6 @@ use crate::retry::{RetryPolicy, connect_retryable, retry_event};
 
 /// What [`Listener::recv`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ListenerEvent {
     /// A notification on one of the channels listened to.
     Notification(Notification),
