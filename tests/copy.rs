@@ -315,6 +315,17 @@ async fn a_cancelled_copy_never_goes_back_to_the_pool() -> anyhow::Result<()> {
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
     assert_eq!(one, 1);
 
+    // Inside a transaction: the transaction's connection is not reused either.
+    let mut tx = pool.begin(Default::default()).await?;
+    let copy = CopyIn::table("items")
+        .csv()
+        .from_reader(&mut tx, Stalls(b"3,c,3\n"));
+    assert!(tokio::time::timeout(limit, copy).await.is_err());
+    drop(tx);
+    let later = next_pid(&pool).await;
+    assert_ne!(later, after);
+    assert_eq!(count(&pool).await, 0);
+
     // COPY out to a writer that stops accepting, and to one that fails.
     let big = "SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g";
     let copy = CopyOut::query(big).to_writer(

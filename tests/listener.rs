@@ -96,3 +96,30 @@ async fn a_terminated_backend_is_replaced_and_the_next_notification_arrives() ->
     assert_ne!(new_pid, pid);
     Ok(())
 }
+
+#[tokio::test]
+async fn reconnecting_retries_while_the_server_is_unreachable() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = common::proxy(&db).await;
+    let cfg = common::config_via(&db, &proxy, 1, 1)
+        .retry(common::retry(200, 20, 50, Duration::from_secs(30)))
+        .build()?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let mut listener = Listener::connect(&cfg).await?;
+    listener.listen("ch").await?;
+    proxy.set_mode(pgtide_testkit::ProxyMode::Refuse);
+    proxy.cut();
+    let waiting = tokio::spawn(async move {
+        let event = listener.recv().await;
+        (listener, event)
+    });
+    common::eventually("refused reconnects", SOON, async || proxy.refused() >= 3).await;
+    proxy.set_mode(pgtide_testkit::ProxyMode::Forward);
+    let (mut listener, event) = tokio::time::timeout(SOON, waiting).await??;
+    assert_eq!(event?, ListenerEvent::Reconnected);
+    sqlx::query("SELECT pg_notify('ch', 'back')")
+        .execute(&pool)
+        .await?;
+    assert_eq!(notification(next(&mut listener).await).payload, "back");
+    Ok(())
+}

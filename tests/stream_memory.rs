@@ -14,7 +14,8 @@ const ROWS: &str = "SELECT g, repeat('x', 64) AS pad FROM generate_series(1, 100
 #[tokio::test]
 async fn streaming_a_million_rows_keeps_peak_memory_flat() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    // Bulk work on a machine shared with other tests may outlast the default 30 s limit.
+    let pool = Pool::connect(&config(&db, 1, 1).statement_timeout(None).build()?).await?;
     let warm: Vec<(i32, String)> = sqlx::query_as("SELECT 1, 'x'").fetch_all(&pool).await?;
     assert_eq!(warm.len(), 1);
     let before = reset_peak_rss();
