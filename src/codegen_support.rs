@@ -27,7 +27,7 @@ pub use futures_core::Stream;
 pub use futures_core::stream::BoxStream;
 pub use futures_util::{StreamExt, TryStreamExt};
 
-/// What generated code knows about one statement: its name, SQL and where it was written.
+/// What generated code knows about one statement: its name and SQL.
 ///
 /// Every generated function hands its statement to the helper that runs it, which runs it in
 /// a `pgtide.statement` tracing span named after it (see [`crate::observe`]).
@@ -37,8 +37,6 @@ pub struct Statement {
     pub name: &'static str,
     /// The SQL sent to the server (named parameters already rewritten to `$N`).
     pub sql: &'static str,
-    /// `file:line` of the query's `-- name:` line, e.g. `queries/authors.sql:3`.
-    pub source: &'static str,
 }
 
 /// The error a `:one` query returns when no row came back.

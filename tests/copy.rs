@@ -21,13 +21,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 static COPY_DOCS: Statement = Statement {
     name: "CopyDocs",
     sql: "COPY docs (j, jb, nj, tags, ns) FROM STDIN (FORMAT binary)",
-    source: "tests/copy.rs:1",
 };
 
 static COPY_NAMES: Statement = Statement {
     name: "CopyNames",
     sql: "COPY names (vc) FROM STDIN (FORMAT binary)",
-    source: "tests/copy.rs:1",
 };
 
 #[tokio::test]

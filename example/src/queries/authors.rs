@@ -5,23 +5,23 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{
+    Statement, execute, fetch_all, fetch_one, fetch_optional, first_column, metadata_hash,
+};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
+use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 
 /// The statement [`create_author`] runs.
-pub const CREATE_AUTHOR: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const CREATE_AUTHOR: Statement = Statement {
     name: "CreateAuthor",
-    sql: r#"INSERT INTO authors (name, email, bio, born)
-VALUES ($1, $2, $3, $4)
-RETURNING author_id"#,
-    source: "queries/authors.sql:3",
+    sql: "INSERT INTO authors (name, email, bio, born)\nVALUES ($1, $2, $3, $4)\nRETURNING author_id",
 };
-
-const CREATE_AUTHOR_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(CREATE_AUTHOR_SQLX) == 0x4fbe9a6241429271,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
+    )) == 0x4fbe9a6241429271,
     "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -36,64 +36,49 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn create_author<'e, E>(
+pub async fn create_author<'e, E: PgExecutor<'e>>(
     db: E,
     name: &str,
     email: Option<&str>,
     bio: Option<&str>,
-    born: Option<pgtide::sqlx::types::chrono::NaiveDate>,
-) -> pgtide::Result<i64>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+    born: Option<NaiveDate>,
+) -> pgtide::Result<i64> {
     let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
-    pgtide::codegen_support::fetch_one(
-        db,
-        &CREATE_AUTHOR,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_one(db, &CREATE_AUTHOR, query, first_column).await
 }
 
 /// The statement [`get_author`] runs.
-pub const GET_AUTHOR: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const GET_AUTHOR: Statement = Statement {
     name: "GetAuthor",
-    sql: r#"SELECT author_id, name, email, bio, born, created_at
-FROM authors
-WHERE author_id = $1"#,
-    source: "queries/authors.sql:9",
+    sql: "SELECT author_id, name, email, bio, born, created_at\nFROM authors\nWHERE author_id = $1",
 };
-
-const GET_AUTHOR_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_AUTHOR_SQLX) == 0xaf554ff8b78f3c63,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
+    )) == 0xaf554ff8b78f3c63,
     "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`get_author`].
 #[derive(Debug, Clone)]
 pub struct GetAuthorRow {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `name` (`text`)
+    /// `text`
     pub name: String,
-    /// `email` (`text`, nullable)
+    /// `text`, nullable
     pub email: Option<String>,
-    /// `bio` (`text`, nullable)
+    /// `text`, nullable
     pub bio: Option<String>,
-    /// `born` (`date`, nullable)
-    pub born: Option<pgtide::sqlx::types::chrono::NaiveDate>,
-    /// `created_at` (`timestamptz`)
-    pub created_at: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
+    /// `date`, nullable
+    pub born: Option<NaiveDate>,
+    /// `timestamptz`
+    pub created_at: DateTime<Utc>,
 }
 
 impl GetAuthorRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             author_id: row.try_get(0)?,
             name: row.try_get(1)?,
@@ -116,42 +101,38 @@ impl GetAuthorRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn get_author<'e, E>(db: E, author_id: i64) -> pgtide::Result<GetAuthorRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn get_author<'e, E: PgExecutor<'e>>(
+    db: E,
+    author_id: i64,
+) -> pgtide::Result<GetAuthorRow> {
     let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
-    pgtide::codegen_support::fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row).await
+    fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row).await
 }
 
 /// The statement [`find_author_by_email`] runs.
-pub const FIND_AUTHOR_BY_EMAIL: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const FIND_AUTHOR_BY_EMAIL: Statement = Statement {
     name: "FindAuthorByEmail",
     sql: "SELECT author_id, name FROM authors WHERE email = $1",
-    source: "queries/authors.sql:15",
 };
-
-const FIND_AUTHOR_BY_EMAIL_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_BY_EMAIL_SQLX) == 0x1f1ef2fccc643589,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
+    )) == 0x1f1ef2fccc643589,
     "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`find_author_by_email`].
 #[derive(Debug, Clone)]
 pub struct FindAuthorByEmailRow {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `name` (`text`)
+    /// `text`
     pub name: String,
 }
 
 impl FindAuthorByEmailRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             author_id: row.try_get(0)?,
             name: row.try_get(1)?,
@@ -164,53 +145,40 @@ impl FindAuthorByEmailRow {
 /// ```sql
 /// SELECT author_id, name FROM authors WHERE email = $1
 /// ```
-pub async fn find_author_by_email<'e, E>(
+pub async fn find_author_by_email<'e, E: PgExecutor<'e>>(
     db: E,
     email: &str,
-) -> pgtide::Result<Option<FindAuthorByEmailRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<Option<FindAuthorByEmailRow>> {
     let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
-    pgtide::codegen_support::fetch_optional(
-        db,
-        &FIND_AUTHOR_BY_EMAIL,
-        query,
-        FindAuthorByEmailRow::from_row,
-    )
-    .await
+    fetch_optional(db, &FIND_AUTHOR_BY_EMAIL, query, FindAuthorByEmailRow::from_row).await
 }
 
 /// The statement [`list_authors`] runs.
-pub const LIST_AUTHORS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const LIST_AUTHORS: Statement = Statement {
     name: "ListAuthors",
     sql: "SELECT author_id, name, email FROM authors ORDER BY name, author_id",
-    source: "queries/authors.sql:18",
 };
-
-const LIST_AUTHORS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_AUTHORS_SQLX) == 0x8077a4f487558bf9,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
+    )) == 0x8077a4f487558bf9,
     "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`list_authors`].
 #[derive(Debug, Clone)]
 pub struct ListAuthorsRow {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `name` (`text`)
+    /// `text`
     pub name: String,
-    /// `email` (`text`, nullable)
+    /// `text`, nullable
     pub email: Option<String>,
 }
 
 impl ListAuthorsRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             author_id: row.try_get(0)?,
             name: row.try_get(1)?,
@@ -226,27 +194,21 @@ impl ListAuthorsRow {
 /// ```sql
 /// SELECT author_id, name, email FROM authors ORDER BY name, author_id
 /// ```
-pub async fn list_authors<'e, E>(db: E) -> pgtide::Result<Vec<ListAuthorsRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn list_authors<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<ListAuthorsRow>> {
     let query = sqlx::query(LIST_AUTHORS.sql);
-    pgtide::codegen_support::fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row).await
+    fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row).await
 }
 
 /// The statement [`update_author_bio`] runs.
-pub const UPDATE_AUTHOR_BIO: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const UPDATE_AUTHOR_BIO: Statement = Statement {
     name: "UpdateAuthorBio",
     sql: "UPDATE authors SET bio = $1 WHERE author_id = $2",
-    source: "queries/authors.sql:22",
 };
-
-const UPDATE_AUTHOR_BIO_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(UPDATE_AUTHOR_BIO_SQLX) == 0x67fa840e235e4320,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
+    )) == 0x67fa840e235e4320,
     "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -255,33 +217,25 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE authors SET bio = $1 WHERE author_id = $2
 /// ```
-pub async fn update_author_bio<'e, E>(
+pub async fn update_author_bio<'e, E: PgExecutor<'e>>(
     db: E,
     bio: Option<&str>,
     author_id: i64,
-) -> pgtide::Result<()>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<()> {
     let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
-    pgtide::codegen_support::execute(db, &UPDATE_AUTHOR_BIO, query).await?;
-    Ok(())
+    execute(db, &UPDATE_AUTHOR_BIO, query).await.map(drop)
 }
 
 /// The statement [`delete_authors_without_books`] runs.
-pub const DELETE_AUTHORS_WITHOUT_BOOKS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const DELETE_AUTHORS_WITHOUT_BOOKS: Statement = Statement {
     name: "DeleteAuthorsWithoutBooks",
-    sql: r#"DELETE FROM authors a
-WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)"#,
-    source: "queries/authors.sql:25",
+    sql: "DELETE FROM authors a\nWHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)",
 };
-
-const DELETE_AUTHORS_WITHOUT_BOOKS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(DELETE_AUTHORS_WITHOUT_BOOKS_SQLX) == 0xcb6659c854fb96fe,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
+    )) == 0xcb6659c854fb96fe,
     "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -293,10 +247,7 @@ const _: () = assert!(
 /// DELETE FROM authors a
 /// WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)
 /// ```
-pub async fn delete_authors_without_books<'e, E>(db: E) -> pgtide::Result<u64>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn delete_authors_without_books<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<u64> {
     let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
-    pgtide::codegen_support::execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query).await
+    execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query).await
 }

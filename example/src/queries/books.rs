@@ -5,61 +5,63 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{
+    BinaryCopy, RowStream, Statement, execute, fetch_all, fetch_one, fetch_optional, fetch_stream,
+    metadata_hash,
+};
+use pgtide::sqlx::{self, PgConnection, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
+use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
+use pgtide::sqlx::types::chrono::{DateTime, Utc};
+use super::BookGenre;
 
 /// The statement [`create_book`] runs.
-pub const CREATE_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const CREATE_BOOK: Statement = Statement {
     name: "CreateBook",
-    sql: r#"INSERT INTO books (author_id, title, isbn, genre, tags, price, metadata, published_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING book_id, genre, price"#,
-    source: "queries/books.sql:3",
+    sql: "INSERT INTO books (author_id, title, isbn, genre, tags, price, metadata, published_at)\nVALUES ($1, $2, $3, $4, $5, $6, $7, $8)\nRETURNING book_id, genre, price",
 };
-
-const CREATE_BOOK_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(CREATE_BOOK_SQLX) == 0xfef93eabcdc05246,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
+    )) == 0xfef93eabcdc05246,
     "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// Parameters of [`create_book`].
 #[derive(Debug, Clone)]
 pub struct CreateBookParams<'a> {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `title` (`text`)
+    /// `text`
     pub title: &'a str,
-    /// `isbn` (`isbn13`)
+    /// `isbn13`
     pub isbn: Option<&'a str>,
-    /// `genre` (`book_genre`)
-    pub genre: super::BookGenre,
-    /// `tags` (`text[]`)
+    /// `book_genre`
+    pub genre: BookGenre,
+    /// `text[]`
     pub tags: &'a [String],
-    /// `price` (`numeric`)
-    pub price: Option<pgtide::sqlx::types::Decimal>,
-    /// `metadata` (`jsonb`)
-    pub metadata: &'a pgtide::sqlx::types::JsonValue,
-    /// `published_at` (`timestamptz`)
-    pub published_at: Option<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
+    /// `numeric`
+    pub price: Option<Decimal>,
+    /// `jsonb`
+    pub metadata: &'a JsonValue,
+    /// `timestamptz`
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 /// A row returned by [`create_book`].
 #[derive(Debug, Clone)]
 pub struct CreateBookRow {
-    /// `book_id` (`uuid`)
-    pub book_id: pgtide::sqlx::types::Uuid,
-    /// `genre` (`book_genre`)
-    pub genre: super::BookGenre,
-    /// `price` (`numeric`, nullable)
-    pub price: Option<pgtide::sqlx::types::Decimal>,
+    /// `uuid`
+    pub book_id: Uuid,
+    /// `book_genre`
+    pub genre: BookGenre,
+    /// `numeric`, nullable
+    pub price: Option<Decimal>,
 }
 
 impl CreateBookRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             book_id: row.try_get(0)?,
             genre: row.try_get(1)?,
@@ -79,13 +81,10 @@ impl CreateBookRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn create_book<'e, E>(
+pub async fn create_book<'e, E: PgExecutor<'e>>(
     db: E,
     params: CreateBookParams<'_>,
-) -> pgtide::Result<CreateBookRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<CreateBookRow> {
     let query = sqlx::query(CREATE_BOOK.sql)
         .bind(params.author_id)
         .bind(params.title)
@@ -95,55 +94,49 @@ where
         .bind(params.price)
         .bind(params.metadata)
         .bind(params.published_at);
-    pgtide::codegen_support::fetch_one(db, &CREATE_BOOK, query, CreateBookRow::from_row).await
+    fetch_one(db, &CREATE_BOOK, query, CreateBookRow::from_row).await
 }
 
 /// The statement [`get_book`] runs.
-pub const GET_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const GET_BOOK: Statement = Statement {
     name: "GetBook",
-    sql: r#"SELECT book_id, author_id, title, isbn, genre, tags, price, pages, metadata, published_at
-FROM books
-WHERE book_id = $1"#,
-    source: "queries/books.sql:9",
+    sql: "SELECT book_id, author_id, title, isbn, genre, tags, price, pages, metadata, published_at\nFROM books\nWHERE book_id = $1",
 };
-
-const GET_BOOK_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_BOOK_SQLX) == 0x0d32264cc20bb79a,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
+    )) == 0x0d32264cc20bb79a,
     "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`get_book`].
 #[derive(Debug, Clone)]
 pub struct GetBookRow {
-    /// `book_id` (`uuid`)
-    pub book_id: pgtide::sqlx::types::Uuid,
-    /// `author_id` (`int8`)
+    /// `uuid`
+    pub book_id: Uuid,
+    /// `int8`
     pub author_id: i64,
-    /// `title` (`text`)
+    /// `text`
     pub title: String,
-    /// `isbn` (`text`, nullable)
+    /// `text`, nullable
     pub isbn: Option<String>,
-    /// `genre` (`book_genre`)
-    pub genre: super::BookGenre,
-    /// `tags` (`text[]`)
+    /// `book_genre`
+    pub genre: BookGenre,
+    /// `text[]`
     pub tags: Vec<String>,
-    /// `price` (`numeric`, nullable)
-    pub price: Option<pgtide::sqlx::types::Decimal>,
-    /// `pages` (`int4`, nullable)
+    /// `numeric`, nullable
+    pub price: Option<Decimal>,
+    /// `int4`, nullable
     pub pages: Option<i32>,
-    /// `metadata` (`jsonb`)
-    pub metadata: pgtide::sqlx::types::JsonValue,
-    /// `published_at` (`timestamptz`, nullable)
-    pub published_at: Option<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
+    /// `jsonb`
+    pub metadata: JsonValue,
+    /// `timestamptz`, nullable
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 impl GetBookRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             book_id: row.try_get(0)?,
             author_id: row.try_get(1)?,
@@ -166,52 +159,42 @@ impl GetBookRow {
 /// FROM books
 /// WHERE book_id = $1
 /// ```
-pub async fn get_book<'e, E>(
+pub async fn get_book<'e, E: PgExecutor<'e>>(
     db: E,
-    book_id: pgtide::sqlx::types::Uuid,
-) -> pgtide::Result<Option<GetBookRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+    book_id: Uuid,
+) -> pgtide::Result<Option<GetBookRow>> {
     let query = sqlx::query(GET_BOOK.sql).bind(book_id);
-    pgtide::codegen_support::fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row).await
+    fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row).await
 }
 
 /// The statement [`list_books_by_genre`] runs.
-pub const LIST_BOOKS_BY_GENRE: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const LIST_BOOKS_BY_GENRE: Statement = Statement {
     name: "ListBooksByGenre",
-    sql: r#"SELECT book_id, title, genre, tags
-FROM books
-WHERE genre = ANY ($1)
-ORDER BY published_at DESC NULLS LAST, title"#,
-    source: "queries/books.sql:14",
+    sql: "SELECT book_id, title, genre, tags\nFROM books\nWHERE genre = ANY ($1)\nORDER BY published_at DESC NULLS LAST, title",
 };
-
-const LIST_BOOKS_BY_GENRE_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_BOOKS_BY_GENRE_SQLX) == 0xcfae304d2802d408,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
+    )) == 0xcfae304d2802d408,
     "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`list_books_by_genre`].
 #[derive(Debug, Clone)]
 pub struct ListBooksByGenreRow {
-    /// `book_id` (`uuid`)
-    pub book_id: pgtide::sqlx::types::Uuid,
-    /// `title` (`text`)
+    /// `uuid`
+    pub book_id: Uuid,
+    /// `text`
     pub title: String,
-    /// `genre` (`book_genre`)
-    pub genre: super::BookGenre,
-    /// `tags` (`text[]`)
+    /// `book_genre`
+    pub genre: BookGenre,
+    /// `text[]`
     pub tags: Vec<String>,
 }
 
 impl ListBooksByGenreRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             book_id: row.try_get(0)?,
             title: row.try_get(1)?,
@@ -231,56 +214,40 @@ impl ListBooksByGenreRow {
 /// WHERE genre = ANY ($1)
 /// ORDER BY published_at DESC NULLS LAST, title
 /// ```
-pub async fn list_books_by_genre<'e, E>(
+pub async fn list_books_by_genre<'e, E: PgExecutor<'e>>(
     db: E,
-    genres: &[super::BookGenre],
-) -> pgtide::Result<Vec<ListBooksByGenreRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+    genres: &[BookGenre],
+) -> pgtide::Result<Vec<ListBooksByGenreRow>> {
     let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
-    pgtide::codegen_support::fetch_all(
-        db,
-        &LIST_BOOKS_BY_GENRE,
-        query,
-        ListBooksByGenreRow::from_row,
-    )
-    .await
+    fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row).await
 }
 
 /// The statement [`list_books_with_authors`] runs.
-pub const LIST_BOOKS_WITH_AUTHORS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const LIST_BOOKS_WITH_AUTHORS: Statement = Statement {
     name: "ListBooksWithAuthors",
-    sql: r#"SELECT b.title AS "title!", a.name AS "author_name?", b.price
-FROM books b
-LEFT JOIN authors a ON a.author_id = b.author_id AND a.bio IS NOT NULL
-ORDER BY b.title"#,
-    source: "queries/books.sql:21",
+    sql: "SELECT b.title AS \"title!\", a.name AS \"author_name?\", b.price\nFROM books b\nLEFT JOIN authors a ON a.author_id = b.author_id AND a.bio IS NOT NULL\nORDER BY b.title",
 };
-
-const LIST_BOOKS_WITH_AUTHORS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_BOOKS_WITH_AUTHORS_SQLX) == 0xdfe93e50c33f604f,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
+    )) == 0xdfe93e50c33f604f,
     "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`list_books_with_authors`].
 #[derive(Debug, Clone)]
 pub struct ListBooksWithAuthorsRow {
-    /// `title` (`text`)
+    /// `text`
     pub title: String,
-    /// `author_name` (`text`, nullable)
+    /// `text`, nullable
     pub author_name: Option<String>,
-    /// `price` (`numeric`, nullable)
-    pub price: Option<pgtide::sqlx::types::Decimal>,
+    /// `numeric`, nullable
+    pub price: Option<Decimal>,
 }
 
 impl ListBooksWithAuthorsRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             title: row.try_get(0)?,
             author_name: row.try_get(1)?,
@@ -300,50 +267,39 @@ impl ListBooksWithAuthorsRow {
 /// LEFT JOIN authors a ON a.author_id = b.author_id AND a.bio IS NOT NULL
 /// ORDER BY b.title
 /// ```
-pub async fn list_books_with_authors<'e, E>(db: E) -> pgtide::Result<Vec<ListBooksWithAuthorsRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn list_books_with_authors<'e, E: PgExecutor<'e>>(
+    db: E,
+) -> pgtide::Result<Vec<ListBooksWithAuthorsRow>> {
     let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
-    pgtide::codegen_support::fetch_all(
-        db,
-        &LIST_BOOKS_WITH_AUTHORS,
-        query,
-        ListBooksWithAuthorsRow::from_row,
-    )
-    .await
+    fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row).await
 }
 
 /// The statement [`stream_books`] runs.
-pub const STREAM_BOOKS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const STREAM_BOOKS: Statement = Statement {
     name: "StreamBooks",
     sql: "SELECT book_id, title, metadata FROM books ORDER BY title",
-    source: "queries/books.sql:29",
 };
-
-const STREAM_BOOKS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(STREAM_BOOKS_SQLX) == 0x51cffc84ca3853a9,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
+    )) == 0x51cffc84ca3853a9,
     "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`stream_books`].
 #[derive(Debug, Clone)]
 pub struct StreamBooksRow {
-    /// `book_id` (`uuid`)
-    pub book_id: pgtide::sqlx::types::Uuid,
-    /// `title` (`text`)
+    /// `uuid`
+    pub book_id: Uuid,
+    /// `text`
     pub title: String,
-    /// `metadata` (`jsonb`)
-    pub metadata: pgtide::sqlx::types::JsonValue,
+    /// `jsonb`
+    pub metadata: JsonValue,
 }
 
 impl StreamBooksRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             book_id: row.try_get(0)?,
             title: row.try_get(1)?,
@@ -359,47 +315,41 @@ impl StreamBooksRow {
 /// ```sql
 /// SELECT book_id, title, metadata FROM books ORDER BY title
 /// ```
-pub fn stream_books<'e, E>(db: E) -> pgtide::codegen_support::RowStream<'e, StreamBooksRow>
-where
-    E: sqlx::PgExecutor<'e> + 'e,
-{
+pub fn stream_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> RowStream<'e, StreamBooksRow> {
     let query = sqlx::query(STREAM_BOOKS.sql);
-    pgtide::codegen_support::fetch_stream(db, &STREAM_BOOKS, query, StreamBooksRow::from_row)
+    fetch_stream(db, &STREAM_BOOKS, query, StreamBooksRow::from_row)
 }
 
 /// The statement [`copy_books`] runs.
-pub const COPY_BOOKS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const COPY_BOOKS: Statement = Statement {
     name: "CopyBooks",
     sql: "COPY books (author_id, title, isbn, genre, tags, price, metadata) FROM STDIN (FORMAT binary)",
-    source: "queries/books.sql:33",
 };
-
-const COPY_BOOKS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(COPY_BOOKS_SQLX) == 0x877b3d980d588979,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
+    )) == 0x877b3d980d588979,
     "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// One row for [`copy_books`].
 #[derive(Debug, Clone)]
 pub struct CopyBooksParams<'a> {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `title` (`text`)
+    /// `text`
     pub title: &'a str,
-    /// `isbn` (`isbn13`)
+    /// `isbn13`
     pub isbn: Option<&'a str>,
-    /// `genre` (`book_genre`)
-    pub genre: super::BookGenre,
-    /// `tags` (`text[]`)
+    /// `book_genre`
+    pub genre: BookGenre,
+    /// `text[]`
     pub tags: &'a [String],
-    /// `price` (`numeric`)
-    pub price: Option<pgtide::sqlx::types::Decimal>,
-    /// `metadata` (`jsonb`)
-    pub metadata: &'a pgtide::sqlx::types::JsonValue,
+    /// `numeric`
+    pub price: Option<Decimal>,
+    /// `jsonb`
+    pub metadata: &'a JsonValue,
 }
 
 /// `CopyBooks` (`queries/books.sql:33`)
@@ -412,11 +362,11 @@ pub struct CopyBooksParams<'a> {
 /// ```
 ///
 /// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.
-pub async fn copy_books<'a, I>(conn: &mut sqlx::PgConnection, rows: I) -> pgtide::Result<u64>
-where
-    I: IntoIterator<Item = CopyBooksParams<'a>>,
-{
-    let mut copy = pgtide::codegen_support::BinaryCopy::new();
+pub async fn copy_books<'a>(
+    conn: &mut PgConnection,
+    rows: impl IntoIterator<Item = CopyBooksParams<'a>>,
+) -> pgtide::Result<u64> {
+    let mut copy = BinaryCopy::new();
     for row in rows {
         copy.row(7);
         copy.field(&row.author_id)?;
@@ -431,18 +381,15 @@ where
 }
 
 /// The statement [`tag_book`] runs.
-pub const TAG_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const TAG_BOOK: Statement = Statement {
     name: "TagBook",
     sql: "UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2",
-    source: "queries/books.sql:38",
 };
-
-const TAG_BOOK_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(TAG_BOOK_SQLX) == 0xcebda1cc7d0330d0,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
+    )) == 0xcebda1cc7d0330d0,
     "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -451,50 +398,37 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2
 /// ```
-pub async fn tag_book<'e, E>(
-    db: E,
-    tag: &str,
-    book_id: pgtide::sqlx::types::Uuid,
-) -> pgtide::Result<u64>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn tag_book<'e, E: PgExecutor<'e>>(db: E, tag: &str, book_id: Uuid) -> pgtide::Result<u64> {
     let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
-    pgtide::codegen_support::execute(db, &TAG_BOOK, query).await
+    execute(db, &TAG_BOOK, query).await
 }
 
 /// The statement [`book_stats`] runs.
-pub const BOOK_STATS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const BOOK_STATS: Statement = Statement {
     name: "BookStats",
-    sql: r#"SELECT count(*) AS "books!", sum(price) AS total_price, max(published_at) AS latest
-FROM books
-WHERE author_id = $1"#,
-    source: "queries/books.sql:41",
+    sql: "SELECT count(*) AS \"books!\", sum(price) AS total_price, max(published_at) AS latest\nFROM books\nWHERE author_id = $1",
 };
-
-const BOOK_STATS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(BOOK_STATS_SQLX) == 0x3af3fe3da9b1d018,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
+    )) == 0x3af3fe3da9b1d018,
     "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`book_stats`].
 #[derive(Debug, Clone)]
 pub struct BookStatsRow {
-    /// `books` (`int8`)
+    /// `int8`
     pub books: i64,
-    /// `total_price` (`numeric`, nullable)
-    pub total_price: Option<pgtide::sqlx::types::Decimal>,
-    /// `latest` (`timestamptz`, nullable)
-    pub latest: Option<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
+    /// `numeric`, nullable
+    pub total_price: Option<Decimal>,
+    /// `timestamptz`, nullable
+    pub latest: Option<DateTime<Utc>>,
 }
 
 impl BookStatsRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             books: row.try_get(0)?,
             total_price: row.try_get(1)?,
@@ -514,10 +448,10 @@ impl BookStatsRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn book_stats<'e, E>(db: E, author_id: i64) -> pgtide::Result<BookStatsRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn book_stats<'e, E: PgExecutor<'e>>(
+    db: E,
+    author_id: i64,
+) -> pgtide::Result<BookStatsRow> {
     let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
-    pgtide::codegen_support::fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row).await
+    fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row).await
 }

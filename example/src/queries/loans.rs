@@ -5,38 +5,38 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{Statement, execute, fetch_all, fetch_one, metadata_hash};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
+use pgtide::sqlx::postgres::types::PgInterval;
+use pgtide::sqlx::types::Uuid;
+use pgtide::sqlx::types::chrono::{DateTime, Utc};
+use pgtide::sqlx::types::ipnetwork::IpNetwork;
 
 /// The statement [`lend_book`] runs.
-pub const LEND_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const LEND_BOOK: Statement = Statement {
     name: "LendBook",
-    sql: r#"INSERT INTO loans (book_id, borrower, client_addr)
-VALUES ($1, $2, $3)
-RETURNING loan_id, loaned_at"#,
-    source: "queries/loans.sql:3",
+    sql: "INSERT INTO loans (book_id, borrower, client_addr)\nVALUES ($1, $2, $3)\nRETURNING loan_id, loaned_at",
 };
-
-const LEND_BOOK_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LEND_BOOK_SQLX) == 0x7b86b90a7c76d7bb,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
+    )) == 0x7b86b90a7c76d7bb,
     "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`lend_book`].
 #[derive(Debug, Clone)]
 pub struct LendBookRow {
-    /// `loan_id` (`int8`)
+    /// `int8`
     pub loan_id: i64,
-    /// `loaned_at` (`timestamptz`)
-    pub loaned_at: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
+    /// `timestamptz`
+    pub loaned_at: DateTime<Utc>,
 }
 
 impl LendBookRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             loan_id: row.try_get(0)?,
             loaned_at: row.try_get(1)?,
@@ -53,32 +53,26 @@ impl LendBookRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn lend_book<'e, E>(
+pub async fn lend_book<'e, E: PgExecutor<'e>>(
     db: E,
-    book_id: pgtide::sqlx::types::Uuid,
+    book_id: Uuid,
     borrower: &str,
-    client_addr: Option<pgtide::sqlx::types::ipnetwork::IpNetwork>,
-) -> pgtide::Result<LendBookRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+    client_addr: Option<IpNetwork>,
+) -> pgtide::Result<LendBookRow> {
     let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
-    pgtide::codegen_support::fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row).await
+    fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row).await
 }
 
 /// The statement [`return_book`] runs.
-pub const RETURN_BOOK: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const RETURN_BOOK: Statement = Statement {
     name: "ReturnBook",
     sql: "UPDATE loans SET returned_at = now(), rating = $1 WHERE loan_id = $2 AND returned_at IS NULL",
-    source: "queries/loans.sql:8",
 };
-
-const RETURN_BOOK_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(RETURN_BOOK_SQLX) == 0x74a7a32abbb94532,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
+    )) == 0x74a7a32abbb94532,
     "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -87,57 +81,49 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE loans SET returned_at = now(), rating = $1 WHERE loan_id = $2 AND returned_at IS NULL
 /// ```
-pub async fn return_book<'e, E>(db: E, rating: Option<i16>, loan_id: i64) -> pgtide::Result<u64>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn return_book<'e, E: PgExecutor<'e>>(
+    db: E,
+    rating: Option<i16>,
+    loan_id: i64,
+) -> pgtide::Result<u64> {
     let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
-    pgtide::codegen_support::execute(db, &RETURN_BOOK, query).await
+    execute(db, &RETURN_BOOK, query).await
 }
 
 /// The statement [`open_loans`] runs.
-pub const OPEN_LOANS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const OPEN_LOANS: Statement = Statement {
     name: "OpenLoans",
-    sql: r#"SELECT l.loan_id, b.title, l.borrower, l.client_addr, l.loaned_at,
-       l.rating::int4 AS "rating: i32", now() - l.loaned_at AS "lent_for!"
-FROM loans l
-JOIN books b USING (book_id)
-WHERE l.returned_at IS NULL
-ORDER BY l.loaned_at"#,
-    source: "queries/loans.sql:11",
+    sql: "SELECT l.loan_id, b.title, l.borrower, l.client_addr, l.loaned_at,\n       l.rating::int4 AS \"rating: i32\", now() - l.loaned_at AS \"lent_for!\"\nFROM loans l\nJOIN books b USING (book_id)\nWHERE l.returned_at IS NULL\nORDER BY l.loaned_at",
 };
-
-const OPEN_LOANS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
-    "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(OPEN_LOANS_SQLX) == 0xdddfa7ee355a61a3,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
+    )) == 0xdddfa7ee355a61a3,
     "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`open_loans`].
 #[derive(Debug, Clone)]
 pub struct OpenLoansRow {
-    /// `loan_id` (`int8`)
+    /// `int8`
     pub loan_id: i64,
-    /// `title` (`text`)
+    /// `text`
     pub title: String,
-    /// `borrower` (`text`)
+    /// `text`
     pub borrower: String,
-    /// `client_addr` (`inet`, nullable)
-    pub client_addr: Option<pgtide::sqlx::types::ipnetwork::IpNetwork>,
-    /// `loaned_at` (`timestamptz`)
-    pub loaned_at: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
-    /// `rating` (`int4`, nullable)
+    /// `inet`, nullable
+    pub client_addr: Option<IpNetwork>,
+    /// `timestamptz`
+    pub loaned_at: DateTime<Utc>,
+    /// `int4`, nullable
     pub rating: Option<i32>,
-    /// `lent_for` (`interval`)
-    pub lent_for: pgtide::sqlx::postgres::types::PgInterval,
+    /// `interval`
+    pub lent_for: PgInterval,
 }
 
 impl OpenLoansRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             loan_id: row.try_get(0)?,
             title: row.try_get(1)?,
@@ -162,10 +148,7 @@ impl OpenLoansRow {
 /// WHERE l.returned_at IS NULL
 /// ORDER BY l.loaned_at
 /// ```
-pub async fn open_loans<'e, E>(db: E) -> pgtide::Result<Vec<OpenLoansRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn open_loans<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<OpenLoansRow>> {
     let query = sqlx::query(OPEN_LOANS.sql);
-    pgtide::codegen_support::fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row).await
+    fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row).await
 }

@@ -5,21 +5,23 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{
+    BinaryCopy, RowStream, Statement, execute, fetch_all, fetch_one, fetch_optional, fetch_stream,
+    first_column, metadata_hash,
+};
+use pgtide::sqlx::{self, PgConnection, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
 
 /// The statement [`get_author_name`] runs.
-pub const GET_AUTHOR_NAME: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const GET_AUTHOR_NAME: Statement = Statement {
     name: "GetAuthorName",
     sql: "SELECT name FROM authors WHERE author_id = $1",
-    source: "input.sql:1",
 };
-
-const GET_AUTHOR_NAME_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `GetAuthorName` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-553c3550dff3dbfc23e71744153c2f324e7cbd8ca28353b1f594d17382dcec45.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(GET_AUTHOR_NAME_SQLX) == 0x00f05ca71efa41c5,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `GetAuthorName` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-553c3550dff3dbfc23e71744153c2f324e7cbd8ca28353b1f594d17382dcec45.json"
+    )) == 0x00f05ca71efa41c5,
     "query `GetAuthorName` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -32,50 +34,37 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn get_author_name<'e, E>(db: E, author_id: i64) -> pgtide::Result<String>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn get_author_name<'e, E: PgExecutor<'e>>(db: E, author_id: i64) -> pgtide::Result<String> {
     let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
-    pgtide::codegen_support::fetch_one(
-        db,
-        &GET_AUTHOR_NAME,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_one(db, &GET_AUTHOR_NAME, query, first_column).await
 }
 
 /// The statement [`find_author`] runs.
-pub const FIND_AUTHOR: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const FIND_AUTHOR: Statement = Statement {
     name: "FindAuthor",
     sql: "SELECT author_id, name, bio FROM authors WHERE email = $1",
-    source: "input.sql:5",
 };
-
-const FIND_AUTHOR_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `FindAuthor` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-a9f77b122877c99594802a44fa08f330dc8d9bd9dc5e3ece771473624c7c4d91.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(FIND_AUTHOR_SQLX) == 0xadfc55a7bdb15607,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `FindAuthor` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-a9f77b122877c99594802a44fa08f330dc8d9bd9dc5e3ece771473624c7c4d91.json"
+    )) == 0xadfc55a7bdb15607,
     "query `FindAuthor` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`find_author`].
 #[derive(Debug, Clone)]
 pub struct FindAuthorRow {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `name` (`text`)
+    /// `text`
     pub name: String,
-    /// `bio` (`text`, nullable)
+    /// `text`, nullable
     pub bio: Option<String>,
 }
 
 impl FindAuthorRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             author_id: row.try_get(0)?,
             name: row.try_get(1)?,
@@ -89,27 +78,24 @@ impl FindAuthorRow {
 /// ```sql
 /// SELECT author_id, name, bio FROM authors WHERE email = $1
 /// ```
-pub async fn find_author<'e, E>(db: E, email: &str) -> pgtide::Result<Option<FindAuthorRow>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn find_author<'e, E: PgExecutor<'e>>(
+    db: E,
+    email: &str,
+) -> pgtide::Result<Option<FindAuthorRow>> {
     let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
-    pgtide::codegen_support::fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row).await
+    fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row).await
 }
 
 /// The statement [`list_author_names`] runs.
-pub const LIST_AUTHOR_NAMES: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const LIST_AUTHOR_NAMES: Statement = Statement {
     name: "ListAuthorNames",
     sql: "SELECT name FROM authors ORDER BY name",
-    source: "input.sql:8",
 };
-
-const LIST_AUTHOR_NAMES_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ListAuthorNames` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-b032f3fd53cfbea196be13dd79987593d7f195c189f9c76e37b58d1193ab91d1.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(LIST_AUTHOR_NAMES_SQLX) == 0x6d10a0dec7241f40,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ListAuthorNames` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-b032f3fd53cfbea196be13dd79987593d7f195c189f9c76e37b58d1193ab91d1.json"
+    )) == 0x6d10a0dec7241f40,
     "query `ListAuthorNames` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -118,33 +104,21 @@ const _: () = assert!(
 /// ```sql
 /// SELECT name FROM authors ORDER BY name
 /// ```
-pub async fn list_author_names<'e, E>(db: E) -> pgtide::Result<Vec<String>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn list_author_names<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<String>> {
     let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
-    pgtide::codegen_support::fetch_all(
-        db,
-        &LIST_AUTHOR_NAMES,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_all(db, &LIST_AUTHOR_NAMES, query, first_column).await
 }
 
 /// The statement [`touch_counter`] runs.
-pub const TOUCH_COUNTER: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const TOUCH_COUNTER: Statement = Statement {
     name: "TouchCounter",
     sql: "UPDATE counters SET value = value + 1 WHERE name = $1",
-    source: "input.sql:11",
 };
-
-const TOUCH_COUNTER_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `TouchCounter` (input.sql:11); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-c4107c5441d7ba526f1ba8510d765d44aa2795d4c2bbe1fc12f156a4884cc953.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(TOUCH_COUNTER_SQLX) == 0x05f5bf1312114047,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `TouchCounter` (input.sql:11); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-c4107c5441d7ba526f1ba8510d765d44aa2795d4c2bbe1fc12f156a4884cc953.json"
+    )) == 0x05f5bf1312114047,
     "query `TouchCounter` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -153,28 +127,21 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE counters SET value = value + 1 WHERE name = $1
 /// ```
-pub async fn touch_counter<'e, E>(db: E, name: &str) -> pgtide::Result<()>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn touch_counter<'e, E: PgExecutor<'e>>(db: E, name: &str) -> pgtide::Result<()> {
     let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
-    pgtide::codegen_support::execute(db, &TOUCH_COUNTER, query).await?;
-    Ok(())
+    execute(db, &TOUCH_COUNTER, query).await.map(drop)
 }
 
 /// The statement [`reset_counters`] runs.
-pub const RESET_COUNTERS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const RESET_COUNTERS: Statement = Statement {
     name: "ResetCounters",
     sql: "UPDATE counters SET value = 0",
-    source: "input.sql:14",
 };
-
-const RESET_COUNTERS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `ResetCounters` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-7582dba07ed6b0d15c88bab9ef14ffdc9d239e2eed51b8a0000d40cb6cdfa1af.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(RESET_COUNTERS_SQLX) == 0x82786354c9facc03,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `ResetCounters` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-7582dba07ed6b0d15c88bab9ef14ffdc9d239e2eed51b8a0000d40cb6cdfa1af.json"
+    )) == 0x82786354c9facc03,
     "query `ResetCounters` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -183,42 +150,35 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE counters SET value = 0
 /// ```
-pub async fn reset_counters<'e, E>(db: E) -> pgtide::Result<u64>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn reset_counters<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<u64> {
     let query = sqlx::query(RESET_COUNTERS.sql);
-    pgtide::codegen_support::execute(db, &RESET_COUNTERS, query).await
+    execute(db, &RESET_COUNTERS, query).await
 }
 
 /// The statement [`stream_counters`] runs.
-pub const STREAM_COUNTERS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const STREAM_COUNTERS: Statement = Statement {
     name: "StreamCounters",
     sql: "SELECT name, value FROM counters ORDER BY name",
-    source: "input.sql:17",
 };
-
-const STREAM_COUNTERS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `StreamCounters` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-3cec4ed1d3a335d99704365dc29cc7973bee389214ae21691f34cdd2a5779e42.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(STREAM_COUNTERS_SQLX) == 0x6804eca386dc5dc5,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `StreamCounters` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-3cec4ed1d3a335d99704365dc29cc7973bee389214ae21691f34cdd2a5779e42.json"
+    )) == 0x6804eca386dc5dc5,
     "query `StreamCounters` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`stream_counters`].
 #[derive(Debug, Clone)]
 pub struct StreamCountersRow {
-    /// `name` (`text`)
+    /// `text`
     pub name: String,
-    /// `value` (`int8`)
+    /// `int8`
     pub value: i64,
 }
 
 impl StreamCountersRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             name: row.try_get(0)?,
             value: row.try_get(1)?,
@@ -231,36 +191,30 @@ impl StreamCountersRow {
 /// ```sql
 /// SELECT name, value FROM counters ORDER BY name
 /// ```
-pub fn stream_counters<'e, E>(db: E) -> pgtide::codegen_support::RowStream<'e, StreamCountersRow>
-where
-    E: sqlx::PgExecutor<'e> + 'e,
-{
+pub fn stream_counters<'e, E: PgExecutor<'e> + 'e>(db: E) -> RowStream<'e, StreamCountersRow> {
     let query = sqlx::query(STREAM_COUNTERS.sql);
-    pgtide::codegen_support::fetch_stream(db, &STREAM_COUNTERS, query, StreamCountersRow::from_row)
+    fetch_stream(db, &STREAM_COUNTERS, query, StreamCountersRow::from_row)
 }
 
 /// The statement [`copy_counters`] runs.
-pub const COPY_COUNTERS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const COPY_COUNTERS: Statement = Statement {
     name: "CopyCounters",
     sql: "COPY counters (name, value) FROM STDIN (FORMAT binary)",
-    source: "input.sql:20",
 };
-
-const COPY_COUNTERS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `CopyCounters` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(COPY_COUNTERS_SQLX) == 0xe934f86df71cf9b3,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `CopyCounters` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
+    )) == 0xe934f86df71cf9b3,
     "query `CopyCounters` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// One row for [`copy_counters`].
 #[derive(Debug, Clone)]
 pub struct CopyCountersParams<'a> {
-    /// `name` (`text`)
+    /// `text`
     pub name: &'a str,
-    /// `value` (`int8`)
+    /// `int8`
     pub value: i64,
 }
 
@@ -271,11 +225,11 @@ pub struct CopyCountersParams<'a> {
 /// ```
 ///
 /// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.
-pub async fn copy_counters<'a, I>(conn: &mut sqlx::PgConnection, rows: I) -> pgtide::Result<u64>
-where
-    I: IntoIterator<Item = CopyCountersParams<'a>>,
-{
-    let mut copy = pgtide::codegen_support::BinaryCopy::new();
+pub async fn copy_counters<'a>(
+    conn: &mut PgConnection,
+    rows: impl IntoIterator<Item = CopyCountersParams<'a>>,
+) -> pgtide::Result<u64> {
+    let mut copy = BinaryCopy::new();
     for row in rows {
         copy.row(2);
         copy.field(&row.name)?;

@@ -5,21 +5,23 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{
+    Statement, execute, fetch_all, fetch_one, fetch_optional, first_column, metadata_hash,
+};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
+use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 
 /// The statement [`positional`] runs.
-pub const POSITIONAL: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const POSITIONAL: Statement = Statement {
     name: "Positional",
     sql: "SELECT author_id FROM authors WHERE name = $1 AND author_id > $2 AND $3::int4 > 0",
-    source: "input.sql:1",
 };
-
-const POSITIONAL_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `Positional` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-05ace9e1fc93a226ffa9ed1fed01bb6bbd1c23d14f3bb7d7d9228c6ab4c3d308.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(POSITIONAL_SQLX) == 0xac763b2af19a4c62,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `Positional` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-05ace9e1fc93a226ffa9ed1fed01bb6bbd1c23d14f3bb7d7d9228c6ab4c3d308.json"
+    )) == 0xac763b2af19a4c62,
     "query `Positional` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -30,39 +32,26 @@ const _: () = assert!(
 /// ```sql
 /// SELECT author_id FROM authors WHERE name = $1 AND author_id > $2 AND $3::int4 > 0
 /// ```
-pub async fn positional<'e, E>(
+pub async fn positional<'e, E: PgExecutor<'e>>(
     db: E,
     name: &str,
     author_id: i64,
     param_3: i32,
-) -> pgtide::Result<Vec<i64>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<Vec<i64>> {
     let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
-    pgtide::codegen_support::fetch_all(
-        db,
-        &POSITIONAL,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_all(db, &POSITIONAL, query, first_column).await
 }
 
 /// The statement [`named_repeated_nullable`] runs.
-pub const NAMED_REPEATED_NULLABLE: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const NAMED_REPEATED_NULLABLE: Statement = Statement {
     name: "NamedRepeatedNullable",
-    sql: r#"SELECT author_id FROM authors
-WHERE (name = $1 OR email = $1) AND bio IS NOT DISTINCT FROM $2"#,
-    source: "input.sql:5",
+    sql: "SELECT author_id FROM authors\nWHERE (name = $1 OR email = $1) AND bio IS NOT DISTINCT FROM $2",
 };
-
-const NAMED_REPEATED_NULLABLE_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `NamedRepeatedNullable` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-aeb4556d75338bbac3b7df8418a7ff17f2545c3f6176a41c44876dbcf167aab2.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(NAMED_REPEATED_NULLABLE_SQLX) == 0x679cc747240ebd80,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `NamedRepeatedNullable` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-aeb4556d75338bbac3b7df8418a7ff17f2545c3f6176a41c44876dbcf167aab2.json"
+    )) == 0x679cc747240ebd80,
     "query `NamedRepeatedNullable` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -72,37 +61,25 @@ const _: () = assert!(
 /// SELECT author_id FROM authors
 /// WHERE (name = $1 OR email = $1) AND bio IS NOT DISTINCT FROM $2
 /// ```
-pub async fn named_repeated_nullable<'e, E>(
+pub async fn named_repeated_nullable<'e, E: PgExecutor<'e>>(
     db: E,
     name: &str,
     bio: Option<&str>,
-) -> pgtide::Result<Vec<i64>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<Vec<i64>> {
     let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
-    pgtide::codegen_support::fetch_all(
-        db,
-        &NAMED_REPEATED_NULLABLE,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_all(db, &NAMED_REPEATED_NULLABLE, query, first_column).await
 }
 
 /// The statement [`sqlc_macros`] runs.
-pub const SQLC_MACROS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const SQLC_MACROS: Statement = Statement {
     name: "SqlcMacros",
     sql: "UPDATE authors SET bio = $1, email = $2 WHERE author_id = $3",
-    source: "input.sql:9",
 };
-
-const SQLC_MACROS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `SqlcMacros` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-897d38e8c835d17cc58edfee68c087037d37f42ea1c2f6d89c28bbbfd6fc2de9.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(SQLC_MACROS_SQLX) == 0x4acbf2ba79f110cf,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `SqlcMacros` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-897d38e8c835d17cc58edfee68c087037d37f42ea1c2f6d89c28bbbfd6fc2de9.json"
+    )) == 0x4acbf2ba79f110cf,
     "query `SqlcMacros` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -111,65 +88,55 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE authors SET bio = $1, email = $2 WHERE author_id = $3
 /// ```
-pub async fn sqlc_macros<'e, E>(
+pub async fn sqlc_macros<'e, E: PgExecutor<'e>>(
     db: E,
     bio: Option<&str>,
     email: &str,
     author_id: i64,
-) -> pgtide::Result<()>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<()> {
     let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
-    pgtide::codegen_support::execute(db, &SQLC_MACROS, query).await?;
-    Ok(())
+    execute(db, &SQLC_MACROS, query).await.map(drop)
 }
 
 /// The statement [`many_params`] runs.
-pub const MANY_PARAMS: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const MANY_PARAMS: Statement = Statement {
     name: "manyParams",
-    sql: r#"INSERT INTO authors (name, email, bio, born, created_at)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING author_id, created_at"#,
-    source: "input.sql:12",
+    sql: "INSERT INTO authors (name, email, bio, born, created_at)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING author_id, created_at",
 };
-
-const MANY_PARAMS_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `manyParams` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-7c39e57d5d0d3ac9285dfa73e4b91e11855e9cac817e813485f495c6b51403f8.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(MANY_PARAMS_SQLX) == 0x64f349d9ea4bc5bf,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `manyParams` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-7c39e57d5d0d3ac9285dfa73e4b91e11855e9cac817e813485f495c6b51403f8.json"
+    )) == 0x64f349d9ea4bc5bf,
     "query `manyParams` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// Parameters of [`many_params`].
 #[derive(Debug, Clone)]
 pub struct ManyParamsParams<'a> {
-    /// `name` (`text`)
+    /// `text`
     pub name: &'a str,
-    /// `email` (`text`)
+    /// `text`
     pub email: Option<&'a str>,
-    /// `type_` (`text`)
+    /// `text`
     pub type_: Option<&'a str>,
-    /// `born` (`date`)
-    pub born: Option<pgtide::sqlx::types::chrono::NaiveDate>,
-    /// `created_at` (`timestamptz`)
-    pub created_at: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
+    /// `date`
+    pub born: Option<NaiveDate>,
+    /// `timestamptz`
+    pub created_at: DateTime<Utc>,
 }
 
 /// A row returned by [`many_params`].
 #[derive(Debug, Clone)]
 pub struct ManyParamsRow {
-    /// `author_id` (`int8`)
+    /// `int8`
     pub author_id: i64,
-    /// `created_at` (`timestamptz`)
-    pub created_at: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
+    /// `timestamptz`
+    pub created_at: DateTime<Utc>,
 }
 
 impl ManyParamsRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             author_id: row.try_get(0)?,
             created_at: row.try_get(1)?,
@@ -188,35 +155,29 @@ impl ManyParamsRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn many_params<'e, E>(
+pub async fn many_params<'e, E: PgExecutor<'e>>(
     db: E,
     params: ManyParamsParams<'_>,
-) -> pgtide::Result<ManyParamsRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+) -> pgtide::Result<ManyParamsRow> {
     let query = sqlx::query(MANY_PARAMS.sql)
         .bind(params.name)
         .bind(params.email)
         .bind(params.type_)
         .bind(params.born)
         .bind(params.created_at);
-    pgtide::codegen_support::fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row).await
+    fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row).await
 }
 
 /// The statement [`r#move`] runs.
-pub const MOVE: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const MOVE: Statement = Statement {
     name: "Move",
-    sql: r#"SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'"#,
-    source: "input.sql:18",
+    sql: "SELECT author_id AS \"n: _\" FROM authors WHERE author_id = $1 AND name <> 'Zoë'",
 };
-
-const MOVE_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `Move` (input.sql:18); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-beac085ea6b66e98963e826ffbd8d7421f6672c78c4cff1a6ad37a786a10d086.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(MOVE_SQLX) == 0xf87917c3eb5512e9,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `Move` (input.sql:18); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-beac085ea6b66e98963e826ffbd8d7421f6672c78c4cff1a6ad37a786a10d086.json"
+    )) == 0xf87917c3eb5512e9,
     "query `Move` (input.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -227,16 +188,7 @@ const _: () = assert!(
 /// ```sql
 /// SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'
 /// ```
-pub async fn r#move<'e, E>(db: E, author_id: i64) -> pgtide::Result<Option<i64>>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn r#move<'e, E: PgExecutor<'e>>(db: E, author_id: i64) -> pgtide::Result<Option<i64>> {
     let query = sqlx::query(MOVE.sql).bind(author_id);
-    pgtide::codegen_support::fetch_optional(
-        db,
-        &MOVE,
-        query,
-        pgtide::codegen_support::first_column,
-    )
-    .await
+    fetch_optional(db, &MOVE, query, first_column).await
 }

@@ -5,215 +5,211 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::sqlx;
+use pgtide::codegen_support::{Statement, fetch_one, metadata_hash};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::postgres::PgRow;
+use pgtide::sqlx::postgres::types::{
+    Oid, PgBox, PgCircle, PgInterval, PgLSeg, PgLine, PgMoney, PgPath, PgPoint, PgPolygon, PgRange,
+    PgTimeTz,
+};
+use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
+use pgtide::sqlx::types::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use pgtide::sqlx::types::ipnetwork::IpNetwork;
+use super::BookGenre;
 
 /// The statement [`every_type`] runs.
-pub const EVERY_TYPE: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const EVERY_TYPE: Statement = Statement {
     name: "EveryType",
-    sql: r#"SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,
-       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,
-       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,
-       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,
-       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,
-       $21::money AS m, $22::oid AS o, $23::int4[] AS "ia!", $24::text[] AS ta,
-       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,
-       $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,
-       $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,
-       $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,
-       $41::polygon AS pg, $42::circle AS ci"#,
-    source: "input.sql:1",
+    sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::money AS m, $22::oid AS o, $23::int4[] AS \"ia!\", $24::text[] AS ta,\n       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,\n       $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,\n       $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,\n       $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,\n       $41::polygon AS pg, $42::circle AS ci",
 };
-
-const EVERY_TYPE_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `EveryType` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-2616077d1237af32078986befc70be9eacd1697879e60434172dd88443cf2b6a.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(EVERY_TYPE_SQLX) == 0x6e5ef69f18f75cc1,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `EveryType` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-2616077d1237af32078986befc70be9eacd1697879e60434172dd88443cf2b6a.json"
+    )) == 0x6e5ef69f18f75cc1,
     "query `EveryType` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// Parameters of [`every_type`].
 #[derive(Debug, Clone)]
 pub struct EveryTypeParams<'a> {
-    /// `b` (`bool`)
+    /// `bool`
     pub b: bool,
-    /// `i2` (`int2`)
+    /// `int2`
     pub i2: i16,
-    /// `i4` (`int4`)
+    /// `int4`
     pub i4: i32,
-    /// `i8` (`int8`)
+    /// `int8`
     pub i8: i64,
-    /// `f4` (`float4`)
+    /// `float4`
     pub f4: f32,
-    /// `f8` (`float8`)
+    /// `float8`
     pub f8: f64,
-    /// `t` (`text`)
+    /// `text`
     pub t: &'a str,
-    /// `vc` (`varchar`)
+    /// `varchar`
     pub vc: &'a str,
-    /// `bytes` (`bytea`)
+    /// `bytea`
     pub bytes: &'a [u8],
-    /// `u` (`uuid`)
-    pub u: pgtide::sqlx::types::Uuid,
-    /// `j` (`json`)
-    pub j: &'a pgtide::sqlx::types::JsonValue,
-    /// `jb` (`jsonb`)
-    pub jb: &'a pgtide::sqlx::types::JsonValue,
-    /// `d` (`date`)
-    pub d: pgtide::sqlx::types::chrono::NaiveDate,
-    /// `tm` (`time`)
-    pub tm: pgtide::sqlx::types::chrono::NaiveTime,
-    /// `ts` (`timestamp`)
-    pub ts: pgtide::sqlx::types::chrono::NaiveDateTime,
-    /// `tz` (`timestamptz`)
-    pub tz: pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>,
-    /// `iv` (`interval`)
-    pub iv: pgtide::sqlx::postgres::types::PgInterval,
-    /// `n` (`numeric`)
-    pub n: pgtide::sqlx::types::Decimal,
-    /// `ip` (`inet`)
-    pub ip: pgtide::sqlx::types::ipnetwork::IpNetwork,
-    /// `c` (`cidr`)
-    pub c: pgtide::sqlx::types::ipnetwork::IpNetwork,
-    /// `m` (`money`)
-    pub m: pgtide::sqlx::postgres::types::PgMoney,
-    /// `o` (`oid`)
-    pub o: pgtide::sqlx::postgres::types::Oid,
-    /// `ia` (`int4[]`)
+    /// `uuid`
+    pub u: Uuid,
+    /// `json`
+    pub j: &'a JsonValue,
+    /// `jsonb`
+    pub jb: &'a JsonValue,
+    /// `date`
+    pub d: NaiveDate,
+    /// `time`
+    pub tm: NaiveTime,
+    /// `timestamp`
+    pub ts: NaiveDateTime,
+    /// `timestamptz`
+    pub tz: DateTime<Utc>,
+    /// `interval`
+    pub iv: PgInterval,
+    /// `numeric`
+    pub n: Decimal,
+    /// `inet`
+    pub ip: IpNetwork,
+    /// `cidr`
+    pub c: IpNetwork,
+    /// `money`
+    pub m: PgMoney,
+    /// `oid`
+    pub o: Oid,
+    /// `int4[]`
     pub ia: &'a [i32],
-    /// `ta` (`text[]`)
+    /// `text[]`
     pub ta: &'a [String],
-    /// `g` (`book_genre`)
-    pub g: super::BookGenre,
-    /// `ga` (`book_genre[]`)
-    pub ga: &'a [super::BookGenre],
-    /// `isbn` (`isbn13`)
+    /// `book_genre`
+    pub g: BookGenre,
+    /// `book_genre[]`
+    pub ga: &'a [BookGenre],
+    /// `isbn13`
     pub isbn: &'a str,
-    /// `ttz` (`timetz`)
-    pub ttz: pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>,
-    /// `r4` (`int4range`)
-    pub r4: pgtide::sqlx::postgres::types::PgRange<i32>,
-    /// `r8` (`int8range`)
-    pub r8: pgtide::sqlx::postgres::types::PgRange<i64>,
-    /// `rn` (`numrange`)
-    pub rn: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>,
-    /// `rts` (`tsrange`)
-    pub rts: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>,
-    /// `rtz` (`tstzrange`)
-    pub rtz: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
-    /// `rd` (`daterange`)
-    pub rd: pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>,
-    /// `ra` (`int4range[]`)
-    pub ra: &'a [pgtide::sqlx::postgres::types::PgRange<i32>],
-    /// `pt` (`point`)
-    pub pt: &'a pgtide::sqlx::postgres::types::PgPoint,
-    /// `ln` (`line`)
-    pub ln: &'a pgtide::sqlx::postgres::types::PgLine,
-    /// `ls` (`lseg`)
-    pub ls: &'a pgtide::sqlx::postgres::types::PgLSeg,
-    /// `bx` (`box`)
-    pub bx: &'a pgtide::sqlx::postgres::types::PgBox,
-    /// `pa` (`path`)
-    pub pa: &'a pgtide::sqlx::postgres::types::PgPath,
-    /// `pg` (`polygon`)
-    pub pg: &'a pgtide::sqlx::postgres::types::PgPolygon,
-    /// `ci` (`circle`)
-    pub ci: &'a pgtide::sqlx::postgres::types::PgCircle,
+    /// `timetz`
+    pub ttz: PgTimeTz<NaiveTime, FixedOffset>,
+    /// `int4range`
+    pub r4: PgRange<i32>,
+    /// `int8range`
+    pub r8: PgRange<i64>,
+    /// `numrange`
+    pub rn: PgRange<Decimal>,
+    /// `tsrange`
+    pub rts: PgRange<NaiveDateTime>,
+    /// `tstzrange`
+    pub rtz: PgRange<DateTime<Utc>>,
+    /// `daterange`
+    pub rd: PgRange<NaiveDate>,
+    /// `int4range[]`
+    pub ra: &'a [PgRange<i32>],
+    /// `point`
+    pub pt: &'a PgPoint,
+    /// `line`
+    pub ln: &'a PgLine,
+    /// `lseg`
+    pub ls: &'a PgLSeg,
+    /// `box`
+    pub bx: &'a PgBox,
+    /// `path`
+    pub pa: &'a PgPath,
+    /// `polygon`
+    pub pg: &'a PgPolygon,
+    /// `circle`
+    pub ci: &'a PgCircle,
 }
 
 /// A row returned by [`every_type`].
 #[derive(Debug, Clone)]
 pub struct EveryTypeRow {
-    /// `b` (`bool`, nullable)
+    /// `bool`, nullable
     pub b: Option<bool>,
-    /// `i2` (`int2`, nullable)
+    /// `int2`, nullable
     pub i2: Option<i16>,
-    /// `i4` (`int4`, nullable)
+    /// `int4`, nullable
     pub i4: Option<i32>,
-    /// `i8` (`int8`, nullable)
+    /// `int8`, nullable
     pub i8: Option<i64>,
-    /// `f4` (`float4`, nullable)
+    /// `float4`, nullable
     pub f4: Option<f32>,
-    /// `f8` (`float8`, nullable)
+    /// `float8`, nullable
     pub f8: Option<f64>,
-    /// `t` (`text`, nullable)
+    /// `text`, nullable
     pub t: Option<String>,
-    /// `vc` (`varchar`, nullable)
+    /// `varchar`, nullable
     pub vc: Option<String>,
-    /// `bytes` (`bytea`, nullable)
+    /// `bytea`, nullable
     pub bytes: Option<Vec<u8>>,
-    /// `u` (`uuid`, nullable)
-    pub u: Option<pgtide::sqlx::types::Uuid>,
-    /// `j` (`json`, nullable)
-    pub j: Option<pgtide::sqlx::types::JsonValue>,
-    /// `jb` (`jsonb`, nullable)
-    pub jb: Option<pgtide::sqlx::types::JsonValue>,
-    /// `d` (`date`, nullable)
-    pub d: Option<pgtide::sqlx::types::chrono::NaiveDate>,
-    /// `tm` (`time`, nullable)
-    pub tm: Option<pgtide::sqlx::types::chrono::NaiveTime>,
-    /// `ts` (`timestamp`, nullable)
-    pub ts: Option<pgtide::sqlx::types::chrono::NaiveDateTime>,
-    /// `tz` (`timestamptz`, nullable)
-    pub tz: Option<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>,
-    /// `iv` (`interval`, nullable)
-    pub iv: Option<pgtide::sqlx::postgres::types::PgInterval>,
-    /// `n` (`numeric`, nullable)
-    pub n: Option<pgtide::sqlx::types::Decimal>,
-    /// `ip` (`inet`, nullable)
-    pub ip: Option<pgtide::sqlx::types::ipnetwork::IpNetwork>,
-    /// `c` (`cidr`, nullable)
-    pub c: Option<pgtide::sqlx::types::ipnetwork::IpNetwork>,
-    /// `m` (`money`, nullable)
-    pub m: Option<pgtide::sqlx::postgres::types::PgMoney>,
-    /// `o` (`oid`, nullable)
-    pub o: Option<pgtide::sqlx::postgres::types::Oid>,
-    /// `ia` (`int4[]`)
+    /// `uuid`, nullable
+    pub u: Option<Uuid>,
+    /// `json`, nullable
+    pub j: Option<JsonValue>,
+    /// `jsonb`, nullable
+    pub jb: Option<JsonValue>,
+    /// `date`, nullable
+    pub d: Option<NaiveDate>,
+    /// `time`, nullable
+    pub tm: Option<NaiveTime>,
+    /// `timestamp`, nullable
+    pub ts: Option<NaiveDateTime>,
+    /// `timestamptz`, nullable
+    pub tz: Option<DateTime<Utc>>,
+    /// `interval`, nullable
+    pub iv: Option<PgInterval>,
+    /// `numeric`, nullable
+    pub n: Option<Decimal>,
+    /// `inet`, nullable
+    pub ip: Option<IpNetwork>,
+    /// `cidr`, nullable
+    pub c: Option<IpNetwork>,
+    /// `money`, nullable
+    pub m: Option<PgMoney>,
+    /// `oid`, nullable
+    pub o: Option<Oid>,
+    /// `int4[]`
     pub ia: Vec<i32>,
-    /// `ta` (`text[]`, nullable)
+    /// `text[]`, nullable
     pub ta: Option<Vec<String>>,
-    /// `g` (`book_genre`, nullable)
-    pub g: Option<super::BookGenre>,
-    /// `ga` (`book_genre[]`, nullable)
-    pub ga: Option<Vec<super::BookGenre>>,
-    /// `isbn` (`text`, nullable)
+    /// `book_genre`, nullable
+    pub g: Option<BookGenre>,
+    /// `book_genre[]`, nullable
+    pub ga: Option<Vec<BookGenre>>,
+    /// `text`, nullable
     pub isbn: Option<String>,
-    /// `ttz` (`timetz`, nullable)
-    pub ttz: Option<pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>>,
-    /// `r4` (`int4range`, nullable)
-    pub r4: Option<pgtide::sqlx::postgres::types::PgRange<i32>>,
-    /// `r8` (`int8range`, nullable)
-    pub r8: Option<pgtide::sqlx::postgres::types::PgRange<i64>>,
-    /// `rn` (`numrange`, nullable)
-    pub rn: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::Decimal>>,
-    /// `rts` (`tsrange`, nullable)
-    pub rts: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDateTime>>,
-    /// `rtz` (`tstzrange`, nullable)
-    pub rtz: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::DateTime<pgtide::sqlx::types::chrono::Utc>>>,
-    /// `rd` (`daterange`, nullable)
-    pub rd: Option<pgtide::sqlx::postgres::types::PgRange<pgtide::sqlx::types::chrono::NaiveDate>>,
-    /// `ra` (`int4range[]`, nullable)
-    pub ra: Option<Vec<pgtide::sqlx::postgres::types::PgRange<i32>>>,
-    /// `pt` (`point`, nullable)
-    pub pt: Option<pgtide::sqlx::postgres::types::PgPoint>,
-    /// `ln` (`line`, nullable)
-    pub ln: Option<pgtide::sqlx::postgres::types::PgLine>,
-    /// `ls` (`lseg`, nullable)
-    pub ls: Option<pgtide::sqlx::postgres::types::PgLSeg>,
-    /// `bx` (`box`, nullable)
-    pub bx: Option<pgtide::sqlx::postgres::types::PgBox>,
-    /// `pa` (`path`, nullable)
-    pub pa: Option<pgtide::sqlx::postgres::types::PgPath>,
-    /// `pg` (`polygon`, nullable)
-    pub pg: Option<pgtide::sqlx::postgres::types::PgPolygon>,
-    /// `ci` (`circle`, nullable)
-    pub ci: Option<pgtide::sqlx::postgres::types::PgCircle>,
+    /// `timetz`, nullable
+    pub ttz: Option<PgTimeTz<NaiveTime, FixedOffset>>,
+    /// `int4range`, nullable
+    pub r4: Option<PgRange<i32>>,
+    /// `int8range`, nullable
+    pub r8: Option<PgRange<i64>>,
+    /// `numrange`, nullable
+    pub rn: Option<PgRange<Decimal>>,
+    /// `tsrange`, nullable
+    pub rts: Option<PgRange<NaiveDateTime>>,
+    /// `tstzrange`, nullable
+    pub rtz: Option<PgRange<DateTime<Utc>>>,
+    /// `daterange`, nullable
+    pub rd: Option<PgRange<NaiveDate>>,
+    /// `int4range[]`, nullable
+    pub ra: Option<Vec<PgRange<i32>>>,
+    /// `point`, nullable
+    pub pt: Option<PgPoint>,
+    /// `line`, nullable
+    pub ln: Option<PgLine>,
+    /// `lseg`, nullable
+    pub ls: Option<PgLSeg>,
+    /// `box`, nullable
+    pub bx: Option<PgBox>,
+    /// `path`, nullable
+    pub pa: Option<PgPath>,
+    /// `polygon`, nullable
+    pub pg: Option<PgPolygon>,
+    /// `circle`, nullable
+    pub ci: Option<PgCircle>,
 }
 
 impl EveryTypeRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             b: row.try_get(0)?,
             i2: row.try_get(1)?,
@@ -280,10 +276,10 @@ impl EveryTypeRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn every_type<'e, E>(db: E, params: EveryTypeParams<'_>) -> pgtide::Result<EveryTypeRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn every_type<'e, E: PgExecutor<'e>>(
+    db: E,
+    params: EveryTypeParams<'_>,
+) -> pgtide::Result<EveryTypeRow> {
     let query = sqlx::query(EVERY_TYPE.sql)
         .bind(params.b)
         .bind(params.i2)
@@ -327,42 +323,37 @@ where
         .bind(params.pa)
         .bind(params.pg)
         .bind(params.ci);
-    pgtide::codegen_support::fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row).await
+    fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row).await
 }
 
 /// The statement [`overrides`] runs.
-pub const OVERRIDES: pgtide::codegen_support::Statement = pgtide::codegen_support::Statement {
+pub const OVERRIDES: Statement = Statement {
     name: "Overrides",
-    sql: r#"SELECT b.title AS "title?", count(*) AS "n!", b.pages AS "pages: i64", b.price AS "price!: pgtide::sqlx::types::Decimal"
-FROM books b GROUP BY b.title, b.pages, b.price"#,
-    source: "input.sql:15",
+    sql: "SELECT b.title AS \"title?\", count(*) AS \"n!\", b.pages AS \"pages: i64\", b.price AS \"price!: pgtide::sqlx::types::Decimal\"\nFROM books b GROUP BY b.title, b.pages, b.price",
 };
-
-const OVERRIDES_SQLX: &[u8] = include_bytes!(
-    // .sqlx entry of query `Overrides` (input.sql:15); missing? run `pgtide prepare` and `pgtide gen`
-    "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
-);
 const _: () = assert!(
-    pgtide::codegen_support::metadata_hash(OVERRIDES_SQLX) == 0xd4a84d4caf47f552,
+    metadata_hash(include_bytes!(
+        // .sqlx entry of query `Overrides` (input.sql:15); missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
+    )) == 0xd4a84d4caf47f552,
     "query `Overrides` (input.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
 /// A row returned by [`overrides`].
 #[derive(Debug, Clone)]
 pub struct OverridesRow {
-    /// `title` (`text`, nullable)
+    /// `text`, nullable
     pub title: Option<String>,
-    /// `n` (`int8`)
+    /// `int8`
     pub n: i64,
-    /// `pages` (`int4`, nullable)
+    /// `int4`, nullable
     pub pages: Option<i64>,
-    /// `price` (`numeric`)
-    pub price: pgtide::sqlx::types::Decimal,
+    /// `numeric`
+    pub price: Decimal,
 }
 
 impl OverridesRow {
-    fn from_row(row: sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             title: row.try_get(0)?,
             n: row.try_get(1)?,
@@ -380,10 +371,7 @@ impl OverridesRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn overrides<'e, E>(db: E) -> pgtide::Result<OverridesRow>
-where
-    E: sqlx::PgExecutor<'e>,
-{
+pub async fn overrides<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<OverridesRow> {
     let query = sqlx::query(OVERRIDES.sql);
-    pgtide::codegen_support::fetch_one(db, &OVERRIDES, query, OverridesRow::from_row).await
+    fetch_one(db, &OVERRIDES, query, OverridesRow::from_row).await
 }

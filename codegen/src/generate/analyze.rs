@@ -1,0 +1,218 @@
+//! Each query's `.sqlx` description checked and turned into plain data for rendering: its
+//! arguments and columns with their Rust types, and the enums it uses.
+
+use std::collections::BTreeMap;
+
+use super::hash::metadata_hash;
+use super::{GenError, GenOptions, Metadata};
+use crate::parse::{Cardinality, Query, QueryFile};
+use crate::typemap::{ColumnName, EnumType, PgType, enum_rust_name};
+
+/// One argument of a generated function (or field of its params struct).
+pub(super) struct Arg {
+    pub(super) name: String,
+    /// Argument type as written in a signature (`&str`, `Option<i64>`).
+    pub(super) ty: String,
+    /// Field type inside a params struct (`&'a str`).
+    pub(super) field_ty: String,
+    /// The PostgreSQL type, for docs.
+    pub(super) pg: String,
+    /// Whether the argument is a reference (so a params struct needs a lifetime).
+    pub(super) borrowed: bool,
+    /// A `json` field of a `:copyfrom` row (sent with `BinaryCopy::field_json`).
+    pub(super) copy_json: bool,
+}
+
+/// One result column: a field of the row struct (or the value of a one-column query).
+pub(super) struct Column {
+    pub(super) field: String,
+    pub(super) ty: String,
+    pub(super) pg: String,
+    pub(super) nullable: bool,
+}
+
+/// A query ready to render.
+pub(super) struct Analyzed<'q> {
+    pub(super) query: &'q Query,
+    /// `file:line` of the query.
+    pub(super) location: String,
+    pub(super) args: Vec<Arg>,
+    pub(super) columns: Vec<Column>,
+    /// The `.sqlx` entry's path as `include_bytes!` in the module sees it.
+    pub(super) include: String,
+    /// [`metadata_hash`] of that entry.
+    pub(super) hash: u64,
+}
+
+/// Checks `query` against its `.sqlx` entry and maps its types; records the enums it uses.
+pub(super) fn analyze<'q>(
+    file: &QueryFile,
+    query: &'q Query,
+    metadata: &BTreeMap<String, Metadata>,
+    options: GenOptions<'_>,
+    enums: &mut BTreeMap<String, EnumType>,
+) -> Result<Analyzed<'q>, GenError> {
+    let location = query.location(file);
+    let err = |message: String| GenError {
+        location: location.clone(),
+        name: query.name.clone(),
+        message,
+    };
+    let meta = metadata.get(&query.sql).ok_or_else(|| {
+        err(format!(
+            "no .sqlx entry for this SQL ({}): the query changed since `pgtide prepare` ran; run {}",
+            crate::sqlx_data::file_name(&query.sql),
+            options.regenerate_hint
+        ))
+    })?;
+    let describe = &meta.data.describe;
+    let empty = Vec::new();
+    let param_types = describe["parameters"]["Left"].as_array().unwrap_or(&empty);
+    if param_types.len() != query.params.len() {
+        return Err(err(format!(
+            "the server sees {} parameters, the SQL names {}; run {}",
+            param_types.len(),
+            query.params.len(),
+            options.regenerate_hint
+        )));
+    }
+    let mut args = Vec::new();
+    for (param, ty) in query.params.iter().zip(param_types) {
+        let ty = PgType::from_json(ty);
+        let Some(base) = ty.arg() else {
+            return Err(err(format!(
+                "parameter `{}` has type `{}`, which pgtide cannot map; cast it to a supported type, e.g. `@{}::text`",
+                param.name,
+                ty.pg_name(),
+                param.name
+            )));
+        };
+        let copy_json = if query.cardinality == Cardinality::CopyFrom {
+            let column = query
+                .copy
+                .as_ref()
+                .and_then(|c| c.columns.get(args.len()))
+                .map_or(param.name.as_str(), String::as_str);
+            ty.copy_json().map_err(|sent| {
+                err(format!(
+                    "column `{column}` is `{}`, but binary COPY would send {sent}, which the server \
+                     rejects; load it with an :exec INSERT instead (e.g. \
+                     `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type",
+                    ty.pg_name()
+                ))
+            })?
+        } else {
+            false
+        };
+        collect_enums(&ty, enums).map_err(&err)?;
+        let borrowed = base.starts_with('&');
+        let field_base = if borrowed {
+            format!("&'a {}", &base[1..])
+        } else {
+            base.clone()
+        };
+        let (ty_s, field_ty) = if param.nullable {
+            (format!("Option<{base}>"), format!("Option<{field_base}>"))
+        } else {
+            (base, field_base)
+        };
+        args.push(Arg {
+            name: param.name.clone(),
+            ty: ty_s,
+            field_ty,
+            pg: ty.pg_name(),
+            borrowed,
+            copy_json,
+        });
+    }
+
+    let mut columns = Vec::new();
+    if query.cardinality.returns_rows() {
+        let cols = describe["columns"].as_array().unwrap_or(&empty);
+        if cols.is_empty() {
+            return Err(err(format!(
+                "is {} but returns no columns; use :exec or :execrows, or add RETURNING",
+                query.cardinality
+            )));
+        }
+        for (i, col) in cols.iter().enumerate() {
+            let raw = col["name"].as_str().unwrap_or_default();
+            let name = ColumnName::parse(raw);
+            let field = crate::names::escape_keyword(&crate::names::to_snake(&name.name));
+            if field.is_empty() {
+                return Err(err(format!(
+                    "column {} (`{raw}`) has no usable name; give it one with `AS name`",
+                    i + 1
+                )));
+            }
+            if columns.iter().any(|c: &Column| c.field == field) {
+                return Err(err(format!(
+                    "two columns are named `{field}`; rename one with `AS other_name`"
+                )));
+            }
+            let ty = PgType::from_json(&col["type_info"]);
+            let nullable = name
+                .nullable
+                .unwrap_or_else(|| describe["nullable"][i].as_bool() != Some(false));
+            let base = match (&name.rust_type, ty.owned()) {
+                (Some(over), _) => over.clone(),
+                (None, Some(owned)) => {
+                    collect_enums(&ty, enums).map_err(&err)?;
+                    owned
+                }
+                (None, None) => {
+                    return Err(err(format!(
+                        "column `{}` has type `{}`, which pgtide cannot map; cast it (`{}::text AS {}`) or name a Rust type that decodes it (`AS \"{}: MyType\"`)",
+                        name.name,
+                        ty.pg_name(),
+                        name.name,
+                        name.name,
+                        name.name
+                    )));
+                }
+            };
+            let ty_s = if nullable {
+                format!("Option<{base}>")
+            } else {
+                base
+            };
+            columns.push(Column {
+                field,
+                ty: ty_s,
+                pg: ty.pg_name(),
+                nullable,
+            });
+        }
+    }
+    Ok(Analyzed {
+        query,
+        location,
+        args,
+        columns,
+        include: format!(
+            "{}/{}",
+            options.sqlx_dir_from_out,
+            crate::sqlx_data::file_name(&query.sql)
+        ),
+        hash: metadata_hash(&meta.bytes),
+    })
+}
+
+fn collect_enums(ty: &PgType, enums: &mut BTreeMap<String, EnumType>) -> Result<(), String> {
+    for e in ty.enums() {
+        let rust = enum_rust_name(e);
+        match enums.get(&rust) {
+            Some(known) if known != e => {
+                return Err(format!(
+                    "enum `{}` has different labels in another query's .sqlx entry; run `pgtide prepare` again",
+                    e.name
+                ));
+            }
+            Some(_) => {}
+            None => {
+                enums.insert(rust, e.clone());
+            }
+        }
+    }
+    Ok(())
+}
