@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{config, next_pid};
-use pgtide::codegen_support::{BinaryCopy, Statement};
+use pgtide::codegen_support::{Statement, copy_rows};
 use pgtide::copy::{CopyIn, CopyOut};
 use pgtide::sqlx::types::JsonValue;
 use pgtide::{Connection, ErrorKind, Pool};
@@ -28,6 +28,13 @@ static COPY_NAMES: Statement = Statement {
     sql: "COPY names (vc) FROM STDIN (FORMAT binary)",
 };
 
+type Doc = (
+    JsonValue,
+    Option<JsonValue>,
+    Option<Vec<String>>,
+    Option<Vec<i32>>,
+);
+
 #[tokio::test]
 async fn json_columns_and_accepted_arrays_copy_in_binary() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
@@ -36,14 +43,22 @@ async fn json_columns_and_accepted_arrays_copy_in_binary() -> anyhow::Result<()>
         .execute(&mut conn)
         .await?;
     let doc: JsonValue = serde_json::json!({"a": [1, "é"]});
-    let mut copy = BinaryCopy::new();
-    copy.row(5);
-    copy.field_json(&doc)?;
-    copy.field(&doc)?;
-    copy.field_json(&None::<JsonValue>)?;
-    copy.field(&vec!["x".to_owned()])?;
-    copy.field(&vec![1_i32, 2])?;
-    assert_eq!(copy.send(&mut conn, &COPY_DOCS).await?, 1);
+    // What generated `:copyfrom` code does: `field_json` for `json` columns.
+    let rows: [Doc; 1] = [(
+        doc.clone(),
+        None,
+        Some(vec!["x".to_owned()]),
+        Some(vec![1, 2]),
+    )];
+    let copied = copy_rows(&mut conn, &COPY_DOCS, 5, rows, |row, copy| {
+        copy.field_json(&row.0)?;
+        copy.field(&row.0)?;
+        copy.field_json(&row.1)?;
+        copy.field(&row.2)?;
+        copy.field(&row.3)
+    })
+    .await?;
+    assert_eq!(copied, 1);
     let (j, jb, nj): (JsonValue, JsonValue, Option<JsonValue>) =
         sqlx::query_as("SELECT j, jb, nj FROM docs")
             .fetch_one(&mut conn)
@@ -51,27 +66,58 @@ async fn json_columns_and_accepted_arrays_copy_in_binary() -> anyhow::Result<()>
     assert_eq!((&j, &jb, nj), (&doc, &doc, None));
 
     // Without `field_json` the server rejects the jsonb version byte.
-    let mut copy = BinaryCopy::new();
-    copy.row(5);
-    copy.field(&doc)?;
-    copy.field(&doc)?;
-    copy.field(&None::<JsonValue>)?;
-    copy.field(&None::<Vec<String>>)?;
-    copy.field(&None::<Vec<i32>>)?;
-    assert!(copy.send(&mut conn, &COPY_DOCS).await.is_err());
+    let rows: [Doc; 1] = [(doc.clone(), None, None, None)];
+    let err = copy_rows(&mut conn, &COPY_DOCS, 5, rows, |row, copy| {
+        copy.field(&row.0)?;
+        copy.field(&row.0)?;
+        copy.field(&row.1)?;
+        copy.field(&row.2)?;
+        copy.field(&row.3)
+    })
+    .await;
+    assert!(err.is_err());
 
     // Why codegen rejects `varchar[]` columns: sqlx labels `Vec<String>` as `text[]`.
     let mut conn = db.connect().await?;
     sqlx::query("CREATE TABLE names (vc varchar[])")
         .execute(&mut conn)
         .await?;
-    let mut copy = BinaryCopy::new();
-    copy.row(1);
-    copy.field(&vec!["x".to_owned()])?;
-    let err = copy.send(&mut conn, &COPY_NAMES).await.unwrap_err();
+    let rows = [vec!["x".to_owned()]];
+    let err = copy_rows(&mut conn, &COPY_NAMES, 1, rows, |row, copy| copy.field(row))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("element type"), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn generated_copyfrom_streams_many_rows_and_is_all_or_nothing() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_with_table(&db, 1).await?;
+    // 50,000 rows made as they are sent (never gathered): many 64 KiB chunks.
+    let rows = (1..=50_000).map(|i| (i, format!("item {i}")));
+    let write: fn(&(i32, String), &mut pgtide::copy::Fields<'_>) -> pgtide::Result<()> =
+        |row, copy| {
+            copy.field(&row.0)?;
+            copy.field(&row.1)
+        };
+    assert_eq!(copy_rows(&pool, &COPY_ITEMS, 2, rows, write).await?, 50_000);
+    assert_eq!(count(&pool).await, 50_000);
+    // A duplicate at the end: nothing of this COPY stays, and the error names the line.
+    let rows = (50_001..=60_000).chain([1]).map(|i| (i, String::new()));
+    let err = copy_rows(&pool, &COPY_ITEMS, 2, rows, write)
+        .await
+        .unwrap_err();
+    assert!(err.is_constraint_violation(), "{err}");
+    assert!(err.to_string().contains("line 10001"), "{err}");
+    assert_eq!(count(&pool).await, 50_000);
+    Ok(())
+}
+
+static COPY_ITEMS: Statement = Statement {
+    name: "CopyItems",
+    sql: "COPY items (id, name) FROM STDIN (FORMAT binary)",
+};
 
 async fn pool_with_table(db: &TestDb, max: u32) -> anyhow::Result<Pool> {
     let pool = Pool::connect(&config(db, 1, max).build()?).await?;

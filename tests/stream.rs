@@ -26,7 +26,6 @@ const TOTAL: i64 = 100_000 * 100_001 / 2;
 static STREAM_G: Statement = Statement {
     name: "StreamG",
     sql: MANY,
-    source: "tests/stream.rs:1",
 };
 
 #[tokio::test]

@@ -33,10 +33,16 @@ pub trait CopyRow {
     fn write(&self, out: &mut Fields<'_>) -> Result<()>;
 }
 
-/// Where a [`CopyRow`] writes its fields.
+/// Where a [`CopyRow`] (or a generated `:copyfrom` function) writes a row's fields.
 #[derive(Debug)]
 pub struct Fields<'a> {
     encoder: &'a mut BinaryEncoder,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(encoder: &'a mut BinaryEncoder) -> Self {
+        Self { encoder }
+    }
 }
 
 impl Fields<'_> {
@@ -105,7 +111,7 @@ impl BinaryEncoder {
     /// Appends one [`CopyRow`].
     pub(crate) fn write_row(&mut self, row: &impl CopyRow) -> Result<()> {
         self.row(row.fields());
-        row.write(&mut Fields { encoder: self })
+        row.write(&mut Fields::new(self))
     }
 
     /// Starts a row of `fields` fields.

@@ -115,57 +115,84 @@ impl CopyIn {
     /// Loads the rows `rows` yields, encoded in binary format (the format is set to binary)
     /// and sent a [`CHUNK`] at a time. A field that cannot be encoded aborts the `COPY`.
     ///
-    /// For an iterator, pass `futures_util::stream::iter(rows)` (re-exported as
-    /// `pgtide::codegen_support::StreamExt`'s crate).
+    /// For an iterator, pass `futures_util::stream::iter(rows)`.
     pub async fn from_rows<'c, S>(self, target: impl Into<Target<'c>>, rows: S) -> Result<u64>
     where
         S: Stream,
         S::Item: CopyRow,
     {
-        let mut rows = std::pin::pin!(rows);
-        self.format(CopyFormat::Binary)
-            .run(target.into(), async |copy: &mut Sink<'_>| {
-                let mut encoder = BinaryEncoder::new();
-                while let Some(row) = rows.next().await {
-                    encoder.write_row(&row)?;
-                    if encoder.is_full() {
-                        copy.send(encoder.pending()).await?;
-                        encoder.clear();
-                    }
-                }
-                encoder.finish();
-                copy.send(encoder.pending()).await?;
-                Ok(())
-            })
-            .await
+        let sql = self.format(CopyFormat::Binary).sql()?;
+        copy_encoded(target.into(), &sql, "copy in", rows, |row, encoder| {
+            encoder.write_row(row)
+        })
+        .await
     }
 
-    /// Starts the `COPY`, lets `feed` send the data, then finishes it (or aborts it when
-    /// `feed` failed).
     async fn run(
         self,
         target: Target<'_>,
         feed: impl AsyncFnOnce(&mut Sink<'_>) -> Result<()>,
     ) -> Result<u64> {
         let sql = self.sql()?;
-        observe::named("copy in", |rows: &u64| Some(*rows), async {
-            target
-                .run(async move |conn: &mut PgConnection| {
-                    let mut copy = conn.copy_in_raw(&sql).await?;
-                    match feed(&mut copy).await {
-                        Ok(()) => Ok(copy.finish().await?),
-                        Err(err) => {
-                            // The server discards what it received; a failure to abort (the
-                            // connection is gone) adds nothing to `err`.
-                            let _ = copy.abort(abort_message(&err)).await;
-                            Err(err)
-                        }
-                    }
-                })
-                .await
-        })
-        .await
+        run(target, &sql, "copy in", feed).await
     }
+}
+
+/// Runs `sql` (a `COPY … FROM STDIN (FORMAT binary)`) with the rows `rows` yields, each
+/// encoded by `write`, sent a [`CHUNK`] at a time: what [`CopyIn::from_rows`] and generated
+/// `:copyfrom` functions do.
+pub(crate) async fn copy_encoded<S>(
+    target: Target<'_>,
+    sql: &str,
+    name: &'static str,
+    rows: S,
+    mut write: impl FnMut(&S::Item, &mut BinaryEncoder) -> Result<()>,
+) -> Result<u64>
+where
+    S: Stream,
+{
+    let mut rows = std::pin::pin!(rows);
+    run(target, sql, name, async |copy: &mut Sink<'_>| {
+        let mut encoder = BinaryEncoder::new();
+        while let Some(row) = rows.next().await {
+            write(&row, &mut encoder)?;
+            if encoder.is_full() {
+                copy.send(encoder.pending()).await?;
+                encoder.clear();
+            }
+        }
+        encoder.finish();
+        copy.send(encoder.pending()).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Starts the `COPY`, lets `feed` send the data, then finishes it (or aborts it when `feed`
+/// failed), in a `pgtide.statement` span named `name`.
+async fn run(
+    target: Target<'_>,
+    sql: &str,
+    name: &'static str,
+    feed: impl AsyncFnOnce(&mut Sink<'_>) -> Result<()>,
+) -> Result<u64> {
+    observe::named(name, |rows: &u64| Some(*rows), async {
+        target
+            .run(async move |conn: &mut PgConnection| {
+                let mut copy = conn.copy_in_raw(sql).await?;
+                match feed(&mut copy).await {
+                    Ok(()) => Ok(copy.finish().await?),
+                    Err(err) => {
+                        // The server discards what it received; a failure to abort (the
+                        // connection is gone) adds nothing to `err`.
+                        let _ = copy.abort(abort_message(&err)).await;
+                        Err(err)
+                    }
+                }
+            })
+            .await
+    })
+    .await
 }
 
 /// Why the `COPY` was aborted, for the server's log (`CopyFail` has no length limit worth

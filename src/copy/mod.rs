@@ -53,6 +53,7 @@ pub use in_::CopyIn;
 pub use out::CopyOut;
 
 pub(crate) use binary::BinaryEncoder;
+pub(crate) use in_::copy_encoded;
 
 use std::fmt::Write as _;
 
