@@ -31,7 +31,8 @@ use crate::pool::{Pool, PooledConnection};
 use crate::transaction::Transaction;
 
 /// Where a bulk operation runs. Made with `.into()` from `&Pool`, `&mut PooledConnection`,
-/// `&mut Transaction`, `&mut Connection` or `&mut PgConnection`; functions taking
+/// `&mut Transaction`, `&mut Connection`, `&mut PgConnection` or a sqlx
+/// `&mut PoolConnection<Postgres>`; functions taking
 /// `impl Into<Target>` accept any of them.
 #[derive(Debug)]
 pub enum Target<'c> {
@@ -66,6 +67,13 @@ impl<'c> From<&'c mut PgConnection> for Target<'c> {
 impl<'c> From<&'c mut Connection> for Target<'c> {
     fn from(conn: &'c mut Connection) -> Self {
         Self::Raw(conn.raw_mut())
+    }
+}
+
+/// A connection from a sqlx `PgPool`, for applications that keep one beside pgtide.
+impl<'c> From<&'c mut sqlx::pool::PoolConnection<sqlx::Postgres>> for Target<'c> {
+    fn from(conn: &'c mut sqlx::pool::PoolConnection<sqlx::Postgres>) -> Self {
+        Self::Raw(conn)
     }
 }
 
