@@ -50,7 +50,7 @@ impl Connection {
     /// retried with the configured backoff while the server is starting or unreachable.
     /// Errors retrying cannot fix (wrong password, unknown database) return at once.
     pub async fn connect(config: &Config) -> Result<Self> {
-        let options = connect_options(config);
+        let options = connect_options(config)?;
         let timeout = config.connection().connect_timeout;
         let raw = RetryPolicy::from_settings(config.retry())
             .run("connect", connect_retryable, |_| {

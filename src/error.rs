@@ -24,12 +24,10 @@
 //! ```
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use sqlx::postgres::PgDatabaseError;
 
 use crate::config::ConfigError;
-use crate::pool::PoolStats;
 
 /// Everything that can go wrong, by what the caller can do about it.
 ///
@@ -49,11 +47,14 @@ pub enum Error {
         source: sqlx::Error,
     },
 
-    /// Something ran out of time: a statement (`57014`), a lock wait (`55P03`), an idle
-    /// transaction (`25P03`), connecting, or waiting for a pooled connection.
+    /// Something ran out of time; [`kind`](TimeoutKind) says what: a statement (`57014`), a
+    /// lock wait (`55P03`), an idle transaction (`25P03`), connecting, waiting for a pooled
+    /// connection, or one of pgtide's own client-side deadlines.
     #[error("timed out {what}{}", source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
     Timeout {
-        /// What timed out, e.g. `running the statement`.
+        /// What ran out of time, for matching.
+        kind: TimeoutKind,
+        /// What timed out, in words, e.g. `running the statement`.
         what: Cow<'static, str>,
         /// The underlying failure, when there is one (the last connect error for a pool
         /// that could not connect).
@@ -88,6 +89,58 @@ pub enum Error {
     /// The pool was closed; no more connections are handed out.
     #[error("the pool is closed")]
     Closed,
+}
+
+/// What ran out of time, in an [`Error::Timeout`].
+///
+/// ```
+/// use pgtide::error::{Error, TimeoutKind};
+///
+/// let err = Error::timeout(TimeoutKind::Acquire, "waiting for a pooled connection", None);
+/// assert_eq!(err.timeout_kind(), Some(TimeoutKind::Acquire));
+/// assert!(matches!(err, Error::Timeout { kind: TimeoutKind::Acquire, .. }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Opening a connection took longer than `connect_timeout` (TCP, TLS and authentication).
+    Connect,
+    /// No pooled connection within `pool.acquire_timeout`.
+    Acquire,
+    /// The server's `statement_timeout` cancelled the statement (`57014`, "statement timeout").
+    Statement,
+    /// The server cancelled the statement at a client's request (`57014`, "user request":
+    /// `pg_cancel_backend` or a cancel request from another client).
+    Cancelled,
+    /// `lock_timeout` ran out waiting for a lock (`55P03`).
+    LockWait,
+    /// The server ended a session idle inside a transaction longer than
+    /// `idle_in_transaction_session_timeout` (`25P03`).
+    IdleInTransaction,
+    /// One of pgtide's own deadlines: a per-call timeout (`with_timeout`), or a bounded
+    /// housekeeping step (a rollback, a session reset, a health check).
+    ClientDeadline,
+}
+
+impl TimeoutKind {
+    /// Lower-case name, e.g. `lock_wait`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Acquire => "acquire",
+            Self::Statement => "statement",
+            Self::Cancelled => "cancelled",
+            Self::LockWait => "lock_wait",
+            Self::IdleInTransaction => "idle_in_transaction",
+            Self::ClientDeadline => "client_deadline",
+        }
+    }
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The kind of an [`Error`], for matching, metrics and spans.
@@ -213,76 +266,25 @@ impl Error {
         self.sqlstate().is_some_and(|s| s.starts_with("23"))
     }
 
-    /// For a pool timeout: the pool's statistics when the caller gave up (how many
-    /// connections were in use, how many callers waited).
-    pub fn pool_stats(&self) -> Option<&PoolStats> {
-        self.pool_timeout().map(|t| &t.stats)
-    }
-
-    /// For a pool timeout: the last error connecting to the server, when connecting failed
-    /// while the caller waited (sqlx alone reports only `PoolTimedOut`).
-    pub fn last_connect_error(&self) -> Option<&Error> {
-        self.pool_timeout()?.last_connect_error.as_deref()
-    }
-
-    fn pool_timeout(&self) -> Option<&PoolTimeout> {
-        match self {
-            Self::Timeout {
-                source: Some(source),
-                ..
-            } => source.downcast_ref(),
-            _ => None,
-        }
-    }
-
-    /// A timeout, with the failure that explains it.
+    /// A timeout of `kind`, with the failure that explains it.
     pub fn timeout(
+        kind: TimeoutKind,
         what: impl Into<Cow<'static, str>>,
         source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
         Self::Timeout {
+            kind,
             what: what.into(),
             source,
         }
     }
-}
 
-/// Why a caller got no pooled connection in time: the source of a pool
-/// [`Timeout`](Error::Timeout). Read it with [`Error::pool_stats`] and
-/// [`Error::last_connect_error`].
-#[derive(Debug)]
-pub struct PoolTimeout {
-    /// How long the caller waited.
-    pub waited: Duration,
-    /// The pool when the caller gave up.
-    pub stats: PoolStats,
-    /// The last failure to connect while the caller waited, if connecting failed.
-    pub last_connect_error: Option<Box<Error>>,
-}
-
-impl std::fmt::Display for PoolTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.last_connect_error {
-            Some(err) => write!(
-                f,
-                "could not connect within {:?}: {err} (is the server up and reachable?)",
-                self.waited
-            ),
-            None => write!(
-                f,
-                "pool exhausted for {:?}: {} (raise pool.max_size or pool.acquire_timeout, \
-                 or hold connections for less time)",
-                self.waited, self.stats
-            ),
+    /// For a timeout: what ran out of time.
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        match self {
+            Self::Timeout { kind, .. } => Some(*kind),
+            _ => None,
         }
-    }
-}
-
-impl std::error::Error for PoolTimeout {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.last_connect_error
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -315,12 +317,16 @@ impl From<sqlx::Error> for Error {
             return match classify_sqlstate(&code) {
                 ErrorKind::Auth => Self::Auth { source: err },
                 ErrorKind::Timeout => {
-                    let what = match code.as_ref() {
-                        "55P03" => "waiting for a lock",
-                        "25P03" => "idle in transaction",
-                        _ => "running the statement",
+                    let (kind, what) = match code.as_ref() {
+                        "55P03" => (TimeoutKind::LockWait, "waiting for a lock"),
+                        "25P03" => (TimeoutKind::IdleInTransaction, "idle in transaction"),
+                        _ if cancelled_by_request(&err) => (
+                            TimeoutKind::Cancelled,
+                            "running the statement (cancelled at a client's request)",
+                        ),
+                        _ => (TimeoutKind::Statement, "running the statement"),
                     };
-                    Self::timeout(what, Some(Box::new(err)))
+                    Self::timeout(kind, what, Some(Box::new(err)))
                 }
                 ErrorKind::Transient => Self::Transient { source: err },
                 _ => Self::Permanent { source: err },
@@ -335,9 +341,11 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => Self::Transient { source: err },
             // TLS set-up errors (unreadable certificate, bad key) are configuration mistakes.
             sqlx::Error::Tls(_) => Self::Permanent { source: err },
-            sqlx::Error::PoolTimedOut => {
-                Self::timeout("waiting for a pooled connection", Some(Box::new(err)))
-            }
+            sqlx::Error::PoolTimedOut => Self::timeout(
+                TimeoutKind::Acquire,
+                "waiting for a pooled connection",
+                Some(Box::new(err)),
+            ),
             sqlx::Error::PoolClosed => Self::Closed,
             sqlx::Error::RowNotFound => Self::NotFound {
                 query: "a query expecting one row".into(),
@@ -345,6 +353,14 @@ impl From<sqlx::Error> for Error {
             other => Self::Permanent { source: other },
         }
     }
+}
+
+/// `57014` sent because someone asked (`pg_cancel_backend`, a cancel request), not because
+/// `statement_timeout` ran out. The SQLSTATE is the same; PostgreSQL's message tells them
+/// apart ("canceling statement due to user request" vs "… due to statement timeout").
+fn cancelled_by_request(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.message().contains("user request"))
 }
 
 /// The kind a SQLSTATE implies.
@@ -419,6 +435,7 @@ mod tests {
         );
         let timeout = Error::from(sqlx::Error::PoolTimedOut);
         assert_eq!(timeout.kind(), ErrorKind::Timeout);
+        assert_eq!(timeout.timeout_kind(), Some(TimeoutKind::Acquire));
         assert!(timeout.as_sqlx().is_some());
         assert!(!timeout.is_retryable());
     }

@@ -85,8 +85,8 @@ pub mod transaction;
 pub use connection::Connection;
 pub use execute_many::{Params, execute_many};
 
-pub use error::{Error, ErrorKind, PoolTimeout, Result, classify_sqlstate};
-pub use pool::{Pool, PoolStats, PooledConnection};
+pub use error::{Error, ErrorKind, Result, TimeoutKind, classify_sqlstate};
+pub use pool::{Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 
 pub use secrecy::{ExposeSecret, SecretString};

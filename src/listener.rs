@@ -33,7 +33,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 use crate::pool::{Pool, connect_options};
 use crate::retry::{RetryPolicy, connect_retryable, retry_event};
 
@@ -91,6 +91,7 @@ impl Listener {
     /// is unreachable as [`Pool::connect`](crate::Pool::connect) does.
     pub async fn connect(config: &Config) -> Result<Self> {
         let connect_timeout = config.connection().connect_timeout;
+        let options = connect_options(config)?;
         // sqlx's listener reconnects through a sqlx pool; this one holds just the listening
         // connection, made from pgtide's options, one connect timeout per attempt.
         let pool: PgPool = PgPoolOptions::new()
@@ -100,7 +101,7 @@ impl Listener {
             .idle_timeout(None)
             .test_before_acquire(false)
             .acquire_timeout(connect_timeout)
-            .connect_lazy_with(connect_options(config));
+            .connect_lazy_with(options);
         let c = config.connection();
         let server_address = format!("{}:{}", c.host, c.port);
         let retry = RetryPolicy::from_settings(config.retry());
@@ -209,6 +210,7 @@ impl Listener {
 fn connect_error(err: sqlx::Error, server: &str, timeout: Duration) -> Error {
     match err {
         sqlx::Error::PoolTimedOut => Error::timeout(
+            TimeoutKind::Connect,
             format!("connecting the listener to {server} (connect timeout {timeout:?})"),
             None,
         ),

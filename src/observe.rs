@@ -37,6 +37,7 @@
 //! [`Pool::transaction`](crate::Pool::transaction).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use sqlx::postgres::{PgQueryResult, PgRow};
@@ -44,11 +45,14 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::error::Result;
-use crate::pool::Shared;
 
-/// Where a statement runs, for the span fields.
-#[derive(Clone)]
-pub(crate) struct Target {
+/// Where a pool's statements run, for the span fields: made once per pool, cloned (one
+/// reference count) into the task-local scope of an operation.
+#[derive(Clone, Debug)]
+pub(crate) struct Target(Arc<Names>);
+
+#[derive(Debug)]
+struct Names {
     database: String,
     server: String,
 }
@@ -59,33 +63,34 @@ tokio::task_local! {
 }
 
 impl Target {
-    pub(crate) fn of(shared: &Shared) -> Self {
-        Self {
-            database: shared.config.connection().database.clone(),
-            server: shared.server_address.clone(),
-        }
+    pub(crate) fn new(database: String, server: String) -> Self {
+        Self(Arc::new(Names { database, server }))
+    }
+
+    /// `host:port`.
+    pub(crate) fn server(&self) -> &str {
+        &self.0.server
     }
 
     fn record(&self, span: &tracing::Span) {
-        span.record("db.name", self.database.as_str());
-        span.record("server.address", self.server.as_str());
+        span.record("db.name", self.0.database.as_str());
+        span.record("server.address", self.0.server.as_str());
     }
 }
 
 /// Records the pool's database and server in the current span (a no-op for spans without
 /// those fields).
-pub(crate) fn record_target(shared: &Shared) {
+pub(crate) fn record_target(target: &Target) {
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
     }
-    span.record("db.name", shared.config.connection().database.as_str());
-    span.record("server.address", shared.server_address.as_str());
+    target.record(&span);
 }
 
-/// Runs `fut` with `shared`'s database and server known to [`statement`] spans inside it.
-pub(crate) async fn with_target<F: Future>(shared: &Shared, fut: F) -> F::Output {
-    TARGET.scope(Target::of(shared), fut).await
+/// Runs `fut` with `target`'s database and server known to [`statement`] spans inside it.
+pub(crate) async fn with_target<F: Future>(target: &Target, fut: F) -> F::Output {
+    TARGET.scope(target.clone(), fut).await
 }
 
 /// The statement name set by an enclosing [`statement`], if any.
@@ -213,7 +218,7 @@ pub(crate) fn statement_span(name: &'static str) -> tracing::Span {
 /// Runs a pgtide operation in a `pgtide.query` span.
 pub(crate) async fn operation<T, F>(
     operation: &'static str,
-    shared: &Shared,
+    target: &Target,
     rows: impl Fn(&T) -> Option<u64>,
     fut: F,
 ) -> Result<T>
@@ -222,14 +227,14 @@ where
 {
     let span = query_span(operation);
     if span.is_disabled() {
-        // No subscriber wants it: skip the target copy and the timing on this hot path.
+        // No subscriber wants it: skip the target scope and the timing on this hot path.
         return fut.await;
     }
-    Target::of(shared).record(&span);
+    target.record(&span);
     finish(
         &span,
         rows,
-        with_target(shared, fut.instrument(span.clone())),
+        with_target(target, fut.instrument(span.clone())),
     )
     .await
 }
@@ -239,7 +244,7 @@ where
 /// otherwise runs `fut` in a `pgtide.query` span of its own (`db.operation` = `operation`).
 pub(crate) async fn pool_executor<T, F>(
     operation: &'static str,
-    shared: &Shared,
+    target: &Target,
     rows: impl Fn(&T) -> Option<u64>,
     fut: F,
 ) -> Result<T>
@@ -251,10 +256,10 @@ where
         .metadata()
         .is_some_and(|m| matches!(m.name(), "pgtide.query" | "pgtide.statement"))
     {
-        record_target(shared);
+        record_target(target);
         return fut.await;
     }
-    self::operation(operation, shared, rows, fut).await
+    self::operation(operation, target, rows, fut).await
 }
 
 /// A `pgtide.query` span for a helper run on an executor pgtide does not know (a raw

@@ -44,16 +44,13 @@
 //! # Ok(()) }
 //! ```
 
-use std::time::Duration;
-
 use futures_core::future::BoxFuture;
 use sqlx::postgres::PgRow;
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{Executor, FromRow, IntoArguments, PgConnection, Postgres};
+use sqlx::{Executor, FromRow, IntoArguments, Postgres};
 
 use crate::error::{Error, Result};
 use crate::observe;
-use crate::pool::{Conn, Pool, Shared, connect_millis};
 
 /// A sqlx query that returns rows: `query`, `query_as` or `query_scalar`.
 pub trait Fetch<'q>: Send + Sized {
@@ -195,127 +192,4 @@ where
             .map_err(Error::from)
     })
     .await
-}
-
-impl Pool {
-    /// Checks out a connection and runs `f` on it under its own statement timeout (see the
-    /// [module docs](crate::query#per-call-timeouts)). Not retried.
-    pub async fn with_timeout<T>(
-        &self,
-        timeout: Duration,
-        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-    ) -> Result<T> {
-        let mut conn = self.acquire().await?;
-        conn.with_timeout(timeout, f).await
-    }
-}
-
-/// How long the server's own `statement_timeout` may exceed the client deadline: the
-/// server-side backstop only matters when the client's cancel does not arrive.
-/// Clamped to PostgreSQL's largest `statement_timeout` (`INT_MAX` milliseconds).
-fn server_backstop(timeout: Duration) -> Duration {
-    const MAX: Duration = Duration::from_millis(i32::MAX as u64);
-    timeout
-        .saturating_mul(2)
-        .saturating_add(Duration::from_secs(1))
-        .min(MAX)
-}
-
-/// Runs `f` on `conn` under a client-side deadline that cancels the server-side statement.
-pub(crate) async fn run_timed<T>(
-    shared: &Shared,
-    conn: &mut Conn,
-    timeout: Duration,
-    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-) -> Result<T> {
-    // Until `statement_timeout` is restored and the statement's reply read, the session is
-    // not fit for reuse: if this future is dropped midway (an outer timeout, `select!`),
-    // the flag stays set and the pool discards the connection.
-    conn.start_in_flight();
-    let result = run_timed_inner(shared, conn, timeout, f).await;
-    if !conn.broken {
-        conn.end_in_flight();
-    }
-    result
-}
-
-async fn run_timed_inner<T>(
-    shared: &Shared,
-    conn: &mut Conn,
-    timeout: Duration,
-    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-) -> Result<T> {
-    let pid = match conn.backend_pid().await {
-        Ok(pid) => pid,
-        Err(err) => {
-            conn.observe(&err);
-            return Err(err);
-        }
-    };
-    let set = format!(
-        "SET statement_timeout = '{}'",
-        connect_millis(server_backstop(timeout))
-    );
-    if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(set))
-        .execute(&mut conn.raw)
-        .await
-    {
-        let err = Error::from(err);
-        conn.observe(&err);
-        return Err(err);
-    }
-    let outcome = tokio::time::timeout(timeout, f(&mut conn.raw)).await;
-    match outcome {
-        Ok(result) => {
-            if let Err(err) = &result {
-                conn.observe(err);
-            }
-            restore_statement_timeout(shared, conn).await;
-            result
-        }
-        Err(_deadline) => {
-            // The statement's future is gone but the server is still running it.
-            if let Err(err) = cancel(shared, pid).await {
-                tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");
-            }
-            restore_statement_timeout(shared, conn).await;
-            Err(Error::timeout(
-                format!(
-                    "running the statement (client deadline of {timeout:?}; cancelled on the server)"
-                ),
-                None,
-            ))
-        }
-    }
-}
-
-/// `pg_cancel_backend(pid)` from a second, short-lived connection.
-async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
-    let mut other = shared.inner.manager().connect_unpooled().await?;
-    let result = sqlx::query("SELECT pg_cancel_backend($1)")
-        .bind(pid)
-        .execute(&mut other)
-        .await;
-    let _ = sqlx::Connection::close(other).await;
-    result.map(|_| ()).map_err(Error::from)
-}
-
-/// `RESET statement_timeout` (back to the value from the startup packet). This also reads a
-/// cancelled statement's reply off the connection. Inside a failed transaction the `RESET`
-/// fails harmlessly (the rollback undoes the `SET`); a connection that does not answer is
-/// marked broken and not reused.
-async fn restore_statement_timeout(shared: &Shared, conn: &mut Conn) {
-    let limit = shared.config.connection().connect_timeout;
-    for _ in 0..3 {
-        let reset = sqlx::raw_sql("RESET statement_timeout").execute(&mut conn.raw);
-        match tokio::time::timeout(limit, reset).await {
-            Ok(Ok(_)) => return,
-            // A late cancel can hit the RESET itself: run it again.
-            Ok(Err(err))
-                if err.as_database_error().and_then(|e| e.code()).as_deref() == Some("57014") => {}
-            Ok(Err(err)) if err.as_database_error().is_some() => return,
-            _ => break,
-        }
-    }
-    conn.broken = true;
 }

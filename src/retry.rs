@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use tokio_retry::strategy::{ExponentialBackoff, jitter};
 
 use crate::config::RetrySettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 /// How often and how long to retry: attempts, exponential delays with optional full jitter,
 /// and a total time budget. Built from [`RetrySettings`].
@@ -202,8 +202,7 @@ pub(crate) fn retry_event(operation: &'static str, attempt: u32, delay: Duration
 
 /// Whether connecting may succeed if tried again: transient failures and connect timeouts.
 pub(crate) fn connect_retryable(err: &Error) -> bool {
-    err.is_retryable()
-        || matches!(err, Error::Timeout { what, .. } if what.starts_with("connecting"))
+    err.is_retryable() || err.timeout_kind() == Some(TimeoutKind::Connect)
 }
 
 #[cfg(test)]

@@ -77,11 +77,11 @@ impl<'c> From<&'c mut sqlx::pool::PoolConnection<sqlx::Postgres>> for Target<'c>
     }
 }
 
-/// A transaction's connection is discarded by the transaction itself when a body is
-/// abandoned (it closes instead of rolling back behind a half-finished exchange).
+/// The transaction's pooled connection: work abandoned midway gets it discarded (the
+/// transaction then closes it instead of rolling back behind a half-finished exchange).
 impl<'c> From<&'c mut Transaction> for Target<'c> {
     fn from(tx: &'c mut Transaction) -> Self {
-        Self::Raw(tx)
+        Self::Pooled(tx.pooled())
     }
 }
 
@@ -103,25 +103,22 @@ impl Target<'_> {
     }
 }
 
-/// The one place bulk work touches a pooled connection's bookkeeping: in flight until it
-/// completed or the server reported an error (sqlx has then read the exchange to its end);
-/// any other failure (a reader or writer that failed midway, a dropped future) leaves it in
-/// flight, so the pool discards the connection. Errors are remembered for the next
-/// checkout's health check.
+/// The one place bulk work touches a pooled connection: through its guard
+/// (`pool::guard::Conn`), entered before the work and left only when the work completed or
+/// the server reported an error (sqlx has then read the exchange to its end). Any other
+/// failure (a reader or writer that failed midway) never leaves, like a dropped future: the
+/// connection stays busy, so the pool discards it. The session is reset before reuse.
 async fn on_pooled<T>(
     conn: &mut PooledConnection,
     work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    conn.conn().start_in_flight();
-    let result = work(&mut conn.conn().raw).await;
+    let conn = conn.conn();
+    let busy = conn.enter();
+    let result = work(conn.raw_for_borrower()).await;
     match &result {
-        Ok(_) => conn.conn().end_in_flight(),
-        Err(err) => {
-            if err.sqlstate().is_some() {
-                conn.conn().end_in_flight();
-            }
-            conn.conn().observe(err);
-        }
+        Ok(_) => conn.leave(busy, None).await,
+        Err(err) if err.sqlstate().is_some() => conn.leave(busy, Some(err)).await,
+        Err(_) => drop(busy),
     }
     result
 }

@@ -365,3 +365,73 @@ fn empty_names_and_zero_durations_are_refused_by_key() {
         );
     }
 }
+
+/// PostgreSQL's timeouts are `int` milliseconds: above 2^31-1 every connect would fail with
+/// FATAL, so it is a config error naming the key and the source.
+#[test]
+fn session_timeouts_above_postgres_limit_are_refused_by_key_and_source() {
+    use std::time::Duration;
+    let over = Duration::from_millis(2_147_483_648);
+    let build = |b: pgtide::config::ConfigBuilder| {
+        b.password(SecretString::from("pw"))
+            .pool_size(PoolSize::new(1, 2).unwrap())
+            .build()
+    };
+    let limit = "must be at most 2147483647ms (about 24 days, PostgreSQL's limit), got 2147483648ms; use \"off\" for no limit";
+    assert_eq!(
+        build(Config::builder().statement_timeout(Some(over)))
+            .unwrap_err()
+            .to_string(),
+        format!("invalid `statement_timeout` in profile `default` (set in code): {limit}")
+    );
+    assert_eq!(
+        build(Config::builder().idle_in_transaction_session_timeout(Some(over)))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "invalid `idle_in_transaction_session_timeout` in profile `default` (set in code): {limit}"
+        )
+    );
+    // Half a millisecond over is over: the value is sent rounded up.
+    let just_over = Duration::from_millis(2_147_483_647) + Duration::from_micros(1);
+    assert!(
+        build(Config::builder().lock_timeout(Some(just_over)))
+            .unwrap_err()
+            .to_string()
+            .starts_with(
+                "invalid `lock_timeout` in profile `default` (set in code): must be at most"
+            )
+    );
+    assert_eq!(
+        env_error(&[("PGTIDE_DEFAULT__LOCK_TIMEOUT", "600h")]),
+        "invalid `lock_timeout` in profile `default` (environment variable PGTIDE_DEFAULT__LOCK_TIMEOUT): must be at most 2147483647ms (about 24 days, PostgreSQL's limit), got 600h; use \"off\" for no limit"
+    );
+    // The limit itself, and the pool's own (client-side) timeouts, are fine.
+    let at = Duration::from_millis(2_147_483_647);
+    assert!(build(Config::builder().statement_timeout(Some(at))).is_ok());
+    assert!(build(Config::builder().max_lifetime(Some(over * 10))).is_ok());
+}
+
+/// A `settings` entry naming a setting that has its own key would be sent beside it (one
+/// silently winning); a connection parameter is not a setting at all.
+#[test]
+fn settings_that_duplicate_a_key_or_name_a_connection_parameter_are_refused() {
+    assert_eq!(
+        env_error(&[("PGTIDE_DEFAULT__SETTINGS__STATEMENT_TIMEOUT", "5s")]),
+        "invalid `settings.statement_timeout` in profile `default` (environment variable PGTIDE_DEFAULT__SETTINGS__STATEMENT_TIMEOUT): `statement_timeout` has its own key, which would be sent beside this one: set `statement_timeout` instead"
+    );
+    let err = Config::builder()
+        .session_setting("Search_Path", "x")
+        .password(SecretString::from("pw"))
+        .pool_size(PoolSize::new(1, 2).unwrap())
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid `settings.Search_Path` in profile `default` (set in code): `search_path` has its own key, which would be sent beside this one: set `search_path` instead"
+    );
+    assert_eq!(
+        env_error(&[("PGTIDE_DEFAULT__SETTINGS__OPTIONS", "-c work_mem=1MB")]),
+        "invalid `settings.options` in profile `default` (environment variable PGTIDE_DEFAULT__SETTINGS__OPTIONS): is a connection parameter, not a session setting"
+    );
+}

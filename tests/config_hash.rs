@@ -91,3 +91,69 @@ fn config_hash_with_a_key_is_stable_across_processes_and_hides_the_password() {
     assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
     assert!(!hex.contains("pw-one") && !format!("{:?}", a.config_hash()).contains("pw-one"));
 }
+
+/// The hash of an unchanged configuration is byte-identical across pgtide versions (pools
+/// cached by hash in another process keep matching): pinned values, for a default config and
+/// one that sets every key.
+#[test]
+fn config_hash_of_an_unchanged_config_is_pinned() {
+    use pgtide::config::{HealthCheck, RetrySettings};
+    use std::time::Duration;
+    let key = b"pinned hashing key";
+    let plain = Config::builder()
+        .application_name("pinned")
+        .password(SecretString::from("pw"))
+        .pool_size(PoolSize::new(1, 10).unwrap())
+        .build()
+        .unwrap();
+    let mut retry = RetrySettings::default();
+    retry.attempts = 5;
+    retry.base_delay = Duration::from_millis(150);
+    retry.max_delay = Duration::from_secs(3);
+    retry.jitter = false;
+    retry.budget = Duration::from_secs(20);
+    let full = Config::builder()
+        .profile("prod")
+        .host("db.example")
+        .port(6543)
+        .database("appdb")
+        .user("app")
+        .application_name("svc")
+        .connect_timeout(Duration::from_secs(7))
+        .ssl_mode(SslMode::VerifyFull)
+        .ssl_root_cert("/etc/ca.pem")
+        .ssl_client_cert("/etc/c.pem", "/etc/c.key")
+        .statement_timeout(Some(Duration::from_millis(1500)))
+        .lock_timeout(Some(Duration::from_secs(2)))
+        .idle_in_transaction_session_timeout(None)
+        .search_path("app, public")
+        .session_setting("work_mem", "64MB")
+        .session_setting("TimeZone", "UTC")
+        .acquire_timeout(Duration::from_secs(4))
+        .idle_timeout(None)
+        .max_lifetime(Some(Duration::from_secs(600)))
+        .health_check(HealthCheck::IdleLongerThan(Duration::from_secs(9)))
+        .retry(retry)
+        .password(SecretString::from("pw-full"))
+        .pool_size(PoolSize::new(2, 16).unwrap())
+        .build()
+        .unwrap();
+    // The application name is set: its default, the binary's name, differs between builds.
+    let always = base()
+        .application_name("pinned")
+        .health_check(HealthCheck::Always)
+        .build()
+        .unwrap();
+    assert_eq!(
+        [
+            plain.config_hash_with_key(key).to_string(),
+            full.config_hash_with_key(key).to_string(),
+            always.config_hash_with_key(key).to_string(),
+        ],
+        [
+            "5b3da3b5c512eeb09fd84fe28ca9a6cbea9a416e7f36b2022ce8aac122e6a678",
+            "6c9a675f320f8c372e34bb07a9426448f28a7394e8d13eeec9e771594675a8e0",
+            "e1503c73946143c652531be94c14a82de24e702533481d135d380ffbd2e20d1d",
+        ]
+    );
+}

@@ -65,6 +65,7 @@ async fn statement_timeout_is_timeout() -> anyhow::Result<()> {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Statement));
     assert_eq!(err.sqlstate(), Some("57014"));
     assert!(!err.is_retryable());
     assert!(
@@ -200,10 +201,15 @@ async fn serialization_failure_is_transient() -> anyhow::Result<()> {
 
 #[test]
 fn pool_timeout_round_trips_through_sqlx_errors() {
-    let timeout = Error::timeout("waiting for a pooled connection", None);
+    let timeout = Error::timeout(
+        pgtide::error::TimeoutKind::Acquire,
+        "waiting for a pooled connection",
+        None,
+    );
     let through: sqlx::Error = sqlx::Error::Io(std::io::Error::other(timeout));
     let back = Error::from(through);
     assert_eq!(back.kind(), ErrorKind::Timeout);
+    assert_eq!(back.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
 }
 
 #[tokio::test]
@@ -228,6 +234,7 @@ async fn lock_timeout_is_timeout() -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(err.sqlstate(), Some("55P03"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::LockWait));
     assert!(!err.is_retryable());
     sqlx::raw_sql("ROLLBACK").execute(&mut admin).await?;
     Ok(())
@@ -264,9 +271,43 @@ async fn idle_in_transaction_timeout_is_timeout() -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(err.sqlstate(), Some("25P03"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        err.timeout_kind(),
+        Some(pgtide::TimeoutKind::IdleInTransaction)
+    );
     drop(tx);
     // The pool replaces the dead connection.
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
     assert_eq!(one, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_statement_cancelled_by_another_client_is_told_apart_from_statement_timeout()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let mut conn = pool.acquire().await?;
+    let pid = conn.backend_pid().await?;
+    let mut admin = db.connect().await?;
+    let marker = "cancelled_by_a_client";
+    let sql = format!("SELECT pg_sleep(60) AS {marker}");
+    let run = query::execute(&mut *conn, sqlx::query(sqlx::AssertSqlSafe(sql)));
+    let cancel = async {
+        common::running(&mut admin, marker).await;
+        sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    };
+    let (result, ()) = tokio::join!(run, cancel);
+    let err = result.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("57014"), "{err}");
+    assert_eq!(
+        err.timeout_kind(),
+        Some(pgtide::TimeoutKind::Cancelled),
+        "{err}"
+    );
     Ok(())
 }

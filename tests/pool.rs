@@ -66,6 +66,7 @@ async fn max_size_and_acquire_timeout_bound_the_pool() -> anyhow::Result<()> {
         "waited the acquire timeout"
     );
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
     // Exhaustion: the error carries the stats, and no connect error.
     let stats = err.pool_stats().expect("a pool timeout carries stats");
     assert_eq!((stats.in_use, stats.max_size), (2, 2));
@@ -300,6 +301,7 @@ async fn connect_timeout_is_enforced_against_a_server_that_never_answers() -> an
         started.elapsed()
     );
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Connect));
     assert!(err.to_string().contains("connecting"), "{err}");
     assert_eq!(proxy.accepted(), 1);
     Ok(())
@@ -340,6 +342,7 @@ async fn acquire_timeout_carries_the_last_connect_error() -> anyhow::Result<()> 
     let err = pool.acquire().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
     let cause = err.last_connect_error().expect("carries the connect error");
     assert_eq!(cause.kind(), ErrorKind::Transient, "{cause}");
     assert!(err.to_string().contains("could not connect"), "{err}");

@@ -83,6 +83,10 @@ async fn a_short_per_call_timeout_cancels_on_the_server_and_keeps_the_connection
         started.elapsed()
     );
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(
+        err.timeout_kind(),
+        Some(pgtide::TimeoutKind::ClientDeadline)
+    );
     assert!(err.to_string().contains("cancelled on the server"), "{err}");
     // The server is no longer running the sleep: the same backend is idle.
     let mut admin = db.connect().await?;

@@ -161,7 +161,7 @@ async fn an_idempotent_read_survives_a_real_server_stop_and_start() -> anyhow::R
         .port(server.port())
         .user(server.user())
         .database("postgres")
-        .password(SecretString::from("trust-needs-none"))
+        .password(SecretString::from(server.password().to_owned()))
         .ssl_mode(SslMode::Disable)
         .application_name(app)
         .retry(common::retry(40, 50, 500, Duration::from_secs(60)))
@@ -169,13 +169,7 @@ async fn an_idempotent_read_survives_a_real_server_stop_and_start() -> anyhow::R
         .pool_size(PoolSize::new(1, 2)?)
         .build()?;
     let pool = Pool::connect(&cfg).await?;
-    let mut admin = sqlx::PgConnection::connect(&format!(
-        "postgres://{}@{}:{}/postgres",
-        server.user(),
-        server.host(),
-        server.port()
-    ))
-    .await?;
+    let mut admin = sqlx::PgConnection::connect(&server.url("postgres")).await?;
 
     let mut attempts = 0;
     let read = pool.idempotent(async |conn| {

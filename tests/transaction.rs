@@ -95,6 +95,14 @@ async fn a_begin_cancelled_in_flight_does_not_leave_the_connection_in_a_transact
     // Try until one attempt was dropped in flight (bounded).
     let mut dropped_in_flight = 0;
     for _ in 0..200 {
+        // The probe below had the raw session, so the connection is reset in the background
+        // before it is available again: start each attempt with it idle.
+        common::eventually(
+            "the connection is idle again",
+            Duration::from_secs(10),
+            async || pool.stats().idle == 1,
+        )
+        .await;
         let created = pool.stats().connections_created;
         let mut begin = Box::pin(pool.begin(TxOptions::default()));
         // A transaction that did begin is dropped here too (rolled back in the background).

@@ -2,16 +2,16 @@
 //! own validation, so a loaded and a built configuration are checked by the same code.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use figment::Figment;
 use figment::value::Value;
 use secrecy::SecretString;
 
 use super::builder::ConfigBuilder;
+use super::keys::{KEYS, Key, Read};
 use super::layer::Layer;
 use super::provenance::Source;
-use super::raw::{self, KEYS, Kind};
+use super::raw;
 use super::secret_ref;
 use super::settings::Config;
 use super::{ConfigError, PoolSize};
@@ -70,13 +70,13 @@ impl Merged<'_> {
     /// Reads every key into a builder draft and builds.
     pub(crate) fn to_config(&self) -> Result<Config, ConfigError> {
         let mut builder = Config::builder().profile(self.profile);
-        for (key, kind) in KEYS {
-            self.apply(&mut builder, key, *kind)?;
+        for key in KEYS {
+            self.apply(&mut builder, key)?;
         }
         let password = self.password()?;
         let min = self.read("pool.min_size", raw::count)?;
         let max = self.read("pool.max_size", raw::count)?;
-        let default = PoolSize::default();
+        let default = PoolSize::default(); // the key table's defaults
         let size = PoolSize::new(min.unwrap_or(default.min()), max.unwrap_or(default.max()))
             .map_err(|e| self.locate(e))?;
         builder
@@ -118,96 +118,29 @@ impl Merged<'_> {
         })
     }
 
-    fn apply(&self, b: &mut ConfigBuilder, key: &str, kind: Kind) -> Result<(), ConfigError> {
-        let d = &mut b.draft;
-        match kind {
-            // Read elsewhere: the type-checked pair, and `dsn` expanded per layer.
-            Kind::Secret | Kind::Dsn => {}
-            Kind::Count if key.starts_with("pool.") => {}
-            Kind::Text => {
-                if let Some(v) = self.read(key, raw::text)? {
-                    match key {
-                        "host" => d.host = v,
-                        "database" => d.database = Some(v),
-                        "user" => d.user = v,
-                        "application_name" => d.application_name = Some(v),
-                        "search_path" => d.session.search_path = Some(v),
-                        _ => unreachable!("text key {key} has no field"),
-                    }
-                }
+    /// Stores one key, if any layer sets it, through its own row of the key table.
+    fn apply(&self, b: &mut ConfigBuilder, key: &Key) -> Result<(), ConfigError> {
+        let Some(value) = self.get(key.name) else {
+            return Ok(());
+        };
+        match key.read {
+            Read::Draft(store) => {
+                store(&mut b.draft, &value).map_err(|message| self.error(key.name, message))
             }
-            Kind::Port => {
-                if let Some(v) = self.read(key, raw::port)? {
-                    d.port = v;
+            // The type-checked pair and the password are read by `to_config`; `dsn` was
+            // expanded into its parts per layer.
+            Read::Loader => Ok(()),
+            Read::Settings => {
+                let Value::Dict(_, settings) = value else {
+                    return Ok(()); // `check_keys` refused anything but a table
+                };
+                for (name, value) in settings {
+                    let full = format!("{}.{name}", key.name);
+                    let value = raw::text(&value).map_err(|m| self.error(&full, m))?;
+                    b.draft.session.extra.insert(name, value);
                 }
-            }
-            Kind::Count => {
-                if let Some(v) = self.read(key, raw::count)? {
-                    d.retry.attempts = v;
-                }
-            }
-            Kind::Bool => {
-                if let Some(v) = self.read(key, raw::boolean)? {
-                    d.retry.jitter = v;
-                }
-            }
-            Kind::Duration => {
-                if let Some(v) = self.read(key, raw::duration)? {
-                    match key {
-                        "connect_timeout" => d.connect_timeout = v,
-                        "pool.acquire_timeout" => d.pool.acquire_timeout = v,
-                        "retry.base_delay" => d.retry.base_delay = v,
-                        "retry.max_delay" => d.retry.max_delay = v,
-                        "retry.budget" => d.retry.budget = v,
-                        _ => unreachable!("duration key {key} has no field"),
-                    }
-                }
-            }
-            Kind::OptDuration => {
-                if let Some(v) = self.read(key, raw::optional_duration)? {
-                    match key {
-                        "statement_timeout" => d.session.statement_timeout = v,
-                        "lock_timeout" => d.session.lock_timeout = v,
-                        "idle_in_transaction_session_timeout" => {
-                            d.session.idle_in_transaction_session_timeout = v;
-                        }
-                        "pool.idle_timeout" => d.pool.idle_timeout = v,
-                        "pool.max_lifetime" => d.pool.max_lifetime = v,
-                        _ => unreachable!("optional duration key {key} has no field"),
-                    }
-                }
-            }
-            Kind::SslMode => {
-                if let Some(v) = self.read(key, raw::ssl_mode)? {
-                    d.ssl_mode = Some(v);
-                }
-            }
-            Kind::HealthCheck => {
-                if let Some(v) = self.read(key, raw::health_check)? {
-                    d.pool.health_check = v;
-                }
-            }
-            Kind::Path => {
-                if let Some(v) = self.read(key, raw::text)? {
-                    let v = Some(PathBuf::from(v));
-                    match key {
-                        "sslrootcert" => d.root_cert = v,
-                        "sslcert" => d.client_cert = v,
-                        "sslkey" => d.client_key = v,
-                        _ => unreachable!("path key {key} has no field"),
-                    }
-                }
-            }
-            Kind::Settings => {
-                if let Some(Value::Dict(_, settings)) = self.get(key) {
-                    for (name, value) in settings {
-                        let full = format!("settings.{name}");
-                        let value = raw::text(&value).map_err(|m| self.error(&full, m))?;
-                        d.session.extra.insert(name, value);
-                    }
-                }
+                Ok(())
             }
         }
-        Ok(())
     }
 }

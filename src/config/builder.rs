@@ -1,11 +1,13 @@
 //! The type-state builder: `build()` exists only once a password and a pool size are given.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::duration::format_duration;
+use super::keys;
 use super::provenance::Source;
 use super::settings::{
     Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
@@ -65,28 +67,54 @@ pub(super) struct Draft {
     pub(super) retry: RetrySettings,
 }
 
+impl Draft {
+    /// Every field empty or zero: the key table's defaults are applied on top
+    /// ([`keys::default_draft`]); nothing here is a default.
+    pub(super) fn blank() -> Self {
+        Self {
+            profile: "default".into(),
+            host: String::new(),
+            port: 0,
+            database: None,
+            user: String::new(),
+            application_name: None,
+            connect_timeout: Duration::ZERO,
+            ssl_mode: None,
+            root_cert: None,
+            client_cert: None,
+            client_key: None,
+            session: SessionSettings {
+                statement_timeout: None,
+                lock_timeout: None,
+                idle_in_transaction_session_timeout: None,
+                search_path: None,
+                extra: BTreeMap::new(),
+            },
+            pool: PoolSettings {
+                size: PoolSize::default(),
+                acquire_timeout: Duration::ZERO,
+                idle_timeout: None,
+                max_lifetime: None,
+                health_check: HealthCheck::Never,
+            },
+            retry: RetrySettings {
+                attempts: 0,
+                base_delay: Duration::ZERO,
+                max_delay: Duration::ZERO,
+                jitter: false,
+                budget: Duration::ZERO,
+            },
+        }
+    }
+}
+
 impl Config {
     /// Starts a builder with the documented defaults.
     pub fn builder() -> ConfigBuilder<NoPassword, NoPoolSize> {
         ConfigBuilder {
             password: NoPassword,
             size: NoPoolSize,
-            draft: Draft {
-                profile: "default".into(),
-                host: "localhost".into(),
-                port: 5432,
-                database: None,
-                user: "postgres".into(),
-                application_name: None,
-                connect_timeout: Duration::from_secs(5),
-                ssl_mode: None,
-                root_cert: None,
-                client_cert: None,
-                client_key: None,
-                session: SessionSettings::default(),
-                pool: PoolSettings::default(),
-                retry: RetrySettings::default(),
-            },
+            draft: keys::default_draft(),
         }
     }
 }
@@ -288,6 +316,20 @@ impl ConfigBuilder<SecretString, PoolSize> {
                     "a setting name has only letters, digits, `_` and `.`",
                 ));
             }
+            if let Some(own) = OWN_KEYS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::invalid(
+                    format!("settings.{name}"),
+                    format!(
+                        "`{own}` has its own key, which would be sent beside this one: set `{own}` instead"
+                    ),
+                ));
+            }
+            if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::invalid(
+                    format!("settings.{name}"),
+                    "is a connection parameter, not a session setting",
+                ));
+            }
         }
         if d.port == 0 {
             return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
@@ -310,6 +352,13 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 "idle_in_transaction_session_timeout",
                 d.session.idle_in_transaction_session_timeout,
             ),
+        ] {
+            if let Some(value) = value {
+                positive(key, value)?;
+                session_timeout_limit(key, value)?;
+            }
+        }
+        for (key, value) in [
             ("pool.idle_timeout", d.pool.idle_timeout),
             ("pool.max_lifetime", d.pool.max_lifetime),
         ] {
@@ -371,6 +420,38 @@ impl ConfigBuilder<SecretString, PoolSize> {
             retry: d.retry,
         })
     }
+}
+
+/// Session settings that have a key of their own: a `settings` entry of the same name
+/// would be sent beside the key's value, one silently overriding the other.
+const OWN_KEYS: &[&str] = &[
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "search_path",
+    "application_name",
+];
+
+/// Startup-packet parameters that are not settings (PostgreSQL's protocol, "StartupMessage").
+const RESERVED: &[&str] = &["user", "database", "options", "replication"];
+
+/// PostgreSQL's largest timeout, in milliseconds (the GUCs are `int`).
+const MAX_SESSION_TIMEOUT_MS: u128 = i32::MAX as u128;
+
+/// A session timeout must fit PostgreSQL's `int` milliseconds, as sent (sub-millisecond
+/// rounded up); above it, every connection attempt would fail with FATAL.
+fn session_timeout_limit(key: &str, value: Duration) -> Result<(), ConfigError> {
+    let ms = value.as_millis() + u128::from(!value.subsec_nanos().is_multiple_of(1_000_000));
+    if ms > MAX_SESSION_TIMEOUT_MS {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be at most {MAX_SESSION_TIMEOUT_MS}ms (about 24 days, PostgreSQL's limit), got {}; use \"off\" for no limit",
+                format_duration(value)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {

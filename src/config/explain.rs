@@ -1,13 +1,12 @@
 //! The effective configuration, key by key, with where each value came from.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::duration::format_duration;
+use super::keys::KEYS;
 use super::provenance::Source;
-use super::settings::{Config, HealthCheck};
+use super::settings::Config;
 
 /// What the password is shown as.
 pub const REDACTED: &str = "[redacted]";
@@ -83,70 +82,19 @@ impl fmt::Display for LoadedConfig {
     }
 }
 
-fn opt(d: Option<Duration>) -> String {
-    d.map_or_else(|| "off".into(), format_duration)
-}
-
-/// Every key of `config`, spelled as in a file; the password redacted.
+/// Every key of `config` the key table shows, spelled as in a file (the password
+/// redacted), then one entry per session setting.
 fn effective_values(config: &Config) -> Vec<(String, String)> {
-    let c = config.connection();
-    let t = config.tls();
-    let s = config.session();
-    let p = config.pool();
-    let r = config.retry();
-    let path = |p: &Option<std::path::PathBuf>| {
-        p.as_ref()
-            .map_or_else(|| "none".into(), |p| p.display().to_string())
-    };
-    let mut out: Vec<(&str, String)> = vec![
-        ("host", c.host.clone()),
-        ("port", c.port.to_string()),
-        ("database", c.database.clone()),
-        ("user", c.user.clone()),
-        ("password", REDACTED.into()),
-        ("sslmode", t.mode.as_str().into()),
-        ("sslrootcert", path(&t.root_cert)),
-        ("sslcert", path(&t.client_cert)),
-        ("sslkey", path(&t.client_key)),
-        ("application_name", c.application_name.clone()),
-        (
-            "search_path",
-            s.search_path
-                .clone()
-                .unwrap_or_else(|| "server default".into()),
-        ),
-        ("connect_timeout", format_duration(c.connect_timeout)),
-        ("statement_timeout", opt(s.statement_timeout)),
-        ("lock_timeout", opt(s.lock_timeout)),
-        (
-            "idle_in_transaction_session_timeout",
-            opt(s.idle_in_transaction_session_timeout),
-        ),
-        ("pool.min_size", p.size.min().to_string()),
-        ("pool.max_size", p.size.max().to_string()),
-        ("pool.acquire_timeout", format_duration(p.acquire_timeout)),
-        ("pool.idle_timeout", opt(p.idle_timeout)),
-        ("pool.max_lifetime", opt(p.max_lifetime)),
-        (
-            "pool.health_check",
-            match p.health_check {
-                HealthCheck::Always => "always".into(),
-                HealthCheck::Never => "never".into(),
-                HealthCheck::IdleLongerThan(d) => format_duration(d),
-            },
-        ),
-        ("retry.attempts", r.attempts.to_string()),
-        ("retry.base_delay", format_duration(r.base_delay)),
-        ("retry.max_delay", format_duration(r.max_delay)),
-        ("retry.jitter", r.jitter.to_string()),
-        ("retry.budget", format_duration(r.budget)),
-    ];
-    let settings: Vec<(String, String)> = s
-        .extra
+    let mut out: Vec<(String, String)> = KEYS
         .iter()
-        .map(|(k, v)| (format!("settings.{k}"), v.clone()))
+        .filter_map(|key| Some((key.name.to_string(), (key.show?)(config))))
         .collect();
-    let mut all: Vec<(String, String)> = out.drain(..).map(|(k, v)| (k.to_string(), v)).collect();
-    all.extend(settings);
-    all
+    out.extend(
+        config
+            .session()
+            .extra
+            .iter()
+            .map(|(k, v)| (format!("settings.{k}"), v.clone())),
+    );
+    out
 }

@@ -13,13 +13,13 @@
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use super::settings::{Config, HealthCheck};
+use super::keys::{self, KEYS};
+use super::settings::Config;
 
 /// A SHA-256 digest identifying a configuration, password included, revealing nothing of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,68 +84,66 @@ impl Config {
     }
 }
 
-fn nanos(d: Duration) -> String {
-    d.as_nanos().to_string()
-}
+/// The order keys entered the hash in its first version. Frozen: reordering changes every
+/// hash. A key added to the table later enters after these, in table order.
+const V1_ORDER: &[&str] = &[
+    "host",
+    "port",
+    "database",
+    "user",
+    "application_name",
+    "connect_timeout",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "search_path",
+    "pool.min_size",
+    "pool.max_size",
+    "pool.acquire_timeout",
+    "pool.idle_timeout",
+    "pool.max_lifetime",
+    "pool.health_check",
+    "retry.attempts",
+    "retry.base_delay",
+    "retry.max_delay",
+    "retry.jitter",
+    "retry.budget",
+    "settings",
+];
 
-fn opt(d: Option<Duration>) -> String {
-    d.map_or_else(|| "none".into(), nanos)
-}
-
-/// Every setting but the password, in a fixed order.
+/// Every setting but the password, in a fixed order: the profile, each key the table
+/// hashes, then each session setting.
 fn canonical(c: &Config) -> Vec<(&'static str, String)> {
-    let path = |p: &Option<std::path::PathBuf>| {
-        p.as_ref()
-            .map_or_else(|| "none".into(), |p| format!("some:{}", p.display()))
-    };
-    let mut out = vec![
-        ("profile", c.profile.clone()),
-        ("host", c.connection.host.clone()),
-        ("port", c.connection.port.to_string()),
-        ("database", c.connection.database.clone()),
-        ("user", c.connection.user.clone()),
-        ("application_name", c.connection.application_name.clone()),
-        ("connect_timeout", nanos(c.connection.connect_timeout)),
-        ("sslmode", c.tls.mode.as_str().into()),
-        ("sslrootcert", path(&c.tls.root_cert)),
-        ("sslcert", path(&c.tls.client_cert)),
-        ("sslkey", path(&c.tls.client_key)),
-        ("statement_timeout", opt(c.session.statement_timeout)),
-        ("lock_timeout", opt(c.session.lock_timeout)),
-        (
-            "idle_in_transaction_session_timeout",
-            opt(c.session.idle_in_transaction_session_timeout),
-        ),
-        (
-            "search_path",
-            c.session
-                .search_path
-                .as_ref()
-                .map_or_else(|| "none".into(), |s| format!("some:{s}")),
-        ),
-        ("pool.min_size", c.pool.size.min().to_string()),
-        ("pool.max_size", c.pool.size.max().to_string()),
-        ("pool.acquire_timeout", nanos(c.pool.acquire_timeout)),
-        ("pool.idle_timeout", opt(c.pool.idle_timeout)),
-        ("pool.max_lifetime", opt(c.pool.max_lifetime)),
-        (
-            "pool.health_check",
-            match c.pool.health_check {
-                HealthCheck::Always => "always".into(),
-                HealthCheck::Never => "never".into(),
-                HealthCheck::IdleLongerThan(d) => format!("idle:{}", nanos(d)),
-            },
-        ),
-        ("retry.attempts", c.retry.attempts.to_string()),
-        ("retry.base_delay", nanos(c.retry.base_delay)),
-        ("retry.max_delay", nanos(c.retry.max_delay)),
-        ("retry.jitter", c.retry.jitter.to_string()),
-        ("retry.budget", nanos(c.retry.budget)),
-        ("settings", c.session.extra.len().to_string()),
-    ];
+    let frozen = V1_ORDER.iter().filter_map(|name| keys::find(name));
+    let later = KEYS.iter().filter(|k| !V1_ORDER.contains(&k.name));
+    let mut out = vec![("profile", c.profile.clone())];
+    out.extend(
+        frozen
+            .chain(later)
+            .filter_map(|key| Some((key.name, (key.hash?)(c)))),
+    );
     for (name, value) in &c.session.extra {
         // Length-prefix the name too: the pairs must not run into each other.
         out.push(("setting", format!("{}:{name}={value}", name.len())));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_frozen_name_is_a_hashed_key() {
+        for name in V1_ORDER {
+            assert!(
+                keys::find(name).is_some_and(|k| k.hash.is_some()),
+                "{name} left the key table or its hash"
+            );
+        }
+    }
 }

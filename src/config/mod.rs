@@ -52,7 +52,44 @@
 //! # Ok::<(), pgtide::config::ConfigError>(())
 //! ```
 //!
-//! Keys, defaults and precedence are listed on [`ConfigLoader`] and in the README.
+//! ## Keys
+//!
+//! Every key, as files write it (environment: `PGTIDE_<PROFILE>__POOL__MAX_SIZE`; code:
+//! [`ConfigLoader::set`]). This table is generated from the one key table the loader, the
+//! defaults, [`LoadedConfig`] and the config hash all read (a test keeps the two equal).
+//!
+//! | key | value | default | meaning |
+//! |---|---|---|---|
+//! | `host` | text | `localhost` | host name, IP address, or a socket directory (starts with `/`) |
+//! | `port` | port | `5432` | TCP port, 1..=65535 |
+//! | `database` | text | — | database name; default: the user name |
+//! | `user` | text | `postgres` | role to connect as |
+//! | `password` | secret | — | required; a `secret://env/NAME` or `secret://file/PATH` reference keeps it out of the file |
+//! | `dsn` | URL (secret) | — | a `postgres://` URL; keys beside it in the same section win over its parts |
+//! | `sslmode` | sslmode | — | libpq's modes; default: `require` for remote hosts, `prefer` on loopback and sockets |
+//! | `sslrootcert` | path | — | CA certificate to verify the server with (`verify-ca`, `verify-full`) |
+//! | `sslcert` | path | — | client certificate, for certificate authentication |
+//! | `sslkey` | path | — | client private key, for certificate authentication |
+//! | `application_name` | text | — | reported to the server; default: the running binary's name |
+//! | `search_path` | text | — | session `search_path`; default: the server's |
+//! | `connect_timeout` | duration | `5s` | longest one connection attempt (TCP, TLS, authentication) may take; > 0 |
+//! | `statement_timeout` | duration or "off" | `30s` | session `statement_timeout`, at most 2147483647ms; "off": the server's |
+//! | `lock_timeout` | duration or "off" | `off` | session `lock_timeout`, at most 2147483647ms; "off": the server's |
+//! | `idle_in_transaction_session_timeout` | duration or "off" | `60s` | session `idle_in_transaction_session_timeout`, at most 2147483647ms; "off": the server's |
+//! | `settings` | table | — | any other session setting by name (`work_mem = "64MB"`), sent at connection start |
+//! | `pool.min_size` | whole number | `1` | connections kept open, ≤ `pool.max_size` |
+//! | `pool.max_size` | whole number | `10` | most connections open, 1..=10000 |
+//! | `pool.acquire_timeout` | duration | `10s` | longest a caller waits for a connection; > 0 |
+//! | `pool.idle_timeout` | duration or "off" | `5m` | idle connections above the minimum close after this long; "off": never |
+//! | `pool.max_lifetime` | duration or "off" | `30m` | connections are replaced after this long; "off": never |
+//! | `pool.health_check` | "always", "never" or duration | `30s` | check a connection on checkout after it sat idle this long; "always" or "never" |
+//! | `retry.attempts` | whole number | `3` | total attempts, the first included (1 = no retry) |
+//! | `retry.base_delay` | duration | `100ms` | delay before the first retry, doubling each attempt; > 0 |
+//! | `retry.max_delay` | duration | `2s` | upper bound of one delay, ≥ `retry.base_delay` |
+//! | `retry.jitter` | true/false | `true` | randomise each delay (full jitter) |
+//! | `retry.budget` | duration | `10s` | total time all attempts together may take; > 0 |
+//!
+//! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
 mod apply;
 mod builder;
@@ -63,6 +100,7 @@ mod error;
 mod explain;
 mod file;
 mod hash;
+mod keys;
 mod layer;
 mod load;
 mod pool_size;

@@ -58,8 +58,11 @@ impl PoolSize {
 }
 
 impl Default for PoolSize {
-    /// `1..=10`.
+    /// `1..=10`, the key table's `pool.min_size` and `pool.max_size` defaults.
     fn default() -> Self {
-        Self { min: 1, max: 10 }
+        Self {
+            min: super::keys::default_count("pool.min_size"),
+            max: super::keys::default_count("pool.max_size"),
+        }
     }
 }

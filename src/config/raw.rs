@@ -5,59 +5,8 @@
 use figment::value::{Dict, Value};
 
 use super::duration::{DURATION_FORMS, parse_duration};
+use super::keys::{KEYS, Kind};
 use super::settings::{HealthCheck, SslMode};
-
-/// What a key holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Text,
-    Secret,
-    Dsn,
-    Port,
-    Count,
-    Bool,
-    Duration,
-    /// A duration, or `"off"` to leave the server default.
-    OptDuration,
-    SslMode,
-    HealthCheck,
-    Path,
-    /// A table of free-form session settings.
-    Settings,
-}
-
-/// Every key pgtide reads, as dotted paths. Defaults live on the fields of
-/// [`Config`](super::Config)'s setting groups and in the builder.
-pub(crate) const KEYS: &[(&str, Kind)] = &[
-    ("host", Kind::Text),
-    ("port", Kind::Port),
-    ("database", Kind::Text),
-    ("user", Kind::Text),
-    ("password", Kind::Secret),
-    ("dsn", Kind::Dsn),
-    ("sslmode", Kind::SslMode),
-    ("sslrootcert", Kind::Path),
-    ("sslcert", Kind::Path),
-    ("sslkey", Kind::Path),
-    ("application_name", Kind::Text),
-    ("search_path", Kind::Text),
-    ("connect_timeout", Kind::Duration),
-    ("statement_timeout", Kind::OptDuration),
-    ("lock_timeout", Kind::OptDuration),
-    ("idle_in_transaction_session_timeout", Kind::OptDuration),
-    ("settings", Kind::Settings),
-    ("pool.min_size", Kind::Count),
-    ("pool.max_size", Kind::Count),
-    ("pool.acquire_timeout", Kind::Duration),
-    ("pool.idle_timeout", Kind::OptDuration),
-    ("pool.max_lifetime", Kind::OptDuration),
-    ("pool.health_check", Kind::HealthCheck),
-    ("retry.attempts", Kind::Count),
-    ("retry.base_delay", Kind::Duration),
-    ("retry.max_delay", Kind::Duration),
-    ("retry.jitter", Kind::Bool),
-    ("retry.budget", Kind::Duration),
-];
 
 /// An unknown key: its dotted path and what to tell the user.
 #[derive(Debug)]
@@ -66,7 +15,7 @@ pub(crate) struct Unknown {
     pub hint: String,
 }
 
-/// Checks every key of one profile section against [`KEYS`].
+/// Checks every key of one profile section against the key table.
 pub(crate) fn check_keys(section: &Dict) -> Result<(), Unknown> {
     check_level(section, "")
 }
@@ -74,8 +23,8 @@ pub(crate) fn check_keys(section: &Dict) -> Result<(), Unknown> {
 fn check_level(dict: &Dict, prefix: &str) -> Result<(), Unknown> {
     for (name, value) in dict {
         let full = format!("{prefix}{name}");
-        if let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == full) {
-            if *kind == Kind::Settings && !matches!(value, Value::Dict(..)) {
+        if let Some(key) = KEYS.iter().find(|k| k.name == full) {
+            if key.kind == Kind::Settings && !matches!(value, Value::Dict(..)) {
                 return Err(Unknown {
                     key: full,
                     hint: "`settings` is a table of session settings, e.g. `work_mem = \"64MB\"`"
@@ -87,7 +36,7 @@ fn check_level(dict: &Dict, prefix: &str) -> Result<(), Unknown> {
         let group = format!("{full}.");
         let children: Vec<&str> = KEYS
             .iter()
-            .filter_map(|(k, _)| k.strip_prefix(group.as_str()))
+            .filter_map(|k| k.name.strip_prefix(group.as_str()))
             .collect();
         if !children.is_empty() {
             match value {
@@ -127,11 +76,10 @@ fn suggest(name: &str, prefix: &str) -> String {
     }
     // Right name, wrong level (`max_size` at the top), or `_` for `.` (`pool_max_size`).
     let full = format!("{prefix}{lower}");
-    if let Some((k, _)) = KEYS
-        .iter()
-        .find(|(k, _)| k.rsplit('.').next() == Some(lower.as_str()) || k.replace('.', "_") == full)
-    {
-        return format!("did you mean `{k}`?");
+    if let Some(k) = KEYS.iter().find(|k| {
+        k.name.rsplit('.').next() == Some(lower.as_str()) || k.name.replace('.', "_") == full
+    }) {
+        return format!("did you mean `{}`?", k.name);
     }
     format!("valid keys here are {}", siblings.join(", "))
 }
@@ -140,7 +88,7 @@ fn suggest(name: &str, prefix: &str) -> String {
 fn level_names(prefix: &str) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = KEYS
         .iter()
-        .filter_map(|(k, _)| k.strip_prefix(prefix))
+        .filter_map(|k| k.name.strip_prefix(prefix))
         .map(|rest| rest.split('.').next().unwrap_or(rest))
         .collect();
     names.dedup();

@@ -213,38 +213,22 @@ pub struct RetrySettings {
     pub budget: Duration,
 }
 
+// The defaults are the key table's (`keys::KEYS`), applied by `keys::default_draft`.
+
 impl Default for RetrySettings {
     fn default() -> Self {
-        Self {
-            attempts: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            jitter: true,
-            budget: Duration::from_secs(10),
-        }
+        super::keys::default_draft().retry
     }
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self {
-            size: PoolSize::default(),
-            acquire_timeout: Duration::from_secs(10),
-            idle_timeout: Some(Duration::from_secs(5 * 60)),
-            max_lifetime: Some(Duration::from_secs(30 * 60)),
-            health_check: HealthCheck::IdleLongerThan(Duration::from_secs(30)),
-        }
+        super::keys::default_draft().pool
     }
 }
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self {
-            statement_timeout: Some(Duration::from_secs(30)),
-            lock_timeout: None,
-            idle_in_transaction_session_timeout: Some(Duration::from_secs(60)),
-            search_path: None,
-            extra: BTreeMap::new(),
-        }
+        super::keys::default_draft().session
     }
 }

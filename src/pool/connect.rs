@@ -9,8 +9,14 @@
 //! reports their source as `client` in `pg_settings`.
 //!
 //! sqlx itself falls back to libpq's `PG*` environment variables for values the options do
-//! not set; every value pgtide's configuration holds is set explicitly here, so the
-//! configuration wins.
+//! not set, read from the process behind the configuration loader's back. Every value
+//! pgtide's configuration holds is set explicitly here, so the configuration wins over
+//! `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGAPPNAME`. Two
+//! kinds sqlx 0.9 gives no way to leave out are refused instead ([`inherited_env`]):
+//! `PGOPTIONS` (sqlx adds it in front of the session settings of every connection), and
+//! `PGSSLROOTCERT` / `PGSSLCERT` / `PGSSLKEY` when the configuration does not set the same
+//! file and TLS is not disabled. Put those settings in the configuration instead (the loader
+//! reads the certificate variables itself when asked to read the environment).
 
 use std::time::Duration;
 
@@ -19,10 +25,12 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, PgConnection};
 
 use crate::config::{Config, SessionSettings, SslMode};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
-/// sqlx connect options for `config`.
-pub(crate) fn connect_options(config: &Config) -> PgConnectOptions {
+/// sqlx connect options for `config`; fails when the process environment holds settings
+/// sqlx would add behind the configuration's back (see the module docs).
+pub(crate) fn connect_options(config: &Config) -> Result<PgConnectOptions> {
+    inherited_env(config, |name| std::env::var_os(name))?;
     let c = config.connection();
     let tls = config.tls();
     let mut options = PgConnectOptions::new_without_pgpass()
@@ -43,11 +51,53 @@ pub(crate) fn connect_options(config: &Config) -> PgConnectOptions {
         options = options.ssl_client_key(key);
     }
     let settings = startup_settings(config.session());
-    if settings.is_empty() {
+    Ok(if settings.is_empty() {
         options
     } else {
         options.options(settings)
+    })
+}
+
+/// Refuses process environment variables that sqlx 0.9 reads into every connection's options
+/// and that setting the options explicitly cannot undo. `var` looks one up (the process
+/// environment, or a map in tests). Names the variable, never its value.
+pub(crate) fn inherited_env(
+    config: &Config,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<()> {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    let tls = config.tls();
+    let mut refused = Vec::new();
+    if set("PGOPTIONS") {
+        refused.push("PGOPTIONS");
     }
+    if tls.mode != SslMode::Disable {
+        for (name, configured) in [
+            ("PGSSLROOTCERT", tls.root_cert.is_some()),
+            ("PGSSLCERT", tls.client_cert.is_some()),
+            ("PGSSLKEY", tls.client_key.is_some()),
+        ] {
+            if set(name) && !configured {
+                refused.push(name);
+            }
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Permanent {
+        source: sqlx::Error::Configuration(
+            format!(
+                "the process environment sets {}, which sqlx would apply to every connection \
+                 behind the configuration's back (it offers no way to leave them out): unset \
+                 {}, and put what you need in the configuration (session settings, \
+                 sslrootcert/sslcert/sslkey)",
+                refused.join(", "),
+                if refused.len() == 1 { "it" } else { "them" },
+            )
+            .into(),
+        ),
+    })
 }
 
 /// The session settings as `(name, value)` startup options.
@@ -62,7 +112,9 @@ pub(crate) fn startup_settings(session: &SessionSettings) -> Vec<(String, String
         ),
     ] {
         if let Some(value) = value {
-            out.push((name.to_owned(), millis(value)));
+            // Defensive: validation refuses larger values; clamped rather than have the
+            // server refuse every connection with a FATAL.
+            out.push((name.to_owned(), millis(value.min(MAX_SESSION_TIMEOUT))));
         }
     }
     if let Some(path) = &session.search_path {
@@ -73,6 +125,9 @@ pub(crate) fn startup_settings(session: &SessionSettings) -> Vec<(String, String
     }
     out
 }
+
+/// PostgreSQL's largest session timeout: `INT_MAX` milliseconds.
+pub(crate) const MAX_SESSION_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
 /// A duration as PostgreSQL milliseconds, rounded up: `0` would mean "no limit".
 pub(crate) fn millis(d: Duration) -> String {
@@ -97,6 +152,7 @@ pub(crate) async fn connect(options: &PgConnectOptions, timeout: Duration) -> Re
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(result) => result.map_err(Error::from),
         Err(_) => Err(Error::timeout(
+            TimeoutKind::Connect,
             format!(
                 "connecting to {}:{} after {timeout:?}",
                 options.get_host(),
@@ -110,6 +166,67 @@ pub(crate) async fn connect(options: &PgConnectOptions, timeout: Duration) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(mode: SslMode) -> Config {
+        Config::builder()
+            .host("db.example")
+            .database("app")
+            .user("app")
+            .password(secrecy::SecretString::from("pw"))
+            .pool_size(crate::config::PoolSize::new(1, 2).unwrap())
+            .ssl_mode(mode)
+            .build()
+            .unwrap()
+    }
+
+    fn env(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into())
+    }
+
+    #[test]
+    fn inherited_pgoptions_and_certificates_are_refused_by_name() {
+        let err = inherited_env(
+            &config(SslMode::Disable),
+            env(&[("PGOPTIONS", "-c search_path=x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sets PGOPTIONS"), "{err}");
+        assert!(
+            !err.contains("search_path=x"),
+            "the value is not shown: {err}"
+        );
+        let err = inherited_env(
+            &config(SslMode::Require),
+            env(&[("PGSSLROOTCERT", "/tmp/ca.pem"), ("PGSSLKEY", "/tmp/k.pem")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sets PGSSLROOTCERT, PGSSLKEY"), "{err}");
+        // Harmless: TLS off, empty values, nothing set.
+        inherited_env(
+            &config(SslMode::Disable),
+            env(&[("PGSSLROOTCERT", "/tmp/ca.pem")]),
+        )
+        .unwrap();
+        inherited_env(&config(SslMode::Require), env(&[("PGOPTIONS", "")])).unwrap();
+        inherited_env(&config(SslMode::Require), env(&[])).unwrap();
+    }
+
+    #[test]
+    fn session_timeouts_are_clamped_to_the_server_limit() {
+        let session = SessionSettings {
+            statement_timeout: Some(Duration::from_secs(10 * 365 * 24 * 3600)),
+            ..SessionSettings::default()
+        };
+        let settings = startup_settings(&session);
+        assert_eq!(
+            settings[0],
+            ("statement_timeout".to_owned(), "2147483647ms".to_owned())
+        );
+    }
 
     #[test]
     fn millis_round_up_and_never_zero() {

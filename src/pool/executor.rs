@@ -10,13 +10,52 @@
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::TryStreamExt;
-use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
+use sqlx::postgres::{PgArguments, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, Postgres, SqlStr};
 use sqlx_core::ext::async_stream::TryAsyncStream;
 
 use super::Pool;
+use super::guard::is_stale_plan;
 use crate::error::{Error, into_sqlx};
 use crate::observe;
+
+/// A query taken apart so that it can run a second time: after `0A000` ("cached plan must
+/// not change result type", a table changed shape under a cached `SELECT *`), the statement
+/// did not run; the guard cleared the connection's statement cache, and it runs once more.
+/// Only prepared (cached) statements can fail this way, so only their arguments are copied.
+struct Replayable {
+    sql: SqlStr,
+    args: Option<PgArguments>,
+    spare: Option<PgArguments>,
+}
+
+impl Replayable {
+    fn new<'q, E: Execute<'q, Postgres>>(mut query: E) -> Result<Self, sqlx::Error> {
+        let persistent = query.persistent();
+        let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+        let spare = if persistent { args.clone() } else { None };
+        Ok(Self {
+            sql: query.sql(),
+            args,
+            spare,
+        })
+    }
+
+    /// The query to run now.
+    fn first(&mut self) -> (SqlStr, Option<PgArguments>) {
+        (self.sql.clone(), self.args.take())
+    }
+
+    /// The query again, when `err` says its cached plan was stale and it can run again.
+    fn again(&mut self, err: &Error) -> Option<(SqlStr, Option<PgArguments>)> {
+        if is_stale_plan(err) {
+            let args = self.spare.take()?;
+            Some((self.sql.clone(), Some(args)))
+        } else {
+            None
+        }
+    }
+}
 
 impl<'p> Executor<'p> for &'_ Pool {
     type Database = Postgres;
@@ -31,28 +70,32 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(TryAsyncStream::new(move |yielder| async move {
-            let shared = std::sync::Arc::clone(&pool.shared);
-            observe::pool_executor("fetch_many", &shared, |_| None, async {
+            observe::pool_executor("fetch_many", &pool.shared.target, |_| None, async {
+                let mut query = Replayable::new(query)?;
                 let mut conn = pool.acquire().await?;
                 // A stream dropped before its end leaves the statement's reply unread: the
-                // connection is discarded then (see `Conn::in_flight`).
-                conn.conn().start_in_flight();
-                let mut rows = conn.fetch_many(query);
-                loop {
-                    match rows.try_next().await {
-                        Ok(Some(item)) => yielder.r#yield(item).await,
-                        Ok(None) => break,
-                        Err(err) => {
-                            drop(rows);
-                            let err = Error::from(err);
-                            conn.conn().end_in_flight();
-                            conn.conn().observe(&err);
-                            return Err(err);
+                // guard keeps the connection marked busy then, and it is discarded.
+                let mut next = Some(query.first());
+                while let Some(q) = next.take() {
+                    let mut yielded = false;
+                    let result = conn
+                        .conn()
+                        .track(async |raw| {
+                            let mut rows = raw.fetch_many(q);
+                            while let Some(item) = rows.try_next().await? {
+                                yielded = true;
+                                yielder.r#yield(item).await;
+                            }
+                            Ok(())
+                        })
+                        .await;
+                    if let Err(err) = result {
+                        match query.again(&err) {
+                            Some(q) if !yielded => next = Some(q),
+                            _ => return Err(err),
                         }
                     }
                 }
-                drop(rows);
-                conn.conn().end_in_flight();
                 Ok(())
             })
             .await
@@ -70,18 +113,26 @@ impl<'p> Executor<'p> for &'_ Pool {
     {
         let pool = self.clone();
         Box::pin(async move {
-            let shared = std::sync::Arc::clone(&pool.shared);
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
-            observe::pool_executor("fetch_optional", &shared, rows, async {
+            observe::pool_executor("fetch_optional", &pool.shared.target, rows, async {
+                let mut query = Replayable::new(query)?;
                 let mut conn = pool.acquire().await?;
-                conn.conn().start_in_flight();
-                let result = conn.fetch_optional(query).await;
-                conn.conn().end_in_flight();
-                result.map_err(|err| {
-                    let err = Error::from(err);
-                    conn.conn().observe(&err);
-                    err
-                })
+                let q = query.first();
+                let result = conn
+                    .conn()
+                    .track(async |raw| Ok(raw.fetch_optional(q).await?))
+                    .await;
+                match result {
+                    Err(err) => match query.again(&err) {
+                        Some(q) => {
+                            conn.conn()
+                                .track(async |raw| Ok(raw.fetch_optional(q).await?))
+                                .await
+                        }
+                        None => Err(err),
+                    },
+                    ok => ok,
+                }
             })
             .await
             .map_err(into_sqlx)
@@ -99,10 +150,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.conn().start_in_flight();
-            let result = conn.prepare_with(sql, parameters).await;
-            conn.conn().end_in_flight();
-            result
+            conn.conn()
+                .track(async |raw| Ok(raw.prepare_with(sql, parameters).await?))
+                .await
+                .map_err(into_sqlx)
         })
     }
 
@@ -116,10 +167,10 @@ impl<'p> Executor<'p> for &'_ Pool {
         let pool = self.clone();
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
-            conn.conn().start_in_flight();
-            let result = conn.describe(sql).await;
-            conn.conn().end_in_flight();
-            result
+            conn.conn()
+                .track(async |raw| Ok(raw.describe(sql).await?))
+                .await
+                .map_err(into_sqlx)
         })
     }
 }

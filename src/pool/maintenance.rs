@@ -109,13 +109,7 @@ pub(crate) fn close_all(shared: &Shared, conns: Vec<Conn>) {
     for _ in &conns {
         Counters::bump(&shared.counters.closed);
     }
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            for conn in conns {
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(1), sqlx::Connection::close(conn.raw))
-                        .await;
-            }
-        });
+    for conn in conns {
+        super::guard::discard(conn, None);
     }
 }

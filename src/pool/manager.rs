@@ -11,75 +11,18 @@
 //!   connections idle for more than 30 s.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use super::connect::connect;
+use super::guard::Conn;
+use super::reset::{self, Policy, SessionReset};
 use super::stats::Counters;
 use crate::config::HealthCheck;
-use crate::error::{Error, Result};
-
-/// A pooled sqlx connection and what the pool knows about it.
-#[derive(Debug)]
-pub(crate) struct Conn {
-    pub(crate) raw: PgConnection,
-    /// The server process id, looked up the first time a per-call timeout needs it.
-    pub(crate) pid: Option<i32>,
-    /// Check with a ping before handing it out again (it saw a connection-level error).
-    pub(crate) suspect: bool,
-    /// Do not hand it out again (a cancelled statement could not be drained).
-    pub(crate) broken: bool,
-    /// A pgtide operation that leaves the session in a changed state until it completes
-    /// (`BEGIN` in flight, a per-call `statement_timeout`, a statement whose reply has not
-    /// been read) is running. Set before it starts and cleared when it completed; still set
-    /// when the connection is handed back means its future was dropped midway (an outer
-    /// timeout, `select!`), so the connection is discarded instead of reused.
-    pub(crate) in_flight: bool,
-    /// When it was last handed back to the pool.
-    pub(crate) idle_since: Instant,
-}
-
-impl Conn {
-    /// The backend pid, asked once per connection.
-    pub(crate) async fn backend_pid(&mut self) -> Result<i32> {
-        if let Some(pid) = self.pid {
-            return Ok(pid);
-        }
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut self.raw)
-            .await?;
-        self.pid = Some(pid);
-        Ok(pid)
-    }
-
-    /// Remembers what an error says about the connection itself: a lost connection is
-    /// never handed out again; a protocol error, or a timeout the server did not report
-    /// (the client gave up waiting), gets a health check on the next checkout.
-    pub(crate) fn observe(&mut self, err: &Error) {
-        if err.is_connection_lost() {
-            self.broken = true;
-        } else if matches!(err.as_sqlx(), Some(sqlx::Error::Protocol(_)))
-            || (err.kind() == crate::error::ErrorKind::Timeout && err.sqlstate().is_none())
-        {
-            self.suspect = true;
-        }
-    }
-
-    /// Marks an operation as started: if the caller drops its future before
-    /// [`end_in_flight`](Self::end_in_flight), the flag stays set and the pool discards the
-    /// connection.
-    pub(crate) fn start_in_flight(&mut self) {
-        self.in_flight = true;
-    }
-
-    /// The operation started with [`start_in_flight`](Self::start_in_flight) completed.
-    pub(crate) fn end_in_flight(&mut self) {
-        self.in_flight = false;
-    }
-}
+use crate::error::{Error, Result, TimeoutKind};
 
 /// Creates and recycles [`Conn`]s for one pool.
 pub(crate) struct ConnectionManager {
@@ -88,6 +31,7 @@ pub(crate) struct ConnectionManager {
     pub(crate) health_check: HealthCheck,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) reset: Policy,
 }
 
 /// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
@@ -119,12 +63,32 @@ impl ConnectionManager {
             health_check,
             max_lifetime,
             counters,
+            reset: Policy::default(),
         }
     }
 
     /// Opens a connection outside the pool (for cancelling a statement).
     pub(crate) async fn connect_unpooled(&self) -> Result<PgConnection> {
         connect(&self.options, self.connect_timeout).await
+    }
+
+    /// Connects and learns the backend pid (for stopping an abandoned statement later).
+    async fn open(&self) -> Result<Conn> {
+        let mut raw = connect(&self.options, self.connect_timeout).await?;
+        let pid = tokio::time::timeout(
+            self.connect_timeout,
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut raw),
+        )
+        .await;
+        match pid {
+            Ok(Ok(pid)) => Ok(Conn::new(raw, pid)),
+            Ok(Err(err)) => Err(err.into()),
+            Err(_) => Err(Error::timeout(
+                TimeoutKind::Connect,
+                "asking a new connection for its backend pid",
+                None,
+            )),
+        }
     }
 
     fn too_old(&self, metrics: &Metrics) -> bool {
@@ -137,17 +101,10 @@ impl deadpool::managed::Manager for ConnectionManager {
     type Error = Error;
 
     async fn create(&self) -> Result<Conn> {
-        match connect(&self.options, self.connect_timeout).await {
-            Ok(raw) => {
+        match self.open().await {
+            Ok(conn) => {
                 Counters::bump(&self.counters.created);
-                Ok(Conn {
-                    raw,
-                    pid: None,
-                    suspect: false,
-                    broken: false,
-                    in_flight: false,
-                    idle_since: Instant::now(),
-                })
+                Ok(conn)
             }
             Err(err) => {
                 Counters::bump(&self.counters.connect_failures);
@@ -165,7 +122,7 @@ impl deadpool::managed::Manager for ConnectionManager {
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
         let verdict = if conn.broken {
             Err(RecycleError::message("the connection is broken"))
-        } else if conn.in_flight {
+        } else if conn.is_busy() {
             Err(RecycleError::message(
                 "an operation on the connection was abandoned midway",
             ))
@@ -180,14 +137,36 @@ impl deadpool::managed::Manager for ConnectionManager {
                     HealthCheck::Never => false,
                     HealthCheck::IdleLongerThan(idle) => conn.idle_since.elapsed() > idle,
                 };
-            if check {
-                match tokio::time::timeout(self.connect_timeout, conn.raw.ping()).await {
-                    Ok(Ok(())) => {
+            let limit = self.connect_timeout;
+            if conn.touched && self.reset.get() != SessionReset::Never {
+                // Handed back without a runtime to reset it then: reset now (a round trip,
+                // which also checks the connection).
+                match conn.track(async |raw| reset::run(raw, limit).await).await {
+                    Ok(()) => {
+                        conn.touched = false;
                         conn.suspect = false;
                         Ok(())
                     }
-                    Ok(Err(err)) => Err(RecycleError::Backend(err.into())),
-                    Err(_) => Err(RecycleError::message("the health check timed out")),
+                    Err(err) => Err(RecycleError::Backend(err)),
+                }
+            } else if check {
+                let ping =
+                    async |raw: &mut PgConnection| match tokio::time::timeout(limit, raw.ping())
+                        .await
+                    {
+                        Ok(result) => result.map_err(Error::from),
+                        Err(_) => Err(Error::timeout(
+                            TimeoutKind::ClientDeadline,
+                            "running the health check",
+                            None,
+                        )),
+                    };
+                match conn.track(ping).await {
+                    Ok(()) => {
+                        conn.suspect = false;
+                        Ok(())
+                    }
+                    Err(err) => Err(RecycleError::Backend(err)),
                 }
             } else {
                 Ok(())

@@ -42,10 +42,16 @@
 //! ```
 
 mod connect;
+pub(crate) mod deadline;
 mod executor;
+pub(crate) mod guard;
+mod idempotent;
 pub(crate) mod maintenance;
 mod manager;
+pub mod reset;
 mod stats;
+mod timeout;
+pub(crate) mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,14 +62,17 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::config::Config;
-use crate::error::{Error, PoolTimeout, Result};
+use crate::error::{Error, Result, TimeoutKind};
+use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
-pub(crate) use connect::millis as connect_millis;
 pub(crate) use connect::{connect as connect_one, connect_options};
-pub(crate) use manager::{Conn, ConnectionManager};
+pub(crate) use guard::Conn;
+pub(crate) use manager::ConnectionManager;
+pub use reset::SessionReset;
 use stats::Counters;
 pub use stats::PoolStats;
+pub use timeout::PoolTimeout;
 
 /// Acquire waits longer than this are logged (`WARN`, target `pgtide::pool`) unless changed
 /// with [`Pool::set_slow_acquire_threshold`].
@@ -84,7 +93,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) counters: Arc<Counters>,
     pub(crate) retry: RetryPolicy,
-    pub(crate) server_address: String,
+    /// Database and server for the spans, made once.
+    pub(crate) target: Target,
     slow_acquire_nanos: AtomicU64,
     maintenance: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
@@ -102,7 +112,7 @@ impl Drop for Shared {
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
-            .field("server", &self.shared.server_address)
+            .field("server", &self.shared.target.server())
             .field("database", &self.database())
             .field("user", &self.shared.config.connection().user)
             .field("stats", &self.stats())
@@ -121,7 +131,7 @@ impl Pool {
     /// replaces old ones; the task ends when the last clone of the pool is dropped or
     /// [`close`](Self::close) is called.
     pub async fn connect(config: &Config) -> Result<Self> {
-        let pool = Self::build(config);
+        let pool = Self::build(config)?;
         let first = pool
             .shared
             .retry
@@ -133,11 +143,11 @@ impl Pool {
         Ok(pool)
     }
 
-    fn build(config: &Config) -> Self {
+    fn build(config: &Config) -> Result<Self> {
         let counters = Arc::new(Counters::default());
         let pool_settings = config.pool();
         let manager = ConnectionManager::new(
-            connect::connect_options(config),
+            connect::connect_options(config)?,
             config.connection().connect_timeout,
             pool_settings.health_check,
             pool_settings.max_lifetime,
@@ -149,17 +159,17 @@ impl Pool {
             .build()
             .expect("a runtime is set, so building cannot fail");
         let c = config.connection();
-        Self {
+        Ok(Self {
             shared: Arc::new(Shared {
                 inner,
-                server_address: format!("{}:{}", c.host, c.port),
+                target: Target::new(c.database.clone(), format!("{}:{}", c.host, c.port)),
                 config: config.clone(),
                 counters,
                 retry: RetryPolicy::from_settings(config.retry()),
                 slow_acquire_nanos: AtomicU64::new(DEFAULT_SLOW_ACQUIRE.as_nanos() as u64),
                 maintenance: std::sync::Mutex::new(None),
             }),
-        }
+        })
     }
 
     /// Checks out a connection, waiting at most `pool.acquire_timeout`.
@@ -223,6 +233,7 @@ impl Pool {
         let stats = self.stats();
         tracing::warn!(target: "pgtide::pool", waited_ms = waited.as_millis() as u64, %stats, "no connection within pool.acquire_timeout");
         Err(Error::timeout(
+            TimeoutKind::Acquire,
             "waiting for a pooled connection",
             Some(Box::new(PoolTimeout {
                 waited,
@@ -265,6 +276,12 @@ impl Pool {
         self.shared
             .slow_acquire_nanos
             .store(nanos, Ordering::Relaxed);
+    }
+
+    /// When a connection's session state is reset before it is handed out again (see
+    /// [`reset`]). Default [`SessionReset::AfterRawUse`].
+    pub fn set_session_reset(&self, policy: SessionReset) {
+        self.shared.inner.manager().reset.set(policy);
     }
 
     /// Sizes now and counters since the pool was built.
@@ -321,18 +338,17 @@ impl Pool {
 /// Derefs to [`sqlx::PgConnection`], so anything that takes `&mut PgConnection` (sqlx
 /// queries, generated query functions) takes `&mut *conn`.
 ///
-/// Handed back, it is discarded instead of reused when a pgtide operation on it was
-/// abandoned midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a
-/// per-call timeout or a `&Pool` statement was in flight), or when a sqlx transaction on it
-/// was left open.
+/// Handed back, it is discarded instead of reused when an operation on it was abandoned
+/// midway (its future dropped by an outer timeout or `select!` while `BEGIN`, a per-call
+/// timeout or a `&Pool` statement was in flight; the statement is stopped on the server),
+/// or when a transaction on it was left open. After you used it raw (`&mut *conn`), its
+/// session state is reset before anyone else gets it (see [`reset`]).
 ///
-/// Limitation: a transaction opened with a raw `query("BEGIN")` (not [`Pool::begin`] or
-/// `sqlx::Connection::begin`) is invisible to the pool. sqlx-postgres 0.9 tracks the
-/// server's transaction status from `ReadyForQuery` but keeps it private, so the pool could
-/// only find out with an extra round trip on every return. End such transactions yourself,
-/// or [`detach`](Self::detach) the connection. Likewise a raw sqlx query future on
-/// `&mut *conn` dropped midway is not seen: sqlx reads the abandoned reply before the
-/// connection's next statement, so the next user may wait for it to finish.
+/// Limitation: a raw sqlx query future on `&mut *conn` dropped midway, while you keep using
+/// `conn`, is not seen until the connection is handed back: sqlx reads the abandoned reply
+/// before the connection's next statement, so your next statement on it may wait for it (or,
+/// for an abandoned `COPY`, fail). Handed back, such a connection fails its reset and is
+/// discarded.
 pub struct PooledConnection {
     object: Option<Object<ConnectionManager>>,
     pub(crate) shared: Arc<Shared>,
@@ -341,8 +357,8 @@ pub struct PooledConnection {
 impl std::fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PooledConnection")
-            .field("server", &self.shared.server_address)
-            .field("pid", &self.object.as_ref().and_then(|o| o.pid))
+            .field("server", &self.shared.target.server())
+            .field("pid", &self.object.as_ref().map(|o| o.pid))
             .finish_non_exhaustive()
     }
 }
@@ -367,9 +383,9 @@ impl PooledConnection {
             .expect("present until dropped or detached")
     }
 
-    /// The server process id serving this connection (asked once, then remembered).
+    /// The server process id serving this connection (asked once, when it was opened).
     pub async fn backend_pid(&mut self) -> Result<i32> {
-        self.conn().backend_pid().await
+        Ok(self.conn_ref().pid)
     }
 
     /// Escape hatch: takes the connection out of the pool for good (the pool opens another
@@ -380,7 +396,25 @@ impl PooledConnection {
             .take()
             .expect("present until dropped or detached");
         Counters::bump(&self.shared.counters.closed);
-        Object::take(object).raw
+        Object::take(object).into_raw()
+    }
+
+    /// Runs a borrower's own work on the raw session as one guarded operation (the session
+    /// is reset before reuse; a future dropped midway gets the connection discarded).
+    pub(crate) async fn lend<T>(
+        &mut self,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let conn = self.conn();
+        let busy = conn.enter();
+        let result = work(conn.raw_for_borrower()).await;
+        conn.leave(busy, result.as_ref().err()).await;
+        result
+    }
+
+    /// The pool's session reset policy.
+    pub(crate) fn session_reset(&self) -> SessionReset {
+        self.shared.inner.manager().reset.get()
     }
 
     /// Marks the connection for a health check before it is handed out again.
@@ -400,21 +434,20 @@ impl PooledConnection {
         timeout: Duration,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        let shared = Arc::clone(&self.shared);
-        crate::query::run_timed(&shared, self.conn(), timeout, f).await
+        deadline::run_timed(self, timeout, f).await
     }
 }
 
 impl std::ops::Deref for PooledConnection {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.conn_ref().raw
+        self.conn_ref().raw_ref()
     }
 }
 
 impl std::ops::DerefMut for PooledConnection {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.conn().raw
+        self.conn().raw_for_borrower()
     }
 }
 
@@ -429,24 +462,51 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
-        if object.broken || object.in_flight {
-            // Broken, or a pgtide operation was abandoned midway (its future dropped): the
-            // session may be inside a transaction sqlx does not know about, have a changed
-            // `statement_timeout`, or still be running a statement. Not reused.
-            Counters::bump(&self.shared.counters.closed);
-            drop(Object::take(object));
-            return;
-        }
         use sqlx_core::transaction::TransactionManager;
-        if sqlx::postgres::PgTransactionManager::get_transaction_depth(&object.raw) > 0 {
-            // A sqlx transaction (e.g. `sqlx::Transaction` on `&mut *conn`) left open on the
-            // raw connection and nothing rolled it back. The health check on the next
-            // checkout only pings; the ping does not end the transaction, so the connection
-            // is discarded rather than handed out inside it.
+        if object.broken
+            || object.is_busy()
+            || sqlx::postgres::PgTransactionManager::get_transaction_depth(object.raw_ref()) > 0
+        {
+            // Broken; or an operation on it was abandoned midway (its future dropped), so the
+            // session may be inside a transaction sqlx does not know about, have a changed
+            // `statement_timeout`, or still be running a statement (stopped on the server by
+            // `discard`); or a sqlx transaction left open on the raw connection (the health
+            // check would not end it). Not reused.
             Counters::bump(&self.shared.counters.closed);
-            drop(Object::take(object));
+            let manager = self.shared.inner.manager();
+            let busy = object.is_busy();
+            let via = busy.then_some((&manager.options, manager.connect_timeout));
+            guard::discard(Object::take(object), via);
             return;
         }
         object.idle_since = Instant::now();
+        if object.touched && self.shared.inner.manager().reset.get() == SessionReset::Never {
+            // No reset wanted, but the borrower may have left the protocol out of step (a
+            // `COPY` dropped midway): a ping at the next checkout finds that out.
+            object.touched = false;
+            object.suspect = true;
+        } else if object.touched {
+            // A borrower had the raw session: reset it before anyone else gets it. Without a
+            // runtime, the next checkout's recycle does it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let shared = Arc::clone(&self.shared);
+                runtime.spawn(async move {
+                    let limit = shared.config.connection().connect_timeout;
+                    let result = object.track(async |raw| reset::run(raw, limit).await).await;
+                    match result {
+                        Ok(()) => object.touched = false,
+                        Err(err) => {
+                            tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
+                            Counters::bump(&shared.counters.closed);
+                            // Out of step (e.g. an abandoned `COPY`): stop whatever it still
+                            // runs on the server, too.
+                            let manager = shared.inner.manager();
+                            let via = (&manager.options, manager.connect_timeout);
+                            guard::discard(Object::take(object), Some(via));
+                        }
+                    }
+                });
+            }
+        }
     }
 }

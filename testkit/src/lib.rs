@@ -14,6 +14,7 @@
 //! ```
 
 mod capture;
+pub mod cluster;
 mod private_server;
 mod proxy;
 mod server;

@@ -2,29 +2,42 @@
 //!
 //! The shared throwaway server must never be stopped by a test (other tests run against it
 //! in parallel); a test that needs a real shutdown starts one of these instead. It listens
-//! on a free loopback port with `trust` authentication, lives in a temporary directory, and
-//! is stopped and removed when dropped. As root, it belongs to the `postgres` OS user.
+//! on a free loopback port with `scram-sha-256` password authentication (a generated
+//! password, [`PrivateServer::password`]), lives in a temporary directory, and is stopped and
+//! removed when dropped. As root, it belongs to the `postgres` OS user (see [`crate::cluster`]).
 
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-const SERVER_OS_USER: &str = "postgres";
+use crate::cluster::{self, Cluster, InitSpec};
+
+const HOST: &str = "127.0.0.1";
+const SUPERUSER: &str = "postgres";
 
 /// A private PostgreSQL server: [`stop`](Self::stop) and [`start`](Self::start) it at will.
-#[derive(Debug)]
 pub struct PrivateServer {
-    bindir: PathBuf,
-    dir: PathBuf,
+    cluster: Cluster,
     port: u16,
+    password: String,
+}
+
+impl std::fmt::Debug for PrivateServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateServer")
+            .field("dir", &self.cluster.dir())
+            .field("port", &self.port)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 impl PrivateServer {
     /// Creates a cluster (`initdb`) and starts it.
     pub fn start_new() -> anyhow::Result<Self> {
-        let bindir = bindir()?;
+        use std::os::unix::fs::DirBuilderExt;
+        let bindir = cluster::server_bindir()?;
         let dir = std::env::temp_dir().join(format!(
             "pgtide-private-{}-{}",
             std::process::id(),
@@ -32,64 +45,53 @@ impl PrivateServer {
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_nanos()
         ));
-        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        if as_root() {
-            let status = Command::new("chown")
-                .arg(format!("{SERVER_OS_USER}:"))
-                .arg(&dir)
-                .status()?;
-            if !status.success() {
-                bail!("chown {} failed", dir.display());
-            }
-        }
+        // A fresh private directory: fails if anything (a planted symlink) is there already.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
             .local_addr()?
             .port();
-        let server = Self { bindir, dir, port };
-        run(server
-            .command("initdb")
-            .arg("-D")
-            .arg(server.data())
-            .args(["-U", "postgres", "--auth=trust", "--no-sync", "--no-locale"])
-            .args(["-E", "UTF8"]))
-        .context("initdb of a private test server")?;
-        std::fs::write(
-            server.data().join("postgresql.auto.conf"),
-            format!(
-                "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n\
-                 fsync = off\nshared_buffers = 16MB\nmax_connections = 20\n"
-            ),
-        )?;
+        let server = Self {
+            cluster: Cluster::new(bindir, dir),
+            port,
+            password: cluster::generate_password()?,
+        };
+        server
+            .cluster
+            .init(&InitSpec {
+                superuser: SUPERUSER,
+                password: &server.password,
+                conf: &format!(
+                    "\nlisten_addresses = '{HOST}'\nport = {port}\nunix_socket_directories = ''\n\
+                     password_encryption = 'scram-sha-256'\n\
+                     fsync = off\nshared_buffers = 16MB\nmax_connections = 20\n"
+                ),
+                hba: &format!("host all all {HOST}/32 scram-sha-256\n"),
+                keep_root_owned: None,
+            })
+            .context("initdb of a private test server")?;
         server.start()?;
         Ok(server)
     }
 
     /// Starts the (stopped) server and waits until it accepts connections.
     pub fn start(&self) -> anyhow::Result<()> {
-        let log = self.dir.join("server.log");
-        run(self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data())
-            .arg("-l")
-            .arg(&log)
-            .args(["-w", "-t", "60", "start"]))
-        .with_context(|| format!("starting the private server (log: {})", log.display()))
+        self.cluster
+            .start(self.port, &self.log())
+            .context("starting the private server")
     }
 
     /// Stops the server the way an administrator would (`pg_ctl stop -m fast`): running
     /// statements are cancelled with `57P01` and their connections closed.
     pub fn stop(&self) -> anyhow::Result<()> {
-        run(self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data())
-            .args(["-w", "-m", "fast", "stop"]))
+        self.cluster.pg_ctl(&["-w", "-m", "fast", "stop"])
     }
 
     /// The loopback address it listens on.
     pub fn host(&self) -> &'static str {
-        "127.0.0.1"
+        HOST
     }
 
     /// The port it listens on (the same after a restart).
@@ -97,86 +99,33 @@ impl PrivateServer {
         self.port
     }
 
-    /// The superuser, `postgres` (no password needed: `trust`).
+    /// The superuser, `postgres`.
     pub fn user(&self) -> &'static str {
-        "postgres"
+        SUPERUSER
     }
 
-    fn data(&self) -> PathBuf {
-        self.dir.join("data")
+    /// The superuser's generated password (`scram-sha-256`; nothing gets in without it).
+    pub fn password(&self) -> &str {
+        &self.password
     }
 
-    fn command(&self, program: &str) -> Command {
-        let program = self.bindir.join(program);
-        if as_root() {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", SERVER_OS_USER, "--"]).arg(program);
-            cmd
-        } else {
-            Command::new(program)
-        }
+    /// A URL for `database` as the superuser, password included (keep it out of logs).
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@{HOST}:{}/{database}?sslmode=disable",
+            self.password, self.port
+        )
+    }
+
+    fn log(&self) -> PathBuf {
+        self.cluster.dir().join("server.log")
     }
 }
 
 impl Drop for PrivateServer {
     fn drop(&mut self) {
-        let _ = run(self.command("pg_ctl").arg("-D").arg(self.data()).args([
-            "-w",
-            "-m",
-            "immediate",
-            "stop",
-        ]));
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = self.cluster.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+        // std's remove_dir_all does not follow symlinks (openat/unlinkat, O_NOFOLLOW).
+        let _ = std::fs::remove_dir_all(self.cluster.dir());
     }
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-fn as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(2))
-            == Some("0")
-    })
-}
-
-/// The server binaries: `$PG_BINDIR`, `pg_config --bindir`, or the newest
-/// `/usr/lib/postgresql/*/bin`.
-fn bindir() -> anyhow::Result<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
-    if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from)
-        && has_server(&dir)
-    {
-        return Ok(dir);
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && has_server(&dir) {
-            return Ok(dir);
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .filter(|(_, dir)| has_server(dir))
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .map(|(_, dir)| dir)
-        .context("no PostgreSQL server binaries found (install them: `apt-get install postgresql`)")
 }

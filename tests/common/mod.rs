@@ -130,3 +130,50 @@ pub async fn next_pid(pool: &pgtide::Pool) -> i32 {
     let mut conn = pool.acquire().await.expect("acquire");
     conn.backend_pid().await.expect("pid")
 }
+
+/// Waits until a backend of this test database runs a statement containing `marker`.
+pub async fn running(admin: &mut PgConnection, marker: &str) {
+    eventually(
+        &format!("the server runs `{marker}`"),
+        Duration::from_secs(20),
+        async || statements_running(admin, marker).await > 0,
+    )
+    .await;
+}
+
+/// Backends (other than `admin`) running a statement containing `marker`.
+pub async fn statements_running(admin: &mut PgConnection, marker: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE state <> 'idle' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
+    )
+    .bind(marker)
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+/// Polls until no backend runs a statement containing `marker` (bounded).
+pub async fn none_running(admin: &mut PgConnection, marker: &str) {
+    eventually(
+        &format!("no backend still runs `{marker}`"),
+        Duration::from_secs(20),
+        async || statements_running(admin, marker).await == 0,
+    )
+    .await;
+}
+
+/// The next checkout runs `SELECT 1` then `SELECT 2` and gets 1 and 2: nothing of a previous
+/// borrower's statement is left on the connection.
+pub async fn next_checkout_is_clean(pool: &pgtide::Pool) {
+    let mut conn = pool.acquire().await.expect("a connection");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("SELECT 1");
+    let two: i32 = sqlx::query_scalar("SELECT 2")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("SELECT 2");
+    assert_eq!((one, two), (1, 2));
+}

@@ -1,15 +1,19 @@
 //! A throwaway PostgreSQL cluster under `target/pgtide-db/`, on a free loopback port, with
 //! scram-sha-256 password authentication and TLS (self-signed CA generated at creation).
 //!
-//! `initdb` refuses to run as root, so when xtask runs as root the cluster belongs to the
-//! `postgres` OS user and every server binary runs through `runuser -u postgres`.
+//! Creating and driving the cluster (binaries, `initdb`, `pg_ctl`, the `postgres` OS user when
+//! root) is `pgtide_testkit::cluster`'s, shared with `PrivateServer`; this module owns where the
+//! cluster lives, reusing or recreating it, and the state file.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use pgtide_testkit::cluster::{
+    Cluster, InitSpec, SERVER_OS_USER, as_server_user, generate_password, running_as_root,
+    server_bindir, server_user_ids,
+};
 use pgtide_testkit::{ServerState, TlsFiles};
 use sqlx::Connection;
 
@@ -17,7 +21,6 @@ use crate::tls;
 
 const HOST: &str = "127.0.0.1";
 const SUPERUSER: &str = "postgres";
-const SERVER_OS_USER: &str = "postgres";
 
 /// Where everything of the throwaway cluster lives.
 struct Layout {
@@ -103,6 +106,10 @@ impl Layout {
     fn data(&self) -> PathBuf {
         self.cluster.join("data")
     }
+    /// The cluster, run by the binaries [`server_bindir`] finds.
+    fn cluster(&self) -> anyhow::Result<Cluster> {
+        Ok(Cluster::new(server_bindir()?, self.cluster.clone()))
+    }
     fn tls(&self) -> PathBuf {
         self.cluster.join("tls")
     }
@@ -113,10 +120,10 @@ impl Layout {
 
 /// `cargo xtask db up`: starts (or reuses, or recreates) the cluster and returns its state.
 pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
-    let bin = server_bindir()?;
     let layout = Layout::new()?;
+    let cluster = layout.cluster()?;
     if !fresh && let Ok(state) = ServerState::load(&layout.state_file()) {
-        if is_running(&bin, &layout) {
+        if cluster.is_running() {
             // A live postmaster (pg_ctl says so) is never killed: it may be starting up, or
             // have no connection slot free. Give it time; otherwise say what is wrong.
             wait_until_answering(&state, Duration::from_secs(30)).with_context(|| {
@@ -138,7 +145,7 @@ pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
             return Ok(state);
         }
         if layout.data().join("PG_VERSION").exists() {
-            match restart_existing(&bin, &layout, state) {
+            match restart_existing(&cluster, &layout, state) {
                 Ok(state) => return Ok(state),
                 Err(e) => {
                     eprintln!("xtask: could not restart the stale cluster ({e:#}); recreating it")
@@ -146,7 +153,7 @@ pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
             }
         }
     }
-    if is_running(&bin, &layout) {
+    if cluster.is_running() {
         if !fresh {
             bail!(
                 "PostgreSQL is running in {} but cannot be reached with what {} records \
@@ -156,17 +163,16 @@ pub fn up(fresh: bool) -> anyhow::Result<ServerState> {
                 layout.state_file().display()
             );
         }
-        pg_ctl(&bin, &layout, &["stop", "-m", "immediate", "-w"])?;
+        cluster.pg_ctl(&["stop", "-m", "immediate", "-w"])?;
     }
-    create(&bin, &layout)
+    create(&cluster, &layout)
 }
 
 /// Whether `pg_ctl status` says the throwaway server runs (answering or not).
 pub fn server_running() -> bool {
-    let (Ok(bin), Ok(layout)) = (server_bindir(), Layout::new()) else {
-        return false;
-    };
-    is_running(&bin, &layout)
+    Layout::new()
+        .and_then(|layout| layout.cluster())
+        .is_ok_and(|cluster| cluster.is_running())
 }
 
 /// The running postmaster's pid (first line of `postmaster.pid`), if the server runs.
@@ -191,12 +197,12 @@ pub fn down() -> anyhow::Result<()> {
         eprintln!("xtask: no throwaway PostgreSQL here; nothing to stop");
         return Ok(());
     }
-    let bin = server_bindir()?;
-    if !is_running(&bin, &layout) {
+    let cluster = layout.cluster()?;
+    if !cluster.is_running() {
         eprintln!("xtask: throwaway PostgreSQL is not running");
         return Ok(());
     }
-    pg_ctl(&bin, &layout, &["stop", "-m", "fast", "-w"])?;
+    cluster.pg_ctl(&["stop", "-m", "fast", "-w"])?;
     eprintln!("xtask: throwaway PostgreSQL stopped");
     Ok(())
 }
@@ -217,8 +223,7 @@ pub fn status() -> anyhow::Result<()> {
         println!("not created (run `cargo xtask db up`)");
         return Ok(());
     };
-    let bin = server_bindir()?;
-    let running = is_running(&bin, &layout) && answers(&state);
+    let running = layout.cluster()?.is_running() && answers(&state);
     println!("state:    {}", if running { "running" } else { "stopped" });
     println!("address:  {HOST}:{}", state.port);
     println!("user:     {} (password: `cargo xtask db url`)", state.user);
@@ -230,56 +235,25 @@ pub fn status() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn create(bin: &Path, layout: &Layout) -> anyhow::Result<ServerState> {
+fn create(cluster: &Cluster, layout: &Layout) -> anyhow::Result<ServerState> {
     // Only called when pg_ctl says no server runs here.
     layout.check_cluster_dir()?;
     if std::fs::symlink_metadata(&layout.cluster).is_ok() {
-        kill_leftovers(bin, &layout.data());
+        kill_leftovers(cluster.bindir(), &layout.data());
+        // std's remove_dir_all does not follow symlinks (openat/unlinkat, O_NOFOLLOW), so a
+        // link the server user planted inside removes the link only.
         std::fs::remove_dir_all(&layout.cluster)
             .with_context(|| format!("removing old cluster {}", layout.cluster.display()))?;
     }
     layout.create_cluster_dir()?;
     let password = generate_password()?;
-    let pwfile = layout.cluster.join("pwfile");
-    // Removed however `create` is left; readable by its owner only (it is the password).
-    let _pwfile_guard = RemoveOnDrop(pwfile.clone());
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&pwfile)
-            .with_context(|| format!("creating {}", pwfile.display()))?
-            .write_all(password.as_bytes())?;
-    }
+    // Written by us into the fresh directory before it is handed to the server's OS user.
     tls::generate(&layout.tls(), SUPERUSER)?;
-    hand_to_server_user(layout)?;
 
     eprintln!(
         "xtask: creating throwaway cluster in {}",
         layout.data().display()
     );
-    let data = layout.data();
-    let mut initdb = server_command(bin, "initdb");
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            SUPERUSER,
-            "--auth=scram-sha-256",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ])
-        .arg(format!("--pwfile={}", pwfile.display()))
-        .arg("--no-sync");
-    run_quiet(&mut initdb).context("initdb failed")?;
-    std::fs::remove_file(&pwfile)?;
-    drop(_pwfile_guard);
-
     let tls_dir = layout.tls();
     let conf = format!(
         "\n# pgtide throwaway cluster\n\
@@ -299,31 +273,33 @@ fn create(bin: &Path, layout: &Layout) -> anyhow::Result<ServerState> {
         tls_dir.join(tls::SERVER_KEY).display(),
         tls_dir.join(tls::CA_CERT).display(),
     );
-    append(&data.join("postgresql.conf"), &conf)?;
-    // Password authentication over TCP, with or without TLS; nothing else gets in.
-    std::fs::write(
-        data.join("pg_hba.conf"),
-        format!("host all all {HOST}/32 scram-sha-256\n"),
-    )?;
-    hand_to_server_user(layout)?;
+    let client_key = tls_dir.join(tls::CLIENT_KEY);
+    cluster.init(&InitSpec {
+        superuser: SUPERUSER,
+        password: &password,
+        conf: &conf,
+        // Password authentication over TCP, with or without TLS; nothing else gets in.
+        hba: &format!("host all all {HOST}/32 scram-sha-256\n"),
+        keep_root_owned: Some(&client_key),
+    })?;
 
     let state = ServerState {
         host: HOST.into(),
         port: free_port()?,
         user: SUPERUSER.into(),
         password,
-        data_dir: data,
+        data_dir: layout.data(),
         tls: Some(TlsFiles {
             ca_cert: tls_dir.join(tls::CA_CERT),
             server_cert: tls_dir.join(tls::SERVER_CERT),
         }),
     };
-    start(bin, layout, state)
+    start(cluster, layout, state)
 }
 
 /// Starts an existing, stopped cluster, first clearing what a crashed server left behind.
 fn restart_existing(
-    bin: &Path,
+    cluster: &Cluster,
     layout: &Layout,
     state: ServerState,
 ) -> anyhow::Result<ServerState> {
@@ -335,28 +311,12 @@ fn restart_existing(
     let state = ServerState { port, ..state };
     // pg_ctl says not running, so a server process still sitting in the data directory is
     // left from a crash.
-    kill_leftovers(bin, &layout.data());
-    start(bin, layout, state)
+    kill_leftovers(cluster.bindir(), &layout.data());
+    start(cluster, layout, state)
 }
 
-fn start(bin: &Path, layout: &Layout, state: ServerState) -> anyhow::Result<ServerState> {
-    let log = layout.log();
-    let options = format!("-p {}", state.port);
-    pg_ctl(
-        bin,
-        layout,
-        &[
-            "start",
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            &log.to_string_lossy(),
-            "-o",
-            &options,
-        ],
-    )
-    .with_context(|| format!("starting PostgreSQL (server log: {})", log.display()))?;
+fn start(cluster: &Cluster, layout: &Layout, state: ServerState) -> anyhow::Result<ServerState> {
+    cluster.start(state.port, &layout.log())?;
     wait_until_answering(&state, Duration::from_secs(30))
         .context("the server started but does not accept connections")?;
     state.save(&layout.state_file())?;
@@ -394,22 +354,6 @@ fn try_connect(state: &ServerState) -> anyhow::Result<()> {
             conn.close().await?;
             anyhow::Ok(())
         })
-}
-
-fn is_running(bin: &Path, layout: &Layout) -> bool {
-    layout.data().join("PG_VERSION").exists()
-        && server_command(bin, "pg_ctl")
-            .arg("status")
-            .arg("-D")
-            .arg(layout.data())
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
-fn pg_ctl(bin: &Path, layout: &Layout, args: &[&str]) -> anyhow::Result<()> {
-    let mut cmd = server_command(bin, "pg_ctl");
-    cmd.arg("-D").arg(layout.data()).args(args);
-    run_quiet(&mut cmd)
 }
 
 /// Kills processes of a crashed server that still hold the data directory, so a new
@@ -461,134 +405,10 @@ fn is_server_process(bin: &Path, pid: i32, data: &Path) -> bool {
         && std::fs::read_link(proc_dir.join("exe")).is_ok_and(|exe| exe == server)
 }
 
-/// Finds the PostgreSQL server binaries: `$PG_BINDIR`, `pg_config --bindir`, `initdb` on PATH,
-/// then `/usr/lib/postgresql/<newest>/bin`.
-pub fn server_bindir() -> anyhow::Result<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
-    if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
-        if has_server(&dir) {
-            return Ok(dir);
-        }
-        bail!("PG_BINDIR={} has no initdb/pg_ctl", dir.display());
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && has_server(&dir) {
-            return Ok(dir);
-        }
-    }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        if let Ok(initdb) = dir.join("initdb").canonicalize()
-            && let Some(real_dir) = initdb.parent()
-            && has_server(real_dir)
-        {
-            return Ok(real_dir.to_path_buf());
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .filter(|(_, dir)| has_server(dir))
-        .collect();
-    versions.sort();
-    if let Some((_, dir)) = versions.pop() {
-        return Ok(dir);
-    }
-    bail!(
-        "no PostgreSQL server binaries found (looked at $PG_BINDIR, `pg_config --bindir`, PATH and \
-         /usr/lib/postgresql/*/bin); install them, on Debian/Ubuntu: `apt-get install postgresql`"
-    )
-}
-
-/// A server binary, run as the `postgres` OS user when we are root.
-fn server_command(bin: &Path, name: &str) -> Command {
-    let program = bin.join(name);
-    if running_as_root() {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", SERVER_OS_USER, "--"]).arg(program);
-        cmd
-    } else {
-        Command::new(program)
-    }
-}
-
-fn run_quiet(cmd: &mut Command) -> anyhow::Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{} exited with {}:\n{}{}",
-            Path::new(cmd.get_program()).display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn server_user_ids() -> anyhow::Result<(u32, u32)> {
-    let id = |flag: &str| -> anyhow::Result<u32> {
-        let out = Command::new("id").args([flag, SERVER_OS_USER]).output()?;
-        if !out.status.success() {
-            bail!(
-                "running as root, the server must run as the `{SERVER_OS_USER}` OS user, which \
-                 does not exist: install PostgreSQL's server package (`apt-get install postgresql`) \
-                 or run as a normal user"
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
-    };
-    Ok((id("-u")?, id("-g")?))
-}
-
 fn server_user_can_reach(dir: &Path) -> anyhow::Result<bool> {
     server_user_ids()?;
-    let status = Command::new("runuser")
-        .args(["-u", SERVER_OS_USER, "--", "test", "-x"])
-        .arg(dir)
-        .status()?;
+    let status = as_server_user("test").arg("-x").arg(dir).status()?;
     Ok(status.success())
-}
-
-/// As root, gives the cluster directory to the server's OS user (except the client key).
-fn hand_to_server_user(layout: &Layout) -> anyhow::Result<()> {
-    if !running_as_root() {
-        return Ok(());
-    }
-    let (uid, gid) = server_user_ids()?;
-    chown_tree(
-        &layout.cluster,
-        uid,
-        gid,
-        &layout.tls().join(tls::CLIENT_KEY),
-    )
-}
-
-fn chown_tree(path: &Path, uid: u32, gid: u32, except: &Path) -> anyhow::Result<()> {
-    if path != except {
-        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-            .with_context(|| format!("chown {}", path.display()))?;
-    }
-    if path.is_dir() && !path.is_symlink() {
-        for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path(), uid, gid, except)?;
-        }
-    }
-    Ok(())
-}
-
-fn generate_password() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 18];
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -599,22 +419,6 @@ fn free_port() -> anyhow::Result<u16> {
 
 fn port_is_free(port: u16) -> bool {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
-}
-
-/// Removes a file when dropped (whatever path the function takes out).
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn append(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// Drops the per-test databases left behind by test processes that are gone (crashed or

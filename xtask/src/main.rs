@@ -3,8 +3,10 @@
 //! - `db up | down | url | status` — a throwaway PostgreSQL under `target/`
 //! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
 //! - `demo` — pgtide doing its job against that server
-//! - `bench` — the pool comparison behind the README's "Pool" table (release build)
+//! - `bench` — the pool comparison behind the README's "Pool" table (release build), and
+//!   `bench --callgrind`, instructions per query
 
+mod bench;
 mod cluster;
 mod demo;
 mod r#gen;
@@ -24,7 +26,9 @@ commands:
   test              run fmt, clippy, gen --check, every test and doctest against the server
                     (starts it if needed; stops it after only if this run started it)
   demo              start the server, apply the fixtures and show pgtide at work
-  bench             start the server and compare pool designs on point selects (release build)
+  bench [--quick]   start the server and compare pool designs on point selects (release build)
+  bench --callgrind [N]
+                    instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
 
 fn main() {
@@ -44,7 +48,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["db", "status"] => cluster::status(),
         ["test"] => suite::run(),
         ["demo"] => demo::run(),
-        ["bench"] => bench(),
+        ["bench", rest @ ..] => bench::run(rest),
         ["gen"] => r#gen::run(),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
@@ -52,18 +56,4 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         }
         other => bail!("unknown command `{}`\n\n{USAGE}", other.join(" ")),
     }
-}
-
-/// Builds and runs the `bench/` crate in release mode against the throwaway server. Its heavy
-/// dependencies (tokio-postgres, deadpool-postgres) stay out of xtask itself.
-fn bench() -> anyhow::Result<()> {
-    cluster::up(false)?;
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["run", "--release", "-q", "-p", "pgtide-bench"])
-        .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
-        .status()?;
-    if !status.success() {
-        bail!("the benchmark failed ({status})");
-    }
-    Ok(())
 }

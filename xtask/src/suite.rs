@@ -319,6 +319,18 @@ fn steps() -> Vec<Step> {
             name: "tests",
             args: tests,
         },
+        Step {
+            // The bench's every client, one short round (`cargo xtask bench` measures).
+            name: "bench --smoke",
+            args: vec![
+                "run",
+                "--quiet",
+                "--package",
+                "pgtide-bench",
+                "--",
+                "--smoke",
+            ],
+        },
     ]
 }
 

@@ -1,0 +1,409 @@
+//! The rows of the key table. Order matters: it is the order of `load_explained`, of the
+//! "valid keys here are …" hint, and of the docs (the hash has its own, frozen order).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::super::duration::format_duration;
+use super::super::explain::REDACTED;
+use super::super::raw;
+use super::super::settings::HealthCheck;
+use super::{Key, Kind, Read};
+
+/// Every key pgtide reads.
+pub(crate) static KEYS: &[Key] = &[
+    Key {
+        name: "host",
+        kind: Kind::Text,
+        default: Some("localhost"),
+        doc: "host name, IP address, or a socket directory (starts with `/`)",
+        example: "db.example",
+        read: Read::Draft(|d, v| {
+            d.host = raw::text(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.connection.host.clone()),
+        hash: Some(|c| c.connection.host.clone()),
+    },
+    Key {
+        name: "port",
+        kind: Kind::Port,
+        default: Some("5432"),
+        doc: "TCP port, 1..=65535",
+        example: "6543",
+        read: Read::Draft(|d, v| {
+            d.port = raw::port(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.connection.port.to_string()),
+        hash: Some(|c| c.connection.port.to_string()),
+    },
+    Key {
+        name: "database",
+        kind: Kind::Text,
+        default: None,
+        doc: "database name; default: the user name",
+        example: "otherdb",
+        read: Read::Draft(|d, v| {
+            d.database = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| c.connection.database.clone()),
+        hash: Some(|c| c.connection.database.clone()),
+    },
+    Key {
+        name: "user",
+        kind: Kind::Text,
+        default: Some("postgres"),
+        doc: "role to connect as",
+        example: "app",
+        read: Read::Draft(|d, v| {
+            d.user = raw::text(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.connection.user.clone()),
+        hash: Some(|c| c.connection.user.clone()),
+    },
+    Key {
+        name: "password",
+        kind: Kind::Secret,
+        default: None,
+        doc: "required; a `secret://env/NAME` or `secret://file/PATH` reference keeps it out of the file",
+        example: "pw-example",
+        read: Read::Loader,
+        show: Some(|_| REDACTED.into()),
+        hash: None,
+    },
+    Key {
+        name: "dsn",
+        kind: Kind::Dsn,
+        default: None,
+        doc: "a `postgres://` URL; keys beside it in the same section win over its parts",
+        example: "postgres://dsnuser@dsn.example/dsndb",
+        read: Read::Loader,
+        show: None,
+        hash: None,
+    },
+    Key {
+        name: "sslmode",
+        kind: Kind::SslMode,
+        default: None,
+        doc: "libpq's modes; default: `require` for remote hosts, `prefer` on loopback and sockets",
+        example: "require",
+        read: Read::Draft(|d, v| {
+            d.ssl_mode = Some(raw::ssl_mode(v)?);
+            Ok(())
+        }),
+        show: Some(|c| c.tls.mode.as_str().into()),
+        hash: Some(|c| c.tls.mode.as_str().into()),
+    },
+    Key {
+        name: "sslrootcert",
+        kind: Kind::Path,
+        default: None,
+        doc: "CA certificate to verify the server with (`verify-ca`, `verify-full`)",
+        example: "/etc/example-ca.pem",
+        read: Read::Draft(|d, v| {
+            d.root_cert = Some(path(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_path(&c.tls.root_cert)),
+        hash: Some(|c| hash_path(&c.tls.root_cert)),
+    },
+    Key {
+        name: "sslcert",
+        kind: Kind::Path,
+        default: None,
+        doc: "client certificate, for certificate authentication",
+        example: "/etc/example-client.pem",
+        read: Read::Draft(|d, v| {
+            d.client_cert = Some(path(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_path(&c.tls.client_cert)),
+        hash: Some(|c| hash_path(&c.tls.client_cert)),
+    },
+    Key {
+        name: "sslkey",
+        kind: Kind::Path,
+        default: None,
+        doc: "client private key, for certificate authentication",
+        example: "/etc/example-client.key",
+        read: Read::Draft(|d, v| {
+            d.client_key = Some(path(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_path(&c.tls.client_key)),
+        hash: Some(|c| hash_path(&c.tls.client_key)),
+    },
+    Key {
+        name: "application_name",
+        kind: Kind::Text,
+        default: None,
+        doc: "reported to the server; default: the running binary's name",
+        example: "example-app",
+        read: Read::Draft(|d, v| {
+            d.application_name = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| c.connection.application_name.clone()),
+        hash: Some(|c| c.connection.application_name.clone()),
+    },
+    Key {
+        name: "search_path",
+        kind: Kind::Text,
+        default: None,
+        doc: "session `search_path`; default: the server's",
+        example: "app, public",
+        read: Read::Draft(|d, v| {
+            d.session.search_path = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| {
+            c.session
+                .search_path
+                .clone()
+                .unwrap_or_else(|| "server default".into())
+        }),
+        hash: Some(|c| {
+            c.session
+                .search_path
+                .as_ref()
+                .map_or_else(|| "none".into(), |s| format!("some:{s}"))
+        }),
+    },
+    Key {
+        name: "connect_timeout",
+        kind: Kind::Duration,
+        default: Some("5s"),
+        doc: "longest one connection attempt (TCP, TLS, authentication) may take; > 0",
+        example: "7s",
+        read: Read::Draft(|d, v| {
+            d.connect_timeout = raw::duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| format_duration(c.connection.connect_timeout)),
+        hash: Some(|c| nanos(c.connection.connect_timeout)),
+    },
+    Key {
+        name: "statement_timeout",
+        kind: Kind::OptDuration,
+        default: Some("30s"),
+        doc: "session `statement_timeout`, at most 2147483647ms; \"off\": the server's",
+        example: "45s",
+        read: Read::Draft(|d, v| {
+            d.session.statement_timeout = raw::optional_duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| show_opt(c.session.statement_timeout)),
+        hash: Some(|c| hash_opt(c.session.statement_timeout)),
+    },
+    Key {
+        name: "lock_timeout",
+        kind: Kind::OptDuration,
+        default: Some("off"),
+        doc: "session `lock_timeout`, at most 2147483647ms; \"off\": the server's",
+        example: "3s",
+        read: Read::Draft(|d, v| {
+            d.session.lock_timeout = raw::optional_duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| show_opt(c.session.lock_timeout)),
+        hash: Some(|c| hash_opt(c.session.lock_timeout)),
+    },
+    Key {
+        name: "idle_in_transaction_session_timeout",
+        kind: Kind::OptDuration,
+        default: Some("60s"),
+        doc: "session `idle_in_transaction_session_timeout`, at most 2147483647ms; \"off\": the server's",
+        example: "90s",
+        read: Read::Draft(|d, v| {
+            d.session.idle_in_transaction_session_timeout = raw::optional_duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| show_opt(c.session.idle_in_transaction_session_timeout)),
+        hash: Some(|c| hash_opt(c.session.idle_in_transaction_session_timeout)),
+    },
+    Key {
+        name: "settings",
+        kind: Kind::Settings,
+        default: None,
+        doc: "any other session setting by name (`work_mem = \"64MB\"`), sent at connection start",
+        example: "64MB",
+        read: Read::Settings,
+        show: None,
+        // The number of settings; the settings themselves follow it in the hash.
+        hash: Some(|c| c.session.extra.len().to_string()),
+    },
+    Key {
+        name: "pool.min_size",
+        kind: Kind::Count,
+        default: Some("1"),
+        doc: "connections kept open, ≤ `pool.max_size`",
+        example: "2",
+        read: Read::Loader,
+        show: Some(|c| c.pool.size.min().to_string()),
+        hash: Some(|c| c.pool.size.min().to_string()),
+    },
+    Key {
+        name: "pool.max_size",
+        kind: Kind::Count,
+        default: Some("10"),
+        doc: "most connections open, 1..=10000",
+        example: "20",
+        read: Read::Loader,
+        show: Some(|c| c.pool.size.max().to_string()),
+        hash: Some(|c| c.pool.size.max().to_string()),
+    },
+    Key {
+        name: "pool.acquire_timeout",
+        kind: Kind::Duration,
+        default: Some("10s"),
+        doc: "longest a caller waits for a connection; > 0",
+        example: "4s",
+        read: Read::Draft(|d, v| {
+            d.pool.acquire_timeout = raw::duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| format_duration(c.pool.acquire_timeout)),
+        hash: Some(|c| nanos(c.pool.acquire_timeout)),
+    },
+    Key {
+        name: "pool.idle_timeout",
+        kind: Kind::OptDuration,
+        default: Some("5m"),
+        doc: "idle connections above the minimum close after this long; \"off\": never",
+        example: "7m",
+        read: Read::Draft(|d, v| {
+            d.pool.idle_timeout = raw::optional_duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| show_opt(c.pool.idle_timeout)),
+        hash: Some(|c| hash_opt(c.pool.idle_timeout)),
+    },
+    Key {
+        name: "pool.max_lifetime",
+        kind: Kind::OptDuration,
+        default: Some("30m"),
+        doc: "connections are replaced after this long; \"off\": never",
+        example: "45m",
+        read: Read::Draft(|d, v| {
+            d.pool.max_lifetime = raw::optional_duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| show_opt(c.pool.max_lifetime)),
+        hash: Some(|c| hash_opt(c.pool.max_lifetime)),
+    },
+    Key {
+        name: "pool.health_check",
+        kind: Kind::HealthCheck,
+        default: Some("30s"),
+        doc: "check a connection on checkout after it sat idle this long; \"always\" or \"never\"",
+        example: "always",
+        read: Read::Draft(|d, v| {
+            d.pool.health_check = raw::health_check(v)?;
+            Ok(())
+        }),
+        show: Some(|c| match c.pool.health_check {
+            HealthCheck::Always => "always".into(),
+            HealthCheck::Never => "never".into(),
+            HealthCheck::IdleLongerThan(d) => format_duration(d),
+        }),
+        hash: Some(|c| match c.pool.health_check {
+            HealthCheck::Always => "always".into(),
+            HealthCheck::Never => "never".into(),
+            HealthCheck::IdleLongerThan(d) => format!("idle:{}", nanos(d)),
+        }),
+    },
+    Key {
+        name: "retry.attempts",
+        kind: Kind::Count,
+        default: Some("3"),
+        doc: "total attempts, the first included (1 = no retry)",
+        example: "5",
+        read: Read::Draft(|d, v| {
+            d.retry.attempts = raw::count(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.retry.attempts.to_string()),
+        hash: Some(|c| c.retry.attempts.to_string()),
+    },
+    Key {
+        name: "retry.base_delay",
+        kind: Kind::Duration,
+        default: Some("100ms"),
+        doc: "delay before the first retry, doubling each attempt; > 0",
+        example: "150ms",
+        read: Read::Draft(|d, v| {
+            d.retry.base_delay = raw::duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| format_duration(c.retry.base_delay)),
+        hash: Some(|c| nanos(c.retry.base_delay)),
+    },
+    Key {
+        name: "retry.max_delay",
+        kind: Kind::Duration,
+        default: Some("2s"),
+        doc: "upper bound of one delay, ≥ `retry.base_delay`",
+        example: "3s",
+        read: Read::Draft(|d, v| {
+            d.retry.max_delay = raw::duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| format_duration(c.retry.max_delay)),
+        hash: Some(|c| nanos(c.retry.max_delay)),
+    },
+    Key {
+        name: "retry.jitter",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "randomise each delay (full jitter)",
+        example: "false",
+        read: Read::Draft(|d, v| {
+            d.retry.jitter = raw::boolean(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.retry.jitter.to_string()),
+        hash: Some(|c| c.retry.jitter.to_string()),
+    },
+    Key {
+        name: "retry.budget",
+        kind: Kind::Duration,
+        default: Some("10s"),
+        doc: "total time all attempts together may take; > 0",
+        example: "20s",
+        read: Read::Draft(|d, v| {
+            d.retry.budget = raw::duration(v)?;
+            Ok(())
+        }),
+        show: Some(|c| format_duration(c.retry.budget)),
+        hash: Some(|c| nanos(c.retry.budget)),
+    },
+];
+
+fn path(value: &figment::value::Value) -> Result<PathBuf, String> {
+    raw::text(value).map(PathBuf::from)
+}
+
+fn show_path(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map_or_else(|| "none".into(), |p| p.display().to_string())
+}
+
+fn hash_path(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map_or_else(|| "none".into(), |p| format!("some:{}", p.display()))
+}
+
+fn show_opt(d: Option<Duration>) -> String {
+    d.map_or_else(|| "off".into(), format_duration)
+}
+
+fn nanos(d: Duration) -> String {
+    d.as_nanos().to_string()
+}
+
+fn hash_opt(d: Option<Duration>) -> String {
+    d.map_or_else(|| "none".into(), nanos)
+}

@@ -1,0 +1,135 @@
+//! Per-call deadlines: the machinery behind [`Pool::with_timeout`],
+//! [`PooledConnection::with_timeout`] and [`Transaction::with_timeout`](crate::Transaction::with_timeout)
+//! (described in [`crate::query`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::connect::millis;
+use super::{Pool, PooledConnection, Shared};
+use crate::error::{Error, Result, TimeoutKind};
+
+impl Pool {
+    /// Checks out a connection and runs `f` on it under its own statement timeout (see the
+    /// [module docs](crate::query#per-call-timeouts)). Not retried.
+    pub async fn with_timeout<T>(
+        &self,
+        timeout: Duration,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.acquire().await?;
+        conn.with_timeout(timeout, f).await
+    }
+}
+
+/// How long the server's own `statement_timeout` may exceed the client deadline: the
+/// server-side backstop only matters when the client's cancel does not arrive.
+/// Clamped to PostgreSQL's largest `statement_timeout` (`INT_MAX` milliseconds).
+fn server_backstop(timeout: Duration) -> Duration {
+    const MAX: Duration = Duration::from_millis(i32::MAX as u64);
+    timeout
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(1))
+        .min(MAX)
+}
+
+/// Runs `f` on `conn` under a client-side deadline that cancels the server-side statement.
+///
+/// The whole call is one guarded operation: until `statement_timeout` is restored and the
+/// statement's reply read, the session is not fit for reuse, so a future dropped midway (an
+/// outer timeout, `select!`) leaves the connection busy and the pool discards it.
+pub(crate) async fn run_timed<T>(
+    conn: &mut PooledConnection,
+    timeout: Duration,
+    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let shared = Arc::clone(&conn.shared);
+    let busy = conn.conn().enter();
+    let result = run_timed_inner(&shared, conn, timeout, f).await;
+    conn.conn().leave(busy, result.as_ref().err()).await;
+    result
+}
+
+async fn run_timed_inner<T>(
+    shared: &Shared,
+    conn: &mut PooledConnection,
+    timeout: Duration,
+    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let pid = conn.conn_ref().pid;
+    let set = format!(
+        "SET statement_timeout = '{}'",
+        millis(server_backstop(timeout))
+    );
+    conn.conn()
+        .track(async |raw| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(set)).execute(raw).await?;
+            Ok(())
+        })
+        .await?;
+    // The borrower's closure gets the raw session (`DerefMut` marks it for a reset).
+    let outcome = tokio::time::timeout(timeout, f(&mut **conn)).await;
+    match outcome {
+        Ok(result) => {
+            restore_statement_timeout(shared, conn).await;
+            result
+        }
+        Err(_deadline) => {
+            // The statement's future is gone but the server is still running it.
+            if let Err(err) = cancel(shared, pid).await {
+                tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");
+            }
+            restore_statement_timeout(shared, conn).await;
+            Err(Error::timeout(
+                TimeoutKind::ClientDeadline,
+                format!(
+                    "running the statement (client deadline of {timeout:?}; cancelled on the server)"
+                ),
+                None,
+            ))
+        }
+    }
+}
+
+/// `pg_cancel_backend(pid)` from a second, short-lived connection.
+async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
+    let mut other = shared.inner.manager().connect_unpooled().await?;
+    let result = sqlx::query("SELECT pg_cancel_backend($1)")
+        .bind(pid)
+        .execute(&mut other)
+        .await;
+    let _ = sqlx::Connection::close(other).await;
+    result.map(|_| ()).map_err(Error::from)
+}
+
+/// `RESET statement_timeout` (back to the value from the startup packet). This also reads a
+/// cancelled statement's reply off the connection. Inside a failed transaction the `RESET`
+/// fails harmlessly (the rollback undoes the `SET`); a connection that does not answer is
+/// marked broken and not reused.
+async fn restore_statement_timeout(shared: &Shared, conn: &mut PooledConnection) {
+    let limit = shared.config.connection().connect_timeout;
+    for _ in 0..3 {
+        let reset = conn.conn().track(async |raw| {
+            match tokio::time::timeout(limit, sqlx::raw_sql("RESET statement_timeout").execute(raw))
+                .await
+            {
+                Ok(result) => result.map(|_| ()).map_err(Error::from),
+                Err(_) => Err(Error::timeout(
+                    TimeoutKind::ClientDeadline,
+                    "restoring statement_timeout",
+                    None,
+                )),
+            }
+        });
+        match reset.await {
+            Ok(()) => return,
+            // A late cancel can hit the RESET itself: run it again.
+            Err(err) if err.sqlstate() == Some("57014") => {}
+            Err(err) if err.sqlstate().is_some() => return,
+            _ => break,
+        }
+    }
+    conn.conn().broken = true;
+}

@@ -1,0 +1,509 @@
+//! Transactions on pooled connections: the [`Transaction`] type, [`Pool::begin`], and the
+//! closure API's attempt loop ([`Pool::transaction`], [`Pool::transaction_boxed`]). What they
+//! promise is described in [`crate::transaction`].
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_core::future::BoxFuture;
+use futures_util::FutureExt;
+use sqlx::PgConnection;
+use sqlx::postgres::PgTransactionManager;
+use sqlx_core::transaction::TransactionManager;
+
+use super::guard::is_stale_plan;
+use super::reset::RESET_SQL;
+use super::{Pool, PooledConnection, SessionReset};
+use crate::error::{Error, Result, TimeoutKind};
+use crate::observe;
+use crate::retry::RetryPolicy;
+
+/// Transaction isolation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IsolationLevel {
+    /// PostgreSQL's default: each statement sees what was committed before it began.
+    #[default]
+    ReadCommitted,
+    /// Every statement sees the snapshot taken at the transaction's first statement.
+    RepeatableRead,
+    /// As if transactions ran one after another; conflicts fail with `40001` (retried by
+    /// [`Pool::transaction`]).
+    Serializable,
+}
+
+impl IsolationLevel {
+    fn as_sql(self) -> &'static str {
+        match self {
+            Self::ReadCommitted => "READ COMMITTED",
+            Self::RepeatableRead => "REPEATABLE READ",
+            Self::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// How to run a transaction: isolation, access mode, deferrable, retry.
+///
+/// ```
+/// use pgtide::{IsolationLevel, TxOptions};
+/// let opts = TxOptions::serializable().read_only().deferrable();
+/// assert_eq!(opts.begin_sql(), "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE");
+/// assert_eq!(TxOptions::default().begin_sql(), "BEGIN");
+/// assert_eq!(TxOptions::default().isolation(IsolationLevel::RepeatableRead).begin_sql(),
+///            "BEGIN ISOLATION LEVEL REPEATABLE READ");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxOptions {
+    isolation: Option<IsolationLevel>,
+    read_only: bool,
+    deferrable: bool,
+    retry: bool,
+}
+
+impl Default for TxOptions {
+    /// The server's default isolation, read-write, retried.
+    fn default() -> Self {
+        Self {
+            isolation: None,
+            read_only: false,
+            deferrable: false,
+            retry: true,
+        }
+    }
+}
+
+impl TxOptions {
+    /// `SERIALIZABLE`, read-write, retried on conflicts.
+    pub fn serializable() -> Self {
+        Self::default().isolation(IsolationLevel::Serializable)
+    }
+
+    /// Sets the isolation level.
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = Some(level);
+        self
+    }
+
+    /// `READ ONLY`: writes fail with SQLSTATE `25006`.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// `DEFERRABLE` (with `SERIALIZABLE READ ONLY`: waits for a safe snapshot, then never
+    /// fails with a serialization error).
+    pub fn deferrable(mut self) -> Self {
+        self.deferrable = true;
+        self
+    }
+
+    /// Do not run the closure again on conflicts or lost connections.
+    pub fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
+    }
+
+    /// The `BEGIN` statement these options send.
+    pub fn begin_sql(&self) -> String {
+        let mut sql = String::from("BEGIN");
+        if let Some(level) = self.isolation {
+            sql.push_str(" ISOLATION LEVEL ");
+            sql.push_str(level.as_sql());
+        }
+        if self.read_only {
+            sql.push_str(" READ ONLY");
+        }
+        if self.deferrable {
+            sql.push_str(" DEFERRABLE");
+        }
+        sql
+    }
+}
+
+/// An open transaction on a pooled connection. Derefs to [`sqlx::PgConnection`], so sqlx
+/// queries and generated functions take `&mut *tx`.
+///
+/// Dropped without [`commit`](Self::commit) or [`rollback`](Self::rollback), it rolls back
+/// (in the background, before the connection goes back to the pool).
+pub struct Transaction {
+    conn: Option<PooledConnection>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl Transaction {
+    pub(crate) fn pooled(&mut self) -> &mut PooledConnection {
+        self.conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+    }
+
+    /// Commits. A failed commit leaves the transaction rolled back (or, if the connection
+    /// was lost, its outcome unknown).
+    ///
+    /// A transaction in which a statement failed (and was not rolled back to a savepoint)
+    /// cannot commit: PostgreSQL answers `COMMIT` with a `ROLLBACK`. Instead of reporting
+    /// that as success, `commit` returns the server's `25P02` ("current transaction is
+    /// aborted") error and rolls back. Finding out costs one short round trip before
+    /// `COMMIT` (sqlx does not expose the transaction status the server reports).
+    pub async fn commit(mut self) -> Result<()> {
+        let conn = self.conn.take().expect("present until committed");
+        commit(conn).await.map_err(|(err, _)| err)
+    }
+
+    /// Rolls back.
+    pub async fn rollback(mut self) -> Result<()> {
+        let mut conn = self.conn.take().expect("present until rolled back");
+        if conn.conn_ref().is_busy() {
+            // Something inside was abandoned midway: discarding the connection (dropping it
+            // here) terminates its backend, which rolls the transaction back.
+            return Ok(());
+        }
+        let result = conn
+            .conn()
+            .track(async |raw| Ok(PgTransactionManager::rollback(raw).await?))
+            .await;
+        if result.is_err() {
+            discard_if_still_open(&mut conn);
+        }
+        result
+    }
+
+    /// Runs `f` under its own statement timeout (see [`crate::query`]). When the deadline
+    /// passes the statement is cancelled and the transaction is aborted: roll it back.
+    pub async fn with_timeout<T>(
+        &mut self,
+        timeout: Duration,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        self.pooled().with_timeout(timeout, f).await
+    }
+}
+
+/// Where a failed commit failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CommitStage {
+    /// Before `COMMIT` was sent: nothing committed.
+    Before,
+    /// `COMMIT` itself failed.
+    Commit,
+}
+
+async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, CommitStage)> {
+    if conn.conn_ref().is_busy() {
+        // An operation inside the transaction was abandoned midway (an inner timeout or
+        // `select!` dropped it): its statement may still be running, and `COMMIT` would
+        // queue behind it. The connection is discarded (its backend terminated), which
+        // rolls the transaction back.
+        return Err((abandoned(), CommitStage::Before));
+    }
+    // An aborted transaction fails this round trip with 25P02 (its `COMMIT` would silently
+    // roll back). When the body had the raw session, the round trip is the session reset
+    // (see `pool::reset`), run inside the transaction so it commits with it; otherwise a bare
+    // `SELECT 1`. `raw_sql` runs over the simple protocol: no parse/describe.
+    let reset = conn.conn_ref().touched && conn.session_reset() != SessionReset::Never;
+    let check = if reset { RESET_SQL } else { "SELECT 1" };
+    let checked = conn
+        .conn()
+        .track(async |raw| {
+            sqlx::raw_sql(check).execute(raw).await?;
+            Ok(())
+        })
+        .await;
+    if let Err(err) = checked {
+        if err.sqlstate() == Some("25P02") {
+            end_after_server_error(&mut conn, &err).await;
+        } else {
+            // Not the aborted-transaction answer: the session was not in the state it should
+            // be (e.g. a `COPY` the body abandoned left its error first in line), so the
+            // replies may be out of step with the statements. Not reused.
+            conn.conn().broken = true;
+        }
+        return Err((err, CommitStage::Before));
+    }
+    let committed = conn
+        .conn()
+        .track(async |raw| Ok(PgTransactionManager::commit(raw).await?))
+        .await;
+    if let Err(err) = committed {
+        end_after_server_error(&mut conn, &err).await;
+        return Err((err, CommitStage::Commit));
+    }
+    if reset {
+        conn.conn().touched = false;
+    }
+    Ok(())
+}
+
+/// The error of a transaction whose body abandoned an operation midway.
+fn abandoned() -> Error {
+    Error::timeout(
+        TimeoutKind::ClientDeadline,
+        "inside the transaction: an operation was abandoned midway (an inner timeout or \
+         `select!` dropped it), so the transaction was rolled back instead of committed",
+        None,
+    )
+}
+
+/// After the server answered with an error (a conflict or constraint at `COMMIT`, an
+/// aborted transaction), the session is fine: roll back (a no-op with a warning when
+/// `COMMIT` already ended the transaction) so that sqlx's transaction depth is 0 again and
+/// the connection can be reused. Anything else (a lost connection) leaves it discarded.
+async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
+    if matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))) {
+        let limit = conn.shared.config.connection().connect_timeout;
+        let _ = conn
+            .conn()
+            .track(async |raw| {
+                match tokio::time::timeout(limit, PgTransactionManager::rollback(raw)).await {
+                    Ok(result) => Ok(result?),
+                    Err(_) => Err(Error::timeout(
+                        TimeoutKind::ClientDeadline,
+                        "rolling back after a failed commit",
+                        None,
+                    )),
+                }
+            })
+            .await;
+    }
+    discard_if_still_open(conn);
+}
+
+/// A connection whose `COMMIT`/`ROLLBACK` failed may still be inside the transaction:
+/// never hand it out again.
+fn discard_if_still_open(conn: &mut PooledConnection) {
+    if PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0 {
+        conn.conn().broken = true;
+    }
+}
+
+impl std::ops::Deref for Transaction {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn
+            .as_ref()
+            .expect("present until committed or rolled back")
+    }
+}
+
+impl std::ops::DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.pooled()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if conn.conn_ref().is_busy() {
+            // The body was dropped midway (an outer timeout, `select!`): a statement may still
+            // be running, and a ROLLBACK would queue behind it. Close the connection instead;
+            // the server rolls the transaction back when the session ends.
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            // Roll back now, so locks are released before the connection is reused.
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let limit = conn.shared.config.connection().connect_timeout;
+                    let rolled_back = conn
+                        .conn()
+                        .track(async |raw| {
+                            match tokio::time::timeout(limit, PgTransactionManager::rollback(raw))
+                                .await
+                            {
+                                Ok(result) => Ok(result?),
+                                Err(_) => Err(Error::timeout(
+                                    TimeoutKind::ClientDeadline,
+                                    "rolling back",
+                                    None,
+                                )),
+                            }
+                        })
+                        .await;
+                    if rolled_back.is_err() {
+                        conn.conn().broken = true;
+                    }
+                });
+            }
+            // No runtime: sqlx queues the ROLLBACK; the next checkout's health check sends it.
+            Err(_) => {
+                PgTransactionManager::start_rollback(conn.conn().raw_for_borrower());
+                conn.mark_suspect();
+            }
+        }
+    }
+}
+
+/// Why a transaction attempt failed, and whether running it again is safe.
+struct Failed {
+    error: Error,
+    retry: bool,
+}
+
+impl Failed {
+    /// `BEGIN` (or connecting for it) failed: nothing ran, retry what is transient.
+    fn begin(error: Error) -> Self {
+        Self {
+            retry: error.is_retryable(),
+            error,
+        }
+    }
+}
+
+/// Commits on `Ok`, rolls back on `Err` or panic (then resumes the panic), and says whether
+/// the failure allows running the body again.
+async fn finish<T>(
+    tx: Transaction,
+    outcome: std::thread::Result<Result<T>>,
+) -> std::result::Result<T, Failed> {
+    match outcome {
+        Err(panic) => {
+            let _ = tx.rollback().await;
+            std::panic::resume_unwind(panic)
+        }
+        Ok(Err(error)) => {
+            let _ = tx.rollback().await;
+            // Failed before COMMIT was sent: serialization failures, deadlocks and lost
+            // connections are safe to run again, and so is a statement whose cached plan a
+            // schema change invalidated (the guard cleared the statement cache).
+            Err(Failed {
+                retry: error.is_retryable() || is_stale_plan(&error),
+                error,
+            })
+        }
+        Ok(Ok(value)) => {
+            let mut tx = tx;
+            let conn = tx.conn.take().expect("present until committed");
+            match commit(conn).await {
+                Ok(()) => Ok(value),
+                // Failed before COMMIT was sent (the body swallowed an error and the
+                // transaction is aborted, or the connection was lost): retry what is
+                // transient.
+                Err((error, CommitStage::Before)) => Err(Failed {
+                    retry: error.is_retryable() || is_stale_plan(&error),
+                    error,
+                }),
+                // COMMIT reported a conflict: the server rolled back. Anything else (a lost
+                // connection) leaves the outcome unknown: not retried.
+                Err((error, CommitStage::Commit)) => Err(Failed {
+                    retry: matches!(error.sqlstate(), Some("40001" | "40P01")),
+                    error,
+                }),
+            }
+        }
+    }
+}
+
+/// The attempt loop of [`Pool::transaction`] and [`Pool::transaction_boxed`]: begin, run the
+/// body as one guarded operation, commit or roll back, and decide whether to run it again.
+/// A macro rather than a function generic over the body, so that `transaction_boxed`'s
+/// future stays visibly `Send` (an async closure's would hide it, rust-lang/rust#100013).
+macro_rules! attempt_loop {
+    ($pool:expr, $options:expr, |$tx:ident| $call:expr) => {{
+        let pool: &Pool = $pool;
+        let options: TxOptions = $options;
+        let policy = pool.transaction_policy(options);
+        observe::operation("transaction", &pool.shared.target, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let once = async {
+                    let mut tx = pool.begin(options).await.map_err(Failed::begin)?;
+                    // The body is one guarded operation: dropped midway, the connection is
+                    // discarded (its statement stopped); a panic leaves it busy too.
+                    let busy = tx.pooled().conn().enter();
+                    let outcome = {
+                        let $tx = &mut tx;
+                        AssertUnwindSafe($call).catch_unwind().await
+                    };
+                    if let Ok(result) = &outcome {
+                        tx.pooled().conn().leave(busy, result.as_ref().err()).await;
+                    }
+                    finish(tx, outcome).await
+                };
+                let failed = match once.await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                let retry = failed.retry;
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
+            }
+        })
+        .await
+    }};
+}
+
+impl Pool {
+    /// Begins a transaction on a connection checked out for it (manual control: no
+    /// automatic retry).
+    pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
+        let mut conn = self.acquire().await?;
+        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(options.begin_sql()));
+        // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
+        // that, the session may be inside a transaction sqlx does not know about. The guard
+        // keeps the connection busy then, and it is discarded when `conn` drops.
+        conn.conn()
+            .track(async |raw| Ok(PgTransactionManager::begin(raw, Some(begin)).await?))
+            .await?;
+        Ok(Transaction { conn: Some(conn) })
+    }
+
+    /// Runs `body` in a transaction: commits on `Ok`, rolls back on `Err` or panic, and runs
+    /// the whole body again on serialization failures, deadlocks and connections lost
+    /// before `COMMIT` (see the [module docs](crate::transaction)), within the retry policy.
+    pub async fn transaction<T>(
+        &self,
+        options: TxOptions,
+        mut body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
+    ) -> Result<T> {
+        attempt_loop!(self, options, |tx| body(tx))
+    }
+
+    /// [`transaction`](Self::transaction) for a body that returns a boxed `Send` future.
+    ///
+    /// Use it to run a transaction inside `tokio::spawn` when the body borrows what it
+    /// captures: today's compiler cannot prove an async closure's future `Send` for every
+    /// borrow (rust-lang/rust#100013), so `transaction` with such a closure is not `Send`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = pgtide_testkit::TestDb::new().await?;
+    /// # let pool = pgtide::Pool::connect(&pgtide::config::Config::loader().no_file_search().env([("DATABASE_URL", db.url())]).load()?).await?;
+    /// let name = String::from("visits");
+    /// let task = tokio::spawn(async move {
+    ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
+    ///         Box::pin(pgtide::query::execute(
+    ///             &mut **tx,
+    ///             pgtide::sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name.clone()),
+    ///         ))
+    ///     })
+    ///     .await
+    /// });
+    /// task.await.expect("no panic")?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn transaction_boxed<T, B>(&self, options: TxOptions, mut body: B) -> Result<T>
+    where
+        B: for<'t> FnMut(&'t mut Transaction) -> BoxFuture<'t, Result<T>>,
+    {
+        attempt_loop!(self, options, |tx| body(tx))
+    }
+
+    fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
+        if options.retry {
+            self.shared.retry.clone()
+        } else {
+            RetryPolicy::once()
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Session state does not leak between borrowers: with a pool of one, what the first borrower
+//! changed in its session is not seen by the second (see `pgtide::pool::reset`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::config;
+use pgtide::{Pool, SessionReset, TxOptions};
+use pgtide_testkit::TestDb;
+use sqlx::PgConnection;
+
+async fn pool_of_one(db: &TestDb) -> anyhow::Result<Pool> {
+    let cfg = config(db, 1, 1)
+        .statement_timeout(Some(Duration::from_secs(7)))
+        .build()?;
+    Ok(Pool::connect(&cfg).await?)
+}
+
+async fn scalar(conn: &mut PgConnection, sql: &'static str) -> String {
+    sqlx::query_scalar::<_, Option<String>>(sql)
+        .fetch_one(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_default()
+}
+
+/// What a session can change, as (name, statements the first borrower runs, probe, value the
+/// probe has on a fresh session).
+fn kinds(role: &str) -> Vec<(&'static str, String, &'static str, &'static str)> {
+    vec![
+        (
+            "SET of a custom setting",
+            "SET app.tenant = '42'".into(),
+            "SELECT coalesce(current_setting('app.tenant', true), '')",
+            "",
+        ),
+        (
+            "set_config",
+            "SELECT set_config('app.user_id', '7', false)".into(),
+            "SELECT coalesce(current_setting('app.user_id', true), '')",
+            "",
+        ),
+        (
+            "search_path",
+            "SET search_path = pg_catalog".into(),
+            "SELECT current_setting('search_path')",
+            "\"$user\", public",
+        ),
+        (
+            "SET ROLE",
+            format!("SET ROLE {role}"),
+            "SELECT current_user::text",
+            "",
+        ),
+        (
+            "advisory lock",
+            "SELECT pg_advisory_lock(4242)".into(),
+            "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+            "0",
+        ),
+        (
+            "temp table",
+            "CREATE TEMP TABLE scratch (x int)".into(),
+            "SELECT coalesce(to_regclass('pg_temp.scratch')::text, '')",
+            "",
+        ),
+        (
+            "LISTEN",
+            "LISTEN some_channel".into(),
+            "SELECT count(*)::text FROM pg_listening_channels()",
+            "0",
+        ),
+        (
+            "PREPARE",
+            "PREPARE mine AS SELECT 1".into(),
+            "SELECT count(*)::text FROM pg_prepared_statements WHERE from_sql",
+            "0",
+        ),
+        (
+            "WITH HOLD cursor",
+            "BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT".into(),
+            "SELECT count(*)::text FROM pg_cursors WHERE name = 'held'",
+            "0",
+        ),
+        (
+            "statement_timeout from the configuration stays",
+            "SET statement_timeout = '1s'".into(),
+            "SELECT current_setting('statement_timeout')",
+            "7s",
+        ),
+    ]
+}
+
+async fn with_role(db: &TestDb) -> anyhow::Result<String> {
+    let role = format!("{}_role", db.name());
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE ROLE \"{role}\"")))
+        .execute(&mut admin)
+        .await?;
+    let grant = format!("GRANT \"{role}\" TO CURRENT_USER");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(grant))
+        .execute(&mut admin)
+        .await?;
+    Ok(role)
+}
+
+async fn drop_role(db: &TestDb, role: &str) -> anyhow::Result<()> {
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE \"{role}\"")))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn what_a_borrower_changed_is_not_seen_by_the_next() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let role = with_role(&db).await?;
+    let pool = pool_of_one(&db).await?;
+    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
+    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
+        let fresh = if kind == "SET ROLE" {
+            user.as_str()
+        } else {
+            fresh
+        };
+        let mut first = pool.acquire().await?;
+        let pid = first.backend_pid().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+            .execute(&mut *first)
+            .await?;
+        assert_ne!(
+            scalar(&mut first, probe).await,
+            fresh,
+            "{kind}: the change took effect"
+        );
+        drop(first);
+        let mut second = pool.acquire().await?;
+        assert_eq!(
+            second.backend_pid().await?,
+            pid,
+            "{kind}: the same connection"
+        );
+        assert_eq!(
+            scalar(&mut second, probe).await,
+            fresh,
+            "{kind}: leaked to the next borrower"
+        );
+    }
+    drop(pool);
+    drop_role(&db, &role).await
+}
+
+#[tokio::test]
+async fn what_a_transaction_body_changed_is_reset_before_commit() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let role = with_role(&db).await?;
+    let pool = pool_of_one(&db).await?;
+    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
+    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
+        if kind == "PREPARE" {
+            // Documented exception: the pre-commit reset does not look for SQL-level
+            // prepared statements (see `pgtide::pool::reset`).
+            continue;
+        }
+        if kind == "WITH HOLD cursor" {
+            // BEGIN/COMMIT inside a body is not a thing; declared in the body instead.
+            pool.transaction(TxOptions::default(), async |tx| {
+                sqlx::raw_sql("DECLARE held CURSOR WITH HOLD FOR SELECT 1")
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        } else {
+            pool.transaction(TxOptions::default(), async |tx| {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(change.clone()))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        let fresh = if kind == "SET ROLE" {
+            user.as_str()
+        } else {
+            fresh
+        };
+        let mut next = pool.acquire().await?;
+        assert_eq!(
+            scalar(&mut next, probe).await,
+            fresh,
+            "{kind}: leaked past the transaction"
+        );
+    }
+    drop(pool);
+    drop_role(&db, &role).await
+}
+
+#[tokio::test]
+async fn the_policy_never_leaves_session_state_alone() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    pool.set_session_reset(SessionReset::Never);
+    let mut first = pool.acquire().await?;
+    sqlx::query("SET app.tenant = '42'")
+        .execute(&mut *first)
+        .await?;
+    drop(first);
+    let mut second = pool.acquire().await?;
+    let probe = "SELECT current_setting('app.tenant', true)";
+    assert_eq!(scalar(&mut second, probe).await, "42");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_schema_change_under_a_cached_select_star_does_not_fail_the_next_call()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql("CREATE TABLE shape (a int); INSERT INTO shape VALUES (1)")
+        .execute(&mut admin)
+        .await?;
+    let select = || sqlx::query("SELECT * FROM shape WHERE a = $1").bind(1_i32);
+    // Cached (prepared) on the pool's only connection.
+    let row = select().fetch_one(&pool).await?;
+    assert_eq!(sqlx::Row::len(&row), 1);
+    sqlx::raw_sql("ALTER TABLE shape ADD COLUMN b int")
+        .execute(&mut admin)
+        .await?;
+    // The cached plan's result type changed: 0A000 on the server, cleared and run again.
+    let row = select().fetch_one(&pool).await?;
+    assert_eq!(sqlx::Row::len(&row), 2);
+    sqlx::raw_sql("ALTER TABLE shape ADD COLUMN c int")
+        .execute(&mut admin)
+        .await?;
+    // Inside a transaction body, the whole body runs again.
+    let columns = pool
+        .transaction(TxOptions::default(), async |tx| {
+            Ok(sqlx::Row::len(&select().fetch_one(&mut **tx).await?))
+        })
+        .await?;
+    assert_eq!(columns, 3);
+    // And streamed through `&Pool`.
+    sqlx::raw_sql("ALTER TABLE shape ADD COLUMN d int")
+        .execute(&mut admin)
+        .await?;
+    let rows = select().fetch_all(&pool).await?;
+    assert_eq!(sqlx::Row::len(&rows[0]), 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_raw_begin_left_open_is_never_handed_out() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let mut first = pool.acquire().await?;
+    sqlx::raw_sql("BEGIN; CREATE TABLE half_done (x int)")
+        .execute(&mut *first)
+        .await?;
+    drop(first);
+    let mut second = pool.acquire().await?;
+    // `SAVEPOINT` outside a transaction fails with 25P01 (no transaction in progress).
+    let err = sqlx::raw_sql("SAVEPOINT probe")
+        .execute(&mut *second)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("25P01"),
+        "{err}"
+    );
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('half_done')::text")
+        .fetch_one(&mut *second)
+        .await?;
+    assert_eq!(exists, None, "the abandoned transaction was rolled back");
+    Ok(())
+}
