@@ -147,7 +147,8 @@ where
     let sql = sql.into_sql_str();
     let unnest = as_unnest(sql.as_str(), P::LEN);
     let target = target.into();
-    observe::named("execute_many", |n: &u64| Some(*n), async {
+    // Boxed: a large nested future (see `copy::in_::run`).
+    Box::pin(observe::named("execute_many", |n: &u64| Some(*n), async {
         target
             .run(async move |conn: &mut PgConnection| {
                 let mut tx = sqlx::Connection::begin(conn).await?;
@@ -168,7 +169,7 @@ where
                 }
             })
             .await
-    })
+    }))
     .await
 }
 

@@ -1,6 +1,6 @@
 //! COPY both ways against the server: formats and options, all-or-nothing loads whose error
 //! names the line, cancellation that never hands a half-finished COPY back to the pool; and
-//! `BinaryCopy` (what `:copyfrom` queries run): `json` columns need
+//! `copy_rows` (what `:copyfrom` queries run): `json` columns need
 //! `field_json`, and the array types codegen accepts arrive with the element type the
 //! column expects (codegen rejects the ones that do not: see `typemap::PgType::copy_json`).
 

@@ -176,7 +176,9 @@ async fn run(
     name: &'static str,
     feed: impl AsyncFnOnce(&mut Sink<'_>) -> Result<()>,
 ) -> Result<u64> {
-    observe::named(name, |rows: &u64| Some(*rows), async {
+    // Boxed: the nested COPY future is large, and generated `:copyfrom` calls sit deep inside
+    // transaction bodies (a debug build overflowed a test thread's stack without this).
+    Box::pin(observe::named(name, |rows: &u64| Some(*rows), async {
         target
             .run(async move |conn: &mut PgConnection| {
                 let mut copy = conn.copy_in_raw(sql).await?;
@@ -191,7 +193,7 @@ async fn run(
                 }
             })
             .await
-    })
+    }))
     .await
 }
 

@@ -84,7 +84,8 @@ impl CopyOut {
     {
         let sql = self.sql()?;
         let target = target.into();
-        observe::named("copy out", |_: &u64| None, async {
+        // Boxed: a large nested future (see `copy::in_::run`).
+        Box::pin(observe::named("copy out", |_: &u64| None, async {
             target
                 .run(async move |conn: &mut PgConnection| {
                     let mut data = conn.copy_out_raw(&sql).await?;
@@ -103,7 +104,7 @@ impl CopyOut {
                     Ok(written)
                 })
                 .await
-        })
+        }))
         .await
     }
 }
