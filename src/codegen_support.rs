@@ -18,11 +18,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use sqlx::encode::IsNull;
-use sqlx::postgres::{PgArgumentBuffer, PgConnection};
-
 use crate::observe;
 
+pub use crate::copy::Fields;
+pub use crate::target::Target;
 pub use futures_core::Stream;
 pub use futures_core::stream::BoxStream;
 pub use futures_util::{StreamExt, TryStreamExt};
@@ -229,106 +228,30 @@ impl<T> Stream for RowStream<'_, T> {
     }
 }
 
-/// Rows encoded in PostgreSQL's binary `COPY` format, for `:copyfrom` queries.
+/// `:copyfrom`: sends `rows` with the statement's `COPY … FROM STDIN (FORMAT binary)`,
+/// each row's `fields` fields written by `write` (with sqlx's own encoders), streamed a
+/// [`CHUNK`](crate::copy::CHUNK) at a time; returns the number of rows the server copied.
 ///
-/// Each field is encoded with sqlx's own [`Encode`](sqlx::Encode) implementation, so every
-/// type a query can bind can be copied (arrays of enums excepted: their element type is only
-/// known to the server).
-#[derive(Debug)]
-pub struct BinaryCopy {
-    data: Vec<u8>,
-    rows: u64,
-}
-
-/// Bytes sent to the server per `CopyData` message.
-const COPY_CHUNK: usize = 64 * 1024;
-
-impl BinaryCopy {
-    /// Starts the binary `COPY` payload (signature, flags, header extension).
-    pub fn new() -> Self {
-        let mut data = Vec::with_capacity(COPY_CHUNK);
-        data.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-        data.extend_from_slice(&0_i32.to_be_bytes());
-        data.extend_from_slice(&0_i32.to_be_bytes());
-        Self { data, rows: 0 }
-    }
-
-    /// Starts a row of `fields` fields.
-    pub fn row(&mut self, fields: i16) {
-        self.data.extend_from_slice(&fields.to_be_bytes());
-        self.rows += 1;
-    }
-
-    /// Appends one field of the current row.
-    pub fn field<'q, T>(&mut self, value: &T) -> crate::Result<()>
-    where
-        T: sqlx::Encode<'q, sqlx::Postgres>,
-    {
-        self.encode(value, false)
-    }
-
-    /// Appends one field of the current row for a `json` (not `jsonb`) column.
-    ///
-    /// sqlx encodes JSON values in `jsonb`'s binary format (a version byte, then the text)
-    /// and only patches the version byte away when a bound parameter turns out to be `json`;
-    /// `COPY` runs no such patch, so this does it, the same way: the byte becomes a space.
-    pub fn field_json<'q, T>(&mut self, value: &T) -> crate::Result<()>
-    where
-        T: sqlx::Encode<'q, sqlx::Postgres>,
-    {
-        self.encode(value, true)
-    }
-
-    fn encode<'q, T>(&mut self, value: &T, json: bool) -> crate::Result<()>
-    where
-        T: sqlx::Encode<'q, sqlx::Postgres>,
-    {
-        let mut buf = PgArgumentBuffer::default();
-        let is_null = value
-            .encode_by_ref(&mut buf)
-            .map_err(|e| crate::Error::from(sqlx::Error::Encode(e)))?;
-        match is_null {
-            IsNull::Yes => self.data.extend_from_slice(&(-1_i32).to_be_bytes()),
-            IsNull::No => {
-                if json && buf.first() == Some(&1) {
-                    buf[0] = b' ';
-                }
-                let len = i32::try_from(buf.len()).map_err(|_| {
-                    crate::Error::from(sqlx::Error::Encode("COPY field larger than 2 GiB".into()))
-                })?;
-                self.data.extend_from_slice(&len.to_be_bytes());
-                self.data.extend_from_slice(&buf);
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the statement's `COPY … FROM STDIN (FORMAT binary)` and sends the rows; returns
-    /// the number of rows the server copied.
-    pub async fn send(
-        mut self,
-        conn: &mut PgConnection,
-        statement: &'static Statement,
-    ) -> crate::Result<u64> {
-        self.data.extend_from_slice(&(-1_i16).to_be_bytes());
-        observe::named(statement.name, |rows: &u64| Some(*rows), async {
-            let mut copy = conn.copy_in_raw(statement.sql).await?;
-            for chunk in self.data.chunks(COPY_CHUNK) {
-                copy.send(chunk).await?;
-            }
-            Ok(copy.finish().await?)
-        })
-        .await
-    }
-
-    /// Rows appended so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-}
-
-impl Default for BinaryCopy {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Runs on any [`Target`]: on the pool or a pooled connection, a `COPY` abandoned midway
+/// discards its connection. A row the server rejects aborts the whole `COPY`, and the error
+/// names its line (see [`crate::copy`]).
+pub async fn copy_rows<'c, R>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    fields: i16,
+    rows: impl IntoIterator<Item = R>,
+    write: fn(&R, &mut Fields<'_>) -> crate::Result<()>,
+) -> crate::Result<u64> {
+    let rows = futures_util::stream::iter(rows);
+    crate::copy::copy_encoded(
+        db.into(),
+        statement.sql,
+        statement.name,
+        rows,
+        |row, encoder| {
+            encoder.row(fields);
+            write(row, &mut Fields::new(encoder))
+        },
+    )
+    .await
 }

@@ -377,10 +377,21 @@ pub fn classify_sqlstate(code: &str) -> ErrorKind {
 /// The server's message with its SQLSTATE, or the driver's message.
 fn describe(err: &sqlx::Error) -> String {
     match err.as_database_error() {
-        Some(db) => match db.code() {
-            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
-            None => db.message().to_string(),
-        },
+        Some(db) => {
+            let mut out = match db.code() {
+                Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+                None => db.message().to_string(),
+            };
+            // Where the server was: `COPY books, line 3, column price: "abc"`.
+            if let Some(context) = db
+                .try_downcast_ref::<PgDatabaseError>()
+                .and_then(|e| e.r#where())
+            {
+                out.push_str(" at ");
+                out.push_str(&context.replace('\n', "; "));
+            }
+            out
+        }
         None => err.to_string(),
     }
 }

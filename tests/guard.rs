@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{config, next_checkout_is_clean, none_running, running};
-use pgtide::codegen_support::{BinaryCopy, Statement};
+use pgtide::codegen_support::{Statement, copy_rows};
 use pgtide::{ErrorKind, Pool, TxOptions};
 use pgtide_testkit::TestDb;
 
@@ -54,16 +54,14 @@ async fn copy_dropped_mid_send_never_comes_back_with_an_open_copy() -> anyhow::R
         name: "CopySlow",
         sql: "COPY slow_copy (n, pad) FROM STDIN (FORMAT binary)",
     };
-    let mut rows = BinaryCopy::new();
     let pad = "x".repeat(1000);
-    for n in 0..20_000_i32 {
-        rows.row(2);
-        rows.field(&n)?;
-        rows.field(&pad)?;
-    }
+    let rows = (0..20_000_i32).map(|n| (n, pad.clone()));
     let mut conn = pool.acquire().await?;
     {
-        let send = rows.send(&mut conn, &COPY);
+        let send = copy_rows(&mut conn, &COPY, 2, rows, |row, copy| {
+            copy.field(&row.0)?;
+            copy.field(&row.1)
+        });
         tokio::select! {
             _ = send => panic!("20,000 rows at 10 ms each take minutes"),
             () = async {

@@ -190,7 +190,7 @@ impl PgType {
     }
 
     /// How a `:copyfrom` field of this type is sent with binary `COPY`: `Ok(true)` for `json`
-    /// (sent with `BinaryCopy::field_json`, see there), `Ok(false)` when sqlx's encoding is
+    /// (sent with `Fields::field_json`, see there), `Ok(false)` when sqlx's encoding is
     /// accepted as is. `Err` names what sqlx would send for an array whose element type it
     /// labels differently from the column: the server checks the element OID of binary
     /// arrays (`varchar[]` arrives as `text[]`, `json[]` as `jsonb[]`, `cidr[]` as `inet[]`,

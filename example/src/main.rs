@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
+use pgtide::codegen_support::TryStreamExt;
 use pgtide::config::Config;
+use pgtide::copy::{CopyIn, CopyOut};
+use pgtide::listener::ListenerEvent;
 use pgtide::sqlx::types::{Decimal, JsonValue};
 use pgtide::{Pool, TxOptions, query, sqlx};
 use pgtide_example::queries::{BookGenre, authors, books, loans};
@@ -106,6 +109,53 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .idempotent(async |conn| loans::open_loans(conn).await)
         .await?;
     println!("open loans: {}", loaned.len());
+
+    // 5. Moving data: a listener, a stream, a COPY round trip, a notification.
+    let mut listener = pool.listener().await?; // its own connection, reconnects when lost
+    listener.listen("books").await?;
+
+    let mut streamed = books::stream_books(&pool);
+    let mut count = 0;
+    while let Some(book) = streamed.try_next().await? {
+        count += 1;
+        println!("  streamed: {}", book.title);
+    }
+    println!("streamed {count} books with `books::stream_books` (row by row, memory flat)");
+
+    let mut csv = Vec::new();
+    CopyOut::query("SELECT title, price FROM books ORDER BY title")
+        .csv()
+        .header(true)
+        .to_writer(&pool, &mut csv)
+        .await?;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("CREATE TEMP TABLE price_list (title text, price numeric)")
+        .execute(&mut *conn)
+        .await?;
+    let loaded = CopyIn::table("price_list")
+        .csv()
+        .header(true)
+        .from_reader(&mut conn, csv.as_slice())
+        .await?;
+    println!(
+        "COPY round trip: {} CSV bytes out of `books`, {loaded} rows back into a temp table",
+        csv.len()
+    );
+    sqlx::query("DROP TABLE price_list")
+        .execute(&mut *conn)
+        .await?;
+    drop(conn);
+
+    sqlx::query("SELECT pg_notify('books', $1)")
+        .bind(format!("{copied} books copied"))
+        .execute(&pool)
+        .await?;
+    match tokio::time::timeout(Duration::from_secs(5), listener.recv()).await?? {
+        ListenerEvent::Notification(n) => {
+            println!("notification on `{}`: {}", n.channel, n.payload)
+        }
+        ListenerEvent::Reconnected => println!("listener reconnected (notifications may be lost)"),
+    }
 
     let version: String = query::fetch_one(&pool, sqlx::query_scalar("SELECT version()")).await?;
     println!("\nserver: {version}");

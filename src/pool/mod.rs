@@ -66,6 +66,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
+pub(crate) use connect::{connect as connect_one, connect_options};
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;

@@ -137,7 +137,7 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    fn pooled(&mut self) -> &mut PooledConnection {
+    pub(crate) fn pooled(&mut self) -> &mut PooledConnection {
         self.conn
             .as_mut()
             .expect("present until committed, rolled back or dropped")

@@ -9,6 +9,9 @@ use pgtide::config::{Config, ConfigBuilder, PoolSize, RetrySettings, SslMode};
 use pgtide_testkit::{Proxy, TestDb};
 use sqlx::PgConnection;
 
+/// How long to wait for something the server does promptly.
+pub const SOON: Duration = Duration::from_secs(10);
+
 /// A config for `db` (TLS off unless a test turns it on), pool `min..=max`.
 pub fn config(db: &TestDb, min: u32, max: u32) -> ConfigBuilder<SecretString, PoolSize> {
     let s = db.server();
@@ -95,6 +98,37 @@ pub fn retry(attempts: u32, base_ms: u64, max_ms: u64, budget: Duration) -> Retr
     r.jitter = false;
     r.budget = budget;
     r
+}
+
+/// Restarts peak-RSS tracking here (`5` to `/proc/self/clear_refs` resets `VmHWM` to the
+/// current RSS) and returns the current RSS in bytes: the baseline for [`peak_rss_since`].
+/// Memory tests run in binaries of their own: `VmHWM` is per process.
+pub fn reset_peak_rss() -> u64 {
+    std::fs::write("/proc/self/clear_refs", "5")
+        .expect("resetting VmHWM via /proc/self/clear_refs");
+    proc_status_bytes("VmRSS:")
+}
+
+/// How far peak RSS rose above `baseline` since [`reset_peak_rss`].
+pub fn peak_rss_since(baseline: u64) -> u64 {
+    proc_status_bytes("VmHWM:").saturating_sub(baseline)
+}
+
+fn proc_status_bytes(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{key} in /proc/self/status"));
+    kib * 1024
+}
+
+/// The backend pid a pool hands out next (checks a connection out and back in).
+pub async fn next_pid(pool: &pgtide::Pool) -> i32 {
+    let mut conn = pool.acquire().await.expect("acquire");
+    conn.backend_pid().await.expect("pid")
 }
 
 /// Waits until a backend of this test database runs a statement containing `marker`.

@@ -19,7 +19,7 @@ pub(super) struct Arg {
     pub(super) pg: String,
     /// Whether the argument is a reference (so a params struct needs a lifetime).
     pub(super) borrowed: bool,
-    /// A `json` field of a `:copyfrom` row (sent with `BinaryCopy::field_json`).
+    /// A `json` field of a `:copyfrom` row (sent with `Fields::field_json`).
     pub(super) copy_json: bool,
 }
 

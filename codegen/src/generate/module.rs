@@ -211,41 +211,38 @@ fn render_doc(s: &mut String, a: &Analyzed<'_>) {
             "///\n/// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.\n",
         ),
         Cardinality::CopyFrom => s.push_str(
-            "///\n/// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.\n",
+            "///\n/// Streams the rows with `COPY … FROM STDIN (FORMAT binary)`, all or none; returns the number of rows copied.\n",
         ),
         _ => {}
     }
 }
 
-/// A `:copyfrom` function: encodes the rows and sends them in one `COPY`.
+/// A `:copyfrom` function: one `COPY`, the rows encoded and streamed by `copy_rows`.
 fn render_copy_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     let (generics, item) = if params_borrow(a) {
-        ("<'a>", format!("{}Params<'a>", a.query.type_name))
+        ("<'a, 'c>", format!("{}Params<'a>", a.query.type_name))
     } else {
-        ("", format!("{}Params", a.query.type_name))
+        ("<'c>", format!("{}Params", a.query.type_name))
     };
-    let conn = imports.name("pgtide::sqlx::PgConnection");
-    let copy = imports.name(&format!("{SUPPORT}::BinaryCopy"));
+    let target = imports.name(&format!("{SUPPORT}::Target"));
+    let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows"));
     let head = format!("pub async fn {}{generics}", raw_ident(&a.query.fn_name));
     let args = [
-        format!("conn: &mut {conn}"),
+        format!("db: impl Into<{target}<'c>>"),
         format!("rows: impl IntoIterator<Item = {item}>"),
     ];
     let _ = writeln!(
         s,
-        "{} {{\n    let mut copy = {copy}::new();\n    for row in rows {{\n        copy.row({});",
+        "{} {{\n    {copy_rows}(db, &{}, {}, rows, |row, copy| {{",
         call("", &head, &args, " -> pgtide::Result<u64>"),
+        const_name(a),
         a.args.len()
     );
     for arg in &a.args {
         let method = if arg.copy_json { "field_json" } else { "field" };
         let _ = writeln!(s, "        copy.{method}(&row.{})?;", arg.name);
     }
-    let _ = writeln!(
-        s,
-        "    }}\n    copy.send(conn, &{}).await\n}}",
-        const_name(a)
-    );
+    s.push_str("        Ok(())\n    })\n    .await\n}\n");
 }
 
 /// Any other function: binds the arguments, then one shared helper runs the statement.

@@ -6,10 +6,10 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    BinaryCopy, RowStream, Statement, execute, fetch_all, fetch_one, fetch_optional, fetch_stream,
-    metadata_hash,
+    RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
+    fetch_stream, metadata_hash,
 };
-use pgtide::sqlx::{self, PgConnection, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
@@ -409,14 +409,12 @@ pub struct CopyBooksParams<'a> {
 /// VALUES ($1, $2, $3, $4, $5, $6, $7)
 /// ```
 ///
-/// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.
-pub async fn copy_books<'a>(
-    conn: &mut PgConnection,
+/// Streams the rows with `COPY … FROM STDIN (FORMAT binary)`, all or none; returns the number of rows copied.
+pub async fn copy_books<'a, 'c>(
+    db: impl Into<Target<'c>>,
     rows: impl IntoIterator<Item = CopyBooksParams<'a>>,
 ) -> pgtide::Result<u64> {
-    let mut copy = BinaryCopy::new();
-    for row in rows {
-        copy.row(7);
+    copy_rows(db, &COPY_BOOKS, 7, rows, |row, copy| {
         copy.field(&row.author_id)?;
         copy.field(&row.title)?;
         copy.field(&row.isbn)?;
@@ -424,8 +422,9 @@ pub async fn copy_books<'a>(
         copy.field(&row.tags)?;
         copy.field(&row.price)?;
         copy.field(&row.metadata)?;
-    }
-    copy.send(conn, &COPY_BOOKS).await
+        Ok(())
+    })
+    .await
 }
 
 /// The statement [`tag_book`] runs.

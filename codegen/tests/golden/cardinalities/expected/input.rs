@@ -6,10 +6,10 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    BinaryCopy, RowStream, Statement, execute, fetch_all, fetch_one, fetch_optional, fetch_stream,
-    first_column, metadata_hash,
+    RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
+    fetch_stream, first_column, metadata_hash,
 };
-use pgtide::sqlx::{self, PgConnection, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 
 /// The statement [`get_author_name`] runs.
@@ -224,16 +224,15 @@ pub struct CopyCountersParams<'a> {
 /// INSERT INTO counters (name, value) VALUES ($1, $2)
 /// ```
 ///
-/// Sends the rows with `COPY … FROM STDIN (FORMAT binary)`; returns the number of rows copied.
-pub async fn copy_counters<'a>(
-    conn: &mut PgConnection,
+/// Streams the rows with `COPY … FROM STDIN (FORMAT binary)`, all or none; returns the number of rows copied.
+pub async fn copy_counters<'a, 'c>(
+    db: impl Into<Target<'c>>,
     rows: impl IntoIterator<Item = CopyCountersParams<'a>>,
 ) -> pgtide::Result<u64> {
-    let mut copy = BinaryCopy::new();
-    for row in rows {
-        copy.row(2);
+    copy_rows(db, &COPY_COUNTERS, 2, rows, |row, copy| {
         copy.field(&row.name)?;
         copy.field(&row.value)?;
-    }
-    copy.send(conn, &COPY_COUNTERS).await
+        Ok(())
+    })
+    .await
 }
