@@ -10,7 +10,7 @@ use super::duration::format_duration;
 use super::keys;
 use super::provenance::Source;
 use super::settings::{
-    Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
     TlsSettings,
 };
 use super::{ConfigError, PoolSize};
@@ -65,6 +65,7 @@ pub(super) struct Draft {
     pub(super) session: SessionSettings,
     pub(super) pool: PoolSettings,
     pub(super) retry: RetrySettings,
+    pub(super) codegen: CodegenSettings,
 }
 
 impl Draft {
@@ -103,6 +104,11 @@ impl Draft {
                 max_delay: Duration::ZERO,
                 jitter: false,
                 budget: Duration::ZERO,
+            },
+            codegen: CodegenSettings {
+                queries: PathBuf::new(),
+                sqlx_dir: PathBuf::new(),
+                out: PathBuf::new(),
             },
         }
     }
@@ -418,6 +424,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 ..d.pool
             },
             retry: d.retry,
+            codegen: d.codegen,
         })
     }
 }

@@ -118,7 +118,7 @@ pub use load::ConfigLoader;
 pub use pool_size::PoolSize;
 pub use provenance::Source;
 pub use settings::{
-    Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
     TlsSettings,
 };
 pub use yaml::Yaml;

@@ -23,6 +23,7 @@ pub struct Config {
     pub(crate) session: SessionSettings,
     pub(crate) pool: PoolSettings,
     pub(crate) retry: RetrySettings,
+    pub(crate) codegen: CodegenSettings,
 }
 
 impl Config {
@@ -50,6 +51,10 @@ impl Config {
     pub fn retry(&self) -> &RetrySettings {
         &self.retry
     }
+    /// Where `pgtide prepare`/`gen`/`verify` find queries and metadata and write modules.
+    pub fn codegen(&self) -> &CodegenSettings {
+        &self.codegen
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -61,6 +66,7 @@ impl std::fmt::Debug for Config {
             .field("session", &self.session)
             .field("pool", &self.pool)
             .field("retry", &self.retry)
+            .field("codegen", &self.codegen)
             .finish()
     }
 }
@@ -231,4 +237,32 @@ impl Default for SessionSettings {
     fn default() -> Self {
         super::keys::default_draft().session
     }
+}
+
+/// The directories of the codegen commands (`pgtide prepare`, `gen`, `verify`), from the
+/// `codegen` table of a profile, so the application and the command line share one config
+/// file. The runtime never reads them, and they are not part of the
+/// [config hash](Config::config_hash): they do not change how a pool connects.
+///
+/// ```
+/// use pgtide::config::Config;
+///
+/// let config = Config::loader()
+///     .no_file_search()
+///     .env([("DATABASE_URL", "postgres://app:pw@localhost/app")])
+///     .set("codegen.out", "src/db")
+///     .load()?;
+/// assert_eq!(config.codegen().queries, std::path::Path::new("queries"));
+/// assert_eq!(config.codegen().out, std::path::Path::new("src/db"));
+/// # Ok::<(), pgtide::config::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CodegenSettings {
+    /// Directory of the `*.sql` query files. Default `queries`.
+    pub queries: PathBuf,
+    /// Directory of the offline metadata (`.sqlx`). Default `.sqlx`.
+    pub sqlx_dir: PathBuf,
+    /// Directory of the generated modules. Default `src/queries`.
+    pub out: PathBuf,
 }

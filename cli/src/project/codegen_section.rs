@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::Project;
-use super::strip::Document;
+use super::document::Document;
 use crate::failure::Failure;
 
 /// The keys of the table and their defaults.

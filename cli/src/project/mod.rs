@@ -5,12 +5,12 @@
 //! `pgtide.yaml` or `pgtide.yml` found in the working directory or its nearest parent that
 //! has one (so `pgtide gen --check` works from any directory of the project).
 //!
-//! The file may hold a `codegen` table inside a profile (`[default.codegen]`), which the
-//! library's loader does not know: [`strip`] hands the loader a copy without it, with every
-//! other line where it was, and sources and errors are mapped back to the real file.
+//! The file may hold a `codegen` table inside a profile (`[default.codegen]`): the library's
+//! loader validates it with every other key, and [`codegen_section`] resolves its directories
+//! relative to the file, each with the line it came from.
 
 mod codegen_section;
-mod strip;
+mod document;
 mod url;
 
 use std::path::{Path, PathBuf};
@@ -89,7 +89,7 @@ impl Project {
     }
 
     /// Loads, merges and validates the application's configuration for this profile, each
-    /// value with its source (the real file, never the stripped copy).
+    /// value with its source.
     pub fn load_explained(&self) -> Result<Explained, Box<dyn std::error::Error>> {
         self.load_with(Config::loader())
     }
@@ -106,46 +106,22 @@ impl Project {
 
     fn load_with(&self, loader: ConfigLoader) -> Result<Explained, Box<dyn std::error::Error>> {
         let mut loader = loader.no_file_search().profile(&self.profile);
-        let copy = match &self.file {
-            Some(file) => {
-                let copy = strip::without_codegen(file)?;
-                loader = loader.file(copy.as_ref().map_or(file.as_path(), |c| c.path()));
-                copy
-            }
-            None => None,
-        };
-        let result = loader.load_explained();
-        let map = |source: &Source| match (source, &copy, &self.file) {
-            (Source::File { path, line }, Some(copy), Some(file)) if path == copy.path() => {
-                Source::File {
-                    path: file.clone(),
-                    line: *line,
-                }
-            }
-            _ => source.clone(),
-        };
-        match result {
+        if let Some(file) = &self.file {
+            loader = loader.file(file);
+        }
+        match loader.load_explained() {
             Ok(loaded) => {
                 let entries = loaded
                     .entries()
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.clone(), map(&e.source)))
+                    .map(|e| (e.key.clone(), e.value.clone(), e.source.clone()))
                     .collect();
                 Ok(Explained { loaded, entries })
             }
-            Err(error) => {
-                let mut message = error.to_string();
-                if let (Some(copy), Some(file)) = (&copy, &self.file) {
-                    message = message.replace(
-                        &copy.path().display().to_string(),
-                        &file.display().to_string(),
-                    );
-                }
-                Err(Box::new(ConfigFailure {
-                    message,
-                    missing_password: matches!(error, ConfigError::Missing { .. }),
-                }))
-            }
+            Err(error) => Err(Box::new(ConfigFailure {
+                missing_password: matches!(error, ConfigError::Missing { .. }),
+                message: error.to_string(),
+            })),
         }
     }
 

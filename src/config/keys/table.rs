@@ -380,6 +380,45 @@ pub(crate) static KEYS: &[Key] = &[
         show: Some(|c| format_duration(c.retry.budget)),
         hash: Some(|c| nanos(c.retry.budget)),
     },
+    Key {
+        name: "codegen.queries",
+        kind: Kind::Path,
+        default: Some("queries"),
+        doc: "directory of the `*.sql` query files (`pgtide prepare`/`gen`/`verify`; not hashed)",
+        example: "sql",
+        read: Read::Draft(|d, v| {
+            d.codegen.queries = path(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.codegen.queries.display().to_string()),
+        hash: None,
+    },
+    Key {
+        name: "codegen.sqlx_dir",
+        kind: Kind::Path,
+        default: Some(".sqlx"),
+        doc: "directory of the offline query metadata (not hashed)",
+        example: "meta",
+        read: Read::Draft(|d, v| {
+            d.codegen.sqlx_dir = path(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.codegen.sqlx_dir.display().to_string()),
+        hash: None,
+    },
+    Key {
+        name: "codegen.out",
+        kind: Kind::Path,
+        default: Some("src/queries"),
+        doc: "directory of the generated modules (not hashed)",
+        example: "src/db",
+        read: Read::Draft(|d, v| {
+            d.codegen.out = path(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.codegen.out.display().to_string()),
+        hash: None,
+    },
 ];
 
 fn path(value: &figment::value::Value) -> Result<PathBuf, String> {
