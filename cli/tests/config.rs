@@ -173,7 +173,7 @@ fn show_prints_each_value_with_its_source_and_never_the_password() {
     let o = pgtide(&dir, &["config", "show"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("unknown key `codegen.queris` in profile `default` (file pgtide.toml, line 4): valid keys are queries"),
+        stderr(&o).contains(&format!("unknown key `codegen.queris` in profile `default` (file {file}, line 4): did you mean `queries`?")),
         "{}",
         stderr(&o)
     );

@@ -88,6 +88,9 @@
 //! | `retry.max_delay` | duration | `2s` | upper bound of one delay, ≥ `retry.base_delay` |
 //! | `retry.jitter` | true/false | `true` | randomise each delay (full jitter) |
 //! | `retry.budget` | duration | `10s` | total time all attempts together may take; > 0 |
+//! | `codegen.queries` | path | `queries` | directory of the `*.sql` query files (`pgtide prepare`/`gen`/`verify`; not hashed) |
+//! | `codegen.sqlx_dir` | path | `.sqlx` | directory of the offline query metadata (not hashed) |
+//! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
