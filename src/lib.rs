@@ -75,7 +75,7 @@ pub mod retry;
 pub mod transaction;
 
 pub use error::{Error, ErrorKind, Result, TimeoutKind, classify_sqlstate};
-pub use pool::{Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
+pub use pool::{CloseOutcome, Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -41,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+mod close;
 mod connect;
 pub(crate) mod deadline;
 mod executor;
@@ -66,6 +67,7 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
+pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
@@ -98,13 +100,20 @@ pub(crate) struct Shared {
     maintenance: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
+impl Shared {
+    /// Stops the maintenance task (pool closed or dropped).
+    pub(crate) fn stop_maintenance(&self) {
         if let Ok(mut task) = self.maintenance.lock()
             && let Some(task) = task.take()
         {
             task.abort();
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop_maintenance();
     }
 }
 
@@ -298,19 +307,6 @@ impl Pool {
         &self.shared.config.connection().database
     }
 
-    /// Closes the pool: no more checkouts ([`Error::Closed`]), idle connections close now,
-    /// connections in use close when handed back, and the maintenance task stops.
-    pub fn close(&self) {
-        if let Ok(mut task) = self.shared.maintenance.lock()
-            && let Some(task) = task.take()
-        {
-            task.abort();
-        }
-        let idle = self.shared.inner.retain(|_, _| false);
-        self.shared.inner.close();
-        maintenance::close_all(&self.shared, idle.removed);
-    }
-
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.shared.inner.is_closed()
@@ -461,6 +457,15 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
+        if self.shared.inner.is_closed() {
+            // Handed back to a closed pool: closed politely, not parked (see `close`).
+            let busy = object.is_busy();
+            let manager = self.shared.inner.manager();
+            let via = busy.then_some((&manager.options, manager.connect_timeout));
+            Counters::bump(&self.shared.counters.closed);
+            guard::discard(Object::take(object), via);
+            return;
+        }
         use sqlx_core::transaction::TransactionManager;
         if object.broken
             || object.is_busy()
