@@ -71,6 +71,7 @@ pub mod error;
 pub mod observe;
 pub mod pool;
 pub mod query;
+pub mod registry;
 pub mod retry;
 pub mod transaction;
 
