@@ -49,6 +49,7 @@ pub(crate) mod guard;
 mod idempotent;
 pub(crate) mod maintenance;
 mod manager;
+mod migrate;
 pub mod reset;
 mod stats;
 mod timeout;
