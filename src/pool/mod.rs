@@ -43,6 +43,7 @@
 
 mod close;
 mod connect;
+mod credentials;
 pub(crate) mod deadline;
 mod executor;
 pub(crate) mod guard;
@@ -69,6 +70,7 @@ use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
+pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
