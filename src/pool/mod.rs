@@ -41,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+mod boxed;
 mod close;
 mod connect;
 mod credentials;
@@ -395,19 +396,6 @@ impl PooledConnection {
             .expect("present until dropped or detached");
         Counters::bump(&self.shared.counters.closed);
         Object::take(object).into_raw()
-    }
-
-    /// Runs a borrower's own work on the raw session as one guarded operation (the session
-    /// is reset before reuse; a future dropped midway gets the connection discarded).
-    pub(crate) async fn lend<T>(
-        &mut self,
-        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-    ) -> Result<T> {
-        let conn = self.conn();
-        let busy = conn.enter();
-        let result = work(conn.raw_for_borrower()).await;
-        conn.leave(busy, result.as_ref().err()).await;
-        result
     }
 
     /// The pool's session reset policy.
