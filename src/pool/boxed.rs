@@ -27,10 +27,11 @@ impl Pool {
     /// let table = String::from("books");
     /// let task = tokio::spawn(async move {
     ///     pool.idempotent_boxed(|conn| {
-    ///         Box::pin(pgtide::query::fetch_one(
-    ///             conn,
-    ///             pgtide::sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_class WHERE relname = $1").bind(table.clone()),
-    ///         ))
+    ///         let table = table.clone();
+    ///         Box::pin(async move {
+    ///             let q = pgtide::sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_class WHERE relname = $1");
+    ///             Ok(q.bind(table).fetch_one(conn).await?)
+    ///         })
     ///     })
     ///     .await
     /// });
