@@ -78,6 +78,7 @@ pub mod listener;
 pub mod observe;
 pub mod pool;
 pub mod query;
+pub mod registry;
 pub mod retry;
 pub mod target;
 pub mod transaction;
@@ -86,7 +87,7 @@ pub use connection::Connection;
 pub use execute_many::{Params, execute_many};
 
 pub use error::{Error, ErrorKind, Result, TimeoutKind, classify_sqlstate};
-pub use pool::{Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
+pub use pool::{CloseOutcome, Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};
 pub use transaction::{IsolationLevel, Transaction, TxOptions};
 
 pub use secrecy::{ExposeSecret, SecretString};

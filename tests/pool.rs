@@ -392,7 +392,7 @@ async fn close_refuses_checkouts_and_closes_connections() -> anyhow::Result<()> 
     let pool = Pool::connect(&cfg).await?;
     let mut admin = db.connect().await?;
     assert_eq!(backends(&mut admin, &cfg).await, 2);
-    pool.close();
+    pool.close().await;
     assert!(pool.is_closed());
     assert_eq!(pool.acquire().await.unwrap_err().kind(), ErrorKind::Closed);
     eventually("connections close", SOON, async || {

@@ -160,6 +160,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let version: String = query::fetch_one(&pool, sqlx::query_scalar("SELECT version()")).await?;
     println!("\nserver: {version}");
     println!("pool:   {}", pool.stats());
-    pool.close();
+    pool.close().await;
     Ok(())
 }

@@ -35,29 +35,47 @@ fn server_backstop(timeout: Duration) -> Duration {
         .min(MAX)
 }
 
-/// Runs `f` on `conn` under a client-side deadline that cancels the server-side statement.
+/// Runs `$call` (with `$raw` bound to the raw session) on `$conn` under a client-side
+/// deadline that cancels the server-side statement. A macro rather than a function generic
+/// over the body, so that `with_timeout_boxed`'s future stays visibly `Send`
+/// (rust-lang/rust#100013).
 ///
 /// The whole call is one guarded operation: until `statement_timeout` is restored and the
 /// statement's reply read, the session is not fit for reuse, so a future dropped midway (an
 /// outer timeout, `select!`) leaves the connection busy and the pool discards it.
+macro_rules! timed_call {
+    ($conn:expr, $timeout:expr, |$raw:ident| $call:expr) => {{
+        let conn: &mut PooledConnection = $conn;
+        let timeout: Duration = $timeout;
+        let shared = Arc::clone(&conn.shared);
+        let busy = conn.conn().enter();
+        let result = async {
+            let pid = begin_timed(conn, timeout).await?;
+            // The borrower's body gets the raw session (`DerefMut` marks it for a reset).
+            let outcome = {
+                let $raw: &mut PgConnection = &mut **conn;
+                tokio::time::timeout(timeout, $call).await
+            };
+            end_timed(&shared, conn, timeout, pid, outcome.ok()).await
+        }
+        .await;
+        conn.conn().leave(busy, result.as_ref().err()).await;
+        result
+    }};
+}
+pub(crate) use timed_call;
+
+/// Runs `f` on `conn` under a client-side deadline; see [`timed_call!`].
 pub(crate) async fn run_timed<T>(
     conn: &mut PooledConnection,
     timeout: Duration,
     f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    let shared = Arc::clone(&conn.shared);
-    let busy = conn.conn().enter();
-    let result = run_timed_inner(&shared, conn, timeout, f).await;
-    conn.conn().leave(busy, result.as_ref().err()).await;
-    result
+    timed_call!(conn, timeout, |raw| f(raw))
 }
 
-async fn run_timed_inner<T>(
-    shared: &Shared,
-    conn: &mut PooledConnection,
-    timeout: Duration,
-    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-) -> Result<T> {
+/// Sets the server-side backstop; returns the backend pid (for cancelling).
+pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<i32> {
     let pid = conn.conn_ref().pid;
     let set = format!(
         "SET statement_timeout = '{}'",
@@ -69,14 +87,23 @@ async fn run_timed_inner<T>(
             Ok(())
         })
         .await?;
-    // The borrower's closure gets the raw session (`DerefMut` marks it for a reset).
-    let outcome = tokio::time::timeout(timeout, f(&mut **conn)).await;
+    Ok(pid)
+}
+
+/// After the body: `outcome` is `None` when the deadline passed first.
+pub(super) async fn end_timed<T>(
+    shared: &Shared,
+    conn: &mut PooledConnection,
+    timeout: Duration,
+    pid: i32,
+    outcome: Option<Result<T>>,
+) -> Result<T> {
     match outcome {
-        Ok(result) => {
+        Some(result) => {
             restore_statement_timeout(shared, conn).await;
             result
         }
-        Err(_deadline) => {
+        None => {
             // The statement's future is gone but the server is still running it.
             if let Err(err) = cancel(shared, pid).await {
                 tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");

@@ -29,13 +29,33 @@ impl Pool {
         &self,
         mut work: impl AsyncFnMut(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        observe::operation("idempotent", &self.shared.target, |_| None, async {
-            let mut attempts = self.shared.retry.start("idempotent");
+        idempotent_loop!(self, |raw| work(raw))
+    }
+}
+
+/// The attempt loop of [`Pool::idempotent`] and [`Pool::idempotent_boxed`]. A macro rather
+/// than a function generic over the body, so that `idempotent_boxed`'s future stays visibly
+/// `Send` (rust-lang/rust#100013).
+macro_rules! idempotent_loop {
+    ($pool:expr, |$raw:ident| $call:expr) => {{
+        let pool: &Pool = $pool;
+        observe::operation("idempotent", &pool.shared.target, |_| None, async {
+            let mut attempts = pool.shared.retry.start("idempotent");
             loop {
-                let result = match self.acquire().await {
-                    // Dropped midway (an outer timeout), the connection is discarded rather
-                    // than handed out with the statement still running.
-                    Ok(mut conn) => conn.lend(async |raw| work(raw).await).await,
+                let result = match pool.acquire().await {
+                    // One guarded operation: dropped midway (an outer timeout), the
+                    // connection is discarded rather than handed out with the statement
+                    // still running.
+                    Ok(mut conn) => {
+                        let guarded = conn.conn();
+                        let busy = guarded.enter();
+                        let result = {
+                            let $raw: &mut PgConnection = guarded.raw_for_borrower();
+                            $call.await
+                        };
+                        guarded.leave(busy, result.as_ref().err()).await;
+                        result
+                    }
                     Err(err) => Err(err),
                 };
                 match result {
@@ -49,5 +69,6 @@ impl Pool {
             }
         })
         .await
-    }
+    }};
 }
+pub(crate) use idempotent_loop;

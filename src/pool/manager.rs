@@ -32,6 +32,7 @@ pub(crate) struct ConnectionManager {
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) reset: Policy,
+    pub(crate) credentials: super::credentials::Credentials,
 }
 
 /// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
@@ -64,17 +65,26 @@ impl ConnectionManager {
             max_lifetime,
             counters,
             reset: Policy::default(),
+            credentials: Default::default(),
         }
     }
 
     /// Opens a connection outside the pool (for cancelling a statement).
     pub(crate) async fn connect_unpooled(&self) -> Result<PgConnection> {
-        connect(&self.options, self.connect_timeout).await
+        connect(
+            &*self.credentials.options(&self.options)?,
+            self.connect_timeout,
+        )
+        .await
     }
 
     /// Connects and learns the backend pid (for stopping an abandoned statement later).
     async fn open(&self) -> Result<Conn> {
-        let mut raw = connect(&self.options, self.connect_timeout).await?;
+        let mut raw = connect(
+            &*self.credentials.options(&self.options)?,
+            self.connect_timeout,
+        )
+        .await?;
         let pid = tokio::time::timeout(
             self.connect_timeout,
             sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut raw),

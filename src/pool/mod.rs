@@ -41,13 +41,17 @@
 //! # Ok(()) }
 //! ```
 
+mod boxed;
+mod close;
 mod connect;
+mod credentials;
 pub(crate) mod deadline;
 mod executor;
 pub(crate) mod guard;
 mod idempotent;
 pub(crate) mod maintenance;
 mod manager;
+mod migrate;
 pub mod reset;
 mod stats;
 mod timeout;
@@ -67,6 +71,8 @@ use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub(crate) use connect::{connect as connect_one, connect_options};
+pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
+pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
@@ -99,13 +105,20 @@ pub(crate) struct Shared {
     maintenance: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
+impl Shared {
+    /// Stops the maintenance task (pool closed or dropped).
+    pub(crate) fn stop_maintenance(&self) {
         if let Ok(mut task) = self.maintenance.lock()
             && let Some(task) = task.take()
         {
             task.abort();
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop_maintenance();
     }
 }
 
@@ -299,19 +312,6 @@ impl Pool {
         &self.shared.config.connection().database
     }
 
-    /// Closes the pool: no more checkouts ([`Error::Closed`]), idle connections close now,
-    /// connections in use close when handed back, and the maintenance task stops.
-    pub fn close(&self) {
-        if let Ok(mut task) = self.shared.maintenance.lock()
-            && let Some(task) = task.take()
-        {
-            task.abort();
-        }
-        let idle = self.shared.inner.retain(|_, _| false);
-        self.shared.inner.close();
-        maintenance::close_all(&self.shared, idle.removed);
-    }
-
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.shared.inner.is_closed()
@@ -399,19 +399,6 @@ impl PooledConnection {
         Object::take(object).into_raw()
     }
 
-    /// Runs a borrower's own work on the raw session as one guarded operation (the session
-    /// is reset before reuse; a future dropped midway gets the connection discarded).
-    pub(crate) async fn lend<T>(
-        &mut self,
-        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-    ) -> Result<T> {
-        let conn = self.conn();
-        let busy = conn.enter();
-        let result = work(conn.raw_for_borrower()).await;
-        conn.leave(busy, result.as_ref().err()).await;
-        result
-    }
-
     /// The pool's session reset policy.
     pub(crate) fn session_reset(&self) -> SessionReset {
         self.shared.inner.manager().reset.get()
@@ -462,6 +449,15 @@ impl Drop for PooledConnection {
         let Some(mut object) = self.object.take() else {
             return;
         };
+        if self.shared.inner.is_closed() {
+            // Handed back to a closed pool: closed politely, not parked (see `close`).
+            let busy = object.is_busy();
+            let manager = self.shared.inner.manager();
+            let via = busy.then_some((&manager.options, manager.connect_timeout));
+            Counters::bump(&self.shared.counters.closed);
+            guard::discard(Object::take(object), via);
+            return;
+        }
         use sqlx_core::transaction::TransactionManager;
         if object.broken
             || object.is_busy()

@@ -170,7 +170,7 @@ async fn check(config: Config) -> pgtide::Result<Report> {
     }
     let held_count = held.len() as u32;
     drop(held);
-    pool.close();
+    pool.close().await;
     Ok(Report {
         server_version,
         tls,

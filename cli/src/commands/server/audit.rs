@@ -193,7 +193,7 @@ async fn audit(config: &pgtide::config::Config, rec: &Recommendation) -> pgtide:
         Err(e) => return Err(e.into()),
     }
     drop(conn);
-    pool.close();
+    pool.close().await;
     Ok(rows)
 }
 

@@ -1,0 +1,75 @@
+//! Rotating credentials: a password provider consulted for each new connection.
+//!
+//! Set with [`Pool::set_password_provider`]. Connections already open keep working (
+//! PostgreSQL checks the password only when a session starts); every connection opened
+//! afterwards (growing the pool, replacing an old or broken one, [`Pool::connect_unpooled`])
+//! asks the provider first.
+
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::PgConnectOptions;
+
+use super::Pool;
+use crate::error::{Error, Result};
+
+/// What a password provider may fail with (its message must not contain the secret).
+pub type ProviderError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+type Provider = Arc<dyn Fn() -> std::result::Result<SecretString, ProviderError> + Send + Sync>;
+
+/// The pool's password source: the config's password, or a provider.
+#[derive(Default)]
+pub(crate) struct Credentials {
+    provider: RwLock<Option<Provider>>,
+}
+
+impl Credentials {
+    /// The options to connect with: `base`, with the provider's current password if a
+    /// provider is set.
+    pub(crate) fn options<'a>(
+        &self,
+        base: &'a PgConnectOptions,
+    ) -> Result<Cow<'a, PgConnectOptions>> {
+        let provider = self
+            .provider
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(provider) = provider else {
+            return Ok(Cow::Borrowed(base));
+        };
+        let password = provider().map_err(|err| {
+            Error::from(sqlx::Error::Configuration(
+                format!("the password provider failed: {err}").into(),
+            ))
+        })?;
+        Ok(Cow::Owned(base.clone().password(password.expose_secret())))
+    }
+
+    fn set(&self, provider: Provider) {
+        *self.provider.write().unwrap_or_else(|e| e.into_inner()) = Some(provider);
+    }
+}
+
+impl Pool {
+    /// From now on, each new connection gets its password from `provider` (called once per
+    /// connection attempt) instead of the configuration: rotate a password by changing what
+    /// the provider returns, e.g. re-reading a secret file. Open connections are not
+    /// affected. A provider error fails that connection attempt with a
+    /// [`Permanent`](crate::ErrorKind::Permanent) error carrying the provider's message.
+    ///
+    /// The pool's [`config`](Self::config) (and so its [`config_hash`](crate::config::Config::config_hash))
+    /// still holds the password it was built with.
+    pub fn set_password_provider<F>(&self, provider: F)
+    where
+        F: Fn() -> std::result::Result<SecretString, ProviderError> + Send + Sync + 'static,
+    {
+        self.shared
+            .inner
+            .manager()
+            .credentials
+            .set(Arc::new(provider));
+    }
+}

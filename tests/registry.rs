@@ -1,0 +1,132 @@
+//! The pool registry against the real server: one pool per profile and configuration,
+//! one pool under concurrent first use, a rotated password gives a new pool while the old
+//! one drains, `close_all`.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{backends, config, eventually, unique_app_name};
+use pgtide::config::{Config, PoolSize, SslMode};
+use pgtide::registry::Registry;
+use pgtide::{ErrorKind, SecretString};
+use pgtide_testkit::TestDb;
+use tokio::sync::Barrier;
+
+const SOON: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn two_asks_for_one_profile_give_one_pool() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 2).build()?;
+    let registry = Registry::new();
+    let a = registry.pool(&cfg).await?;
+    let b = registry.pool(&cfg.clone()).await?;
+    assert!(a.same_pool(&b));
+    let mut admin = db.connect().await?;
+    assert_eq!(backends(&mut admin, &cfg).await, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_use_opens_one_pool() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 2).build()?;
+    let registry = Arc::new(Registry::new());
+    let tasks = 8;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (registry, barrier, cfg) = (Arc::clone(&registry), Arc::clone(&barrier), cfg.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            registry.pool(&cfg).await
+        }));
+    }
+    let mut pools = Vec::new();
+    for handle in handles {
+        pools.push(handle.await??);
+    }
+    assert!(pools.iter().all(|p| p.same_pool(&pools[0])));
+    let mut admin = db.connect().await?;
+    assert_eq!(backends(&mut admin, &cfg).await, 1, "one pool, min size 1");
+    Ok(())
+}
+
+/// A config for `db` as `user` with `password`.
+fn config_as(db: &TestDb, user: &str, password: &str, app: &str) -> anyhow::Result<Config> {
+    let s = db.server();
+    Ok(Config::builder()
+        .host(s.host.clone())
+        .port(s.port)
+        .database(db.name())
+        .user(user)
+        .password(SecretString::from(password))
+        .ssl_mode(SslMode::Disable)
+        .application_name(app)
+        .pool_size(PoolSize::new(1, 2)?)
+        .build()?)
+}
+
+#[tokio::test]
+async fn a_rotated_password_gives_a_new_pool_while_the_old_drains() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    let role = format!(
+        "rot_{}",
+        db.name().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'first-pw'"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let old_cfg = config_as(&db, &role, "first-pw", &unique_app_name())?;
+    let registry = Registry::new();
+    let old = registry.pool(&old_cfg).await?;
+    let mut in_flight = old.acquire().await?;
+
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER ROLE {role} PASSWORD 'second-pw'"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let new_cfg = config_as(
+        &db,
+        &role,
+        "second-pw",
+        &old_cfg.connection().application_name,
+    )?;
+    let new = registry.pool(&new_cfg).await?;
+    assert!(!new.same_pool(&old));
+    assert!(registry.pool(&new_cfg).await?.same_pool(&new));
+
+    // The old pool drains: no new checkouts, but work in flight finishes.
+    eventually("the old pool is closed", SOON, async || old.is_closed()).await;
+    assert_eq!(old.acquire().await.unwrap_err().kind(), ErrorKind::Closed);
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *in_flight)
+        .await?;
+    assert_eq!(one, 1);
+    drop(in_flight);
+    let two: i32 = sqlx::query_scalar("SELECT 2").fetch_one(&new).await?;
+    assert_eq!(two, 2);
+    eventually("only the new pool's connection is left", SOON, async || {
+        backends(&mut admin, &new_cfg).await == 1
+    })
+    .await;
+
+    registry.close_all().await;
+    registry.close_all().await;
+    assert!(new.is_closed());
+    assert_eq!(
+        registry.pool(&new_cfg).await.unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+    eventually("every connection is closed", SOON, async || {
+        backends(&mut admin, &new_cfg).await == 0
+    })
+    .await;
+    Ok(())
+}
