@@ -251,13 +251,15 @@ pub(crate) async fn pool_executor<T, F>(
 where
     F: Future<Output = Result<T>>,
 {
-    let current = tracing::Span::current();
-    if current
-        .metadata()
-        .is_some_and(|m| matches!(m.name(), "pgtide.query" | "pgtide.statement"))
-    {
-        record_target(target);
-        return fut.await;
+    if tracing::dispatcher::has_been_set() {
+        let current = tracing::Span::current();
+        if current
+            .metadata()
+            .is_some_and(|m| matches!(m.name(), "pgtide.query" | "pgtide.statement"))
+        {
+            record_target(target);
+            return fut.await;
+        }
     }
     self::operation(operation, target, rows, fut).await
 }
@@ -292,7 +294,11 @@ fn query_span(operation: &'static str) -> tracing::Span {
         error.kind = Empty,
         duration_ms = Empty,
     );
-    if let Some(name) = current_statement() {
+    // The task-local lookup only when a subscriber wants the span (the hot path of `&Pool`
+    // with tracing off builds a disabled span and nothing else).
+    if !span.is_disabled()
+        && let Some(name) = current_statement()
+    {
         span.record("db.statement.name", name);
     }
     span

@@ -57,7 +57,7 @@ impl Replayable {
     }
 }
 
-impl<'p> Executor<'p> for &'_ Pool {
+impl<'p> Executor<'p> for &'p Pool {
     type Database = Postgres;
 
     fn fetch_many<'e, 'q: 'e, E>(
@@ -68,7 +68,8 @@ impl<'p> Executor<'p> for &'_ Pool {
         'p: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let pool = self.clone();
+        // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
+        let pool = self;
         Box::pin(TryAsyncStream::new(move |yielder| async move {
             observe::pool_executor("fetch_many", &pool.shared.target, |_| None, async {
                 let mut query = Replayable::new(query)?;
@@ -111,7 +112,8 @@ impl<'p> Executor<'p> for &'_ Pool {
         'p: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let pool = self.clone();
+        // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
+        let pool = self;
         Box::pin(async move {
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
             observe::pool_executor("fetch_optional", &pool.shared.target, rows, async {
@@ -147,7 +149,8 @@ impl<'p> Executor<'p> for &'_ Pool {
     where
         'p: 'e,
     {
-        let pool = self.clone();
+        // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
+        let pool = self;
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
             conn.conn()
@@ -164,7 +167,8 @@ impl<'p> Executor<'p> for &'_ Pool {
     where
         'p: 'e,
     {
-        let pool = self.clone();
+        // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
+        let pool = self;
         Box::pin(async move {
             let mut conn = pool.acquire().await.map_err(into_sqlx)?;
             conn.conn()

@@ -195,22 +195,30 @@ impl Pool {
     pub async fn acquire(&self) -> Result<PooledConnection> {
         let counters = &self.shared.counters;
         Counters::bump(&counters.acquires);
-        let started = Instant::now();
+        // One clock read starts the wait; the deadline is absolute, so each attempt's timer
+        // (`timeout_at`) needs no read of its own.
+        let started = tokio::time::Instant::now();
         let timeout = self.shared.config.pool().acquire_timeout;
         // `None`: a timeout so large it overflows `Instant` (effectively no limit).
         let deadline = started.checked_add(timeout);
-        let left =
-            |now: Instant| deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+        let left = |now: tokio::time::Instant| {
+            deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now))
+        };
         let mut backoff = self.shared.retry.delays();
         let mut last_connect_error = None;
         let mut attempt = 0;
+        let mut now = started;
         loop {
-            let remaining = left(Instant::now());
-            if remaining.is_zero() {
+            if left(now).is_zero() {
                 break;
             }
             attempt += 1;
-            match tokio::time::timeout(remaining, self.shared.inner.get()).await {
+            let get = self.shared.inner.get();
+            let got = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, get).await,
+                None => Ok(get.await),
+            };
+            match got {
                 Ok(Ok(object)) => {
                     let waited = started.elapsed();
                     counters.add_wait(waited);
@@ -225,13 +233,13 @@ impl Pool {
                     let delay = backoff
                         .next()
                         .unwrap_or(self.shared.config.retry().max_delay)
-                        .min(left(Instant::now()));
+                        .min(left(tokio::time::Instant::now()));
                     crate::retry::retry_event("acquire", attempt, delay, &err);
                     last_connect_error = Some(Box::new(err));
                     tokio::time::sleep(delay).await;
                 }
                 Ok(Err(PoolError::Closed)) => return Err(Error::Closed),
-                Ok(Err(PoolError::Timeout(_))) => continue,
+                Ok(Err(PoolError::Timeout(_))) => {}
                 Ok(Err(other)) => {
                     return Err(Error::Permanent {
                         source: sqlx::Error::Protocol(other.to_string()),
@@ -239,6 +247,7 @@ impl Pool {
                 }
                 Err(_elapsed) => break,
             }
+            now = tokio::time::Instant::now();
         }
         let waited = started.elapsed();
         counters.add_wait(waited);
