@@ -10,8 +10,8 @@ use super::duration::format_duration;
 use super::keys;
 use super::provenance::Source;
 use super::settings::{
-    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
-    TlsSettings,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
+    SessionSettings, SslMode, TlsSettings,
 };
 use super::{ConfigError, PoolSize};
 

@@ -121,7 +121,7 @@ pub use load::ConfigLoader;
 pub use pool_size::PoolSize;
 pub use provenance::Source;
 pub use settings::{
-    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings, SessionSettings, SslMode,
-    TlsSettings,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
+    SessionSettings, SslMode, TlsSettings,
 };
 pub use yaml::Yaml;

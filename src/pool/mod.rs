@@ -70,8 +70,8 @@ use crate::error::{Error, Result, TimeoutKind};
 use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
-pub(crate) use connect::{connect as connect_one, connect_options};
 pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
+pub(crate) use connect::{connect as connect_one, connect_options};
 pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
