@@ -261,8 +261,14 @@ async fn prepare_writes_sqlx_files_and_verify_reports_drift() -> anyhow::Result<
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(" GetAuthor\n"), "{out}");
-    assert!(out.contains("  bio: nullable — `authors.bio` is nullable"), "{out}");
-    assert!(out.contains("  author_id: non-null — `authors.author_id` is NOT NULL"), "{out}");
+    assert!(
+        out.contains("  bio: nullable — `authors.bio` is nullable"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  author_id: non-null — `authors.author_id` is NOT NULL"),
+        "{out}"
+    );
     // Byte for byte what is checked in (and what sqlx's macros read: see codegen's tests).
     for entry in std::fs::read_dir(root().join(".sqlx"))? {
         let entry = entry?;
