@@ -1,4 +1,4 @@
-//! The progress line (bytes read, rate), on a terminal only: redrawn at most every 200 ms
+//! The progress line (bytes read, lines, rate), on a terminal only: redrawn at most every 200 ms
 //! on stderr, never written when stderr is a pipe or a file.
 
 use std::io::Write;
@@ -23,8 +23,8 @@ impl Progress {
         }
     }
 
-    /// Redraws the line for `bytes` read so far (at most every 200 ms).
-    pub fn update(&mut self, bytes: u64) {
+    /// Redraws the line for `bytes` read and `lines` decoded so far (at most every 200 ms).
+    pub fn update(&mut self, bytes: u64, lines: u64) {
         if !self.enabled || self.last.elapsed() < Duration::from_millis(200) {
             return;
         }
@@ -33,8 +33,9 @@ impl Progress {
         let mib = bytes as f64 / (1024.0 * 1024.0);
         let _ = write!(
             std::io::stderr(),
-            "\r{mib:.1} MiB read, {:.1} MiB/s   ",
-            mib / secs
+            "\r{mib:.1} MiB read, {lines} lines, {:.1} MiB/s, {:.0} lines/s   ",
+            mib / secs,
+            lines as f64 / secs
         );
     }
 }

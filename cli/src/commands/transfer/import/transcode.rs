@@ -1,5 +1,5 @@
 //! The file, read a chunk at a time and decoded to UTF-8 on the way (the BOM dropped), with
-//! the bytes read counted for the progress line and the summary.
+//! the bytes read and lines decoded counted for the progress line and the summary.
 
 use std::cell::Cell;
 use std::io::Read;
@@ -22,6 +22,7 @@ pub struct Transcoder<R> {
     start: usize,
     done: bool,
     read: Rc<Cell<u64>>,
+    lines: u64,
     progress: Progress,
 }
 
@@ -36,6 +37,7 @@ impl<R: Read> Transcoder<R> {
             start: 0,
             done: false,
             read: Rc::new(Cell::new(0)),
+            lines: 0,
             progress,
         }
     }
@@ -50,7 +52,6 @@ impl<R: Read> Transcoder<R> {
         let n = self.inner.read(&mut self.input)?;
         let last = n == 0;
         self.read.set(self.read.get() + n as u64);
-        self.progress.update(self.read.get());
         self.output.clear();
         self.start = 0;
         let need = self
@@ -63,6 +64,8 @@ impl<R: Read> Transcoder<R> {
                 .decode_to_utf8(&self.input[..n], &mut self.output, last);
         debug_assert_eq!(result, CoderResult::InputEmpty);
         self.output.truncate(written);
+        self.lines += self.output.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.progress.update(self.read.get(), self.lines);
         self.done = last;
         Ok(())
     }
