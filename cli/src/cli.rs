@@ -27,6 +27,8 @@ Examples:
   pgtide server audit                   compare the server's settings with the hints
   pgtide prepare && pgtide gen          codegen with the directories from the config file
   pgtide gen --check                    CI: fail when generated code is stale
+  pgtide export --table books out.csv   a table as CSV (streamed)
+  pgtide import in.csv --table books    a CSV file into a table, all rows or none
   pgtide completions bash > /etc/bash_completion.d/pgtide";
 
 /// The whole `pgtide` command.
@@ -55,6 +57,7 @@ pub fn command() -> Command {
         .subcommand(commands::config::command())
         .subcommand(commands::server::command())
         .subcommands(commands::codegen::commands())
+        .subcommands(commands::transfer::commands())
         .subcommand(commands::completions::command())
 }
 

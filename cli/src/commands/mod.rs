@@ -4,6 +4,7 @@ pub mod codegen;
 pub mod completions;
 pub mod config;
 pub mod server;
+pub mod transfer;
 
 use clap::ArgMatches;
 
@@ -15,6 +16,7 @@ pub fn run(matches: &ArgMatches) -> CommandResult {
         Some(("config", m)) => config::run(m),
         Some(("server", m)) => server::run(m),
         Some(("completions", m)) => completions::run(m),
+        Some((name @ ("export" | "import"), m)) => transfer::run(name, m),
         Some((name, m)) => codegen::run(name, m),
         None => unreachable!("clap requires a subcommand"),
     }
