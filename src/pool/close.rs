@@ -41,8 +41,8 @@ impl Pool {
     ///
     /// 1. from now on checkouts fail with [`Error::Closed`](crate::Error::Closed) and the
     ///    maintenance task stops;
-    /// 2. idle connections are closed (a `Terminate` message each, awaited here, so it also
-    ///    works while the runtime is shutting down and cannot spawn tasks);
+    /// 2. idle connections are closed (a `Terminate` message each, awaited here rather than
+    ///    in spawned tasks);
     /// 3. connections in use finish their work: each is closed politely when handed back.
     ///    This call returns once all are back or `grace` is over, whichever comes first.
     ///
