@@ -604,8 +604,13 @@ impl<'c> Analyzer<'c> {
                 with_ordinality,
                 ..
             } => {
-                let entry =
-                    self.from_function(name, &args.args, *with_ordinality, alias.as_ref(), scope);
+                let entry = self.function_in_from(
+                    name,
+                    &args.args,
+                    *with_ordinality,
+                    alias.as_ref(),
+                    scope,
+                );
                 scope.entries.push(entry);
             }
             TableFactor::Function {
@@ -615,7 +620,8 @@ impl<'c> Analyzer<'c> {
                 alias,
                 ..
             } => {
-                let entry = self.from_function(name, args, *with_ordinality, alias.as_ref(), scope);
+                let entry =
+                    self.function_in_from(name, args, *with_ordinality, alias.as_ref(), scope);
                 scope.entries.push(entry);
             }
             TableFactor::UNNEST {
@@ -648,7 +654,7 @@ impl<'c> Analyzer<'c> {
 
     /// A function call in `FROM`: its column is nullable, except for the set-returning
     /// functions that never return a NULL row (below); `WITH ORDINALITY` numbers are never NULL.
-    fn from_function(
+    fn function_in_from(
         &mut self,
         name: &ObjectName,
         args: &[FunctionArg],
