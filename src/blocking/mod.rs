@@ -103,7 +103,7 @@ impl Pool {
         rt.run(self.pool.0.transaction(options, async |tx| {
             // The body blocks: let it, outside the runtime's context, so its own statements
             // can `block_on` again.
-            tokio::task::block_in_place(|| body(&mut Transaction::new(rt, tx)))
+            runtime::blocking_body(|| body(&mut Transaction::new(rt, tx)))
         }))
     }
 

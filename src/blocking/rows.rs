@@ -44,7 +44,13 @@ impl Rows {
         let pool = pool.clone();
         rt.handle().spawn(async move {
             let mut rows = query.fetch(&pool);
-            while let Some(row) = rows.next().await {
+            loop {
+                // Dropped iterator: stop at once, even while waiting for a slow row.
+                let row = tokio::select! {
+                    row = rows.next() => row,
+                    () = tx.closed() => break,
+                };
+                let Some(row) = row else { break };
                 let failed = row.is_err();
                 if tx.send(row.map_err(Error::from)).await.is_err() || failed {
                     break;
@@ -67,10 +73,10 @@ impl Iterator for Rows {
         if self.done {
             return None;
         }
-        if tokio::runtime::Handle::try_current().is_ok() {
+        if let Err(err) = super::runtime::refuse_inside_runtime() {
             self.done = true;
             self.rx.close();
-            return Some(Err(super::runtime::inside_runtime()));
+            return Some(Err(err));
         }
         let next = self.rx.blocking_recv();
         self.done = next.as_ref().is_none_or(|row| row.is_err());

@@ -53,10 +53,33 @@ impl Runtime {
     }
 }
 
-fn refuse_inside_runtime() -> Result<()> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(_) => Err(inside_runtime()),
-        Err(_) => Ok(()),
+thread_local! {
+    /// Set while a blocking transaction body runs (inside `block_in_place`, where blocking
+    /// is allowed although a runtime handle is still current).
+    static IN_BODY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a blocking body from inside a future on a blocking pool's runtime: its own blocking
+/// calls are allowed.
+pub(crate) fn blocking_body<R>(body: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_BODY.with(|b| b.set(self.0));
+        }
+    }
+    tokio::task::block_in_place(|| {
+        let _restore = Restore(IN_BODY.with(|b| b.replace(true)));
+        body()
+    })
+}
+
+/// Err when blocking here would stall a tokio runtime.
+pub(crate) fn refuse_inside_runtime() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() && !IN_BODY.with(std::cell::Cell::get) {
+        Err(inside_runtime())
+    } else {
+        Ok(())
     }
 }
 
