@@ -87,6 +87,7 @@ pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transaction;
+mod tuples;
 
 pub use connection::Connection;
 pub use execute_many::{Params, execute_many};
