@@ -276,15 +276,55 @@ fn called_inside_a_runtime_it_says_so() {
         .unwrap();
     runtime.block_on(async {
         let err = Pool::connect(&cfg).unwrap_err();
-        assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
+        assert!(
+            err.to_string().contains("thread of a tokio runtime"),
+            "{err}"
+        );
         let err = pool
             .fetch_one(sqlx::query_scalar::<_, i32>("SELECT 1"))
             .unwrap_err();
-        assert!(err.to_string().contains("spawn_blocking"), "{err}");
+        assert!(
+            err.to_string().contains("use the async pgtide::Pool"),
+            "{err}"
+        );
         let err = Connection::connect(&cfg).unwrap_err();
-        assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
+        assert!(
+            err.to_string().contains("thread of a tokio runtime"),
+            "{err}"
+        );
+        let err = pool
+            .fetch_iter(sqlx::query("SELECT 1"))
+            .expect_err("refused before any row");
+        assert!(err.to_string().contains("tokio runtime"), "{err}");
+        // A `spawn_blocking` thread belongs to the runtime too.
+        let cfg = cfg.clone();
+        let err = tokio::task::spawn_blocking(move || Pool::connect(&cfg))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("thread of a tokio runtime"),
+            "{err}"
+        );
     });
     // Outside again, the same pool works.
     let one: i32 = pool.fetch_one(sqlx::query_scalar("SELECT 1")).unwrap();
     assert_eq!(one, 1);
+}
+
+#[test]
+fn a_panicking_body_rolls_back_and_the_pool_is_send_and_sync() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Pool>();
+
+    let db = test_db();
+    let pool = Pool::connect(&config(&db, 1)).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = pool.transaction(TxOptions::default(), |tx| -> pgtide::Result<()> {
+            tx.execute(sqlx::query("INSERT INTO authors (name) VALUES ('never')"))?;
+            panic!("the body panics");
+        });
+    }));
+    assert!(panicked.is_err(), "the panic reaches the caller");
+    assert_eq!(author_count(&pool), 0, "rolled back");
 }

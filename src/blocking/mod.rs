@@ -6,8 +6,10 @@
 //! sockets, timers and the pool's upkeep); each call runs to completion on the calling
 //! thread. It is `Send + Sync` and cheap to clone: share it between threads.
 //!
-//! Called inside a tokio runtime, every blocking function returns an error saying to use
-//! the async [`crate::Pool`] (or `spawn_blocking`) instead of stalling the runtime.
+//! Called on a thread of a tokio runtime (a task, `block_on`, `spawn_blocking` alike: tokio
+//! does not let a library tell them apart), every blocking function returns an error saying
+//! to use the async [`crate::Pool`] there, instead of stalling the runtime or panicking.
+//! Call it from plain threads.
 //!
 //! ```
 //! use pgtide::blocking::Pool;

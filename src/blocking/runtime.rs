@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 /// runtime's thread, or tokio's panic for a nested `block_on`).
 pub(crate) fn inside_runtime() -> Error {
     Error::from(sqlx::Error::Configuration(
-        "pgtide::blocking was called inside a tokio runtime, where blocking would stall it: \
-         use the async pgtide::Pool there, or move the call into tokio::task::spawn_blocking"
+        "pgtide::blocking was called on a thread of a tokio runtime (spawn_blocking threads \
+         included), where it could stall the runtime: use the async pgtide::Pool there, or \
+         call it from a plain std::thread"
             .into(),
     ))
 }
