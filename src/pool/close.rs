@@ -159,8 +159,14 @@ async fn terminate_stragglers(shared: &Shared) -> usize {
     }
     let stop = async {
         let mut other = manager.connect_unpooled().await?;
+        // Only sessions of this pool's database and login role: a pid whose backend died
+        // while held may since belong to someone else's session.
         let stopped: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM unnest($1::int4[]) AS pid WHERE pg_terminate_backend(pid)",
+            // CASE: the checks come first (AND promises no order of evaluation).
+            "SELECT count(*) FILTER (WHERE CASE \
+                 WHEN datname = current_database() AND usename = session_user \
+                 THEN pg_terminate_backend(pid) ELSE false END) \
+             FROM pg_stat_activity WHERE pid = ANY($1::int4[])",
         )
         .bind(&pids)
         .fetch_one(&mut other)
