@@ -4,8 +4,8 @@
 //! same configuration gives the same pool (clones share it); concurrent first asks open one
 //! pool. A changed configuration for a profile (a rotated password, any changed key: the
 //! registry compares [`Config::config_hash`]) gets a new pool, and the old one is closed in
-//! the background: it refuses new checkouts and its work in flight finishes
-//! ([`Pool::close`]).
+//! the background: it refuses new checkouts and its work in flight finishes, within
+//! [`Pool::close`]'s grace period (stragglers after that are terminated).
 //!
 //! ```
 //! use pgtide::config::Config;

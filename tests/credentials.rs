@@ -6,52 +6,16 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::unique_app_name;
-use pgtide::config::{Config, PoolSize, SslMode};
+use common::role::{TestRole, config_as};
 use pgtide::{ErrorKind, Pool, SecretString};
 use pgtide_testkit::TestDb;
-
-fn config_as(db: &TestDb, user: &str, password: &str) -> anyhow::Result<Config> {
-    let s = db.server();
-    Ok(Config::builder()
-        .host(s.host.clone())
-        .port(s.port)
-        .database(db.name())
-        .user(user)
-        .password(SecretString::from(password))
-        .ssl_mode(SslMode::Disable)
-        .application_name(unique_app_name())
-        .pool_size(PoolSize::new(1, 3)?)
-        .build()?)
-}
-
-async fn set_password(
-    admin: &mut sqlx::PgConnection,
-    role: &str,
-    password: &str,
-) -> anyhow::Result<()> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "ALTER ROLE {role} PASSWORD '{password}'"
-    )))
-    .execute(admin)
-    .await?;
-    Ok(())
-}
 
 #[tokio::test]
 async fn a_rotated_password_is_used_for_the_next_new_connection() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let mut admin = db.connect().await?;
-    let role = format!(
-        "cred_{}",
-        db.name().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE ROLE {role} LOGIN PASSWORD 'one'"
-    )))
-    .execute(&mut admin)
-    .await?;
-    let cfg = config_as(&db, &role, "one")?;
+    let role = TestRole::create(&db, &mut admin, "cred", "one").await?;
+    let cfg = config_as(&db, &role.name, "one", 3, None)?;
     let pool = Pool::connect(&cfg).await?;
     let current = Arc::new(Mutex::new(String::from("one")));
     let calls = Arc::new(AtomicUsize::new(0));
@@ -65,7 +29,7 @@ async fn a_rotated_password_is_used_for_the_next_new_connection() -> anyhow::Res
     let first = pool.acquire().await?;
 
     // Mid-run rotation: the server and the secret change; the open connection keeps working.
-    set_password(&mut admin, &role, "two").await?;
+    role.set_password(&mut admin, "two").await?;
     *current.lock().unwrap() = String::from("two");
     // The configuration's password no longer works...
     let stale = Pool::connect(&cfg).await.unwrap_err();
@@ -94,7 +58,7 @@ async fn a_rotated_password_is_used_for_the_next_new_connection() -> anyhow::Res
 async fn a_failing_provider_fails_the_connect_naming_it() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let s = db.server();
-    let cfg = config_as(&db, &s.user, &s.password)?;
+    let cfg = config_as(&db, &s.user, &s.password, 3, None)?;
     let pool = Pool::connect(&cfg).await?;
     pool.set_password_provider(|| Err("secret file unreadable".into()));
     let err = pool.connect_unpooled().await.unwrap_err();
@@ -102,4 +66,76 @@ async fn a_failing_provider_fails_the_connect_naming_it() -> anyhow::Result<()> 
     assert!(err.to_string().contains("password provider"), "{err}");
     assert!(err.to_string().contains("secret file unreadable"), "{err}");
     Ok(())
+}
+
+#[tokio::test]
+async fn a_secret_file_reference_is_re_read_for_each_new_connection() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    let role = TestRole::create(&db, &mut admin, "file", "one").await?;
+    let cfg = config_as(&db, &role.name, "one", 3, None)?;
+    let dir = tempdir(&db)?;
+    let secret = dir.join("pg-password");
+    std::fs::write(&secret, "one\n")?;
+    let pool = Pool::connect(&cfg).await?;
+    pool.set_password_reference(&format!("secret://file/{}", secret.display()))?;
+    let first = pool.acquire().await?;
+
+    // Mid-run rotation: the role's password and the secret file change.
+    role.set_password(&mut admin, "two").await?;
+    std::fs::write(&secret, "two\n")?;
+    let second = pool.acquire().await?;
+    assert_eq!(pool.stats().size, 2);
+
+    // A vanished file fails the next connection, naming the reference, never a password.
+    std::fs::remove_file(&secret)?;
+    let err = pool.connect_unpooled().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    assert!(err.to_string().contains("pg-password"), "{err}");
+    assert!(!err.to_string().contains("two"), "{err}");
+    drop((first, second));
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_secret_env_reference_is_re_read_for_each_new_connection() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    let role = TestRole::create(&db, &mut admin, "envref", "one").await?;
+    let cfg = config_as(&db, &role.name, "one", 3, None)?;
+    let var = format!("PGTIDE_TEST_PW_{}", std::process::id());
+    // SAFETY: nextest runs each test in a process of its own; nothing else reads this variable.
+    unsafe { std::env::set_var(&var, "one") };
+    let pool = Pool::connect(&cfg).await?;
+    pool.set_password_reference(&format!("secret://env/{var}"))?;
+    let first = pool.acquire().await?;
+    role.set_password(&mut admin, "two").await?;
+    // SAFETY: as above.
+    unsafe { std::env::set_var(&var, "two") };
+    let second = pool.acquire().await?;
+    assert_eq!(pool.stats().size, 2);
+    drop((first, second));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_reference_is_refused_at_once() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let s = db.server();
+    let pool = Pool::connect(&config_as(&db, &s.user, &s.password, 1, None)?).await?;
+    let err = pool.set_password_reference("plain-password").unwrap_err();
+    assert!(err.to_string().contains("secret://file/PATH"), "{err}");
+    assert!(!err.to_string().contains("plain-password"), "{err}");
+    let err = pool
+        .set_password_reference("secret://file//nonexistent/pgtide-pw")
+        .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/pgtide-pw"), "{err}");
+    Ok(())
+}
+
+fn tempdir(db: &TestDb) -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("pgtide-cred-{}", db.name()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

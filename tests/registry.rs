@@ -7,10 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{backends, config, eventually, unique_app_name};
-use pgtide::config::{Config, PoolSize, SslMode};
+use common::role::{TestRole, config_as};
+use common::{backends, config, eventually};
+use pgtide::ErrorKind;
 use pgtide::registry::Registry;
-use pgtide::{ErrorKind, SecretString};
 use pgtide_testkit::TestDb;
 use tokio::sync::Barrier;
 
@@ -54,49 +54,23 @@ async fn concurrent_first_use_opens_one_pool() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A config for `db` as `user` with `password`.
-fn config_as(db: &TestDb, user: &str, password: &str, app: &str) -> anyhow::Result<Config> {
-    let s = db.server();
-    Ok(Config::builder()
-        .host(s.host.clone())
-        .port(s.port)
-        .database(db.name())
-        .user(user)
-        .password(SecretString::from(password))
-        .ssl_mode(SslMode::Disable)
-        .application_name(app)
-        .pool_size(PoolSize::new(1, 2)?)
-        .build()?)
-}
-
 #[tokio::test]
 async fn a_rotated_password_gives_a_new_pool_while_the_old_drains() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let mut admin = db.connect().await?;
-    let role = format!(
-        "rot_{}",
-        db.name().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE ROLE {role} LOGIN PASSWORD 'first-pw'"
-    )))
-    .execute(&mut admin)
-    .await?;
-    let old_cfg = config_as(&db, &role, "first-pw", &unique_app_name())?;
+    let role = TestRole::create(&db, &mut admin, "rot", "first-pw").await?;
+    let old_cfg = config_as(&db, &role.name, "first-pw", 2, None)?;
     let registry = Registry::new();
     let old = registry.pool(&old_cfg).await?;
     let mut in_flight = old.acquire().await?;
 
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "ALTER ROLE {role} PASSWORD 'second-pw'"
-    )))
-    .execute(&mut admin)
-    .await?;
+    role.set_password(&mut admin, "second-pw").await?;
     let new_cfg = config_as(
         &db,
-        &role,
+        &role.name,
         "second-pw",
-        &old_cfg.connection().application_name,
+        2,
+        Some(&old_cfg.connection().application_name),
     )?;
     let new = registry.pool(&new_cfg).await?;
     assert!(!new.same_pool(&old));

@@ -105,23 +105,60 @@ async fn close_twice_in_a_row_is_harmless() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn a_holder_past_the_grace_period_is_reported_and_closed_on_hand_back() -> anyhow::Result<()>
+async fn a_query_running_past_the_grace_period_is_terminated_and_the_pool_closes()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 2).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut admin = db.connect().await?;
+    let sleeper = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("SELECT pg_sleep(600), 'straggler_marker'")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+        })
+    };
+    running(&mut admin, "straggler_marker").await;
+
+    let outcome = pool.close_within(Duration::from_millis(200)).await;
+    assert_eq!(outcome.terminated, 1, "{outcome:?}");
+    // The sleeper's statement was stopped on the server, not left running for 600 s.
+    let err = sleeper.await?.unwrap_err();
+    let err = pgtide::Error::from(err);
+    assert!(err.is_connection_lost(), "{err:?}");
+    eventually("every backend is gone", SOON, async || {
+        backends(&mut admin, &cfg).await == 0
+    })
+    .await;
+    eventually("the pool is empty", SOON, async || pool.stats().size == 0).await;
+    assert_eq!(pool.close().await.still_in_use, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_idle_holder_past_the_grace_period_finds_its_connection_terminated() -> anyhow::Result<()>
 {
     let db = TestDb::new().await?;
     let cfg = config(&db, 1, 2).build()?;
     let pool = Pool::connect(&cfg).await?;
     let mut held = pool.acquire().await?;
     let outcome = pool.close_within(Duration::from_millis(20)).await;
-    assert_eq!(outcome.still_in_use, 1);
-    // The held connection still works for its holder.
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *held).await?;
-    assert_eq!(one, 1);
-    drop(held);
+    assert_eq!((outcome.still_in_use, outcome.terminated), (1, 1));
     let mut admin = db.connect().await?;
-    eventually("the handed-back connection closes", SOON, async || {
+    eventually("the held backend is gone", SOON, async || {
         backends(&mut admin, &cfg).await == 0
     })
     .await;
+    // The holder learns on its next statement; handing it back empties the pool.
+    let err = sqlx::query("SELECT 1")
+        .execute(&mut *held)
+        .await
+        .unwrap_err();
+    assert!(pgtide::Error::from(err).is_connection_lost());
+    drop(held);
+    eventually("the pool is empty", SOON, async || pool.stats().size == 0).await;
     assert_eq!(pool.close().await.still_in_use, 0);
     Ok(())
 }

@@ -7,7 +7,14 @@ use std::process::Command;
 
 use support::*;
 
-const KINDS: &[&str] = &["pool", "connection", "transaction", "codegen"];
+const KINDS: &[&str] = &[
+    "pool",
+    "connection",
+    "transaction",
+    "blocking",
+    "listener",
+    "codegen",
+];
 
 #[tokio::test]
 async fn every_example_kind_builds_and_runs() -> anyhow::Result<()> {
@@ -114,6 +121,11 @@ async fn every_example_kind_builds_and_runs() -> anyhow::Result<()> {
                 db.server().user
             ),
             "transaction" => "sum inside the transaction: 6".to_string(),
+            "blocking" => {
+                "sum from 4 threads: 100\ninserted 3 rows in a transaction\nstreamed 1000 rows"
+                    .to_string()
+            }
+            "listener" => "notification on pgtide_example: hello".to_string(),
             _ => format!("database {} on PostgreSQL", db.name()),
         };
         assert!(out.contains(&expected), "{kind}: {out}");

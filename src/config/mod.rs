@@ -109,7 +109,7 @@ mod load;
 mod pool_size;
 mod provenance;
 mod raw;
-mod secret_ref;
+pub(crate) mod secret_ref;
 mod settings;
 mod yaml;
 

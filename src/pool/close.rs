@@ -4,7 +4,14 @@
 //! One owner: [`Pool::close`]. The only other piece is the hand-back path
 //! (`PooledConnection`'s `Drop`), which closes a connection handed back to a closed pool
 //! instead of parking it.
+//!
+//! Stragglers (still in use when the grace period ends) are stopped on the server:
+//! [`LivePids`] knows the backend pid of every connection the pool has open (a [`LivePid`]
+//! token inside each connection adds it when the connection is opened and removes it when the
+//! connection is gone), so no checkout pays for the bookkeeping.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
@@ -26,8 +33,51 @@ pub struct CloseOutcome {
     /// Idle connections closed at once.
     pub closed_idle: usize,
     /// Connections still in use when the grace period ran out (0: all were handed back).
-    /// They are closed when their holders hand them back.
+    /// Their backends were terminated ([`terminated`](Self::terminated)); each is dropped
+    /// when its holder hands it back.
     pub still_in_use: usize,
+    /// Backends of stragglers stopped with `pg_terminate_backend` after the grace period.
+    pub terminated: usize,
+}
+
+/// The backend pids of the connections a pool has open. Shared with each connection's
+/// [`LivePid`].
+#[derive(Debug, Default)]
+pub(crate) struct LivePids(Arc<Mutex<HashSet<i32>>>);
+
+impl LivePids {
+    /// Records `pid` as open until the returned token is dropped.
+    pub(crate) fn register(&self, pid: i32) -> LivePid {
+        self.lock().insert(pid);
+        LivePid {
+            pid,
+            set: Arc::clone(&self.0),
+        }
+    }
+
+    fn snapshot(&self) -> Vec<i32> {
+        self.lock().iter().copied().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i32>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Keeps one backend pid in its pool's [`LivePids`] while the connection exists.
+#[derive(Debug)]
+pub(crate) struct LivePid {
+    pid: i32,
+    set: Arc<Mutex<HashSet<i32>>>,
+}
+
+impl Drop for LivePid {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.pid);
+    }
 }
 
 impl Pool {
@@ -43,11 +93,17 @@ impl Pool {
     ///    maintenance task stops;
     /// 2. idle connections are closed (a `Terminate` message each, awaited here rather than
     ///    in spawned tasks);
-    /// 3. connections in use finish their work: each is closed politely when handed back.
-    ///    This call returns once all are back or `grace` is over, whichever comes first.
+    /// 3. connections in use finish their work: each is closed politely when handed back;
+    /// 4. when `grace` is over, connections still in use (stragglers) are stopped on the
+    ///    server with `pg_terminate_backend` (from a short-lived second connection: sqlx keeps
+    ///    the cancel key private), which ends their statements and rolls back their
+    ///    transactions; their holders see a [`Connection`](crate::ErrorKind::Connection)
+    ///    error, and the connection is dropped when handed back.
     ///
-    /// Idempotent: a second call closes nothing more and waits for what is still in use.
-    /// Stragglers (still in use after `grace`) are counted in [`CloseOutcome::still_in_use`].
+    /// Returns once every connection is back, or after stopping the stragglers (and waiting
+    /// briefly for their holders to hand them back).
+    ///
+    /// Idempotent: a second call closes nothing more and deals with what is still in use.
     pub async fn close_within(&self, grace: Duration) -> CloseOutcome {
         let shared = &self.shared;
         shared.stop_maintenance();
@@ -58,13 +114,21 @@ impl Pool {
         let deadline = Instant::now().checked_add(grace);
         loop {
             let in_use = shared.inner.status().size;
-            if in_use == 0 || deadline.is_some_and(|d| Instant::now() >= d) {
-                if in_use > 0 {
-                    tracing::warn!(target: "pgtide::pool", in_use, "pool closed with connections still in use");
-                }
+            if in_use == 0 {
                 return CloseOutcome {
                     closed_idle,
-                    still_in_use: in_use,
+                    still_in_use: 0,
+                    terminated: 0,
+                };
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let terminated = terminate_stragglers(shared).await;
+                tracing::warn!(target: "pgtide::pool", in_use, terminated, "pool closed with connections still in use: their backends were terminated");
+                let still_in_use = wait_for_hand_back(shared, TERMINATE_LIMIT).await;
+                return CloseOutcome {
+                    closed_idle,
+                    still_in_use,
+                    terminated,
                 };
             }
             // Hand-backs are not announced: look again shortly (bounded by `grace`).
@@ -83,4 +147,54 @@ async fn close_now(shared: &Shared, conns: Vec<Conn>) {
         let _ = tokio::time::timeout(TERMINATE_LIMIT, conn.into_raw().close()).await;
     }))
     .await;
+}
+
+/// Terminates the backends of every connection the pool still has open (after the idle ones
+/// were closed, those are the ones in use). Returns how many the server stopped.
+async fn terminate_stragglers(shared: &Shared) -> usize {
+    let manager = shared.inner.manager();
+    let pids = manager.live.snapshot();
+    if pids.is_empty() {
+        return 0;
+    }
+    let stop = async {
+        let mut other = manager.connect_unpooled().await?;
+        // Only sessions of this pool's database and login role: a pid whose backend died
+        // while held may since belong to someone else's session.
+        let stopped: i64 = sqlx::query_scalar(
+            // CASE: the checks come first (AND promises no order of evaluation).
+            "SELECT count(*) FILTER (WHERE CASE \
+                 WHEN datname = current_database() AND usename = session_user \
+                 THEN pg_terminate_backend(pid) ELSE false END) \
+             FROM pg_stat_activity WHERE pid = ANY($1::int4[])",
+        )
+        .bind(&pids)
+        .fetch_one(&mut other)
+        .await?;
+        let _ = tokio::time::timeout(TERMINATE_LIMIT, other.close()).await;
+        Ok::<i64, crate::Error>(stopped)
+    };
+    match tokio::time::timeout(manager.connect_timeout.saturating_mul(2), stop).await {
+        Ok(Ok(stopped)) => usize::try_from(stopped).unwrap_or(0),
+        Ok(Err(err)) => {
+            tracing::warn!(target: "pgtide::pool", error = %err, "could not terminate the backends of connections still in use");
+            0
+        }
+        Err(_) => {
+            tracing::warn!(target: "pgtide::pool", "terminating the backends of connections still in use timed out");
+            0
+        }
+    }
+}
+
+/// Waits up to `limit` for connections in use to be handed back; returns how many still are.
+async fn wait_for_hand_back(shared: &Shared, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    loop {
+        let in_use = shared.inner.status().size;
+        if in_use == 0 || Instant::now() >= deadline {
+            return in_use;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -4,6 +4,10 @@
 //! PostgreSQL checks the password only when a session starts); every connection opened
 //! afterwards (growing the pool, replacing an old or broken one, [`Pool::connect_unpooled`])
 //! asks the provider first.
+//!
+//! The built-in provider, [`Pool::set_password_reference`], re-reads a `secret://file/PATH`
+//! or `secret://env/NAME` reference for each new connection: rotate by rewriting the file
+//! (or the variable) after changing the role's password.
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -72,4 +76,44 @@ impl Pool {
             .credentials
             .set(Arc::new(provider));
     }
+}
+
+impl Pool {
+    /// From now on, each new connection reads its password from `reference`, a
+    /// `secret://file/PATH` or `secret://env/NAME` reference (the forms the config accepts),
+    /// afresh: rewrite the secret file (a mounted Kubernetes secret, a Vault agent's file)
+    /// and the next connection uses the new password, without a restart. The process
+    /// environment is read at each connection for `secret://env/NAME`.
+    ///
+    /// The reference is resolved once now, so a typo fails here, with
+    /// [`Permanent`](crate::ErrorKind::Permanent) and the reason (never the value); later
+    /// failures (the file vanished) fail that connection attempt the same way.
+    pub fn set_password_reference(&self, reference: &str) -> Result<()> {
+        if !crate::config::secret_ref::is_reference(reference) {
+            return Err(reference_error(
+                "the password reference must be secret://file/PATH or secret://env/NAME".into(),
+            ));
+        }
+        let reference = reference.to_owned();
+        read_reference(&reference).map_err(reference_error)?;
+        self.set_password_provider(move || read_reference(&reference).map_err(Into::into));
+        Ok(())
+    }
+}
+
+/// Resolves `reference` now, against the current process environment.
+fn read_reference(reference: &str) -> std::result::Result<SecretString, String> {
+    let env = reference
+        .strip_prefix("secret://env/")
+        .and_then(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+        .into_iter()
+        .collect();
+    crate::config::secret_ref::resolve(reference, &env)
+        .map_err(|reason| format!("{}: {reason}", reference))
+}
+
+fn reference_error(message: String) -> Error {
+    Error::from(sqlx::Error::Configuration(
+        format!("the password reference failed: {message}").into(),
+    ))
 }

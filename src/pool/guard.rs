@@ -40,6 +40,9 @@ pub(crate) struct Conn {
     pub(crate) touched: bool,
     /// When it was last handed back to the pool.
     pub(crate) idle_since: Instant,
+    /// Keeps `pid` in the pool's set of open backends while this connection exists (for
+    /// terminating stragglers when the pool closes).
+    _live: super::close::LivePid,
 }
 
 /// Proof that an operation on a [`Conn`] was entered; give it back to [`Conn::leave`] when
@@ -49,8 +52,9 @@ pub(crate) struct Conn {
 pub(crate) struct Busy(());
 
 impl Conn {
-    pub(crate) fn new(raw: PgConnection, pid: i32) -> Self {
+    pub(crate) fn new(raw: PgConnection, pid: i32, live: super::close::LivePid) -> Self {
         Self {
+            _live: live,
             raw,
             pid,
             suspect: false,

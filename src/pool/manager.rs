@@ -33,6 +33,8 @@ pub(crate) struct ConnectionManager {
     pub(crate) counters: Arc<Counters>,
     pub(crate) reset: Policy,
     pub(crate) credentials: super::credentials::Credentials,
+    /// Backend pids of the connections this pool has open.
+    pub(crate) live: super::close::LivePids,
 }
 
 /// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
@@ -66,6 +68,7 @@ impl ConnectionManager {
             counters,
             reset: Policy::default(),
             credentials: Default::default(),
+            live: Default::default(),
         }
     }
 
@@ -91,7 +94,7 @@ impl ConnectionManager {
         )
         .await;
         match pid {
-            Ok(Ok(pid)) => Ok(Conn::new(raw, pid)),
+            Ok(Ok(pid)) => Ok(Conn::new(raw, pid, self.live.register(pid))),
             Ok(Err(err)) => Err(err.into()),
             Err(_) => Err(Error::timeout(
                 TimeoutKind::Connect,

@@ -2,6 +2,8 @@
 //! deadline, a tracing capture.
 #![allow(dead_code)]
 
+pub mod role;
+
 use std::time::{Duration, Instant};
 
 use pgtide::SecretString;

@@ -1,4 +1,4 @@
-//! `pgtide config example --kind pool|connection|transaction|codegen`: a complete program for
+//! `pgtide config example --kind pool|connection|transaction|blocking|listener|codegen`: a complete program for
 //! this configuration and profile, with its `Cargo.toml` lines. The test suite builds every
 //! kind and runs it against a real server.
 
@@ -7,16 +7,18 @@ use std::process::ExitCode;
 use clap::{Arg, ArgMatches, Command};
 use serde_json::json;
 
-use crate::failure::{CommandResult, fail};
+use crate::failure::CommandResult;
 use crate::output::{Format, format_arg, print_json};
 use crate::project::Project;
 
 /// Kinds that print a program.
-pub const KINDS: &[&str] = &["pool", "connection", "transaction", "codegen"];
-/// Kinds that need APIs this version does not have yet.
-pub const PENDING: &[(&str, &str)] = &[
-    ("blocking", "a blocking (non-async) facade over the pool"),
-    ("listener", "LISTEN/NOTIFY with reconnection"),
+pub const KINDS: &[&str] = &[
+    "pool",
+    "connection",
+    "transaction",
+    "blocking",
+    "listener",
+    "codegen",
 ];
 
 /// The dependency lines every program needs.
@@ -25,20 +27,17 @@ pub const DEPENDENCIES: &str =
 
 /// The `config example` subcommand.
 pub fn command() -> Command {
-    let mut kinds: Vec<&str> = KINDS.to_vec();
-    kinds.extend(PENDING.iter().map(|(k, _)| *k));
     Command::new("example")
         .about("print a complete Rust program (and its Cargo.toml lines) for this configuration")
         .after_help(format!(
-            "Kinds: {}; pending (not available in this version): {}.\n\nExamples:\n  pgtide config example > src/main.rs   (the Cargo.toml lines go to stderr)\n  pgtide config example --kind transaction --profile prod\n  pgtide config example --kind codegen --format json",
-            KINDS.join(", "),
-            PENDING.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            "Kinds: {}.\n\nExamples:\n  pgtide config example > src/main.rs   (the Cargo.toml lines go to stderr)\n  pgtide config example --kind transaction --profile prod\n  pgtide config example --kind codegen --format json",
+            KINDS.join(", ")
         ))
         .arg(
             Arg::new("kind")
                 .long("kind")
                 .value_name("KIND")
-                .value_parser(kinds)
+                .value_parser(KINDS.to_vec())
                 .default_value("pool")
                 .help("what the program shows"),
         )
@@ -51,6 +50,8 @@ pub fn files(kind: &str, profile: &str) -> Option<Vec<(&'static str, String)>> {
         "pool" => include_str!("examples/pool.rs"),
         "connection" => include_str!("examples/connection.rs"),
         "transaction" => include_str!("examples/transaction.rs"),
+        "blocking" => include_str!("examples/blocking.rs"),
+        "listener" => include_str!("examples/listener.rs"),
         "codegen" => include_str!("examples/codegen.rs"),
         _ => return None,
     };
@@ -76,12 +77,6 @@ pub fn files(kind: &str, profile: &str) -> Option<Vec<(&'static str, String)>> {
 /// `> src/main.rs` captures a file that compiles.
 pub fn run(m: &ArgMatches) -> CommandResult {
     let kind = m.get_one::<String>("kind").map_or("pool", String::as_str);
-    if let Some((_, what)) = PENDING.iter().find(|(k, _)| *k == kind) {
-        return fail(format!(
-            "--kind {kind} is not available in this version: it needs {what}, which pgtide does not have yet (pending); available kinds: {}",
-            KINDS.join(", ")
-        ));
-    }
     let project = Project::from_matches(m)?;
     let Some(files) = files(kind, &project.profile) else {
         unreachable!("clap accepts known kinds only");

@@ -16,6 +16,6 @@ async fn main() -> Result<(), pgtide::Error> {
 
     let row = queries::example::server_info(&pool).await?;
     println!("database {} on {}", row.database, row.version);
-    pool.close();
+    pool.close().await;
     Ok(())
 }

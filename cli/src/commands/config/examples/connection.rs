@@ -20,6 +20,6 @@ async fn main() -> Result<(), pgtide::Error> {
     .await?;
     println!("backend {pid}: database {database} as {user}, work_mem {work_mem}");
     drop(conn); // back to the pool
-    pool.close();
+    pool.close().await;
     Ok(())
 }

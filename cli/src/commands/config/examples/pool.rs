@@ -16,6 +16,6 @@ async fn main() -> Result<(), pgtide::Error> {
     let now: String = sqlx::query_scalar("SELECT now()::text").fetch_one(&pool).await?;
     println!("connected to {config}; server time {now}");
     println!("{}", pool.stats());
-    pool.close();
+    pool.close().await;
     Ok(())
 }

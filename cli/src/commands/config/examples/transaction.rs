@@ -25,6 +25,6 @@ async fn main() -> Result<(), pgtide::Error> {
         })
         .await?;
     println!("sum inside the transaction: {total}");
-    pool.close();
+    pool.close().await;
     Ok(())
 }
