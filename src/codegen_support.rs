@@ -255,3 +255,172 @@ pub async fn copy_rows<'c, R>(
     )
     .await
 }
+
+/// The element type a `:copyfrom` array field is sent with (see [`ArrayOf`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    /// A built-in type, by its fixed OID (`varchar` is 1043).
+    Builtin(u32),
+    /// An enum or a domain, by its `pg_type.typname`: its OID differs per database, so
+    /// [`copy_rows_typed`] looks it up when the `COPY` starts (one query for all of them).
+    Named(&'static str),
+}
+
+/// An array field of a binary `COPY`, written with the column's element type.
+///
+/// The server checks the element type of a binary array against the column's, and sqlx
+/// labels some differently (`varchar[]` as `text[]`, `bit[]` as `varbit[]`, arrays of
+/// domains as arrays of their base type, arrays of enums with no OID at all), so generated
+/// `:copyfrom` functions send such arrays through this instead. `None` is SQL `NULL`.
+///
+/// ```
+/// use pgtide::codegen_support::ArrayOf;
+/// use pgtide::sqlx::Encode as _;
+/// use pgtide::sqlx::postgres::{PgArgumentBuffer, types::Oid};
+///
+/// let names = ["a".to_owned()];
+/// let mut buf = PgArgumentBuffer::default();
+/// ArrayOf::new(Some(&names[..]), Oid(1043)).encode_by_ref(&mut buf).unwrap();
+/// // one dimension, no NULLs, element type varchar (1043), length 1 from 1, "a"
+/// let expected: &[u8] = &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 19, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, b'a'];
+/// assert_eq!(&buf[..], expected);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ArrayOf<'a, T> {
+    elements: Option<&'a [T]>,
+    element_type: sqlx::postgres::types::Oid,
+}
+
+impl<'a, T> ArrayOf<'a, T> {
+    /// The array `elements` (or `NULL`), sent with element type `element_type`.
+    pub fn new(elements: Option<&'a [T]>, element_type: sqlx::postgres::types::Oid) -> Self {
+        Self {
+            elements,
+            element_type,
+        }
+    }
+}
+
+/// `json`'s OID: its elements are sent without the version byte of sqlx's `jsonb` layout.
+const JSON_OID: u32 = 114;
+
+impl<'q, T> sqlx::Encode<'q, sqlx::Postgres> for ArrayOf<'_, T>
+where
+    T: sqlx::Encode<'q, sqlx::Postgres>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        let Some(elements) = self.elements else {
+            return Ok(sqlx::encode::IsNull::Yes);
+        };
+        let len = i32::try_from(elements.len()).map_err(|_| "array longer than i32::MAX")?;
+        let dims: i32 = if elements.is_empty() { 0 } else { 1 };
+        buf.extend_from_slice(&dims.to_be_bytes());
+        let flags_at = buf.len();
+        buf.extend_from_slice(&0_i32.to_be_bytes());
+        buf.extend_from_slice(&self.element_type.0.to_be_bytes());
+        if dims == 1 {
+            buf.extend_from_slice(&len.to_be_bytes());
+            buf.extend_from_slice(&1_i32.to_be_bytes());
+        }
+        let mut has_null = false;
+        for element in elements {
+            let mut one = sqlx::postgres::PgArgumentBuffer::default();
+            match element.encode_by_ref(&mut one)? {
+                sqlx::encode::IsNull::Yes => {
+                    has_null = true;
+                    buf.extend_from_slice(&(-1_i32).to_be_bytes());
+                }
+                sqlx::encode::IsNull::No => {
+                    if self.element_type.0 == JSON_OID && one.first() == Some(&1) {
+                        one[0] = b' ';
+                    }
+                    let size = i32::try_from(one.len()).map_err(|_| "array element over 2 GiB")?;
+                    buf.extend_from_slice(&size.to_be_bytes());
+                    buf.extend_from_slice(&one);
+                }
+            }
+        }
+        if has_null {
+            buf[flags_at..flags_at + 4].copy_from_slice(&1_i32.to_be_bytes());
+        }
+        Ok(sqlx::encode::IsNull::No)
+    }
+}
+
+/// [`copy_rows`] for rows with arrays sent as [`ArrayOf`]: resolves `element_types` to OIDs
+/// first (one query on the same database, only when one of them is
+/// [`ElementType::Named`]), then hands them to `write` in the same order.
+///
+/// Errors when a named type does not exist (the schema changed since `pgtide prepare`).
+pub async fn copy_rows_typed<'c, R>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    fields: i16,
+    element_types: &'static [ElementType],
+    rows: impl IntoIterator<Item = R>,
+    write: fn(&R, &[sqlx::postgres::types::Oid], &mut Fields<'_>) -> crate::Result<()>,
+) -> crate::Result<u64> {
+    let mut target = db.into();
+    let oids = element_oids(&mut target, statement, element_types).await?;
+    let rows = futures_util::stream::iter(rows);
+    crate::copy::copy_encoded(
+        target,
+        statement.sql,
+        statement.name,
+        rows,
+        |row, encoder| {
+            encoder.row(fields);
+            write(row, &oids, &mut Fields::new(encoder))
+        },
+    )
+    .await
+}
+
+/// The OIDs of `types`, in order; named ones looked up by `typname` (the one visible on the
+/// search path first).
+async fn element_oids(
+    target: &mut Target<'_>,
+    statement: &Statement,
+    types: &[ElementType],
+) -> crate::Result<Vec<sqlx::postgres::types::Oid>> {
+    use sqlx::postgres::types::Oid;
+    let names: Vec<&str> = types
+        .iter()
+        .filter_map(|t| match t {
+            ElementType::Named(name) => Some(*name),
+            ElementType::Builtin(_) => None,
+        })
+        .collect();
+    let mut found: Vec<Option<Oid>> = Vec::new();
+    if !names.is_empty() {
+        let query = sqlx::query_scalar::<_, Option<Oid>>(
+            "SELECT (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typname = u.name \
+             ORDER BY pg_catalog.pg_type_is_visible(t.oid) DESC, t.oid LIMIT 1) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(name, i) ORDER BY u.i",
+        )
+        .bind(&names);
+        found = match target {
+            Target::Pool(pool) => query.fetch_all(*pool).await?,
+            Target::Pooled(conn) => query.fetch_all(&mut ***conn).await?,
+            Target::Raw(conn) => query.fetch_all(&mut **conn).await?,
+        };
+    }
+    let mut found = found.into_iter();
+    types
+        .iter()
+        .map(|t| match t {
+            ElementType::Builtin(oid) => Ok(Oid(*oid)),
+            ElementType::Named(name) => found.next().flatten().ok_or_else(|| {
+                crate::Error::from(sqlx::Error::TypeNotFound {
+                    type_name: format!(
+                        "{name} (an array element type of `{}`; run `pgtide prepare` again)",
+                        statement.name
+                    ),
+                })
+            }),
+        })
+        .collect()
+}

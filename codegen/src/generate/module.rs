@@ -10,6 +10,7 @@ use super::imports::Imports;
 use super::rust::{WIDTH, call, code, comment, doc_lines, fence, str_lit, user_doc_line};
 use crate::names::raw_ident;
 use crate::parse::{Cardinality, QueryFile};
+use crate::typemap::{CopyEncoding, ElementType};
 
 const SUPPORT: &str = "pgtide::codegen_support";
 
@@ -225,22 +226,78 @@ fn render_copy_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         ("<'c>", format!("{}Params", a.query.type_name))
     };
     let target = imports.name(&format!("{SUPPORT}::Target"));
-    let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows"));
+    let element_types: Vec<&ElementType> = a
+        .args
+        .iter()
+        .filter_map(|arg| match &arg.copy {
+            CopyEncoding::Array(t) => Some(t),
+            _ => None,
+        })
+        .collect();
     let head = format!("pub async fn {}{generics}", raw_ident(&a.query.fn_name));
     let args = [
         format!("db: impl Into<{target}<'c>>"),
         format!("rows: impl IntoIterator<Item = {item}>"),
     ];
-    let _ = writeln!(
-        s,
-        "{} {{\n    {copy_rows}(db, &{}, {}, rows, |row, copy| {{",
-        call("", &head, &args, " -> pgtide::Result<u64>"),
-        const_name(a),
-        a.args.len()
-    );
+    let signature = call("", &head, &args, " -> pgtide::Result<u64>");
+    if element_types.is_empty() {
+        let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows"));
+        let _ = writeln!(
+            s,
+            "{signature} {{\n    {copy_rows}(db, &{}, {}, rows, |row, copy| {{",
+            const_name(a),
+            a.args.len()
+        );
+    } else {
+        let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows_typed"));
+        let element_type = imports.name(&format!("{SUPPORT}::ElementType"));
+        let list: Vec<String> = element_types
+            .iter()
+            .map(|t| match t {
+                ElementType::Builtin(oid) => format!("{element_type}::Builtin({oid})"),
+                ElementType::Named(name) => format!("{element_type}::Named({})", str_lit(name)),
+            })
+            .collect();
+        let konst = format!("    const ELEMENT_TYPES: &[{element_type}] = &[{}];", list.join(", "));
+        let konst = if konst.len() <= WIDTH {
+            konst
+        } else {
+            format!(
+                "    const ELEMENT_TYPES: &[{element_type}] = &[\n{}    ];",
+                list.iter().map(|t| format!("        {t},\n")).collect::<String>()
+            )
+        };
+        let _ = writeln!(
+            s,
+            "{signature} {{\n{konst}\n    {copy_rows}(db, &{}, {}, ELEMENT_TYPES, rows, |row, types, copy| {{",
+            const_name(a),
+            a.args.len()
+        );
+    }
+    let mut array = 0;
     for arg in &a.args {
-        let method = if arg.copy_json { "field_json" } else { "field" };
-        let _ = writeln!(s, "        copy.{method}(&row.{})?;", arg.name);
+        let field = format!("row.{}", arg.name);
+        match &arg.copy {
+            CopyEncoding::Plain => {
+                let _ = writeln!(s, "        copy.field(&{field})?;");
+            }
+            CopyEncoding::Json => {
+                let _ = writeln!(s, "        copy.field_json(&{field})?;");
+            }
+            CopyEncoding::Array(_) => {
+                let array_of = imports.name(&format!("{SUPPORT}::ArrayOf"));
+                let value = if arg.ty.starts_with("Option<") {
+                    field
+                } else {
+                    format!("Some({field})")
+                };
+                let _ = writeln!(
+                    s,
+                    "        copy.field(&{array_of}::new({value}, types[{array}]))?;"
+                );
+                array += 1;
+            }
+        }
     }
     s.push_str("        Ok(())\n    })\n    .await\n}\n");
 }
