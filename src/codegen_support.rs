@@ -424,3 +424,96 @@ async fn element_oids(
         })
         .collect()
 }
+
+// `:batchexec`, `:batchone`, `:batchmany`: one prepared statement run once per item inside one
+// transaction. sqlx 0.9 cannot pipeline, and per-item results rule out `unnest` (see
+// `crate::execute_many` for both measured): so n items cost n executions of one statement
+// parsed once, plus `BEGIN` and `COMMIT`.
+
+/// Runs `each` for every item in order inside one transaction (a savepoint when `db` is
+/// already in one), all or nothing: when item k fails, items 0..k ran and are rolled back
+/// with it, later items never run, and the error is item k's.
+async fn batch<'c, P, R>(
+    db: Target<'c>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    each: impl AsyncFn(&mut sqlx::PgConnection, P) -> crate::Result<R>,
+) -> crate::Result<Vec<R>> {
+    // Boxed: a large nested future (see `crate::copy`).
+    Box::pin(observe::named(
+        statement.name,
+        |results: &Vec<R>| Some(results.len() as u64),
+        async {
+            db.run(async move |conn: &mut sqlx::PgConnection| {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                let mut results = Vec::new();
+                for item in items {
+                    match each(&mut tx, item).await {
+                        Ok(result) => results.push(result),
+                        Err(err) => {
+                            // A failed rollback means a lost connection: `err` says more.
+                            let _ = tx.rollback().await;
+                            return Err(err);
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(results)
+            })
+            .await
+        },
+    ))
+    .await
+}
+
+/// `:batchexec`: the rows affected by each item, in order (see [`batch`] for the transaction).
+pub async fn batch_execute<'c, P>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+) -> crate::Result<Vec<u64>> {
+    batch(db.into(), statement, items, async |conn, item| {
+        Ok(bind(item).execute(conn).await?.rows_affected())
+    })
+    .await
+}
+
+/// `:batchone`: each item's row; an item with no row fails the batch with
+/// [`crate::Error::NotFound`].
+pub async fn batch_fetch_one<'c, P, T>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Vec<T>>
+where
+    T: Send + Unpin + 'static,
+{
+    batch(db.into(), statement, items, async |conn, item| {
+        bind(item)
+            .try_map(map)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| not_found(statement))
+    })
+    .await
+}
+
+/// `:batchmany`: each item's rows.
+pub async fn batch_fetch_all<'c, P, T>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Vec<Vec<T>>>
+where
+    T: Send + Unpin + 'static,
+{
+    batch(db.into(), statement, items, async |conn, item| {
+        Ok(bind(item).try_map(map).fetch_all(conn).await?)
+    })
+    .await
+}

@@ -49,6 +49,7 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
         "types",
         "sqlc_language",
         "schema_types",
+        "batches",
     ] {
         let golden = root().join("codegen/tests/golden").join(case);
         copy_dir(

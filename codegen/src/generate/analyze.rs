@@ -82,6 +82,17 @@ pub(super) fn analyze<'q>(
             options.regenerate_hint
         )));
     }
+    if query.cardinality.is_batch() && query.params.is_empty() {
+        return Err(err(format!(
+            "{} runs the statement once per parameter set, and this one has no parameters; use {} instead",
+            query.cardinality.as_str(),
+            match query.cardinality {
+                Cardinality::BatchOne => ":one",
+                Cardinality::BatchMany => ":many",
+                _ => ":exec",
+            }
+        )));
+    }
     let mut args = Vec::new();
     for (param, ty) in query.params.iter().zip(param_types) {
         let ty = PgType::from_json(ty);
