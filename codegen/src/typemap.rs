@@ -218,9 +218,9 @@ impl PgType {
             PgType::Domain { base, .. } => base.copy_encoding(),
             PgType::Array(elem) => match &**elem {
                 // An extension type's array is labelled by name, which binary COPY cannot carry.
-                PgType::Builtin(b) if EXTENSIONS.iter().any(|e| std::ptr::eq(e, *b)) => Ok(
-                    CopyEncoding::Array(ElementType::Named(b.pg.to_owned())),
-                ),
+                PgType::Builtin(b) if EXTENSIONS.iter().any(|e| std::ptr::eq(e, *b)) => {
+                    Ok(CopyEncoding::Array(ElementType::Named(b.pg.to_owned())))
+                }
                 PgType::Builtin(b) => Ok(match builtin_element_oid(b.sqlx) {
                     Some(oid) => CopyEncoding::Array(ElementType::Builtin(oid)),
                     None => CopyEncoding::Plain,
@@ -232,7 +232,10 @@ impl PgType {
                     }
                     _ => Err(format!("nothing the server accepts for `{name}[]`")),
                 },
-                other => Err(format!("nothing the server accepts for `{}[]`", other.pg_name())),
+                other => Err(format!(
+                    "nothing the server accepts for `{}[]`",
+                    other.pg_name()
+                )),
             },
             PgType::Unsupported(name) => Err(format!("nothing for `{name}`")),
         }

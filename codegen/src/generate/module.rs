@@ -273,13 +273,18 @@ fn render_copy_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
                 ElementType::Named(name) => format!("{element_type}::Named({})", str_lit(name)),
             })
             .collect();
-        let konst = format!("    const ELEMENT_TYPES: &[{element_type}] = &[{}];", list.join(", "));
+        let konst = format!(
+            "    const ELEMENT_TYPES: &[{element_type}] = &[{}];",
+            list.join(", ")
+        );
         let konst = if konst.len() <= WIDTH {
             konst
         } else {
             format!(
                 "    const ELEMENT_TYPES: &[{element_type}] = &[\n{}    ];",
-                list.iter().map(|t| format!("        {t},\n")).collect::<String>()
+                list.iter()
+                    .map(|t| format!("        {t},\n"))
+                    .collect::<String>()
             )
         };
         let _ = writeln!(
@@ -354,13 +359,18 @@ fn render_batch_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     }
     let flat = chain.replace("\n            ", "");
     let opening = format!("    let bind = |params: {item}| ");
-    if opening.len() + flat.len() + 1 <= WIDTH {
+    if opening.len() + flat.len() < WIDTH {
         let _ = writeln!(s, "{opening}{flat};");
     } else {
         let _ = writeln!(s, "{opening}{{\n        {chain}\n    }};");
     }
     let helper = imports.name(&format!("{SUPPORT}::{helper}"));
-    let mut call_args = vec!["db".to_owned(), format!("&{konst}"), "items".to_owned(), "bind".to_owned()];
+    let mut call_args = vec![
+        "db".to_owned(),
+        format!("&{konst}"),
+        "items".to_owned(),
+        "bind".to_owned(),
+    ];
     if mapper.is_some() {
         call_args.push(if a.columns.is_empty() {
             "|_| Ok(())".to_owned()
@@ -407,7 +417,10 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             let stream = imports.name(&format!("{SUPPORT}::RowStream"));
             ("", format!("{stream}<'e, {item_ty}>"), " + 'e")
         }
-        Cardinality::CopyFrom | Cardinality::BatchExec | Cardinality::BatchOne | Cardinality::BatchMany => {
+        Cardinality::CopyFrom
+        | Cardinality::BatchExec
+        | Cardinality::BatchOne
+        | Cardinality::BatchMany => {
             unreachable!("rendered by render_copy_fn and render_batch_fn")
         }
     };
@@ -449,7 +462,10 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         Cardinality::Exec => ("execute", false, ".await.map(drop)"),
         Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ".await"),
         Cardinality::Stream => ("fetch_stream", true, ""),
-        Cardinality::CopyFrom | Cardinality::BatchExec | Cardinality::BatchOne | Cardinality::BatchMany => {
+        Cardinality::CopyFrom
+        | Cardinality::BatchExec
+        | Cardinality::BatchOne
+        | Cardinality::BatchMany => {
             unreachable!("rendered by render_copy_fn and render_batch_fn")
         }
     };
