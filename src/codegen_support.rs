@@ -255,3 +255,265 @@ pub async fn copy_rows<'c, R>(
     )
     .await
 }
+
+/// The element type a `:copyfrom` array field is sent with (see [`ArrayOf`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    /// A built-in type, by its fixed OID (`varchar` is 1043).
+    Builtin(u32),
+    /// An enum or a domain, by its `pg_type.typname`: its OID differs per database, so
+    /// [`copy_rows_typed`] looks it up when the `COPY` starts (one query for all of them).
+    Named(&'static str),
+}
+
+/// An array field of a binary `COPY`, written with the column's element type.
+///
+/// The server checks the element type of a binary array against the column's, and sqlx
+/// labels some differently (`varchar[]` as `text[]`, `bit[]` as `varbit[]`, arrays of
+/// domains as arrays of their base type, arrays of enums with no OID at all), so generated
+/// `:copyfrom` functions send such arrays through this instead. `None` is SQL `NULL`.
+///
+/// ```
+/// use pgtide::codegen_support::ArrayOf;
+/// use pgtide::sqlx::Encode as _;
+/// use pgtide::sqlx::postgres::{PgArgumentBuffer, types::Oid};
+///
+/// let names = ["a".to_owned()];
+/// let mut buf = PgArgumentBuffer::default();
+/// ArrayOf::new(Some(&names[..]), Oid(1043)).encode_by_ref(&mut buf).unwrap();
+/// // one dimension, no NULLs, element type varchar (1043), length 1 from 1, "a"
+/// let expected: &[u8] = &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 19, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, b'a'];
+/// assert_eq!(&buf[..], expected);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ArrayOf<'a, T> {
+    elements: Option<&'a [T]>,
+    element_type: sqlx::postgres::types::Oid,
+}
+
+impl<'a, T> ArrayOf<'a, T> {
+    /// The array `elements` (or `NULL`), sent with element type `element_type`.
+    pub fn new(elements: Option<&'a [T]>, element_type: sqlx::postgres::types::Oid) -> Self {
+        Self {
+            elements,
+            element_type,
+        }
+    }
+}
+
+/// `json`'s OID: its elements are sent without the version byte of sqlx's `jsonb` layout.
+const JSON_OID: u32 = 114;
+
+impl<'q, T> sqlx::Encode<'q, sqlx::Postgres> for ArrayOf<'_, T>
+where
+    T: sqlx::Encode<'q, sqlx::Postgres>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        let Some(elements) = self.elements else {
+            return Ok(sqlx::encode::IsNull::Yes);
+        };
+        let len = i32::try_from(elements.len()).map_err(|_| "array longer than i32::MAX")?;
+        let dims: i32 = if elements.is_empty() { 0 } else { 1 };
+        buf.extend_from_slice(&dims.to_be_bytes());
+        let flags_at = buf.len();
+        buf.extend_from_slice(&0_i32.to_be_bytes());
+        buf.extend_from_slice(&self.element_type.0.to_be_bytes());
+        if dims == 1 {
+            buf.extend_from_slice(&len.to_be_bytes());
+            buf.extend_from_slice(&1_i32.to_be_bytes());
+        }
+        let mut has_null = false;
+        for element in elements {
+            let mut one = sqlx::postgres::PgArgumentBuffer::default();
+            match element.encode_by_ref(&mut one)? {
+                sqlx::encode::IsNull::Yes => {
+                    has_null = true;
+                    buf.extend_from_slice(&(-1_i32).to_be_bytes());
+                }
+                sqlx::encode::IsNull::No => {
+                    if self.element_type.0 == JSON_OID && one.first() == Some(&1) {
+                        one[0] = b' ';
+                    }
+                    let size = i32::try_from(one.len()).map_err(|_| "array element over 2 GiB")?;
+                    buf.extend_from_slice(&size.to_be_bytes());
+                    buf.extend_from_slice(&one);
+                }
+            }
+        }
+        if has_null {
+            buf[flags_at..flags_at + 4].copy_from_slice(&1_i32.to_be_bytes());
+        }
+        Ok(sqlx::encode::IsNull::No)
+    }
+}
+
+/// [`copy_rows`] for rows with arrays sent as [`ArrayOf`]: resolves `element_types` to OIDs
+/// first (one query on the same database, only when one of them is
+/// [`ElementType::Named`]), then hands them to `write` in the same order.
+///
+/// Errors when a named type does not exist (the schema changed since `pgtide prepare`).
+pub async fn copy_rows_typed<'c, R>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    fields: i16,
+    element_types: &'static [ElementType],
+    rows: impl IntoIterator<Item = R>,
+    write: fn(&R, &[sqlx::postgres::types::Oid], &mut Fields<'_>) -> crate::Result<()>,
+) -> crate::Result<u64> {
+    let mut target = db.into();
+    let oids = element_oids(&mut target, statement, element_types).await?;
+    let rows = futures_util::stream::iter(rows);
+    crate::copy::copy_encoded(
+        target,
+        statement.sql,
+        statement.name,
+        rows,
+        |row, encoder| {
+            encoder.row(fields);
+            write(row, &oids, &mut Fields::new(encoder))
+        },
+    )
+    .await
+}
+
+/// The OIDs of `types`, in order; named ones looked up by `typname` (the one visible on the
+/// search path first).
+async fn element_oids(
+    target: &mut Target<'_>,
+    statement: &Statement,
+    types: &[ElementType],
+) -> crate::Result<Vec<sqlx::postgres::types::Oid>> {
+    use sqlx::postgres::types::Oid;
+    let names: Vec<&str> = types
+        .iter()
+        .filter_map(|t| match t {
+            ElementType::Named(name) => Some(*name),
+            ElementType::Builtin(_) => None,
+        })
+        .collect();
+    let mut found: Vec<Option<Oid>> = Vec::new();
+    if !names.is_empty() {
+        let query = sqlx::query_scalar::<_, Option<Oid>>(
+            "SELECT (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typname = u.name \
+             ORDER BY pg_catalog.pg_type_is_visible(t.oid) DESC, t.oid LIMIT 1) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(name, i) ORDER BY u.i",
+        )
+        .bind(&names);
+        found = match target {
+            Target::Pool(pool) => query.fetch_all(*pool).await?,
+            Target::Pooled(conn) => query.fetch_all(&mut ***conn).await?,
+            Target::Raw(conn) => query.fetch_all(&mut **conn).await?,
+        };
+    }
+    let mut found = found.into_iter();
+    types
+        .iter()
+        .map(|t| match t {
+            ElementType::Builtin(oid) => Ok(Oid(*oid)),
+            ElementType::Named(name) => found.next().flatten().ok_or_else(|| {
+                crate::Error::from(sqlx::Error::TypeNotFound {
+                    type_name: format!(
+                        "{name} (an array element type of `{}`; run `pgtide prepare` again)",
+                        statement.name
+                    ),
+                })
+            }),
+        })
+        .collect()
+}
+
+// `:batchexec`, `:batchone`, `:batchmany`: one prepared statement run once per item inside one
+// transaction. sqlx 0.9 cannot pipeline, and per-item results rule out `unnest` (see
+// `crate::execute_many` for both measured): so n items cost n executions of one statement
+// parsed once, plus `BEGIN` and `COMMIT`.
+
+/// Runs `each` for every item in order inside one transaction (a savepoint when `db` is
+/// already in one), all or nothing: when item k fails, items 0..k ran and are rolled back
+/// with it, later items never run, and the error is item k's.
+async fn batch<'c, P, R>(
+    db: Target<'c>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    each: impl AsyncFn(&mut sqlx::PgConnection, P) -> crate::Result<R>,
+) -> crate::Result<Vec<R>> {
+    // Boxed: a large nested future (see `crate::copy`).
+    Box::pin(observe::named(
+        statement.name,
+        |results: &Vec<R>| Some(results.len() as u64),
+        async {
+            db.run(async move |conn: &mut sqlx::PgConnection| {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                let mut results = Vec::new();
+                for item in items {
+                    match each(&mut tx, item).await {
+                        Ok(result) => results.push(result),
+                        Err(err) => {
+                            // A failed rollback means a lost connection: `err` says more.
+                            let _ = tx.rollback().await;
+                            return Err(err);
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(results)
+            })
+            .await
+        },
+    ))
+    .await
+}
+
+/// `:batchexec`: the rows affected by each item, in order (see [`batch`] for the transaction).
+pub async fn batch_execute<'c, P>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+) -> crate::Result<Vec<u64>> {
+    batch(db.into(), statement, items, async |conn, item| {
+        Ok(bind(item).execute(conn).await?.rows_affected())
+    })
+    .await
+}
+
+/// `:batchone`: each item's row; an item with no row fails the batch with
+/// [`crate::Error::NotFound`].
+pub async fn batch_fetch_one<'c, P, T>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Vec<T>>
+where
+    T: Send + Unpin + 'static,
+{
+    batch(db.into(), statement, items, async |conn, item| {
+        bind(item)
+            .try_map(map)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| not_found(statement))
+    })
+    .await
+}
+
+/// `:batchmany`: each item's rows.
+pub async fn batch_fetch_all<'c, P, T>(
+    db: impl Into<Target<'c>>,
+    statement: &'static Statement,
+    items: impl IntoIterator<Item = P>,
+    bind: fn(P) -> BoundQuery,
+    map: RowMapper<T>,
+) -> crate::Result<Vec<Vec<T>>>
+where
+    T: Send + Unpin + 'static,
+{
+    batch(db.into(), statement, items, async |conn, item| {
+        Ok(bind(item).try_map(map).fetch_all(conn).await?)
+    })
+    .await
+}

@@ -102,6 +102,22 @@ async fn codegen_commands_need_no_flags_and_no_password_on_the_command_line() ->
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(dir.join("gen/ci/books.rs").is_file());
 
+    // `config show` lists each codegen key once, with the line the library's loader found.
+    let o = pgtide_env(&dir, &["config", "show", "--profile", "ci"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shown = stdout(&o);
+    for (key, value, source) in [
+        ("codegen.queries", "sql", "file pgtide.toml, line "),
+        ("codegen.out", "gen/ci", "file pgtide.toml, line "),
+    ] {
+        let lines: Vec<&str> = shown.lines().filter(|l| l.starts_with(key)).collect();
+        assert_eq!(lines.len(), 1, "{shown}");
+        assert!(
+            lines[0].contains(&format!("= {value} ")) && lines[0].contains(source),
+            "{shown}"
+        );
+    }
+
     // DATABASE_URL still works with no file at all, and wins over the file's connection.
     let bare = fresh_dir("flag-free-bare");
     copy_dir(&root().join("queries"), &bare.join("queries"));

@@ -98,6 +98,19 @@ pub static BUILTINS: &[Builtin] = builtins! {
     "Path" "path" "pgtide::sqlx::postgres::types::PgPath" "&pgtide::sqlx::postgres::types::PgPath" false;
     "Polygon" "polygon" "pgtide::sqlx::postgres::types::PgPolygon" "&pgtide::sqlx::postgres::types::PgPolygon" false;
     "Circle" "circle" "pgtide::sqlx::postgres::types::PgCircle" "&pgtide::sqlx::postgres::types::PgCircle" false;
+    "Bit" "bit" "pgtide::sqlx::types::BitVec" "&pgtide::sqlx::types::BitVec" false;
+    "Varbit" "varbit" "pgtide::sqlx::types::BitVec" "&pgtide::sqlx::types::BitVec" false;
+};
+
+/// Extension types sqlx decodes itself, by their PostgreSQL name (they have no fixed OID,
+/// so `.sqlx` describes them as custom types). Other extension types (`tsvector`, `postgis`
+/// types, …) need a cast or a column override; see the README.
+pub static EXTENSIONS: &[Builtin] = builtins! {
+    "citext" "citext" "pgtide::sqlx::postgres::types::PgCiText" "&pgtide::sqlx::postgres::types::PgCiText" false;
+    "hstore" "hstore" "pgtide::sqlx::postgres::types::PgHstore" "&pgtide::sqlx::postgres::types::PgHstore" false;
+    "ltree" "ltree" "pgtide::sqlx::postgres::types::PgLTree" "&pgtide::sqlx::postgres::types::PgLTree" false;
+    "lquery" "lquery" "pgtide::sqlx::postgres::types::PgLQuery" "&pgtide::sqlx::postgres::types::PgLQuery" false;
+    "cube" "cube" "pgtide::sqlx::postgres::types::PgCube" "&pgtide::sqlx::postgres::types::PgCube" false;
 };
 
 impl PgType {
@@ -120,6 +133,9 @@ impl PgType {
                     return PgType::Unsupported(value.to_string());
                 };
                 let name = custom["name"].as_str().unwrap_or("?").to_owned();
+                if let Some(ext) = EXTENSIONS.iter().find(|e| e.sqlx == name) {
+                    return PgType::Builtin(ext);
+                }
                 match &custom["kind"] {
                     Value::Object(kind) => {
                         if let Some(Value::Array(labels)) = kind.get("Enum") {
@@ -189,39 +205,39 @@ impl PgType {
         }
     }
 
-    /// How a `:copyfrom` field of this type is sent with binary `COPY`: `Ok(true)` for `json`
-    /// (sent with `Fields::field_json`, see there), `Ok(false)` when sqlx's encoding is
-    /// accepted as is. `Err` names what sqlx would send for an array whose element type it
-    /// labels differently from the column: the server checks the element OID of binary
-    /// arrays (`varchar[]` arrives as `text[]`, `json[]` as `jsonb[]`, `cidr[]` as `inet[]`,
-    /// arrays of domains as arrays of the base type, arrays of enums without an OID).
-    pub fn copy_json(&self) -> Result<bool, String> {
+    /// How a `:copyfrom` field of this type is sent with binary `COPY`. The server checks
+    /// the element type of binary arrays against the column's, and sqlx labels some element
+    /// types differently from the column (`varchar[]` as `text[]`, `json[]` as `jsonb[]`,
+    /// `cidr[]` as `inet[]`, `bit[]` as `varbit[]`, arrays of domains as arrays of the base
+    /// type, arrays of enums without an OID): such arrays are sent with the column's element
+    /// type ([`CopyEncoding::Array`]). `Err` says why a type cannot be sent at all.
+    pub fn copy_encoding(&self) -> Result<CopyEncoding, String> {
         match self {
-            PgType::Builtin(b) => Ok(b.sqlx == "Json"),
-            PgType::Domain { base, .. } => base.copy_json(),
+            PgType::Builtin(b) if b.sqlx == "Json" => Ok(CopyEncoding::Json),
+            PgType::Builtin(_) | PgType::Enum(_) => Ok(CopyEncoding::Plain),
+            PgType::Domain { base, .. } => base.copy_encoding(),
             PgType::Array(elem) => match &**elem {
-                PgType::Builtin(b) => match b.sqlx {
-                    "Varchar" | "Bpchar" | "Name" => Err("`text[]`".into()),
-                    "Json" => Err("`jsonb[]`".into()),
-                    "Cidr" => Err("`inet[]`".into()),
-                    _ => Ok(false),
+                // An extension type's array is labelled by name, which binary COPY cannot carry.
+                PgType::Builtin(b) if EXTENSIONS.iter().any(|e| std::ptr::eq(e, *b)) => {
+                    Ok(CopyEncoding::Array(ElementType::Named(b.pg.to_owned())))
+                }
+                PgType::Builtin(b) => Ok(match builtin_element_oid(b.sqlx) {
+                    Some(oid) => CopyEncoding::Array(ElementType::Builtin(oid)),
+                    None => CopyEncoding::Plain,
+                }),
+                PgType::Enum(e) => Ok(CopyEncoding::Array(ElementType::Named(e.name.clone()))),
+                PgType::Domain { name, base } => match base.copy_encoding()? {
+                    CopyEncoding::Plain => {
+                        Ok(CopyEncoding::Array(ElementType::Named(name.clone())))
+                    }
+                    _ => Err(format!("nothing the server accepts for `{name}[]`")),
                 },
-                PgType::Domain { base, .. } => Err(format!("`{}[]`", base.pg_name())),
-                PgType::Enum(_) => Err("an array whose element type it does not know".into()),
-                other => Err(format!("something other than `{}[]`", other.pg_name())),
+                other => Err(format!(
+                    "nothing the server accepts for `{}[]`",
+                    other.pg_name()
+                )),
             },
-            PgType::Enum(_) => Ok(false),
             PgType::Unsupported(name) => Err(format!("nothing for `{name}`")),
-        }
-    }
-
-    /// Whether this is (a domain over) an array of an enum: such values cannot be sent with
-    /// binary `COPY`, whose array header needs the element type's OID.
-    pub fn is_enum_array(&self) -> bool {
-        match self {
-            PgType::Array(elem) => !elem.enums().is_empty(),
-            PgType::Domain { base, .. } => base.is_enum_array(),
-            _ => false,
         }
     }
 }
@@ -310,6 +326,41 @@ fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
     }
 }
 
+/// How one `:copyfrom` field is written (see [`PgType::copy_encoding`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyEncoding {
+    /// With sqlx's own encoding.
+    Plain,
+    /// A `json` field: sqlx's `jsonb` layout without its version byte.
+    Json,
+    /// An array sent with the column's element type.
+    Array(ElementType),
+}
+
+/// The element type an array is sent with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementType {
+    /// A built-in type, by its fixed OID.
+    Builtin(u32),
+    /// An enum or a domain, by name: its OID differs per database, so it is looked up when
+    /// the `COPY` starts.
+    Named(String),
+}
+
+/// The OID of a built-in element type that sqlx labels differently inside arrays (`json`
+/// elements are also rewritten from sqlx's `jsonb` layout when sent).
+fn builtin_element_oid(sqlx: &str) -> Option<u32> {
+    Some(match sqlx {
+        "Name" => 19,
+        "Json" => 114,
+        "Cidr" => 650,
+        "Bpchar" => 1042,
+        "Varchar" => 1043,
+        "Bit" => 1560,
+        _ => return None,
+    })
+}
+
 fn enum_path(e: &EnumType) -> String {
     format!("super::{}", enum_rust_name(e))
 }
@@ -377,7 +428,6 @@ mod tests {
             PgType::from_json(&arr).owned().unwrap(),
             "Vec<super::BookGenre>"
         );
-        assert!(PgType::from_json(&arr).is_enum_array());
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         assert_eq!(PgType::from_json(&domain).arg().unwrap(), "&str");
         assert_eq!(
@@ -386,25 +436,50 @@ mod tests {
         );
         let tsvector = json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
         assert_eq!(PgType::from_json(&tsvector).owned(), None);
+        let citext = json!({"Custom": {"name": "citext", "kind": "Simple"}});
+        assert_eq!(
+            PgType::from_json(&citext).arg().unwrap(),
+            "&pgtide::sqlx::postgres::types::PgCiText"
+        );
+        let arr = json!({"Custom": {"name": "_citext", "kind": {"Array": citext}}});
+        assert_eq!(
+            PgType::from_json(&arr).copy_encoding(),
+            Ok(CopyEncoding::Array(ElementType::Named("citext".into())))
+        );
+        assert_eq!(
+            PgType::from_json(&json!("Bit")).owned().unwrap(),
+            "pgtide::sqlx::types::BitVec"
+        );
     }
 
     #[test]
     fn copy_encodings() {
-        let ty = |v: Value| PgType::from_json(&v).copy_json();
-        assert_eq!(ty(json!("Json")), Ok(true));
-        assert_eq!(ty(json!("Jsonb")), Ok(false));
-        assert_eq!(ty(json!("TextArray")), Ok(false));
-        assert_eq!(ty(json!("Int4Array")), Ok(false));
-        assert_eq!(ty(json!("VarcharArray")), Err("`text[]`".into()));
-        assert_eq!(ty(json!("BpcharArray")), Err("`text[]`".into()));
-        assert_eq!(ty(json!("NameArray")), Err("`text[]`".into()));
-        assert_eq!(ty(json!("JsonArray")), Err("`jsonb[]`".into()));
-        assert_eq!(ty(json!("CidrArray")), Err("`inet[]`".into()));
+        use CopyEncoding::{Array, Json, Plain};
+        use ElementType::{Builtin, Named};
+        let ty = |v: Value| PgType::from_json(&v).copy_encoding();
+        assert_eq!(ty(json!("Json")), Ok(Json));
+        assert_eq!(ty(json!("Jsonb")), Ok(Plain));
+        assert_eq!(ty(json!("Bit")), Ok(Plain));
+        assert_eq!(ty(json!("TextArray")), Ok(Plain));
+        assert_eq!(ty(json!("Int4Array")), Ok(Plain));
+        assert_eq!(ty(json!("VarcharArray")), Ok(Array(Builtin(1043))));
+        assert_eq!(ty(json!("BpcharArray")), Ok(Array(Builtin(1042))));
+        assert_eq!(ty(json!("NameArray")), Ok(Array(Builtin(19))));
+        assert_eq!(ty(json!("JsonArray")), Ok(Array(Builtin(114))));
+        assert_eq!(ty(json!("CidrArray")), Ok(Array(Builtin(650))));
+        assert_eq!(ty(json!("BitArray")), Ok(Array(Builtin(1560))));
         let domain = json!({"Custom": {"name": "isbn13", "kind": {"Domain": "Text"}}});
         let arr = json!({"Custom": {"name": "_isbn13", "kind": {"Array": domain}}});
-        assert_eq!(ty(arr), Err("`text[]`".into()));
+        assert_eq!(ty(arr), Ok(Array(Named("isbn13".into()))));
+        let genre = json!({"Custom": {"name": "genre", "kind": {"Enum": ["a"]}}});
+        let arr = json!({"Custom": {"name": "_genre", "kind": {"Array": genre}}});
+        assert_eq!(ty(arr), Ok(Array(Named("genre".into()))));
         let json_domain = json!({"Custom": {"name": "doc", "kind": {"Domain": "Json"}}});
-        assert_eq!(ty(json_domain), Ok(true));
+        assert_eq!(ty(json_domain.clone()), Ok(Json));
+        let arr = json!({"Custom": {"name": "_doc", "kind": {"Array": json_domain}}});
+        assert!(ty(arr).is_err());
+        let tsvector = json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        assert!(ty(tsvector).is_err());
     }
 
     #[test]

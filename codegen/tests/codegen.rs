@@ -43,7 +43,14 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     // gen, then build offline and run every function against the database.
     codegen.generate()?;
     assert!(codegen.check()?.is_empty(), "gen is deterministic");
-    for case in ["cardinalities", "params", "types", "sqlc_language"] {
+    for case in [
+        "cardinalities",
+        "params",
+        "types",
+        "sqlc_language",
+        "schema_types",
+        "batches",
+    ] {
         let golden = root().join("codegen/tests/golden").join(case);
         copy_dir(
             &golden.join("expected"),
@@ -53,6 +60,12 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
             &golden.join(".sqlx"),
             &dir.join("golden").join(case).join(".sqlx"),
         );
+        if golden.join("schema.sql").exists() {
+            std::fs::copy(
+                golden.join("schema.sql"),
+                dir.join("golden").join(case).join("schema.sql"),
+            )?;
+        }
     }
     write_crate(&dir, include_str!("fixtures/scratch_main.rs"));
     let output = build(&dir);

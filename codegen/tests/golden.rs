@@ -2,6 +2,8 @@
 //! `parse.txt`) and generated from its checked-in `.sqlx/` (expected in `expected/`, the
 //! warnings in `warnings.txt`).
 //!
+//! A case may have a `schema.sql`, applied after the test fixtures' migrations.
+//!
 //! `UPDATE_GOLDEN=1 cargo nextest run -p pgtide-codegen --test golden` rewrites the
 //! expectations, re-describing each case against a fresh test database for `.sqlx/`
 //! (needs `cargo xtask db up`). Review the diff before committing it.
@@ -64,6 +66,12 @@ async fn gen_stage() {
         if updating() {
             let db = pgtide_testkit::TestDb::new().await.unwrap();
             let mut conn = prepare::connect(&db.url()).await.unwrap();
+            if let Ok(schema) = std::fs::read_to_string(case.join("schema.sql")) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
             let prepared = prepare::prepare(&mut conn, std::slice::from_ref(&file))
                 .await
                 .unwrap();

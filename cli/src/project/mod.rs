@@ -6,11 +6,10 @@
 //! has one (so `pgtide gen --check` works from any directory of the project).
 //!
 //! The file may hold a `codegen` table inside a profile (`[default.codegen]`): the library's
-//! loader validates it with every other key, and [`codegen_section`] resolves its directories
-//! relative to the file, each with the line it came from.
+//! loader reads and validates it with every other key (each value with the line it came
+//! from), and [`codegen_section`] resolves its directories relative to the file.
 
 mod codegen_section;
-mod document;
 mod url;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +17,7 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use pgtide::config::{Config, ConfigError, ConfigLoader, LoadedConfig, Source};
 
-pub use codegen_section::{CodegenDirs, Setting};
+pub use codegen_section::CodegenDirs;
 pub use url::database_url;
 
 use crate::failure::Failure;
@@ -98,10 +97,13 @@ impl Project {
     /// password is not read at all (an empty one stands in; it is never sent anywhere), so
     /// hints work where the secret is not available.
     pub fn load_without_password(&self) -> Result<Config, Box<dyn std::error::Error>> {
-        Ok(self
-            .load_with(Config::loader().password(pgtide::SecretString::from("")))?
-            .loaded
-            .into_config())
+        Ok(self.explained_without_password()?.loaded.into_config())
+    }
+
+    /// As [`load_explained`](Self::load_explained), without reading the password (see
+    /// [`load_without_password`](Self::load_without_password)).
+    pub fn explained_without_password(&self) -> Result<Explained, Box<dyn std::error::Error>> {
+        self.load_with(Config::loader().password(pgtide::SecretString::from("")))
     }
 
     fn load_with(&self, loader: ConfigLoader) -> Result<Explained, Box<dyn std::error::Error>> {
@@ -133,6 +135,21 @@ impl Project {
     /// The `codegen` section for this profile, with defaults.
     pub fn codegen_dirs(&self) -> Result<CodegenDirs, Box<dyn std::error::Error>> {
         codegen_section::read(self)
+    }
+}
+
+/// A source as a person reads it: the file relative to the working directory when inside it.
+pub fn shown_source(source: &Source) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match source {
+        Source::File { path, line } => {
+            let path = path.strip_prefix(&cwd).unwrap_or(path).display();
+            match line {
+                Some(line) => format!("file {path}, line {line}"),
+                None => format!("file {path}"),
+            }
+        }
+        other => other.to_string(),
     }
 }
 

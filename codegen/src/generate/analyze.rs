@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::hash::metadata_hash;
 use super::{GenError, GenOptions, Metadata};
 use crate::parse::{Cardinality, Query, QueryFile};
-use crate::typemap::{ColumnName, EnumType, PgType, enum_rust_name};
+use crate::typemap::{ColumnName, CopyEncoding, EnumType, PgType, enum_rust_name};
 
 /// One argument of a generated function (or field of its params struct).
 pub(super) struct Arg {
@@ -19,8 +19,8 @@ pub(super) struct Arg {
     pub(super) pg: String,
     /// Whether the argument is a reference (so a params struct needs a lifetime).
     pub(super) borrowed: bool,
-    /// A `json` field of a `:copyfrom` row (sent with `Fields::field_json`).
-    pub(super) copy_json: bool,
+    /// How a field of a `:copyfrom` row is sent.
+    pub(super) copy: CopyEncoding,
 }
 
 /// One result column: a field of the row struct (or the value of a one-column query).
@@ -82,6 +82,17 @@ pub(super) fn analyze<'q>(
             options.regenerate_hint
         )));
     }
+    if query.cardinality.is_batch() && query.params.is_empty() {
+        return Err(err(format!(
+            "{} runs the statement once per parameter set, and this one has no parameters; use {} instead",
+            query.cardinality.as_str(),
+            match query.cardinality {
+                Cardinality::BatchOne => ":one",
+                Cardinality::BatchMany => ":many",
+                _ => ":exec",
+            }
+        )));
+    }
     let mut args = Vec::new();
     for (param, ty) in query.params.iter().zip(param_types) {
         let ty = PgType::from_json(ty);
@@ -93,22 +104,22 @@ pub(super) fn analyze<'q>(
                 param.name
             )));
         };
-        let copy_json = if query.cardinality == Cardinality::CopyFrom {
+        let copy = if query.cardinality == Cardinality::CopyFrom {
             let column = query
                 .copy
                 .as_ref()
                 .and_then(|c| c.columns.get(args.len()))
                 .map_or(param.name.as_str(), String::as_str);
-            ty.copy_json().map_err(|sent| {
+            ty.copy_encoding().map_err(|why| {
                 err(format!(
-                    "column `{column}` is `{}`, but binary COPY would send {sent}, which the server \
-                     rejects; load it with an :exec INSERT instead (e.g. \
-                     `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type",
+                    "column `{column}` is `{}`, but binary COPY can send {why}; load it with an \
+                     :exec INSERT instead (e.g. `INSERT INTO … SELECT * FROM unnest(…)`), or \
+                     change the column's type",
                     ty.pg_name()
                 ))
             })?
         } else {
-            false
+            CopyEncoding::Plain
         };
         collect_enums(&ty, enums).map_err(&err)?;
         let borrowed = base.starts_with('&');
@@ -128,7 +139,7 @@ pub(super) fn analyze<'q>(
             field_ty,
             pg: ty.pg_name(),
             borrowed,
-            copy_json,
+            copy,
         });
     }
 

@@ -267,10 +267,10 @@ mod tests {
     }
 
     #[test]
-    fn copyfrom_sends_json_with_field_json_and_rejects_relabelled_arrays() {
+    fn copyfrom_sends_json_with_field_json_and_relabelled_arrays_with_their_element_type() {
         let text = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (doc, tags) VALUES (@doc, @tags)";
         let file = parse_file("q.sql", text).unwrap();
-        let gen_with = |tags: &str| {
+        let gen_with = |tags: serde_json::Value| {
             let meta = metadata_for(
                 &file.queries[0].sql,
                 serde_json::json!([]),
@@ -279,15 +279,29 @@ mod tests {
             let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
             generate(std::slice::from_ref(&file), &metadata, OPTIONS)
         };
-        let out = gen_with("TextArray").unwrap();
+        let out = gen_with(serde_json::json!("TextArray")).unwrap();
         assert!(out[0].contents.contains("copy.field_json(&row.doc)?;"));
         assert!(out[0].contents.contains("copy.field(&row.tags)?;"));
-        let err = gen_with("VarcharArray").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "q.sql:1: query `CopyDocs`: column `tags` is `varchar[]`, but binary COPY would send \
-             `text[]`, which the server rejects; load it with an :exec INSERT instead (e.g. \
-             `INSERT INTO … SELECT * FROM unnest(…)`), or change the column's type"
+        let out = gen_with(serde_json::json!("VarcharArray")).unwrap();
+        assert!(
+            out[0]
+                .contents
+                .contains("const ELEMENT_TYPES: &[ElementType] = &[ElementType::Builtin(1043)];"),
+            "{}",
+            out[0].contents
+        );
+        assert!(
+            out[0]
+                .contents
+                .contains("copy.field(&ArrayOf::new(Some(row.tags), types[0]))?;")
+        );
+        let tsvector = serde_json::json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        let err = gen_with(tsvector).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "q.sql:1: query `CopyDocs`: parameter `tags` has type `tsvector`, which pgtide cannot map"
+            ),
+            "{err}"
         );
     }
 

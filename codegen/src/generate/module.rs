@@ -10,6 +10,7 @@ use super::imports::Imports;
 use super::rust::{WIDTH, call, code, comment, doc_lines, fence, str_lit, user_doc_line};
 use crate::names::raw_ident;
 use crate::parse::{Cardinality, QueryFile};
+use crate::typemap::{CopyEncoding, ElementType};
 
 const SUPPORT: &str = "pgtide::codegen_support";
 
@@ -59,6 +60,8 @@ fn render_query(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     render_doc(s, a);
     if a.query.cardinality == Cardinality::CopyFrom {
         render_copy_fn(s, imports, a);
+    } else if a.query.cardinality.is_batch() {
+        render_batch_fn(s, imports, a);
     } else {
         render_fn(s, imports, a);
     }
@@ -66,7 +69,9 @@ fn render_query(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
 
 /// Whether the function takes a params struct rather than one argument per parameter.
 fn takes_struct(a: &Analyzed<'_>) -> bool {
-    a.query.cardinality == Cardinality::CopyFrom || a.args.len() > MAX_ARGS
+    a.query.cardinality == Cardinality::CopyFrom
+        || a.query.cardinality.is_batch()
+        || a.args.len() > MAX_ARGS
 }
 
 /// Whether the params struct borrows (and so has a lifetime).
@@ -213,6 +218,17 @@ fn render_doc(s: &mut String, a: &Analyzed<'_>) {
         Cardinality::CopyFrom => s.push_str(
             "///\n/// Streams the rows with `COPY … FROM STDIN (FORMAT binary)`, all or none; returns the number of rows copied.\n",
         ),
+        Cardinality::BatchExec | Cardinality::BatchOne | Cardinality::BatchMany => {
+            let result = match q.cardinality {
+                Cardinality::BatchExec => "the rows affected",
+                Cardinality::BatchOne => "the row ([`pgtide::Error::NotFound`] when there is none)",
+                _ => "the rows",
+            };
+            let _ = writeln!(
+                s,
+                "///\n/// Runs the statement once per item, in order, in one transaction (a savepoint when\n/// `db` is in one); returns {result} of each item. All or nothing: when an item fails,\n/// the items before it are rolled back with it, later items do not run, and the error is\n/// that item's."
+            );
+        }
         _ => {}
     }
 }
@@ -225,24 +241,146 @@ fn render_copy_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         ("<'c>", format!("{}Params", a.query.type_name))
     };
     let target = imports.name(&format!("{SUPPORT}::Target"));
-    let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows"));
+    let element_types: Vec<&ElementType> = a
+        .args
+        .iter()
+        .filter_map(|arg| match &arg.copy {
+            CopyEncoding::Array(t) => Some(t),
+            _ => None,
+        })
+        .collect();
     let head = format!("pub async fn {}{generics}", raw_ident(&a.query.fn_name));
     let args = [
         format!("db: impl Into<{target}<'c>>"),
         format!("rows: impl IntoIterator<Item = {item}>"),
     ];
-    let _ = writeln!(
-        s,
-        "{} {{\n    {copy_rows}(db, &{}, {}, rows, |row, copy| {{",
-        call("", &head, &args, " -> pgtide::Result<u64>"),
-        const_name(a),
-        a.args.len()
-    );
+    let signature = call("", &head, &args, " -> pgtide::Result<u64>");
+    if element_types.is_empty() {
+        let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows"));
+        let _ = writeln!(
+            s,
+            "{signature} {{\n    {copy_rows}(db, &{}, {}, rows, |row, copy| {{",
+            const_name(a),
+            a.args.len()
+        );
+    } else {
+        let copy_rows = imports.name(&format!("{SUPPORT}::copy_rows_typed"));
+        let element_type = imports.name(&format!("{SUPPORT}::ElementType"));
+        let list: Vec<String> = element_types
+            .iter()
+            .map(|t| match t {
+                ElementType::Builtin(oid) => format!("{element_type}::Builtin({oid})"),
+                ElementType::Named(name) => format!("{element_type}::Named({})", str_lit(name)),
+            })
+            .collect();
+        let konst = format!(
+            "    const ELEMENT_TYPES: &[{element_type}] = &[{}];",
+            list.join(", ")
+        );
+        let konst = if konst.len() <= WIDTH {
+            konst
+        } else {
+            format!(
+                "    const ELEMENT_TYPES: &[{element_type}] = &[\n{}    ];",
+                list.iter()
+                    .map(|t| format!("        {t},\n"))
+                    .collect::<String>()
+            )
+        };
+        let _ = writeln!(
+            s,
+            "{signature} {{\n{konst}\n    {copy_rows}(db, &{}, {}, ELEMENT_TYPES, rows, |row, types, copy| {{",
+            const_name(a),
+            a.args.len()
+        );
+    }
+    let mut array = 0;
     for arg in &a.args {
-        let method = if arg.copy_json { "field_json" } else { "field" };
-        let _ = writeln!(s, "        copy.{method}(&row.{})?;", arg.name);
+        let field = format!("row.{}", arg.name);
+        match &arg.copy {
+            CopyEncoding::Plain => {
+                let _ = writeln!(s, "        copy.field(&{field})?;");
+            }
+            CopyEncoding::Json => {
+                let _ = writeln!(s, "        copy.field_json(&{field})?;");
+            }
+            CopyEncoding::Array(_) => {
+                let array_of = imports.name(&format!("{SUPPORT}::ArrayOf"));
+                let value = if arg.ty.starts_with("Option<") {
+                    field
+                } else {
+                    format!("Some({field})")
+                };
+                let _ = writeln!(
+                    s,
+                    "        copy.field(&{array_of}::new({value}, types[{array}]))?;"
+                );
+                array += 1;
+            }
+        }
     }
     s.push_str("        Ok(())\n    })\n    .await\n}\n");
+}
+
+/// A batch function: one shared helper runs the statement once per params struct.
+fn render_batch_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
+    let q = a.query;
+    let konst = const_name(a);
+    let (generics, item) = if params_borrow(a) {
+        ("<'a, 'c>", format!("{}Params<'a>", q.type_name))
+    } else {
+        ("<'c>", format!("{}Params", q.type_name))
+    };
+    let target = imports.name(&format!("{SUPPORT}::Target"));
+    let row = if a.columns.len() == 1 {
+        imports.ty(&a.columns[0].ty)
+    } else {
+        format!("{}Row", q.type_name)
+    };
+    let (helper, ret, mapper) = match q.cardinality {
+        Cardinality::BatchExec => ("batch_execute", "Vec<u64>".to_owned(), None),
+        Cardinality::BatchOne => ("batch_fetch_one", format!("Vec<{row}>"), Some(())),
+        _ => ("batch_fetch_all", format!("Vec<Vec<{row}>>"), Some(())),
+    };
+    let head = format!("pub async fn {}{generics}", raw_ident(&q.fn_name));
+    let args = [
+        format!("db: impl Into<{target}<'c>>"),
+        format!("items: impl IntoIterator<Item = {item}>"),
+    ];
+    let _ = writeln!(
+        s,
+        "{} {{",
+        call("", &head, &args, &format!(" -> pgtide::Result<{ret}>"))
+    );
+    let sqlx = imports.name("pgtide::sqlx");
+    let mut chain = format!("{sqlx}::query({konst}.sql)");
+    for arg in &a.args {
+        let _ = write!(chain, "\n            .bind(params.{})", arg.name);
+    }
+    let flat = chain.replace("\n            ", "");
+    let opening = format!("    let bind = |params: {item}| ");
+    if opening.len() + flat.len() < WIDTH {
+        let _ = writeln!(s, "{opening}{flat};");
+    } else {
+        let _ = writeln!(s, "{opening}{{\n        {chain}\n    }};");
+    }
+    let helper = imports.name(&format!("{SUPPORT}::{helper}"));
+    let mut call_args = vec![
+        "db".to_owned(),
+        format!("&{konst}"),
+        "items".to_owned(),
+        "bind".to_owned(),
+    ];
+    if mapper.is_some() {
+        call_args.push(if a.columns.is_empty() {
+            "|_| Ok(())".to_owned()
+        } else if a.columns.len() == 1 {
+            imports.name(&format!("{SUPPORT}::first_column"))
+        } else {
+            format!("{}Row::from_row", q.type_name)
+        });
+    }
+    let _ = writeln!(s, "    {}\n}}", call("    ", &helper, &call_args, ".await"));
 }
 
 /// Any other function: binds the arguments, then one shared helper runs the statement.
@@ -279,7 +417,12 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             let stream = imports.name(&format!("{SUPPORT}::RowStream"));
             ("", format!("{stream}<'e, {item_ty}>"), " + 'e")
         }
-        Cardinality::CopyFrom => unreachable!("rendered by render_copy_fn"),
+        Cardinality::CopyFrom
+        | Cardinality::BatchExec
+        | Cardinality::BatchOne
+        | Cardinality::BatchMany => {
+            unreachable!("rendered by render_copy_fn and render_batch_fn")
+        }
     };
     let head = format!(
         "pub {asyncness}fn {}<'e, E: {executor}<'e>{bound}>",
@@ -319,7 +462,12 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         Cardinality::Exec => ("execute", false, ".await.map(drop)"),
         Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ".await"),
         Cardinality::Stream => ("fetch_stream", true, ""),
-        Cardinality::CopyFrom => unreachable!("rendered by render_copy_fn"),
+        Cardinality::CopyFrom
+        | Cardinality::BatchExec
+        | Cardinality::BatchOne
+        | Cardinality::BatchMany => {
+            unreachable!("rendered by render_copy_fn and render_batch_fn")
+        }
     };
     let helper = imports.name(&format!("{SUPPORT}::{helper}"));
     let mut call_args = vec!["db".to_owned(), konst_ref, "query".to_owned()];

@@ -10,7 +10,7 @@ pub(super) struct Header {
 }
 
 /// The kinds, as listed in messages.
-const KINDS: &str = ":one, :opt, :many, :exec, :execrows, :execresult, :stream, :copyfrom";
+const KINDS: &str = ":one, :opt, :many, :exec, :execrows, :execresult, :stream, :copyfrom, :batchexec, :batchone, :batchmany";
 
 /// `-- name: X :kind` or `/* name: X :kind */` (both of sqlc's comment styles) → `X :kind`.
 pub(super) fn annotation(line: &str) -> Option<&str> {
@@ -60,7 +60,7 @@ mod tests {
         let err = parse_file("q.sql", "-- name: Q :all\nSELECT 1").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "q.sql:1: unknown kind `:all` for query `Q`; use one of :one, :opt, :many, :exec, :execrows, :execresult, :stream, :copyfrom"
+            "q.sql:1: unknown kind `:all` for query `Q`; use one of :one, :opt, :many, :exec, :execrows, :execresult, :stream, :copyfrom, :batchexec, :batchone, :batchmany"
         );
     }
 

@@ -94,6 +94,13 @@ pub enum Cardinality {
     Stream,
     /// `:copyfrom` — bulk insert via `COPY … FROM STDIN` from an iterator of params structs.
     CopyFrom,
+    /// `:batchexec` — the statement once per params struct, in one transaction; rows
+    /// affected per item.
+    BatchExec,
+    /// `:batchone` — as `:batchexec`, one row per item (none is `NotFound`).
+    BatchOne,
+    /// `:batchmany` — as `:batchexec`, the rows of each item.
+    BatchMany,
 }
 
 impl Cardinality {
@@ -108,6 +115,9 @@ impl Cardinality {
             ":execresult" => Self::ExecResult,
             ":stream" => Self::Stream,
             ":copyfrom" => Self::CopyFrom,
+            ":batchexec" => Self::BatchExec,
+            ":batchone" => Self::BatchOne,
+            ":batchmany" => Self::BatchMany,
             _ => return None,
         })
     }
@@ -123,12 +133,23 @@ impl Cardinality {
             Self::ExecResult => ":execresult",
             Self::Stream => ":stream",
             Self::CopyFrom => ":copyfrom",
+            Self::BatchExec => ":batchexec",
+            Self::BatchOne => ":batchone",
+            Self::BatchMany => ":batchmany",
         }
     }
 
     /// Whether the generated function returns rows.
     pub fn returns_rows(self) -> bool {
-        matches!(self, Self::One | Self::Opt | Self::Many | Self::Stream)
+        matches!(
+            self,
+            Self::One | Self::Opt | Self::Many | Self::Stream | Self::BatchOne | Self::BatchMany
+        )
+    }
+
+    /// Whether this is one of the batch kinds.
+    pub fn is_batch(self) -> bool {
+        matches!(self, Self::BatchExec | Self::BatchOne | Self::BatchMany)
     }
 }
 

@@ -113,7 +113,7 @@ impl Setup {
         let cwd = std::env::current_dir()?;
         let has_file = project.file.is_some();
         let mut flags = String::new();
-        let mut pick = |id: &str, setting: &project::Setting| -> PathBuf {
+        let mut pick = |id: &str, written: &PathBuf| -> PathBuf {
             match m.try_get_one::<PathBuf>(id).ok().flatten() {
                 Some(given) => {
                     flags.push_str(&format!(" --{id} {}", given.display()));
@@ -124,7 +124,7 @@ impl Setup {
                         given.clone()
                     }
                 }
-                None => PathBuf::from(&setting.written),
+                None => written.clone(),
             }
         };
         let queries = pick("queries", &dirs.queries);

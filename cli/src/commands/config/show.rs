@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Command};
-use pgtide::config::Source;
 use serde_json::json;
 
 use crate::failure::CommandResult;
@@ -23,7 +22,6 @@ pub fn command() -> Command {
 pub fn run(m: &ArgMatches) -> CommandResult {
     let project = Project::from_matches(m)?;
     let explained = project.load_explained()?;
-    let codegen = project.codegen_dirs()?;
     let file = project.shown_file();
     match Format::from_matches(m) {
         Format::Text => {
@@ -32,18 +30,12 @@ pub fn run(m: &ArgMatches) -> CommandResult {
                 project.profile,
                 file.as_deref().unwrap_or("none")
             );
-            let mut rows: Vec<(String, String, String)> = explained
+            // The library's entries include the `codegen` section.
+            let rows: Vec<(String, String, String)> = explained
                 .entries
                 .iter()
-                .map(|(k, v, s)| (k.clone(), v.clone(), shown_source(s)))
+                .map(|(k, v, s)| (k.clone(), v.clone(), crate::project::shown_source(s)))
                 .collect();
-            rows.extend(codegen.all().iter().map(|s| {
-                (
-                    format!("codegen.{}", s.key),
-                    s.written.clone(),
-                    s.source.clone(),
-                )
-            }));
             let width = rows
                 .iter()
                 .map(|(k, v, _)| k.len() + v.len())
@@ -55,14 +47,11 @@ pub fn run(m: &ArgMatches) -> CommandResult {
             }
         }
         Format::Json => {
-            let mut entries: Vec<serde_json::Value> = explained
+            let entries: Vec<serde_json::Value> = explained
                 .entries
                 .iter()
                 .map(|(k, v, s)| json!({"key": k, "value": v, "source": s}))
                 .collect();
-            entries.extend(codegen.all().iter().map(|s| {
-                json!({"key": format!("codegen.{}", s.key), "value": s.written, "source": s.source})
-            }));
             print_json(&json!({
                 "profile": project.profile,
                 "file": file,
@@ -71,19 +60,4 @@ pub fn run(m: &ArgMatches) -> CommandResult {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A source as a person reads it, the file relative to the working directory.
-fn shown_source(source: &Source) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    match source {
-        Source::File { path, line } => {
-            let path = path.strip_prefix(&cwd).unwrap_or(path).display();
-            match line {
-                Some(line) => format!("file {path}, line {line}"),
-                None => format!("file {path}"),
-            }
-        }
-        other => other.to_string(),
-    }
 }
