@@ -81,6 +81,7 @@ pub mod query;
 pub mod registry;
 pub mod retry;
 pub mod target;
+mod tls;
 pub mod transaction;
 
 pub use connection::Connection;

@@ -22,6 +22,7 @@ const PARAMS: &[(&str, &str)] = &[
     ("sslrootcert", "sslrootcert"),
     ("sslcert", "sslcert"),
     ("sslkey", "sslkey"),
+    ("require_auth", "require_auth"),
     ("application_name", "application_name"),
     ("connect_timeout", "connect_timeout"),
 ];

@@ -109,6 +109,7 @@ mod load;
 mod pool_size;
 mod provenance;
 mod raw;
+mod require_auth;
 mod secret_ref;
 mod settings;
 mod yaml;
@@ -120,6 +121,7 @@ pub use hash::ConfigHash;
 pub use load::ConfigLoader;
 pub use pool_size::PoolSize;
 pub use provenance::Source;
+pub use require_auth::{AuthMethod, RequireAuth};
 pub use settings::{
     CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
     SessionSettings, SslMode, TlsSettings,
