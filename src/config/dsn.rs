@@ -124,6 +124,17 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
     Ok(out)
 }
 
+/// Whether `url` carries a password (in its `user:password@` part or a `password`
+/// parameter) other than a `secret://` reference. Never says what it is.
+pub(crate) fn has_password(url: &str) -> bool {
+    parse(url).is_ok_and(|parts| {
+        parts
+            .get("password")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !super::secret_ref::is_reference(p))
+    })
+}
+
 fn decode(text: &str, what: &str) -> Result<String, String> {
     percent_decode_str(text)
         .decode_utf8()
