@@ -138,5 +138,23 @@ fn remote_unverified_hosts_default_to_scram_only() -> anyhow::Result<()> {
         .load()?;
     assert!(!loaded.tls().require_auth.allows(AuthMethod::Password));
     assert!(loaded.tls().require_auth.allows(AuthMethod::Md5));
+    let loaded = pgtide::config::ConfigLoader::new()
+        .no_file_search()
+        .env([(
+            "DATABASE_URL",
+            "postgres://u:pw@db.example/app?require_auth=md5,scram-sha-256",
+        )])
+        .load()?;
+    assert_eq!(
+        loaded.tls().require_auth,
+        RequireAuth::only(&[AuthMethod::Md5, AuthMethod::ScramSha256])
+    );
+    let err = pgtide::config::ConfigLoader::new()
+        .no_file_search()
+        .env([("PGHOST", "db.example"), ("PGPASSWORD", "pw"), ("PGREQUIREAUTH", "gss")])
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("require_auth") && err.contains("unknown authentication method `gss`"), "{err}");
     Ok(())
 }

@@ -190,4 +190,12 @@ fn sslmode_allow_and_weak_system_roots_are_refused_clearly() {
         .ssl_root_cert("system")
         .build()
         .unwrap();
+    let err = base()
+        .host("/run/postgresql")
+        .ssl_mode(SslMode::VerifyFull)
+        .ssl_root_cert("/ca.pem")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Unix socket directory, where there is no TLS"), "{err}");
 }

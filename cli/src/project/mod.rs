@@ -11,7 +11,6 @@
 
 mod codegen_section;
 mod document;
-mod url;
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +18,6 @@ use clap::ArgMatches;
 use pgtide::config::{Config, ConfigError, ConfigLoader, LoadedConfig, Source};
 
 pub use codegen_section::{CodegenDirs, Setting};
-pub use url::database_url;
 
 use crate::failure::Failure;
 
