@@ -45,7 +45,11 @@ async fn a_cleartext_request_over_unverified_tls_gets_nothing() -> anyhow::Resul
     );
     assert_eq!(proxy.handshakes(), 1, "TLS was set up with the proxy");
     let received = finished_connections(&proxy, 1).await;
-    assert_eq!(received, vec![Vec::<u8>::new()], "nothing arrived after the request");
+    assert_eq!(
+        received,
+        vec![Vec::<u8>::new()],
+        "nothing arrived after the request"
+    );
     assert!(!text.contains(&password));
     Ok(())
 }
@@ -120,8 +124,14 @@ fn remote_unverified_hosts_default_to_scram_only() -> anyhow::Result<()> {
         }
         b.build().map(|c| c.tls().require_auth)
     };
-    assert_eq!(build("db.example", SslMode::Require, None)?, RequireAuth::SCRAM);
-    assert_eq!(build("db.example", SslMode::Prefer, None)?, RequireAuth::SCRAM);
+    assert_eq!(
+        build("db.example", SslMode::Require, None)?,
+        RequireAuth::SCRAM
+    );
+    assert_eq!(
+        build("db.example", SslMode::Prefer, None)?,
+        RequireAuth::SCRAM
+    );
     // A verified server may ask for anything, as libpq allows.
     assert!(build("db.example", SslMode::VerifyFull, Some("/ca.pem"))?.is_any());
     assert!(build("db.example", SslMode::Require, Some("/ca.pem"))?.is_any());
@@ -151,10 +161,17 @@ fn remote_unverified_hosts_default_to_scram_only() -> anyhow::Result<()> {
     );
     let err = pgtide::config::ConfigLoader::new()
         .no_file_search()
-        .env([("PGHOST", "db.example"), ("PGPASSWORD", "pw"), ("PGREQUIREAUTH", "gss")])
+        .env([
+            ("PGHOST", "db.example"),
+            ("PGPASSWORD", "pw"),
+            ("PGREQUIREAUTH", "gss"),
+        ])
         .load()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("require_auth") && err.contains("unknown authentication method `gss`"), "{err}");
+    assert!(
+        err.contains("require_auth") && err.contains("unknown authentication method `gss`"),
+        "{err}"
+    );
     Ok(())
 }

@@ -304,7 +304,10 @@ fn a_url_with_a_password_set_in_code_is_refused_like_a_plain_password() {
         .unwrap();
     assert_eq!(config.connection().host, "db.example");
     let config = loader(&[("MY_PW", PASSWORD)])
-        .set("dsn", "postgres://app:secret%3A%2F%2Fenv%2FMY_PW@db.example/app")
+        .set(
+            "dsn",
+            "postgres://app:secret%3A%2F%2Fenv%2FMY_PW@db.example/app",
+        )
         .load()
         .unwrap();
     assert_eq!(config.connection().password.expose_secret(), PASSWORD);

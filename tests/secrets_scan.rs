@@ -141,9 +141,10 @@ async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()
         ),
         (
             "password pasted into another key",
-            Config::loader()
-                .no_file_search()
-                .env([("PGPASSWORD", password.as_str()), ("PGCONNECT_TIMEOUT", password.as_str())]),
+            Config::loader().no_file_search().env([
+                ("PGPASSWORD", password.as_str()),
+                ("PGCONNECT_TIMEOUT", password.as_str()),
+            ]),
         ),
     ];
     for (what, loader) in loaders {
@@ -164,7 +165,10 @@ async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()
         traced.contains("TRACE") || traced.contains("DEBUG"),
         "the capture saw the run: {traced}"
     );
-    assert!(traced.contains("refused to authenticate"), "the relay's refusal is traced");
+    assert!(
+        traced.contains("refused to authenticate"),
+        "the relay's refusal is traced"
+    );
     for secret in [password.as_str(), WRONG] {
         assert!(!traced.contains(secret), "a trace line shows a password");
         for text in &errors {

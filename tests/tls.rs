@@ -95,7 +95,12 @@ async fn other_ca_server(db: &TestDb, names: &[&str]) -> anyhow::Result<TlsProxy
     .await
 }
 
-fn via(db: &TestDb, proxy: &TlsProxy, mode: SslMode, root: Option<&Path>) -> anyhow::Result<Config> {
+fn via(
+    db: &TestDb,
+    proxy: &TlsProxy,
+    mode: SslMode,
+    root: Option<&Path>,
+) -> anyhow::Result<Config> {
     let mut b = config(db, 1, 1)
         .host("127.0.0.1")
         .port(proxy.port())
@@ -121,10 +126,19 @@ async fn verify_modes_trust_only_sslrootcert() -> anyhow::Result<()> {
     // The server's certificate is signed by a CA the client was not given: refused.
     for mode in [SslMode::VerifyFull, SslMode::VerifyCa] {
         let err = refused(&via(&db, &proxy, mode, Some(&our_ca))?).await;
-        assert!(err.contains("UnknownIssuer") && err.contains("sslrootcert"), "{err}");
+        assert!(
+            err.contains("UnknownIssuer") && err.contains("sslrootcert"),
+            "{err}"
+        );
     }
     // Given that CA as sslrootcert, the same server is accepted and the session works.
-    let pool = Pool::connect(&via(&db, &proxy, SslMode::VerifyFull, Some(&proxy.ca_cert()))?).await?;
+    let pool = Pool::connect(&via(
+        &db,
+        &proxy,
+        SslMode::VerifyFull,
+        Some(&proxy.ca_cert()),
+    )?)
+    .await?;
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
     assert_eq!(one, 1);
     Ok(())
@@ -139,7 +153,10 @@ async fn verify_ca_ignores_the_name_and_verify_full_checks_it() -> anyhow::Resul
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
     assert_eq!(one, 1);
     let err = refused(&via(&db, &proxy, SslMode::VerifyFull, Some(&ca))?).await;
-    assert!(err.contains("not valid for name") && err.contains("name the host"), "{err}");
+    assert!(
+        err.contains("not valid for name") && err.contains("name the host"),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -166,18 +183,28 @@ fn sslmode_allow_and_weak_system_roots_are_refused_clearly() {
             .password(SecretString::from("pw"))
             .pool_size(PoolSize::new(1, 1).unwrap())
     };
-    let err = base().ssl_mode(SslMode::Allow).build().unwrap_err().to_string();
+    let err = base()
+        .ssl_mode(SslMode::Allow)
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("sslmode allow") && err.contains("not supported") && err.contains("prefer"),
         "{err}"
     );
     let err = pgtide::config::ConfigLoader::new()
         .no_file_search()
-        .env([("DATABASE_URL", "postgres://u:pw@db.example/app?sslmode=allow")])
+        .env([(
+            "DATABASE_URL",
+            "postgres://u:pw@db.example/app?sslmode=allow",
+        )])
         .load()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("sslmode allow") && !err.contains("pw@"), "{err}");
+    assert!(
+        err.contains("sslmode allow") && !err.contains("pw@"),
+        "{err}"
+    );
     let err = base()
         .ssl_mode(SslMode::VerifyCa)
         .ssl_root_cert("system")
@@ -197,5 +224,8 @@ fn sslmode_allow_and_weak_system_roots_are_refused_clearly() {
         .build()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("Unix socket directory, where there is no TLS"), "{err}");
+    assert!(
+        err.contains("Unix socket directory, where there is no TLS"),
+        "{err}"
+    );
 }

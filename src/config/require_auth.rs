@@ -163,7 +163,13 @@ mod tests {
         assert_eq!(all.to_string(), "password,md5,scram-sha-256,none");
         let r: RequireAuth = "!password, !md5".parse().unwrap();
         assert_eq!(r.to_string(), "scram-sha-256,none");
-        for bad in ["", "scram", "password,password", "!password,md5", "!password,!md5,!scram-sha-256,!none"] {
+        for bad in [
+            "",
+            "scram",
+            "password,password",
+            "!password,md5",
+            "!password,!md5,!scram-sha-256,!none",
+        ] {
             assert!(bad.parse::<RequireAuth>().is_err(), "{bad}");
         }
         let err = "gss\u{7}".parse::<RequireAuth>().unwrap_err();
@@ -172,7 +178,10 @@ mod tests {
 
     #[test]
     fn remote_unverified_hosts_default_to_scram() {
-        assert_eq!(RequireAuth::default_for(true, false, false), RequireAuth::SCRAM);
+        assert_eq!(
+            RequireAuth::default_for(true, false, false),
+            RequireAuth::SCRAM
+        );
         assert!(RequireAuth::default_for(true, false, true).allows(AuthMethod::None));
         assert!(RequireAuth::default_for(true, true, false).is_any());
         assert!(RequireAuth::default_for(false, false, false).is_any());

@@ -38,9 +38,9 @@ pub(crate) fn resolve(value: &str, env: &BTreeMap<String, String>) -> Result<Sec
             std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read file {path}: {}", io_reason(&e)))?,
         );
-        let value = text.strip_suffix('\n').map_or(text.as_str(), |t| {
-            t.strip_suffix('\r').unwrap_or(t)
-        });
+        let value = text
+            .strip_suffix('\n')
+            .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
         return Ok(SecretString::from(value));
     }
     Err("unknown kind of secret reference: use secret://env/NAME or secret://file/PATH".into())

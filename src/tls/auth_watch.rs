@@ -121,7 +121,11 @@ pub(crate) fn error_response(code: &str, message: &str) -> Vec<u8> {
     }
     body.push(0);
     let mut out = vec![b'E'];
-    out.extend(u32::try_from(body.len() + 4).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend(
+        u32::try_from(body.len() + 4)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     out.extend(body);
     out
 }
@@ -157,7 +161,10 @@ mod tests {
         let (client, result) = run(auth(3, b""), "scram-sha-256").await;
         assert!(client.is_empty());
         let err = result.unwrap_err();
-        assert!(err.contains("plain text") && err.contains("nothing was sent"), "{err}");
+        assert!(
+            err.contains("plain text") && err.contains("nothing was sent"),
+            "{err}"
+        );
         let (client, result) = run(auth(5, b"salt"), "!md5").await;
         assert!(client.is_empty() && result.is_err());
         let (_, result) = run(auth(0, b""), "scram-sha-256").await;

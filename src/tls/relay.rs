@@ -179,7 +179,14 @@ async fn serve(mut client: UnixStream, up: Arc<Upstream>) {
         let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
         let _ = server_write.shutdown().await;
     });
-    match auth_watch::watch(&mut server_read, &mut client_write, up.require_auth, verified).await {
+    match auth_watch::watch(
+        &mut server_read,
+        &mut client_write,
+        up.require_auth,
+        verified,
+    )
+    .await
+    {
         Ok(Ok(rest)) => {
             if client_write.write_all(&rest).await.is_ok() {
                 let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
@@ -209,7 +216,9 @@ async fn open(up: &Upstream) -> Result<Box<dyn Stream>, Refusal> {
     };
     if up.host.starts_with('/') {
         let path = format!("{}/.s.PGSQL.{}", up.host, up.port);
-        return Ok(Box::new(UnixStream::connect(path).await.map_err(unreachable)?));
+        return Ok(Box::new(
+            UnixStream::connect(path).await.map_err(unreachable)?,
+        ));
     }
     let host = up.host.trim_matches(['[', ']']);
     let mut tcp = TcpStream::connect((host, up.port))
@@ -223,7 +232,10 @@ async fn open(up: &Upstream) -> Result<Box<dyn Stream>, Refusal> {
     let lost = |e: io::Error| {
         Refusal(
             "08006",
-            format!("pgtide lost the connection to {}:{} while asking for TLS: {e}", up.host, up.port),
+            format!(
+                "pgtide lost the connection to {}:{} while asking for TLS: {e}",
+                up.host, up.port
+            ),
         )
     };
     tcp.write_all(&[0, 0, 0, 8, 4, 210, 22, 47])
@@ -255,8 +267,12 @@ async fn open(up: &Upstream) -> Result<Box<dyn Stream>, Refusal> {
         }
     }
     let config = trust::client_config(&up.trust).map_err(|m| Refusal(TLS_REFUSED, m))?;
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|e| Refusal(TLS_REFUSED, format!("host {host} is not a valid TLS server name: {e}")))?;
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+        Refusal(
+            TLS_REFUSED,
+            format!("host {host} is not a valid TLS server name: {e}"),
+        )
+    })?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await

@@ -10,7 +10,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use zeroize::Zeroizing;
 
 /// How the server's certificate is checked.
@@ -53,9 +55,8 @@ pub(crate) fn roots(root_cert: &Path) -> Result<RootCertStore, String> {
         .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
     let mut store = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| {
-            format!("sslrootcert {} is not valid PEM: {e}", path.display())
-        })?;
+        let cert =
+            cert.map_err(|e| format!("sslrootcert {} is not valid PEM: {e}", path.display()))?;
         store
             .add(cert)
             .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
@@ -94,10 +95,12 @@ pub(crate) fn client_config(files: &TrustFiles) -> Result<ClientConfig, String> 
             provider: Arc::clone(&provider),
         }),
         (verify, Some(root)) => {
-            let webpki =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root)?), Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| format!("sslrootcert {}: {e}", root.display()))?;
+            let webpki = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(root)?),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(|e| format!("sslrootcert {}: {e}", root.display()))?;
             if verify == Verify::Chain {
                 Arc::new(ChainOnly { webpki })
             } else {
@@ -118,7 +121,8 @@ pub(crate) fn client_config(files: &TrustFiles) -> Result<ClientConfig, String> 
                 .map_err(|e| format!("sslcert {}: {e}", cert.display()))?;
             // The key's bytes are wiped when dropped; rustls keeps its own parsed copy.
             let pem = Zeroizing::new(
-                std::fs::read(key).map_err(|e| format!("cannot read sslkey {}: {e}", key.display()))?,
+                std::fs::read(key)
+                    .map_err(|e| format!("cannot read sslkey {}: {e}", key.display()))?,
             );
             let key_der = PrivateKeyDer::from_pem_slice(&pem)
                 .map_err(|e| format!("sslkey {}: {e}", key.display()))?;

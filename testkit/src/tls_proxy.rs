@@ -50,7 +50,9 @@ pub struct TlsProxy {
 
 impl std::fmt::Debug for TlsProxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsProxy").field("port", &self.port).finish()
+        f.debug_struct("TlsProxy")
+            .field("port", &self.port)
+            .finish()
     }
 }
 
@@ -60,10 +62,8 @@ impl TlsProxy {
     pub async fn start(mode: TlsProxyMode, names: &[&str]) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let dir = std::env::temp_dir().join(format!(
-            "pgtide-tls-proxy-{}-{port}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("pgtide-tls-proxy-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let (chain, key) = certificates(&dir, names)?;
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -135,7 +135,10 @@ fn certificates(
     std::fs::write(dir.join("proxy-ca.crt"), ca_cert.pem())?;
     let issuer = Issuer::new(ca, ca_key);
     let mut leaf = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
-    leaf.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("proxy"));
+    leaf.distinguished_name.push(
+        DnType::CommonName,
+        names.first().copied().unwrap_or("proxy"),
+    );
     let key = KeyPair::generate()?;
     let cert = leaf.signed_by(&key, &issuer)?;
     let chain = vec![CertificateDer::from_pem_slice(cert.pem().as_bytes())?];
@@ -181,7 +184,9 @@ async fn serve(
 }
 
 /// The client's startup message, as sent (length included).
-async fn read_startup<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> anyhow::Result<Vec<u8>> {
+async fn read_startup<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> anyhow::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;

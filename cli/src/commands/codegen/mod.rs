@@ -155,11 +155,18 @@ impl Setup {
         Ok(pgtide::Connection::connect(&config).await?.into_inner())
     }
 
-    fn database_config(&self, m: &ArgMatches) -> Result<pgtide::config::Config, Box<dyn std::error::Error>> {
+    fn database_config(
+        &self,
+        m: &ArgMatches,
+    ) -> Result<pgtide::config::Config, Box<dyn std::error::Error>> {
         if let Some(url) = m.get_one::<String>("database-url") {
             // The URL alone (and PGPASSWORD, as libpq would read it when the URL has none).
             let mut env = vec![("DATABASE_URL".to_string(), url.clone())];
-            env.extend(std::env::var("PGPASSWORD").ok().map(|p| ("PGPASSWORD".to_string(), p)));
+            env.extend(
+                std::env::var("PGPASSWORD")
+                    .ok()
+                    .map(|p| ("PGPASSWORD".to_string(), p)),
+            );
             return Ok(pgtide::config::Config::loader()
                 .no_file_search()
                 .env(env)
