@@ -404,13 +404,12 @@ impl ConfigBuilder<SecretString, PoolSize> {
         let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(&d.host));
         check_tls(mode, d.root_cert.as_deref(), &d.host)?;
         let require_auth = d.require_auth.unwrap_or_else(|| {
-            // `require` with a root certificate verifies as `verify-ca` does (libpq's rule).
-            let verified = d.root_cert.is_some()
-                && matches!(
-                    mode,
-                    SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-                );
-            RequireAuth::default_for(!is_local(&d.host), verified, d.client_cert.is_some())
+            default_require_auth(
+                &d.host,
+                mode,
+                d.root_cert.is_some(),
+                d.client_cert.is_some(),
+            )
         });
         Ok(Config {
             profile: d.profile,
@@ -492,6 +491,22 @@ pub(crate) fn default_ssl_mode(host: &str) -> SslMode {
     }
 }
 
+/// `require_auth` when not set: `scram-sha-256` only for a remote host whose certificate is
+/// not verified (`require` with a root certificate verifies as `verify-ca`, libpq's rule).
+pub(crate) fn default_require_auth(
+    host: &str,
+    mode: SslMode,
+    root_cert: bool,
+    client_cert: bool,
+) -> RequireAuth {
+    let verified = root_cert
+        && matches!(
+            mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        );
+    RequireAuth::default_for(!is_local(host), verified, client_cert)
+}
+
 /// The network is this machine: a Unix socket directory, `localhost` or a loopback address.
 pub(crate) fn is_local(host: &str) -> bool {
     host.starts_with('/')
@@ -517,8 +532,8 @@ fn check_tls(mode: SslMode, root: Option<&std::path::Path>, host: &str) -> Resul
         return Err(ConfigError::invalid(
             "sslmode",
             format!(
-                "sslmode {} needs `sslrootcert`, a CA certificate to verify the server against \
-                 (or `system` for the operating system's bundle); set it, or use sslmode require",
+                "sslmode {} needs `sslrootcert`, a CA certificate to verify the server against; \
+                 set it, or use sslmode require",
                 mode.as_str()
             ),
         ));

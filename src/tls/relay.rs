@@ -192,7 +192,8 @@ async fn serve(mut client: UnixStream, up: Arc<Upstream>) {
                 let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
             }
             let _ = client_write.shutdown().await;
-            let _ = upward.await;
+            // The server is gone: nothing the client still sends can go anywhere.
+            upward.abort();
         }
         Ok(Err(refused)) => {
             upward.abort();

@@ -431,7 +431,21 @@ pub(crate) static KEYS: &[Key] = &[
             Ok(())
         }),
         show: Some(|c| c.tls.require_auth.to_string()),
-        hash: Some(|c| c.tls.require_auth.to_string()),
+        // Empty (left out of the hash) while it is the default derived from hashed keys.
+        hash: Some(|c| {
+            let t = &c.tls;
+            let default = super::super::builder::default_require_auth(
+                &c.connection.host,
+                t.mode,
+                t.root_cert.is_some(),
+                t.client_cert.is_some(),
+            );
+            if t.require_auth == default {
+                String::new()
+            } else {
+                t.require_auth.to_string()
+            }
+        }),
     },
 ];
 
