@@ -83,37 +83,66 @@ pub enum ReadError {
     },
 }
 
-/// Reads the `.sqlx` entry for `sql` from `dir`; returns its bytes too (for the build-time
-/// staleness hash).
-pub fn read(dir: &Path, sql: &str) -> Result<(QueryData, Vec<u8>), ReadError> {
-    let path = dir.join(file_name(sql));
-    let bytes = match std::fs::read(&path) {
+/// A JSON file stored beside the SQL it describes, named after that SQL's hash: sqlx's
+/// `.sqlx` entries and pgtide's nullability decisions
+/// ([`crate::nullability::store`]). [`read_checked`] reads either.
+pub(crate) trait QueryFile: serde::de::DeserializeOwned {
+    /// The exact SQL the file says it is for.
+    fn query(&self) -> &str;
+    /// `Err(what is wrong)` when the file is not of a format this pgtide reads.
+    fn check_format(&self) -> Result<(), String>;
+}
+
+impl QueryFile for QueryData {
+    fn query(&self) -> &str {
+        &self.query
+    }
+
+    fn check_format(&self) -> Result<(), String> {
+        if self.db_name == DB_NAME {
+            Ok(())
+        } else {
+            Err(format!("holds data for {}, not {DB_NAME}", self.db_name))
+        }
+    }
+}
+
+/// Reads `path` as a [`QueryFile`] for `sql`: read, parse, check the format, check the file
+/// is for this SQL (not a hash collision). Returns the file's bytes too (for the build-time
+/// staleness hash). Every error names the file.
+pub(crate) fn read_checked<T: QueryFile>(
+    path: &Path,
+    sql: &str,
+) -> Result<(T, Vec<u8>), ReadError> {
+    let shown = || path.display().to_string();
+    let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ReadError::Missing(path.display().to_string()));
+            return Err(ReadError::Missing(shown()));
         }
         Err(e) => {
             return Err(ReadError::Invalid {
-                path: path.display().to_string(),
+                path: shown(),
                 message: e.to_string(),
             });
         }
     };
     let invalid = |message: String| ReadError::Invalid {
-        path: path.display().to_string(),
+        path: shown(),
         message,
     };
-    let data: QueryData = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-    if data.db_name != DB_NAME {
-        return Err(invalid(format!(
-            "holds data for {}, not {DB_NAME}",
-            data.db_name
-        )));
-    }
-    if data.query != sql {
+    let data: T = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    data.check_format().map_err(invalid)?;
+    if data.query() != sql {
         return Err(invalid("hash collision: the file is for other SQL".into()));
     }
     Ok((data, bytes))
+}
+
+/// Reads the `.sqlx` entry for `sql` from `dir`; returns its bytes too (for the build-time
+/// staleness hash).
+pub fn read(dir: &Path, sql: &str) -> Result<(QueryData, Vec<u8>), ReadError> {
+    read_checked(&dir.join(file_name(sql)), sql)
 }
 
 #[cfg(test)]
@@ -141,5 +170,37 @@ mod tests {
             file_name("SELECT 1"),
             "query-e004ebd5b5532a4b85984a62f8ad48a81aa3460c1ca07701f386135d72cdecf5.json"
         );
+    }
+
+    #[test]
+    fn read_refuses_other_databases_and_other_sql() {
+        let dir = std::env::temp_dir().join(format!("pgtide-sqlx-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let describe =
+            serde_json::json!({"columns": [], "parameters": {"Left": []}, "nullable": []});
+        let text = render("SELECT 1", &describe);
+        let path = dir.join(file_name("SELECT 1"));
+        std::fs::write(&path, &text).unwrap();
+        let (data, bytes) = read(&dir, "SELECT 1").unwrap();
+        assert_eq!(
+            (data.query.as_str(), bytes),
+            ("SELECT 1", text.clone().into_bytes())
+        );
+        std::fs::write(&path, text.replace("\"PostgreSQL\"", "\"MySQL\"")).unwrap();
+        let err = read(&dir, "SELECT 1").unwrap_err().to_string();
+        assert!(
+            err.contains("holds data for MySQL, not PostgreSQL"),
+            "{err}"
+        );
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        // A file under this SQL's name that is for other SQL.
+        std::fs::write(
+            &path,
+            text.replace("\"query\": \"SELECT 1\"", "\"query\": \"SELECT 2\""),
+        )
+        .unwrap();
+        let err = read(&dir, "SELECT 1").unwrap_err().to_string();
+        assert!(err.contains("the file is for other SQL"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

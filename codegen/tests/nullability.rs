@@ -7,9 +7,17 @@
 //! - run over data that makes every nullable column NULL, no column decided non-null is
 //!   ever NULL, and fewer than 5 % of the columns that never are NULL come out nullable
 //!   (each listed with its rule);
+//! - the generated module itself, built offline in a scratch crate (sharing the scratch
+//!   target of `codegen.rs`), runs every corpus function over that data without a decode
+//!   error, and a decision forced wrong (`title` non-null) fails naming query and column;
 //! - `--explain` output is pinned in `explain.txt` (`UPDATE_GOLDEN=1` rewrites it).
 
+#[path = "nullability/run_generated.rs"]
+mod run_generated;
+mod support;
+
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use pgtide_codegen::Codegen;
 use pgtide_codegen::nullability::store;
@@ -30,7 +38,11 @@ fn project(name: &str) -> (PathBuf, Codegen) {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), dir.join("queries").join(entry.file_name())).unwrap();
     }
-    let codegen = Codegen::new(dir.join("queries"), dir.join(".sqlx"), dir.join("out"));
+    let codegen = Codegen::new(
+        dir.join("queries"),
+        dir.join(".sqlx"),
+        dir.join("src/queries"),
+    );
     (dir, codegen)
 }
 
@@ -100,6 +112,9 @@ async fn corpus_same_types_for_any_data_and_sound_over_the_data() -> anyhow::Res
         masked(&on_full),
         "generated types differ"
     );
+
+    // The generated functions, built and run over the populated, ANALYZEd data.
+    run_generated_functions(&dir_b, &on_full, &full, queries.len()).await?;
 
     // The query.
     let generated = on_full.render()?;
@@ -189,5 +204,112 @@ async fn corpus_same_types_for_any_data_and_sound_over_the_data() -> anyhow::Res
         "explain differs; UPDATE_GOLDEN=1 rewrites it:\n{explain}"
     );
     assert!(explain.contains("title: nullable — right side of LEFT JOIN at queries/corpus.sql:3"));
+    Ok(())
+}
+
+/// Generates the corpus module into the scratch crate at `dir`, plus `ListUsersWithPosts`
+/// alone with its `title` decision forced non-null; builds the crate offline (one build, the
+/// scratch target shared with `codegen.rs`) and runs both: every corpus function returns rows
+/// without a decode error, the tampered one fails naming query and column.
+async fn run_generated_functions(
+    dir: &Path,
+    codegen: &Codegen,
+    db: &pgtide_testkit::TestDb,
+    count: usize,
+) -> anyhow::Result<()> {
+    codegen.generate()?;
+
+    let corpus_sql = std::fs::read_to_string(fixtures().join("queries/corpus.sql"))?;
+    let block = corpus_sql
+        .split("\n\n")
+        .find(|b| b.starts_with("-- name: ListUsersWithPosts "))
+        .expect("the issue's query is in the corpus");
+    std::fs::create_dir_all(dir.join("tampered-queries"))?;
+    std::fs::write(
+        dir.join("tampered-queries/corpus.sql"),
+        format!("{block}\n"),
+    )?;
+    let tampered_sqlx = dir.join("tampered-sqlx");
+    let tampered = Codegen::new(
+        dir.join("tampered-queries"),
+        &tampered_sqlx,
+        dir.join("src/tampered"),
+    );
+    tampered.prepare(&db.url()).await?;
+    let sql = tampered.parse()?[0].queries[0].sql.clone();
+    let (mut decisions, _) = store::read(&tampered_sqlx, &sql)?;
+    let title = decisions
+        .columns
+        .iter_mut()
+        .find(|c| c.name == "title")
+        .expect("a title column");
+    assert!(title.decision.nullable);
+    title.decision.nullable = false;
+    std::fs::write(
+        tampered_sqlx.join(store::file_name(&sql)),
+        store::render(&sql, decisions.columns),
+    )?;
+    tampered.generate()?;
+
+    support::write_crate(
+        dir,
+        &run_generated::main_rs(
+            &codegen.parse()?,
+            &dir.join(".sqlx"),
+            &tampered.parse()?,
+            &tampered_sqlx,
+        ),
+    );
+    // Its own package name: `codegen.rs` builds `pgtide-scratch` into the same target
+    // directory, possibly at the same time.
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)?;
+    let renamed = text.replacen(
+        "name = \"pgtide-scratch\"",
+        "name = \"pgtide-scratch-nullability\"",
+        1,
+    );
+    assert_ne!(renamed, text);
+    std::fs::write(&manifest, renamed)?;
+    let output = support::build(dir);
+    assert!(
+        output.status.success(),
+        "offline build of the generated corpus failed:\n{}",
+        support::stderr(&output)
+    );
+    let binary =
+        support::root().join("target/codegen-scratch/target/debug/pgtide-scratch-nullability");
+    let run = |mode: &str| {
+        Command::new(&binary)
+            .arg(mode)
+            .env("PGTIDE_SCRATCH_URL", db.url())
+            .output()
+    };
+
+    let corpus = run("corpus")?;
+    let stdout = String::from_utf8_lossy(&corpus.stdout);
+    assert!(
+        corpus.status.success(),
+        "generated functions failed over the data:\n{stdout}{}",
+        support::stderr(&corpus)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{count} generated functions ran without a decode error"
+        )),
+        "{stdout}"
+    );
+
+    let wrong = run("tampered")?;
+    let stdout = String::from_utf8_lossy(&wrong.stdout);
+    assert!(
+        !wrong.status.success(),
+        "a NULL in a non-Option field must fail: {stdout}"
+    );
+    assert!(
+        stdout.contains("query `ListUsersWithPosts`, column `title`: unexpected null"),
+        "{stdout}{}",
+        support::stderr(&wrong)
+    );
     Ok(())
 }

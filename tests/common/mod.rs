@@ -9,8 +9,10 @@ use pgtide::config::{Config, ConfigBuilder, PoolSize, RetrySettings, SslMode};
 use pgtide_testkit::{Proxy, TestDb};
 use sqlx::PgConnection;
 
-/// How long to wait for something the server does promptly.
-pub const SOON: Duration = Duration::from_secs(10);
+/// How long to wait for something the server does promptly: a bound, not a timing claim.
+/// Generous because on a shared 2-core machine under a parallel build, a new session (the
+/// terminate path opens one) can take seconds to start.
+pub const SOON: Duration = Duration::from_secs(30);
 
 /// A config for `db` (TLS off unless a test turns it on), pool `min..=max`.
 pub fn config(db: &TestDb, min: u32, max: u32) -> ConfigBuilder<SecretString, PoolSize> {

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use sqlparser::ast::{
-    AssignmentTarget, FromTable, GroupByExpr, GroupByWithModifier, Ident, Insert, JoinConstraint,
-    JoinOperator, ObjectName, ObjectNamePart, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned, Statement, TableAlias,
-    TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, Values,
+    AssignmentTarget, Expr, FromTable, FunctionArg, FunctionArgExpr, GroupByExpr,
+    GroupByWithModifier, Ident, Insert, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart,
+    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, Spanned,
+    Statement, TableAlias, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, Values,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -597,17 +597,51 @@ impl<'c> Analyzer<'c> {
                 };
                 scope.entries.push(Entry::new(name, cols, true));
             }
-            TableFactor::Table { name, alias, .. } | TableFactor::Function { name, alias, .. } => {
-                let fname = object_parts(name).pop().unwrap_or_default();
-                scope.entries.push(function_entry(&fname, alias.as_ref()));
+            TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
+            } => {
+                let entry = self.function_in_from(
+                    name,
+                    &args.args,
+                    *with_ordinality,
+                    alias.as_ref(),
+                    scope,
+                );
+                scope.entries.push(entry);
             }
-            TableFactor::UNNEST { alias, .. } => {
-                scope.entries.push(function_entry("unnest", alias.as_ref()));
+            TableFactor::Function {
+                name,
+                args,
+                with_ordinality,
+                alias,
+                ..
+            } => {
+                let entry =
+                    self.function_in_from(name, args, *with_ordinality, alias.as_ref(), scope);
+                scope.entries.push(entry);
+            }
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_ordinality,
+                ..
+            } => {
+                let mut entry = function_entry("unnest", alias.as_ref(), *with_ordinality);
+                if let [array] = array_exprs.as_slice()
+                    && let Some(rule) = self.unnest_never_null(array, scope)
+                {
+                    entry.cols[0].null = Decision::non_null(rule);
+                }
+                scope.entries.push(entry);
             }
             TableFactor::TableFunction { alias, .. } => {
                 scope
                     .entries
-                    .push(function_entry("function", alias.as_ref()));
+                    .push(function_entry("function", alias.as_ref(), false));
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -616,6 +650,68 @@ impl<'c> Analyzer<'c> {
             _ => return unsupported("a FROM item pgtide does not follow"),
         }
         Ok(())
+    }
+
+    /// A function call in `FROM`: its column is nullable, except for the set-returning
+    /// functions that never return a NULL row (below); `WITH ORDINALITY` numbers are never NULL.
+    fn function_in_from(
+        &mut self,
+        name: &ObjectName,
+        args: &[FunctionArg],
+        with_ordinality: bool,
+        alias: Option<&TableAlias>,
+        scope: &Scope<'_>,
+    ) -> Entry {
+        let fname = object_parts(name).pop().unwrap_or_default();
+        let mut entry = function_entry(&fname, alias, with_ordinality);
+        let line = self.line(name.span());
+        let builtin_strict = self
+            .catalog
+            .function(&fname)
+            .is_some_and(|f| f.builtin && f.strict);
+        let args: Vec<&Expr> = args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let rule = match (fname.as_str(), args.as_slice()) {
+            // Strict: a NULL argument gives no rows, never a NULL one.
+            ("generate_series" | "generate_subscripts", _) if builtin_strict => Some(Rule::at(
+                format!(
+                    "{fname}() never returns NULL (built-in, strict: NULL arguments give no rows)"
+                ),
+                line,
+            )),
+            ("unnest", [array]) => self.unnest_never_null(array, scope),
+            _ => None,
+        };
+        if let Some(rule) = rule {
+            entry.cols[0].null = Decision::non_null(rule);
+        }
+        entry
+    }
+
+    /// `unnest(ARRAY[…])` of elements that are all non-null (an array value may hold NULL
+    /// elements whatever its column's `NOT NULL`, so only a literal array constructor counts).
+    fn unnest_never_null(&mut self, expr: &Expr, scope: &Scope<'_>) -> Option<Rule> {
+        let Expr::Array(array) = strip(expr) else {
+            return None;
+        };
+        if array.elem.is_empty() || matches!(self.catalog.function("unnest"), Some(f) if !f.builtin)
+        {
+            return None;
+        }
+        for elem in &array.elem {
+            if matches!(elem, Expr::Array(_)) || self.expr(elem, scope).nullable {
+                return None;
+            }
+        }
+        Some(Rule::at(
+            "unnest() of an ARRAY[…] of non-null elements",
+            self.line(expr.span()),
+        ))
     }
 
     /// The columns of a table or view from the catalog.
@@ -768,7 +864,27 @@ fn expand(entry: &Entry, scope: &Scope<'_>, out: &mut Vec<Col>) -> Result<()> {
     Ok(())
 }
 
-fn function_entry(fname: &str, alias: Option<&TableAlias>) -> Entry {
+fn function_entry(fname: &str, alias: Option<&TableAlias>, with_ordinality: bool) -> Entry {
+    let mut entry = function_entry_columns(fname, alias);
+    if with_ordinality {
+        // The last alias column names the ordinality, else it is `ordinality`.
+        let named = alias.is_some_and(|a| a.columns.len() > 1);
+        let null = Decision::non_null(Rule::new("WITH ORDINALITY numbers are never NULL"));
+        if named {
+            if let Some(last) = entry.cols.last_mut() {
+                last.null = null;
+            }
+        } else {
+            entry.cols.push(Col {
+                name: "ordinality".into(),
+                null,
+            });
+        }
+    }
+    entry
+}
+
+fn function_entry_columns(fname: &str, alias: Option<&TableAlias>) -> Entry {
     let rule = |col: &str| {
         Decision::nullable(Rule::new(format!(
             "`{col}` comes from {fname}(), which may return NULL"
@@ -916,5 +1032,50 @@ mod tests {
         assert_eq!(nullable, [false, true, true]);
         assert_eq!(d[0].rule.text, "parameter $1 is not optional");
         assert_eq!(d[0].rule.line, Some(1));
+    }
+
+    #[test]
+    fn set_returning_functions_in_from() {
+        let mut catalog = Catalog::default();
+        let builtin = crate::nullability::catalog::FunctionInfo {
+            strict: true,
+            builtin: true,
+        };
+        catalog.functions.insert("generate_series".into(), builtin);
+        catalog.functions.insert("unnest".into(), builtin);
+        let nullable = |sql: &str, columns: usize, catalog: &Catalog| -> Vec<bool> {
+            analyze(sql, &[], catalog, columns)
+                .iter()
+                .map(|d| d.nullable)
+                .collect()
+        };
+        let series = "SELECT g, n FROM generate_series(1, $1) WITH ORDINALITY AS t (g, n)";
+        assert_eq!(nullable(series, 2, &catalog), [false, false]);
+        let d = analyze("SELECT g FROM generate_series(1, 3) g", &[], &catalog, 1);
+        assert!(!d[0].nullable);
+        assert!(
+            d[0].rule
+                .text
+                .contains("generate_series() never returns NULL")
+        );
+        // Null-extended by an outer join, it is nullable again.
+        let sql = "SELECT g FROM (SELECT 1 AS one) o LEFT JOIN generate_series(1, 3) g ON true";
+        assert_eq!(nullable(sql, 1, &catalog), [true]);
+        // unnest: only of an ARRAY[…] of non-null elements.
+        let sql = "SELECT x FROM unnest(ARRAY['a', 'b']) AS x";
+        assert_eq!(nullable(sql, 1, &catalog), [false]);
+        let sql = "SELECT x FROM unnest(ARRAY['a', NULL]) AS x";
+        assert_eq!(nullable(sql, 1, &catalog), [true]);
+        let sql = "SELECT x, o FROM unnest(ARRAY[1]) WITH ORDINALITY AS t (x, o)";
+        assert_eq!(nullable(sql, 2, &catalog), [false, false]);
+        // A user's function of the same name (not every overload built-in): nullable.
+        catalog.functions.insert(
+            "generate_series".into(),
+            crate::nullability::catalog::FunctionInfo {
+                strict: true,
+                builtin: false,
+            },
+        );
+        assert_eq!(nullable(series, 2, &catalog), [true, false]);
     }
 }

@@ -67,38 +67,26 @@ pub fn render(sql: &str, columns: Vec<StoredColumn>) -> String {
     text
 }
 
+impl sqlx_data::QueryFile for QueryNullability {
+    fn query(&self) -> &str {
+        &self.query
+    }
+
+    fn check_format(&self) -> Result<(), String> {
+        if self.format == FORMAT {
+            Ok(())
+        } else {
+            Err(format!(
+                "format `{}`, this pgtide reads `{FORMAT}`",
+                self.format
+            ))
+        }
+    }
+}
+
 /// Reads the decisions for `sql` from `dir`, with the file's bytes (for the staleness check).
 pub fn read(dir: &Path, sql: &str) -> Result<(QueryNullability, Vec<u8>), ReadError> {
-    let path = dir.join(file_name(sql));
-    let shown = || path.display().to_string();
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ReadError::Missing(shown()));
-        }
-        Err(e) => {
-            return Err(ReadError::Invalid {
-                path: shown(),
-                message: e.to_string(),
-            });
-        }
-    };
-    let invalid = |message: String| ReadError::Invalid {
-        path: shown(),
-        message,
-    };
-    let data: QueryNullability =
-        serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-    if data.format != FORMAT {
-        return Err(invalid(format!(
-            "format `{}`, this pgtide reads `{FORMAT}`",
-            data.format
-        )));
-    }
-    if data.query != sql {
-        return Err(invalid("hash collision: the file is for other SQL".into()));
-    }
-    Ok((data, bytes))
+    sqlx_data::read_checked(&dir.join(file_name(sql)), sql)
 }
 
 #[cfg(test)]

@@ -275,3 +275,19 @@ SELECT g FROM generate_series(1, 3) g;
 
 -- name: GroupByEmptySet :many
 SELECT sum(age) AS total, array_agg(id) AS ids FROM users WHERE id > 100 GROUP BY ();
+
+-- name: SeriesLateral :many
+-- generate_series is strict: a NULL bound (u.age) gives no rows, never a NULL one.
+SELECT u.id, s FROM users u CROSS JOIN LATERAL generate_series(1, u.age) AS s;
+
+-- name: SeriesWithOrdinality :many
+SELECT v, n FROM generate_series(10, 12) WITH ORDINALITY AS g (v, n);
+
+-- name: SeriesLeftJoined :many
+SELECT u.id, g FROM users u LEFT JOIN generate_series(1, 2) AS g ON g = u.id;
+
+-- name: UnnestLiteral :many
+SELECT x FROM unnest(ARRAY['a', 'b']) AS x;
+
+-- name: UnnestWithNull :many
+SELECT x FROM unnest(ARRAY['a', NULL]) AS x;
