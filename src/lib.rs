@@ -86,6 +86,7 @@ pub mod retry;
 pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 pub mod transaction;
 mod tuples;
 

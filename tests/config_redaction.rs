@@ -279,3 +279,36 @@ fn a_short_password_pasted_into_another_key_is_hidden() {
     .unwrap_err();
     assert!(err.to_string().contains("[redacted]"), "{err}");
 }
+
+#[test]
+fn a_url_with_a_password_set_in_code_is_refused_like_a_plain_password() {
+    for url in [
+        "postgres://app:hunter2-SECRET@db.example/app",
+        "postgres://app@db.example/app?password=hunter2-SECRET",
+    ] {
+        let err = loader(&[]).set("dsn", url).load().unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("a URL with a password cannot be set as plain text in code")
+                && text.contains("ConfigLoader::password"),
+            "{text}"
+        );
+        assert_hidden("the refusal", &text);
+        assert_hidden("the refusal's Debug", &format!("{err:?}"));
+    }
+    // Without a password (or with a reference), the URL is fine in code.
+    let config = loader(&[("MY_PW", PASSWORD)])
+        .set("dsn", "postgres://app@db.example/app")
+        .password(SecretString::from(PASSWORD))
+        .load()
+        .unwrap();
+    assert_eq!(config.connection().host, "db.example");
+    let config = loader(&[("MY_PW", PASSWORD)])
+        .set(
+            "dsn",
+            "postgres://app:secret%3A%2F%2Fenv%2FMY_PW@db.example/app",
+        )
+        .load()
+        .unwrap();
+    assert_eq!(config.connection().password.expose_secret(), PASSWORD);
+}

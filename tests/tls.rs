@@ -1,11 +1,14 @@
-//! TLS mode and certificates take effect (the throwaway cluster serves TLS with its own CA).
+//! TLS mode and certificates take effect (the throwaway cluster serves TLS with its own CA;
+//! a loopback proxy with a CA of its own stands in for a server the client must not trust).
 
 mod common;
 
+use std::path::Path;
+
 use common::config;
-use pgtide::config::SslMode;
-use pgtide::{ErrorKind, Pool};
-use pgtide_testkit::TestDb;
+use pgtide::config::{Config, PoolSize, SslMode};
+use pgtide::{ErrorKind, Pool, SecretString};
+use pgtide_testkit::{TestDb, TlsProxy, TlsProxyMode};
 
 async fn ssl_status(pool: &Pool) -> anyhow::Result<(bool, Option<String>)> {
     Ok(
@@ -77,4 +80,152 @@ async fn verify_full_rejects_a_server_the_ca_did_not_sign() -> anyhow::Result<()
     assert_eq!(err.kind(), ErrorKind::Permanent, "{err:?}");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
     Ok(())
+}
+
+/// A server whose certificate comes from another CA (the proxy's), forwarding to the real one.
+async fn other_ca_server(db: &TestDb, names: &[&str]) -> anyhow::Result<TlsProxy> {
+    let s = db.server();
+    TlsProxy::start(
+        TlsProxyMode::Forward {
+            host: s.host.clone(),
+            port: s.port,
+        },
+        names,
+    )
+    .await
+}
+
+fn via(
+    db: &TestDb,
+    proxy: &TlsProxy,
+    mode: SslMode,
+    root: Option<&Path>,
+) -> anyhow::Result<Config> {
+    let mut b = config(db, 1, 1)
+        .host("127.0.0.1")
+        .port(proxy.port())
+        .ssl_mode(mode)
+        .retry_attempts(1);
+    if let Some(root) = root {
+        b = b.ssl_root_cert(root);
+    }
+    Ok(b.build()?)
+}
+
+async fn refused(config: &Config) -> String {
+    let err = Pool::connect(config).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err:?}");
+    err.to_string()
+}
+
+#[tokio::test]
+async fn verify_modes_trust_only_sslrootcert() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let our_ca = db.server().tls.clone().expect("TLS").ca_cert;
+    let proxy = other_ca_server(&db, &["localhost", "127.0.0.1"]).await?;
+    // The server's certificate is signed by a CA the client was not given: refused.
+    for mode in [SslMode::VerifyFull, SslMode::VerifyCa] {
+        let err = refused(&via(&db, &proxy, mode, Some(&our_ca))?).await;
+        assert!(
+            err.contains("UnknownIssuer") && err.contains("sslrootcert"),
+            "{err}"
+        );
+    }
+    // Given that CA as sslrootcert, the same server is accepted and the session works.
+    let pool = Pool::connect(&via(
+        &db,
+        &proxy,
+        SslMode::VerifyFull,
+        Some(&proxy.ca_cert()),
+    )?)
+    .await?;
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+    assert_eq!(one, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn verify_ca_ignores_the_name_and_verify_full_checks_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = other_ca_server(&db, &["elsewhere.example"]).await?;
+    let ca = proxy.ca_cert();
+    let pool = Pool::connect(&via(&db, &proxy, SslMode::VerifyCa, Some(&ca))?).await?;
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+    assert_eq!(one, 1);
+    let err = refused(&via(&db, &proxy, SslMode::VerifyFull, Some(&ca))?).await;
+    assert!(
+        err.contains("not valid for name") && err.contains("name the host"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn require_with_sslrootcert_verifies_like_verify_ca() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let our_ca = db.server().tls.clone().expect("TLS").ca_cert;
+    let proxy = other_ca_server(&db, &["localhost"]).await?;
+    // libpq's rule: `require` with a root certificate checks the chain.
+    let err = refused(&via(&db, &proxy, SslMode::Require, Some(&our_ca))?).await;
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    // Without one, `require` encrypts and accepts any certificate.
+    let pool = Pool::connect(&via(&db, &proxy, SslMode::Require, None)?).await?;
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+    assert_eq!(one, 1);
+    Ok(())
+}
+
+#[test]
+fn sslmode_allow_and_weak_system_roots_are_refused_clearly() {
+    let base = || {
+        Config::builder()
+            .host("db.example")
+            .password(SecretString::from("pw"))
+            .pool_size(PoolSize::new(1, 1).unwrap())
+    };
+    let err = base()
+        .ssl_mode(SslMode::Allow)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sslmode allow") && err.contains("not supported") && err.contains("prefer"),
+        "{err}"
+    );
+    let err = pgtide::config::ConfigLoader::new()
+        .no_file_search()
+        .env([(
+            "DATABASE_URL",
+            "postgres://u:pw@db.example/app?sslmode=allow",
+        )])
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sslmode allow") && !err.contains("pw@"),
+        "{err}"
+    );
+    let err = base()
+        .ssl_mode(SslMode::VerifyCa)
+        .ssl_root_cert("system")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs sslmode verify-full"), "{err}");
+    base()
+        .ssl_mode(SslMode::VerifyFull)
+        .ssl_root_cert("system")
+        .build()
+        .unwrap();
+    let err = base()
+        .host("/run/postgresql")
+        .ssl_mode(SslMode::VerifyFull)
+        .ssl_root_cert("/ca.pem")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Unix socket directory, where there is no TLS"),
+        "{err}"
+    );
 }

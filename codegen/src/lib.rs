@@ -164,8 +164,14 @@ impl Codegen {
     /// Describes every query against the database at `database_url` and writes `.sqlx/`;
     /// removes `query-*.json` files of queries that no longer exist.
     pub async fn prepare(&self, database_url: &str) -> Result<Vec<Change>, Error> {
+        self.prepare_on(prepare::open(database_url).await?).await
+    }
+
+    /// As [`prepare`](Self::prepare), on a connection the caller opened (e.g. with pgtide's
+    /// own connect rules: TLS verification, `require_auth`); closes it.
+    pub async fn prepare_on(&self, conn: sqlx::PgConnection) -> Result<Vec<Change>, Error> {
         let files = self.parse()?;
-        let mut conn = prepare::connect(database_url).await?;
+        let mut conn = prepare::describe_session(conn).await?;
         let prepared = prepare::prepare(&mut conn, &files).await;
         let _ = sqlx::Connection::close(conn).await;
         let files: Vec<(String, String)> = prepared?
@@ -188,8 +194,13 @@ impl Codegen {
     /// Re-describes every query against the database and returns those whose `.sqlx`
     /// entry or nullability decisions differ or are missing; writes nothing.
     pub async fn verify(&self, database_url: &str) -> Result<Vec<Drift>, Error> {
+        self.verify_on(prepare::open(database_url).await?).await
+    }
+
+    /// As [`verify`](Self::verify), on a connection the caller opened.
+    pub async fn verify_on(&self, conn: sqlx::PgConnection) -> Result<Vec<Drift>, Error> {
         let files = self.parse()?;
-        let mut conn = prepare::connect(database_url).await?;
+        let mut conn = prepare::describe_session(conn).await?;
         let catalog = nullability::Catalog::load(&mut conn)
             .await
             .map_err(prepare::PrepareError::Catalog)?;

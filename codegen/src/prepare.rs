@@ -71,10 +71,23 @@ fn list(errors: &[PrepareError]) -> String {
 }
 
 /// Connects to `url`, with the session settings sqlx's macros use for describing.
+///
+/// sqlx's own URL rules apply here (`sslmode` defaults to `prefer`); an application's
+/// connection, with pgtide's TLS rules, goes through [`describe_session`] instead.
 pub async fn connect(url: &str) -> Result<PgConnection, PrepareError> {
-    let mut conn = PgConnection::connect(url)
+    describe_session(open(url).await?).await
+}
+
+/// Opens a connection to `url`, as sqlx parses it.
+pub(crate) async fn open(url: &str) -> Result<PgConnection, PrepareError> {
+    PgConnection::connect(url)
         .await
-        .map_err(PrepareError::Connect)?;
+        .map_err(PrepareError::Connect)
+}
+
+/// Sets up `conn` (however it was opened) with the session settings sqlx's macros use for
+/// describing.
+pub async fn describe_session(mut conn: PgConnection) -> Result<PgConnection, PrepareError> {
     conn.execute("SET plan_cache_mode = force_generic_plan")
         .await
         .map_err(PrepareError::Connect)?;

@@ -13,7 +13,7 @@ use super::settings::{
     CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
     SessionSettings, SslMode, TlsSettings,
 };
-use super::{ConfigError, PoolSize};
+use super::{ConfigError, PoolSize, RequireAuth};
 
 /// Type-state marker: no password given yet.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,6 +62,7 @@ pub(super) struct Draft {
     pub(super) root_cert: Option<PathBuf>,
     pub(super) client_cert: Option<PathBuf>,
     pub(super) client_key: Option<PathBuf>,
+    pub(super) require_auth: Option<RequireAuth>,
     pub(super) session: SessionSettings,
     pub(super) pool: PoolSettings,
     pub(super) retry: RetrySettings,
@@ -84,6 +85,7 @@ impl Draft {
             root_cert: None,
             client_cert: None,
             client_key: None,
+            require_auth: None,
             session: SessionSettings {
                 statement_timeout: None,
                 lock_timeout: None,
@@ -183,7 +185,8 @@ impl<P, S> ConfigBuilder<P, S> {
         self.draft.ssl_mode = Some(mode);
         self
     }
-    /// CA certificate to verify the server with.
+    /// CA certificate(s) to verify the server with: the only certificates trusted (libpq's
+    /// rule), or `system` for the operating system's bundle (with `verify-full` only).
     pub fn ssl_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
         self.draft.root_cert = Some(path.into());
         self
@@ -192,6 +195,13 @@ impl<P, S> ConfigBuilder<P, S> {
     pub fn ssl_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.draft.client_cert = Some(cert.into());
         self.draft.client_key = Some(key.into());
+        self
+    }
+    /// Which authentication requests the server may make (libpq's `require_auth`); enforced
+    /// on the connection itself. Default: `scram-sha-256` only for a remote host whose
+    /// certificate is not verified, any otherwise.
+    pub fn require_auth(mut self, methods: RequireAuth) -> Self {
+        self.draft.require_auth = Some(methods);
         self
     }
     /// `statement_timeout`; `None` keeps the server default. Default 30 s.
@@ -392,15 +402,15 @@ impl ConfigBuilder<SecretString, PoolSize> {
             ));
         }
         let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(&d.host));
-        if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) && d.root_cert.is_none() {
-            return Err(ConfigError::invalid(
-                "sslmode",
-                format!(
-                    "sslmode {} needs `sslrootcert`, a CA certificate to verify the server against; set it, or use sslmode require",
-                    mode.as_str()
-                ),
-            ));
-        }
+        check_tls(mode, d.root_cert.as_deref(), &d.host)?;
+        let require_auth = d.require_auth.unwrap_or_else(|| {
+            default_require_auth(
+                &d.host,
+                mode,
+                d.root_cert.is_some(),
+                d.client_cert.is_some(),
+            )
+        });
         Ok(Config {
             profile: d.profile,
             connection: ConnectionSettings {
@@ -417,6 +427,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 root_cert: d.root_cert,
                 client_cert: d.client_cert,
                 client_key: d.client_key,
+                require_auth,
             },
             session: d.session,
             pool: PoolSettings {
@@ -473,17 +484,82 @@ fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
 
 /// `prefer` where the network is this machine (loopback, Unix socket), `require` elsewhere.
 pub(crate) fn default_ssl_mode(host: &str) -> SslMode {
-    let local = host.starts_with('/')
-        || host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if local {
+    if is_local(host) {
         SslMode::Prefer
     } else {
         SslMode::Require
     }
+}
+
+/// `require_auth` when not set: `scram-sha-256` only for a remote host whose certificate is
+/// not verified (`require` with a root certificate verifies as `verify-ca`, libpq's rule).
+pub(crate) fn default_require_auth(
+    host: &str,
+    mode: SslMode,
+    root_cert: bool,
+    client_cert: bool,
+) -> RequireAuth {
+    let verified = root_cert
+        && matches!(
+            mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        );
+    RequireAuth::default_for(!is_local(host), verified, client_cert)
+}
+
+/// The network is this machine: a Unix socket directory, `localhost` or a loopback address.
+pub(crate) fn is_local(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// libpq's rules for `sslmode` and `sslrootcert`, and what sqlx cannot do.
+fn check_tls(mode: SslMode, root: Option<&std::path::Path>, host: &str) -> Result<(), ConfigError> {
+    let verify = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
+    if mode == SslMode::Allow {
+        return Err(ConfigError::invalid(
+            "sslmode",
+            "sslmode allow (plain text first, TLS only when the server insists) is not supported: \
+             sqlx never retries with TLS, so a server that insists would fail as if the password \
+             were wrong; use prefer (TLS when offered) or require",
+        ));
+    }
+    if verify && root.is_none() {
+        return Err(ConfigError::invalid(
+            "sslmode",
+            format!(
+                "sslmode {} needs `sslrootcert`, a CA certificate to verify the server against; \
+                 set it, or use sslmode require",
+                mode.as_str()
+            ),
+        ));
+    }
+    if root.is_some_and(|r| r == std::path::Path::new("system")) && mode != SslMode::VerifyFull {
+        return Err(ConfigError::invalid(
+            "sslrootcert",
+            format!(
+                "sslrootcert system trusts every public certificate authority, so it needs \
+                 sslmode verify-full (the certificate must name the host), got sslmode {}",
+                mode.as_str()
+            ),
+        ));
+    }
+    if verify && host.starts_with('/') {
+        return Err(ConfigError::invalid(
+            "sslmode",
+            format!(
+                "sslmode {} verifies a TLS certificate, but host {} is a Unix socket directory, \
+                 where there is no TLS; use a host name, or sslmode disable",
+                mode.as_str(),
+                host.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The running binary's file name, as `application_name`.

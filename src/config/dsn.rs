@@ -22,6 +22,7 @@ const PARAMS: &[(&str, &str)] = &[
     ("sslrootcert", "sslrootcert"),
     ("sslcert", "sslcert"),
     ("sslkey", "sslkey"),
+    ("require_auth", "require_auth"),
     ("application_name", "application_name"),
     ("connect_timeout", "connect_timeout"),
 ];
@@ -121,6 +122,17 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
         out.insert((*key).into(), Value::from(value));
     }
     Ok(out)
+}
+
+/// Whether `url` carries a password (in its `user:password@` part or a `password`
+/// parameter) other than a `secret://` reference. Never says what it is.
+pub(crate) fn has_password(url: &str) -> bool {
+    parse(url).is_ok_and(|parts| {
+        parts
+            .get("password")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !super::secret_ref::is_reference(p))
+    })
 }
 
 fn decode(text: &str, what: &str) -> Result<String, String> {

@@ -26,6 +26,7 @@ pub(crate) const LIBPQ: &[(&str, &str)] = &[
     ("PGSSLROOTCERT", "sslrootcert"),
     ("PGSSLCERT", "sslcert"),
     ("PGSSLKEY", "sslkey"),
+    ("PGREQUIREAUTH", "require_auth"),
     ("PGAPPNAME", "application_name"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
 ];

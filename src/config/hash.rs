@@ -117,6 +117,9 @@ const V1_ORDER: &[&str] = &[
 
 /// Every setting but the password, in a fixed order: the profile, each key the table
 /// hashes, then each session setting.
+/// Keys whose hash value is empty while they hold the default derived from other keys.
+const OMITTED_AT_DEFAULT: &[&str] = &["require_auth"];
+
 fn canonical(c: &Config) -> Vec<(&'static str, String)> {
     let frozen = V1_ORDER.iter().filter_map(|name| keys::find(name));
     let later = KEYS.iter().filter(|k| !V1_ORDER.contains(&k.name));
@@ -124,7 +127,10 @@ fn canonical(c: &Config) -> Vec<(&'static str, String)> {
     out.extend(
         frozen
             .chain(later)
-            .filter_map(|key| Some((key.name, (key.hash?)(c)))),
+            .filter_map(|key| Some((key.name, (key.hash?)(c))))
+            // Keys added after v1 that are at their derived default stay out, so a
+            // configuration that does not use them keeps its hash.
+            .filter(|(name, value)| !(OMITTED_AT_DEFAULT.contains(name) && value.is_empty())),
     );
     for (name, value) in &c.session.extra {
         // Length-prefix the name too: the pairs must not run into each other.

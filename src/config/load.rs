@@ -181,7 +181,7 @@ impl ConfigLoader {
 
     /// Sets a key (dotted, e.g. `pool.max_size`) in code; it wins over every other source.
     /// Values are typed as in files: `20`, `"30s"`, `true`. The password cannot be set here
-    /// as plain text: use [`password`](Self::password).
+    /// as plain text, nor a `dsn` URL holding one: use [`password`](Self::password).
     pub fn set(mut self, key: &str, value: impl Serialize) -> Self {
         let value = Value::serialize(value).map_err(|e| e.to_string());
         self.explicit.push((key.to_string(), value));
@@ -207,7 +207,10 @@ impl ConfigLoader {
         let result = self.load_inner(&mut secrets);
         // References (`secret://env/NAME`) are shown on purpose; they are not secrets.
         secrets.retain(|s| !super::secret_ref::is_reference(s));
-        result.map_err(|error| error.scrub(&secrets))
+        let result = result.map_err(|error| error.scrub(&secrets));
+        // The copies collected for scrubbing are wiped, not just freed.
+        secrets.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        result
     }
 
     /// Loads; `secrets` collects every password seen, to scrub from errors.
@@ -380,6 +383,13 @@ impl ConfigLoader {
             if key == "password" {
                 return Err(error(
                     "the password cannot be set as plain text: use ConfigLoader::password with a SecretString".into(),
+                ));
+            }
+            if let (true, Ok(Value::String(_, url))) = (key == "dsn", value)
+                && super::dsn::has_password(url)
+            {
+                return Err(error(
+                    "a URL with a password cannot be set as plain text in code: set the URL without it and the password with ConfigLoader::password (a SecretString)".into(),
                 ));
             }
             let value = value.clone().map_err(error)?;

@@ -91,6 +91,7 @@
 //! | `codegen.queries` | path | `queries` | directory of the `*.sql` query files (`pgtide prepare`/`gen`/`verify`; not hashed) |
 //! | `codegen.sqlx_dir` | path | `.sqlx` | directory of the offline query metadata (not hashed) |
 //! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
+//! | `require_auth` | text | — | authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
@@ -109,6 +110,7 @@ mod load;
 mod pool_size;
 mod provenance;
 mod raw;
+mod require_auth;
 pub(crate) mod secret_ref;
 mod settings;
 mod yaml;
@@ -120,6 +122,7 @@ pub use hash::ConfigHash;
 pub use load::ConfigLoader;
 pub use pool_size::PoolSize;
 pub use provenance::Source;
+pub use require_auth::{AuthMethod, RequireAuth};
 pub use settings::{
     CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
     SessionSettings, SslMode, TlsSettings,

@@ -33,15 +33,15 @@ pub(crate) fn resolve(value: &str, env: &BTreeMap<String, String>) -> Result<Sec
         if path.is_empty() {
             return Err("the path is missing: write secret://file/PATH".into());
         }
-        let mut text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read file {path}: {}", io_reason(&e)))?;
-        if text.ends_with('\n') {
-            text.pop();
-            if text.ends_with('\r') {
-                text.pop();
-            }
-        }
-        return Ok(SecretString::from(text));
+        // Wiped when dropped: only the exact-size copy inside the `SecretString` remains.
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read file {path}: {}", io_reason(&e)))?,
+        );
+        let value = text
+            .strip_suffix('\n')
+            .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
+        return Ok(SecretString::from(value));
     }
     Err("unknown kind of secret reference: use secret://env/NAME or secret://file/PATH".into())
 }

@@ -126,6 +126,9 @@ pub struct TlsSettings {
     pub client_cert: Option<PathBuf>,
     /// Client private key, for certificate authentication.
     pub client_key: Option<PathBuf>,
+    /// Which authentication requests the server may make (libpq's `require_auth`). Default:
+    /// `scram-sha-256` only for a remote host whose certificate is not verified, any otherwise.
+    pub require_auth: super::RequireAuth,
 }
 
 /// libpq's `sslmode` values.
@@ -133,11 +136,13 @@ pub struct TlsSettings {
 pub enum SslMode {
     /// Never TLS.
     Disable,
-    /// Plain first, TLS if the server insists.
+    /// Plain first, TLS if the server insists. Refused by the builder: sqlx never retries
+    /// with TLS, so a server that insists fails as if the password were wrong.
     Allow,
     /// TLS if the server offers it, plain otherwise.
     Prefer,
-    /// TLS always, without checking the server's certificate.
+    /// TLS always, without checking the server's certificate; with `root_cert` set it
+    /// behaves as `VerifyCa` (libpq's rule).
     Require,
     /// TLS, and the server's certificate must chain to `root_cert`.
     VerifyCa,

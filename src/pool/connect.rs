@@ -50,6 +50,12 @@ pub(crate) fn connect_options(config: &Config) -> Result<PgConnectOptions> {
     if let Some(key) = &tls.client_key {
         options = options.ssl_client_key(key);
     }
+    // Verified TLS and `require_auth` go through pgtide's relay (see `crate::tls`).
+    if let Some(relay) = crate::tls::route(config).map_err(|message| Error::Permanent {
+        source: sqlx::Error::Configuration(message.into()),
+    })? {
+        options = options.socket(relay).ssl_mode(PgSslMode::Disable);
+    }
     let settings = startup_settings(config.session());
     Ok(if settings.is_empty() {
         options

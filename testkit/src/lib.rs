@@ -19,6 +19,7 @@ mod private_server;
 mod proxy;
 mod server;
 mod test_db;
+mod tls_proxy;
 
 pub use capture::Capture;
 pub use private_server::PrivateServer;
@@ -26,3 +27,4 @@ pub use proxy::{Proxy, ProxyMode};
 
 pub use server::{Server, ServerState, TlsFiles, state_path, workspace_root};
 pub use test_db::{TEST_DB_PREFIX, TestDb};
+pub use tls_proxy::{TlsProxy, TlsProxyMode};

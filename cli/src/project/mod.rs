@@ -10,7 +10,6 @@
 //! from), and [`codegen_section`] resolves its directories relative to the file.
 
 mod codegen_section;
-mod url;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,6 @@ use clap::ArgMatches;
 use pgtide::config::{Config, ConfigError, ConfigLoader, LoadedConfig, Source};
 
 pub use codegen_section::CodegenDirs;
-pub use url::database_url;
 
 use crate::failure::Failure;
 

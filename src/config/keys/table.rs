@@ -419,6 +419,34 @@ pub(crate) static KEYS: &[Key] = &[
         show: Some(|c| c.codegen.out.display().to_string()),
         hash: None,
     },
+    // TLS and authentication (issue 14).
+    Key {
+        name: "require_auth",
+        kind: Kind::Text,
+        default: None,
+        doc: "authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified",
+        example: "scram-sha-256,none",
+        read: Read::Draft(|d, v| {
+            d.require_auth = Some(raw::text(v)?.parse()?);
+            Ok(())
+        }),
+        show: Some(|c| c.tls.require_auth.to_string()),
+        // Empty (left out of the hash) while it is the default derived from hashed keys.
+        hash: Some(|c| {
+            let t = &c.tls;
+            let default = super::super::builder::default_require_auth(
+                &c.connection.host,
+                t.mode,
+                t.root_cert.is_some(),
+                t.client_cert.is_some(),
+            );
+            if t.require_auth == default {
+                String::new()
+            } else {
+                t.require_auth.to_string()
+            }
+        }),
+    },
 ];
 
 fn path(value: &figment::value::Value) -> Result<PathBuf, String> {

@@ -110,6 +110,7 @@ fn every_key_round_trips_through_every_source_into_its_own_field() {
         ("database", "basedb"),
         ("sslmode", "disable"),
         ("password", "pw"),
+        ("require_auth", "password"),
     ];
     for via in [Via::File, Via::Env, Via::Code] {
         for key in KEYS.iter().filter(|k| k.read_kind() != "dsn") {

@@ -141,15 +141,39 @@ impl Setup {
         })
     }
 
-    /// The database URL: `--database-url`, else the application's configuration. Call
-    /// before [`enter`](Self::enter): `secret://file/` paths are relative to where pgtide
-    /// was started.
-    pub fn database_url(&self, m: &ArgMatches) -> Result<String, Box<dyn std::error::Error>> {
+    /// A connection to the database to describe against: `--database-url`, else the
+    /// application's configuration; opened by pgtide's own connect path, so TLS
+    /// verification and `require_auth` apply as they do to the application (a URL's
+    /// `sslmode` defaults as the library's does, not as sqlx's). Call before
+    /// [`enter`](Self::enter): `secret://file/` and certificate paths are relative to where
+    /// pgtide was started.
+    pub async fn connect(
+        &self,
+        m: &ArgMatches,
+    ) -> Result<pgtide::sqlx::PgConnection, Box<dyn std::error::Error>> {
+        let config = self.database_config(m)?;
+        Ok(pgtide::Connection::connect(&config).await?.into_inner())
+    }
+
+    fn database_config(
+        &self,
+        m: &ArgMatches,
+    ) -> Result<pgtide::config::Config, Box<dyn std::error::Error>> {
         if let Some(url) = m.get_one::<String>("database-url") {
-            return Ok(url.clone());
+            // The URL alone (and PGPASSWORD, as libpq would read it when the URL has none).
+            let mut env = vec![("DATABASE_URL".to_string(), url.clone())];
+            env.extend(
+                std::env::var("PGPASSWORD")
+                    .ok()
+                    .map(|p| ("PGPASSWORD".to_string(), p)),
+            );
+            return Ok(pgtide::config::Config::loader()
+                .no_file_search()
+                .env(env)
+                .load()?);
         }
         match self.project.load() {
-            Ok(config) => Ok(project::database_url(&config)),
+            Ok(config) => Ok(config),
             Err(e) => match e.downcast_ref::<project::ConfigFailure>() {
                 Some(failure) if failure.missing_password => Err(Box::new(Failure(format!(
                     "no database to describe the queries against: {}; set DATABASE_URL, write the connection in {} (`pgtide config init` writes a template), or pass --database-url",

@@ -10,10 +10,11 @@ use crate::failure::CommandResult;
 /// Describes every query and writes `.sqlx/`.
 pub fn run(m: &ArgMatches) -> CommandResult {
     let setup = Setup::resolve(m)?;
-    let url = setup.database_url(m)?;
+    let runtime = crate::commands::runtime()?;
+    let conn = runtime.block_on(setup.connect(m))?;
     setup.enter()?;
     let codegen = &setup.codegen;
-    let changes = crate::commands::runtime()?.block_on(codegen.prepare(&url))?;
+    let changes = runtime.block_on(codegen.prepare_on(conn))?;
     for change in &changes {
         eprintln!("{change}");
     }

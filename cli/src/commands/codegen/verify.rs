@@ -10,10 +10,11 @@ use crate::failure::CommandResult;
 /// Re-describes every query and reports those whose metadata changed.
 pub fn run(m: &ArgMatches) -> CommandResult {
     let setup = Setup::resolve(m)?;
-    let url = setup.database_url(m)?;
+    let runtime = crate::commands::runtime()?;
+    let conn = runtime.block_on(setup.connect(m))?;
     setup.enter()?;
     let codegen = &setup.codegen;
-    let drift = crate::commands::runtime()?.block_on(codegen.verify(&url))?;
+    let drift = runtime.block_on(codegen.verify_on(conn))?;
     if drift.is_empty() {
         eprintln!("pgtide: every query matches {}", codegen.sqlx_dir.display());
         return Ok(ExitCode::SUCCESS);
