@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgConnection;
+use sqlx::postgres::PgTransactionManager;
+use sqlx_core::transaction::TransactionManager;
 
 use super::connect::millis;
 use super::{Pool, PooledConnection, Shared};
@@ -75,10 +77,17 @@ pub(crate) async fn run_timed<T>(
 }
 
 /// Sets the server-side backstop; returns the backend pid (for cancelling).
+///
+/// Inside a transaction the backstop is `SET LOCAL`: it ends with the transaction whatever
+/// happens in between. A plain `SET` made before a savepoint survives `ROLLBACK TO SAVEPOINT`
+/// of a body whose `RESET` failed (the transaction was aborted at that moment), and the
+/// commit would then leave it on the pooled session.
 pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<i32> {
     let pid = conn.conn_ref().pid;
+    let in_transaction = PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0;
     let set = format!(
-        "SET statement_timeout = '{}'",
+        "SET {}statement_timeout = '{}'",
+        if in_transaction { "LOCAL " } else { "" },
         millis(server_backstop(timeout))
     );
     conn.conn()
@@ -120,15 +129,33 @@ pub(super) async fn end_timed<T>(
     }
 }
 
-/// `pg_cancel_backend(pid)` from a second, short-lived connection.
+/// `pg_cancel_backend(pid)` from a second, short-lived connection, the whole of it (connect,
+/// cancel, close) within `connection.connect_timeout`.
+///
+/// sqlx 0.9 keeps the backend's cancel key private, so PostgreSQL's cancel protocol message
+/// (which needs no session slot) is out of reach: cancelling takes an authenticated session.
+/// When none can be had (the server is at `max_connections`, or unreachable), the cancel fails
+/// within the bound; the caller's `RESET` then does not answer in time either, and the
+/// connection is discarded (the server-side backstop `statement_timeout` ends the statement).
 async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
-    let mut other = shared.inner.manager().connect_unpooled().await?;
-    let result = sqlx::query("SELECT pg_cancel_backend($1)")
-        .bind(pid)
-        .execute(&mut other)
-        .await;
-    let _ = sqlx::Connection::close(other).await;
-    result.map(|_| ()).map_err(Error::from)
+    let limit = shared.config.connection().connect_timeout;
+    let attempt = async {
+        let mut other = shared.inner.manager().connect_unpooled().await?;
+        let result = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut other)
+            .await;
+        let _ = sqlx::Connection::close(other).await;
+        result.map(|_| ()).map_err(Error::from)
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::timeout(
+            TimeoutKind::ClientDeadline,
+            format!("cancelling a statement past its deadline (within {limit:?})"),
+            None,
+        )),
+    }
 }
 
 /// `RESET statement_timeout` (back to the value from the startup packet). This also reads a
