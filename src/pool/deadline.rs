@@ -51,12 +51,19 @@ macro_rules! timed_call {
         let timeout: Duration = $timeout;
         let shared = Arc::clone(&conn.shared);
         let busy = conn.conn().enter();
+        // One deadline for the whole call, the backstop's `SET` included (on a network that
+        // hangs, the `SET` is what never answers).
+        let deadline = tokio::time::Instant::now() + timeout;
         let result = async {
-            let pid = begin_timed(conn, timeout).await?;
+            let pid = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await {
+                Ok(pid) => pid?,
+                // The `SET` was abandoned midway: the connection stays busy and is discarded.
+                Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
+            };
             // The borrower's body gets the raw session (`DerefMut` marks it for a reset).
             let outcome = {
                 let $raw: &mut PgConnection = &mut **conn;
-                tokio::time::timeout(timeout, $call).await
+                tokio::time::timeout_at(deadline, $call).await
             };
             end_timed(&shared, conn, timeout, pid, outcome.ok()).await
         }
@@ -118,15 +125,21 @@ pub(super) async fn end_timed<T>(
                 tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");
             }
             restore_statement_timeout(shared, conn).await;
-            Err(Error::timeout(
-                TimeoutKind::ClientDeadline,
-                format!(
-                    "running the statement (client deadline of {timeout:?}; cancelled on the server)"
-                ),
-                None,
+            Err(past_deadline(
+                timeout,
+                "running the statement (cancelled on the server)",
             ))
         }
     }
+}
+
+/// The error of a call past its per-call deadline.
+pub(super) fn past_deadline(timeout: Duration, what: &str) -> Error {
+    Error::timeout(
+        TimeoutKind::ClientDeadline,
+        format!("{what}: client deadline of {timeout:?}"),
+        None,
+    )
 }
 
 /// `pg_cancel_backend(pid)` from a second, short-lived connection, the whole of it (connect,
