@@ -15,14 +15,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{config, config_via, eventually, next_checkout_is_clean, next_pid, proxy};
+use futures_util::StreamExt as _;
 use pgtide::config::{Config, PoolSize, SslMode};
 use pgtide::{ErrorKind, Pool, SecretString, SessionReset, TimeoutKind, TxOptions, query};
 use pgtide_testkit::{PrivateServer, ProxyMode, TestDb};
-use futures_util::StreamExt as _;
 use sqlx::{Connection as _, PgConnection};
 
 /// A config for the private server's `postgres` database.
-fn private_config(server: &PrivateServer, min: u32, max: u32) -> pgtide::config::ConfigBuilder<SecretString, PoolSize> {
+fn private_config(
+    server: &PrivateServer,
+    min: u32,
+    max: u32,
+) -> pgtide::config::ConfigBuilder<SecretString, PoolSize> {
     Config::builder()
         .host(server.host())
         .port(server.port())
@@ -56,7 +60,9 @@ async fn a_per_call_timeout_inside_a_transaction_leaves_no_backstop_on_the_sessi
     pool.transaction(TxOptions::default().no_retry(), async |tx| {
         let failed = tx
             .with_timeout(Duration::from_secs(20), async |conn| {
-                sqlx::raw_sql("SAVEPOINT inner_work").execute(&mut *conn).await?;
+                sqlx::raw_sql("SAVEPOINT inner_work")
+                    .execute(&mut *conn)
+                    .await?;
                 query::execute(conn, sqlx::query("SELECT 1/0")).await
             })
             .await;
@@ -99,7 +105,10 @@ async fn the_cancel_path_is_bounded_at_max_connections() -> anyhow::Result<()> {
             }
         }
     }
-    assert!(fillers.len() < 40, "the server refused a session at max_connections");
+    assert!(
+        fillers.len() < 40,
+        "the server refused a session at max_connections"
+    );
     let bound = deadline + connect_timeout * 2 + Duration::from_secs(2);
     let started = Instant::now();
     let result = tokio::time::timeout(
@@ -112,11 +121,20 @@ async fn the_cancel_path_is_bounded_at_max_connections() -> anyhow::Result<()> {
     .expect("the deadline's cancel path is bounded");
     let took = started.elapsed();
     let err = result.expect_err("past its deadline");
-    assert_eq!(err.timeout_kind(), Some(TimeoutKind::ClientDeadline), "{err}");
-    println!("faults: deadline {deadline:?} at max_connections returned after {took:?} (bound {bound:?})");
+    assert_eq!(
+        err.timeout_kind(),
+        Some(TimeoutKind::ClientDeadline),
+        "{err}"
+    );
+    println!(
+        "faults: deadline {deadline:?} at max_connections returned after {took:?} (bound {bound:?})"
+    );
     drop(fillers);
     let next = next_pid(&pool).await;
-    assert_ne!(next, first, "the connection whose statement may still run was discarded");
+    assert_ne!(
+        next, first,
+        "the connection whose statement may still run was discarded"
+    );
     Ok(())
 }
 
@@ -216,19 +234,23 @@ async fn restart_under_load(
         acked.extend(ids);
         failed += f;
     }
-    let stored: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table}")))
-        .fetch_all(&pool)
-        .await?;
+    let stored: Vec<i64> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table}")))
+            .fetch_all(&pool)
+            .await?;
     let mut seen = HashSet::new();
     let duplicated = stored.iter().filter(|id| !seen.insert(**id)).count();
     let lost = acked.iter().filter(|id| !seen.contains(id)).count();
     // No leaks: nothing in use, and the server sees exactly the pool's open connections.
     let mut admin = PgConnection::connect(&server.url("postgres")).await?;
-    eventually("no connection in use or leaked", Duration::from_secs(10), async || {
-        let stats = pool.stats();
-        stats.in_use == 0
-            && i64::from(stats.size) == common::backends(&mut admin, &cfg).await
-    })
+    eventually(
+        "no connection in use or leaked",
+        Duration::from_secs(10),
+        async || {
+            let stats = pool.stats();
+            stats.in_use == 0 && i64::from(stats.size) == common::backends(&mut admin, &cfg).await
+        },
+    )
     .await;
     println!(
         "faults: restart ({}) round {round}: {} acknowledged, {lost} lost, {duplicated} duplicated, \
@@ -330,15 +352,25 @@ async fn killed_backends_are_retried_when_idempotent_reported_otherwise_and_repl
     let (write, killed_write) = tokio::join!(write, kill(&mut admin, "kill-write"));
     let err = write.expect_err("its backend was terminated");
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
-    assert_eq!(sum(&mut admin).await, before, "the write was not committed, let alone twice");
+    assert_eq!(
+        sum(&mut admin).await,
+        before,
+        "the write was not committed, let alone twice"
+    );
 
     let dead: HashSet<i32> = killed_read.into_iter().chain(killed_write).collect();
     assert_eq!(dead.len(), 2);
     for _ in 0..4 {
         next_checkout_is_clean(&pool).await;
-        assert!(!dead.contains(&next_pid(&pool).await), "a dead connection was handed out");
+        assert!(
+            !dead.contains(&next_pid(&pool).await),
+            "a dead connection was handed out"
+        );
     }
-    eventually("no connection in use", common::SOON, async || pool.stats().in_use == 0).await;
+    eventually("no connection in use", common::SOON, async || {
+        pool.stats().in_use == 0
+    })
+    .await;
     Ok(())
 }
 
@@ -413,9 +445,11 @@ async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
                 }
             }));
         }
-        eventually("10 connections busy on the server", Duration::from_secs(30), async || {
-            pool.stats().in_use == 10 && busy_on_server(&mut admin).await >= 10
-        })
+        eventually(
+            "10 connections busy on the server",
+            Duration::from_secs(30),
+            async || pool.stats().in_use == 10 && busy_on_server(&mut admin).await >= 10,
+        )
         .await;
         mid_operation += 10;
         for task in &tasks {
@@ -426,9 +460,11 @@ async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
             aborted += 1;
         }
     }
-    eventually("nothing in use, nothing busy or idle in transaction", Duration::from_secs(30), async || {
-        pool.stats().in_use == 0 && busy_on_server(&mut admin).await == 0
-    })
+    eventually(
+        "nothing in use, nothing busy or idle in transaction",
+        Duration::from_secs(30),
+        async || pool.stats().in_use == 0 && busy_on_server(&mut admin).await == 0,
+    )
     .await;
     let value: i64 = sqlx::query_scalar("SELECT sum(value)::int8 FROM counters")
         .fetch_one(&mut admin)
@@ -436,7 +472,11 @@ async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
     let copied: i64 = sqlx::query_scalar("SELECT count(*) FROM counters WHERE name = 'aborted'")
         .fetch_one(&mut admin)
         .await?;
-    assert_eq!((value, copied), (0, 0), "no aborted transaction or COPY committed");
+    assert_eq!(
+        (value, copied),
+        (0, 0),
+        "no aborted transaction or COPY committed"
+    );
     let mut answers = Vec::new();
     for i in 0..1000i32 {
         let pool = pool.clone();
@@ -475,7 +515,9 @@ async fn exhaustion_times_out_with_pool_stats_and_recovers() -> anyhow::Result<(
     .await?;
     let mut admin = db.connect().await?;
     // Slow queries: they wait for a lock the test holds.
-    sqlx::query("SELECT pg_advisory_lock(7)").execute(&mut admin).await?;
+    sqlx::query("SELECT pg_advisory_lock(7)")
+        .execute(&mut admin)
+        .await?;
     let mut slow = Vec::new();
     for _ in 0..2 {
         let pool = pool.clone();
@@ -485,12 +527,18 @@ async fn exhaustion_times_out_with_pool_stats_and_recovers() -> anyhow::Result<(
                 .await
         }));
     }
-    eventually("both connections busy", common::SOON, async || pool.stats().in_use == 2).await;
+    eventually("both connections busy", common::SOON, async || {
+        pool.stats().in_use == 2
+    })
+    .await;
     let mut waiters = Vec::new();
     for _ in 0..4 {
         let pool = pool.clone();
         waiters.push(tokio::spawn(async move {
-            sqlx::query("SELECT 1").execute(&pool).await.map_err(pgtide::Error::from)
+            sqlx::query("SELECT 1")
+                .execute(&pool)
+                .await
+                .map_err(pgtide::Error::from)
         }));
     }
     for waiter in waiters {
@@ -498,14 +546,20 @@ async fn exhaustion_times_out_with_pool_stats_and_recovers() -> anyhow::Result<(
         assert_eq!(err.timeout_kind(), Some(TimeoutKind::Acquire), "{err}");
         let stats = err.pool_stats().expect("stats in the error");
         assert_eq!((stats.in_use, stats.max_size), (2, 2), "{stats}");
-        assert!(err.to_string().contains("2 of 2 connections in use"), "{err}");
+        assert!(
+            err.to_string().contains("2 of 2 connections in use"),
+            "{err}"
+        );
     }
-    sqlx::query("SELECT pg_advisory_unlock(7)").execute(&mut admin).await?;
+    sqlx::query("SELECT pg_advisory_unlock(7)")
+        .execute(&mut admin)
+        .await?;
     for s in slow {
         s.await??;
     }
     for i in 0..20i32 {
-        let got: i32 = query::fetch_one(&pool, sqlx::query_scalar("SELECT $1::int4").bind(i)).await?;
+        let got: i32 =
+            query::fetch_one(&pool, sqlx::query_scalar("SELECT $1::int4").bind(i)).await?;
         assert_eq!(got, i);
     }
     assert!(pool.stats().acquire_timeouts >= 4);
@@ -555,15 +609,22 @@ async fn slow_and_stalled_networks_keep_connect_and_statement_bounds() -> anyhow
     .await
     .expect("the statement deadline holds on a stalled network")
     .expect_err("nothing came back");
-    assert_eq!(err.timeout_kind(), Some(TimeoutKind::ClientDeadline), "{err}");
+    assert_eq!(
+        err.timeout_kind(),
+        Some(TimeoutKind::ClientDeadline),
+        "{err}"
+    );
     drop(conn);
 
     // A new connection through a network that never answers: the connect timeout holds.
     proxy.set_mode(ProxyMode::Blackhole);
-    let err = tokio::time::timeout(connect_timeout + Duration::from_secs(2), pool.connect_unpooled())
-        .await
-        .expect("the connect timeout holds")
-        .expect_err("nothing answers");
+    let err = tokio::time::timeout(
+        connect_timeout + Duration::from_secs(2),
+        pool.connect_unpooled(),
+    )
+    .await
+    .expect("the connect timeout holds")
+    .expect_err("nothing answers");
     assert_eq!(err.timeout_kind(), Some(TimeoutKind::Connect), "{err}");
 
     proxy.stall(false);

@@ -34,13 +34,19 @@ fn check(env: Vec<(String, String)>, names: &str, tally: &Tally) -> Result<(), T
     match Config::loader().no_file_search().env(env).load() {
         Ok(config) => {
             let shown = format!("{config:?}");
-            prop_assert!(!shown.contains(PASSWORD), "Debug shows the password: {shown}");
+            prop_assert!(
+                !shown.contains(PASSWORD),
+                "Debug shows the password: {shown}"
+            );
             tally.accepted.fetch_add(1, Ordering::Relaxed);
         }
         Err(err) => {
             let text = err.to_string();
             prop_assert!(!text.trim().is_empty());
-            prop_assert!(!text.contains(PASSWORD), "the error shows the password: {text}");
+            prop_assert!(
+                !text.contains(PASSWORD),
+                "the error shows the password: {text}"
+            );
             // Where: the variable itself, or the key and profile the loader found wrong
             // ("invalid `retry.max_delay` in profile `default` (built-in default): …").
             prop_assert!(
@@ -106,17 +112,17 @@ fn durations_never_panic_and_every_rejection_names_its_key() {
         .run(&(keys, duration_text()), |(key, text)| {
             let text = text.replace('\0', "");
             check(
-                vec![
-                    ("PGPASSWORD".into(), PASSWORD.into()),
-                    (key.into(), text),
-                ],
+                vec![("PGPASSWORD".into(), PASSWORD.into()), (key.into(), text)],
                 key,
                 &tally,
             )
         })
         .unwrap();
     assert!(tally.report("durations") >= 2000);
-    assert!(tally.accepted.load(Ordering::Relaxed) > 0, "some durations are valid");
+    assert!(
+        tally.accepted.load(Ordering::Relaxed) > 0,
+        "some durations are valid"
+    );
 }
 
 /// URLs that are nearly right, and anything at all.
@@ -124,7 +130,13 @@ fn dsn_text() -> impl Strategy<Value = String> {
     let part = "[a-zA-Z0-9%@:/?&=.\\[\\]_-]{0,12}";
     prop_oneof![
         (
-            prop::sample::select(vec!["postgres://", "postgresql://", "postgres:", "pg://", ""]),
+            prop::sample::select(vec![
+                "postgres://",
+                "postgresql://",
+                "postgres:",
+                "pg://",
+                ""
+            ]),
             part,
             part,
             part,
@@ -135,7 +147,10 @@ fn dsn_text() -> impl Strategy<Value = String> {
             .prop_map(|(scheme, user, at, host, port, db, query)| {
                 format!("{scheme}{user}:{PASSWORD}@{at}{host}:{port}/{db}?{query}")
             }),
-        (prop::sample::select(vec!["postgres://", "postgresql://"]), any::<String>())
+        (
+            prop::sample::select(vec!["postgres://", "postgresql://"]),
+            any::<String>()
+        )
             .prop_map(|(scheme, rest)| format!("{scheme}{rest}")),
         any::<String>(),
     ]
@@ -181,21 +196,53 @@ fn secret_references_never_panic_and_every_rejection_names_the_password_key() {
 /// Configuration files: real keys and sections, broken syntax, wrong types, any text.
 fn file_text(yaml: bool) -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec![
-        "host", "port", "database", "user", "password", "dsn", "sslmode", "connect_timeout",
-        "statement_timeout", "pool", "max_size", "min_size", "retry", "attempts", "settings",
-        "codegen", "profile", "default", "[default]", "[default.pool]", "[production]",
+        "host",
+        "port",
+        "database",
+        "user",
+        "password",
+        "dsn",
+        "sslmode",
+        "connect_timeout",
+        "statement_timeout",
+        "pool",
+        "max_size",
+        "min_size",
+        "retry",
+        "attempts",
+        "settings",
+        "codegen",
+        "profile",
+        "default",
+        "[default]",
+        "[default.pool]",
+        "[production]",
     ]);
     let value = prop::sample::select(vec![
-        "1", "-1", "0", "65536", "\"5s\"", "\"x\"", "true", "[]", "{}", "\"", "'", "[",
-        "4294967296", "\"secret://env/SECRET_SET\"", "1e99", "~", "null", "\"off\"",
+        "1",
+        "-1",
+        "0",
+        "65536",
+        "\"5s\"",
+        "\"x\"",
+        "true",
+        "[]",
+        "{}",
+        "\"",
+        "'",
+        "[",
+        "4294967296",
+        "\"secret://env/SECRET_SET\"",
+        "1e99",
+        "~",
+        "null",
+        "\"off\"",
     ]);
-    let line = (key, value, any::<bool>()).prop_map(move |(k, v, nested)| {
-        match (yaml, nested) {
-            (false, _) if k.starts_with('[') => format!("{k}\n"),
-            (false, _) => format!("{k} = {v}\n"),
-            (true, true) => format!("  {k}: {v}\n"),
-            (true, false) => format!("{}:\n", k.trim_matches(['[', ']'])),
-        }
+    let line = (key, value, any::<bool>()).prop_map(move |(k, v, nested)| match (yaml, nested) {
+        (false, _) if k.starts_with('[') => format!("{k}\n"),
+        (false, _) => format!("{k} = {v}\n"),
+        (true, true) => format!("  {k}: {v}\n"),
+        (true, false) => format!("{}:\n", k.trim_matches(['[', ']'])),
     });
     prop_oneof![
         4 => prop::collection::vec(line, 0..12).prop_map(|l| l.concat()),
@@ -222,10 +269,15 @@ fn fuzz_files(yaml: bool) {
             }
             Err(err) => {
                 let text = err.to_string();
-                prop_assert!(!text.contains(PASSWORD), "the error shows the password: {text}");
+                prop_assert!(
+                    !text.contains(PASSWORD),
+                    "the error shows the password: {text}"
+                );
                 // Every rejection says where: the file, or the environment key it came from.
                 prop_assert!(
-                    text.contains(&shown) || text.contains("PGPASSWORD") || text.contains("pgtide."),
+                    text.contains(&shown)
+                        || text.contains("PGPASSWORD")
+                        || text.contains("pgtide."),
                     "the error does not say where: {text}"
                 );
                 tally.rejected.fetch_add(1, Ordering::Relaxed);

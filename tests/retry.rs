@@ -244,7 +244,10 @@ async fn a_pool_statement_inside_a_transaction_body_is_never_repeated() -> anyho
     let err = result.expect_err("the reply of the INSERT was lost");
     assert_eq!(proxy.tripped(), 1);
     assert!(err.is_connection_lost(), "{err}");
-    assert_eq!(runs, 1, "the body ran again after a statement outside it may have committed");
+    assert_eq!(
+        runs, 1,
+        "the body ran again after a statement outside it may have committed"
+    );
     // The server runs the forwarded INSERT on its own time (the client already saw the
     // connection go): wait for it to commit; the body did not run again, so it is the only one.
     common::eventually("the INSERT committed", common::SOON, async || {

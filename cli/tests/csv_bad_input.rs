@@ -37,15 +37,22 @@ impl Setup {
         all.extend(args);
         let o = pgtide_env(&self.dir, &all, &[(PASSWORD_VAR, self.password.as_str())]);
         let _ = std::fs::remove_file(self.dir.join(file));
-        assert_eq!(o.status.code(), Some(1), "{file}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{file}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
         stderr(&o)
     }
 
     async fn unchanged(&self) -> anyhow::Result<()> {
         let mut conn = sqlx::PgConnection::connect(&self.db.url()).await?;
-        let rows: Vec<String> = sqlx::query_scalar("SELECT id || ':' || name FROM people ORDER BY id")
-            .fetch_all(&mut conn)
-            .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT id || ':' || name FROM people ORDER BY id")
+                .fetch_all(&mut conn)
+                .await?;
         assert_eq!(rows, ["100:Before"], "the table is unchanged");
         Ok(())
     }

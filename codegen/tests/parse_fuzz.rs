@@ -98,5 +98,8 @@ fn query_files_never_panic_and_every_rejection_points_at_a_line() {
         accepted.get(),
         rejected.get()
     );
-    assert!(accepted.get() > 0 && rejected.get() > 0, "both outcomes were exercised");
+    assert!(
+        accepted.get() > 0 && rejected.get() > 0,
+        "both outcomes were exercised"
+    );
 }

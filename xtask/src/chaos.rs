@@ -25,12 +25,18 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     cluster::up(false)?;
     let profile = if soak { "chaos-soak" } else { "default" };
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["nextest", "run", "--workspace", "--no-capture", "--no-tests=fail"])
-        .args(["--profile", profile, "-E", FILTER])
-        .current_dir(pgtide_testkit::workspace_root())
-        .env("SQLX_OFFLINE", "true")
-        .env_remove("DATABASE_URL")
-        .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str());
+    cmd.args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--no-capture",
+        "--no-tests=fail",
+    ])
+    .args(["--profile", profile, "-E", FILTER])
+    .current_dir(pgtide_testkit::workspace_root())
+    .env("SQLX_OFFLINE", "true")
+    .env_remove("DATABASE_URL")
+    .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str());
     if soak {
         cmd.env("PGTIDE_CHAOS_ROUNDS", "20")
             .env("PGTIDE_FUZZ_CASES", "100000");

@@ -108,7 +108,9 @@ impl<R: Read> Transcoder<R> {
                 )));
             }
             DecoderResult::OutputFull => {
-                return Err(invalid("decoding needed more room than it asked for".into()));
+                return Err(invalid(
+                    "decoding needed more room than it asked for".into(),
+                ));
             }
         }
         self.progress.update(self.read.get(), self.lines);
