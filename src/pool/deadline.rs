@@ -53,7 +53,11 @@ macro_rules! timed_call {
         let busy = conn.conn().enter();
         // One deadline for the whole call, the backstop's `SET` included (on a network that
         // hangs, the `SET` is what never answers).
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A timeout too large for `Instant` (effectively none): about 30 years.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
         let result = async {
             let pid = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await {
                 Ok(pid) => pid?,
