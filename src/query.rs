@@ -17,10 +17,13 @@
 //! its own deadline, shorter or longer than the profile's `statement_timeout`:
 //!
 //! 1. the server's `statement_timeout` is raised to a backstop above the deadline (so a
-//!    longer call is not cut short by the profile's limit);
-//! 2. when the client-side deadline passes first, pgtide cancels the running statement on
-//!    the server (`pg_cancel_backend` from a short-lived second connection), reads the
-//!    cancelled statement's reply off the connection, and restores `statement_timeout`;
+//!    longer call is not cut short by the profile's limit); inside a transaction with
+//!    `SET LOCAL`, so it ends with the transaction whatever a savepoint rollback undoes;
+//! 2. when the client-side deadline (which covers the whole call) passes first, pgtide
+//!    cancels the running statement on the server (`pg_cancel_backend` from a short-lived
+//!    second connection, within `connect_timeout`: sqlx keeps the cancel key private),
+//!    reads the cancelled statement's reply off the connection, and restores
+//!    `statement_timeout`;
 //! 3. the call returns [`Error::Timeout`] and the connection is usable again. (A connection
 //!    that cannot be drained is discarded instead of returned to the pool.)
 //!

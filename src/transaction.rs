@@ -12,6 +12,12 @@
 //! - A body that returns `Ok` after swallowing an error leaves an aborted transaction,
 //!   whose `COMMIT` PostgreSQL turns into a rollback: that returns the server's `25P02`
 //!   error, never `Ok`.
+//! - Only the transaction's own work is run again. A statement the body runs through the
+//!   pool itself (`&pool` instead of `&mut **tx`, `pool.acquire()`, `pool.idempotent`, a
+//!   nested `pool.transaction`) is not part of the transaction and may have committed on its
+//!   own connection: pgtide notices the checkout (same task as the body), logs a warning once,
+//!   and then never runs that body again, whatever its error. Work the body spawns onto other
+//!   tasks is not seen.
 //! - Dropped midway (an outer timeout, `select!`), the connection is discarded rather than
 //!   returned to the pool inside the transaction. Keep side effects outside the database out of the closure, or make
 //!   them idempotent; turn retry off with [`TxOptions::no_retry`].

@@ -203,3 +203,97 @@ async fn an_idempotent_read_survives_a_real_server_stop_and_start() -> anyhow::R
     assert!(pool.stats().connections_created >= 2, "{}", pool.stats());
     Ok(())
 }
+
+/// A statement run through `&pool` inside a transaction body is not part of the transaction:
+/// it may have committed on its own connection. When its reply is lost, the body must not
+/// run again (that would insert twice). The proxy forwards the `INSERT` to the server, which
+/// commits it, and then drops the client's side of that one connection.
+#[tokio::test]
+async fn a_pool_statement_inside_a_transaction_body_is_never_repeated() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql("CREATE TABLE once_only (id bigint PRIMARY KEY DEFAULT 1)")
+        .execute(&mut admin)
+        .await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 3)
+        .retry(common::retry(5, 10, 10, Duration::from_secs(10)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    proxy.cut_after_forwarding("INSERT INTO once_only /* through the pool */");
+    let capture = pgtide_testkit::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut runs = 0;
+    let result = pool
+        .transaction(pgtide::TxOptions::default(), async |tx| {
+            runs += 1;
+            query::fetch_one(&mut **tx, sqlx::query_scalar::<_, i32>("SELECT 1")).await?;
+            // Wrong on purpose: `&pool`, not `&mut **tx`.
+            sqlx::raw_sql("INSERT INTO once_only /* through the pool */ DEFAULT VALUES")
+                .execute(&pool)
+                .await?;
+            Ok(())
+        })
+        .await;
+    let err = result.expect_err("the reply of the INSERT was lost");
+    assert_eq!(proxy.tripped(), 1);
+    assert!(err.is_connection_lost(), "{err}");
+    assert_eq!(
+        runs, 1,
+        "the body ran again after a statement outside it may have committed"
+    );
+    // The server runs the forwarded INSERT on its own time (the client already saw the
+    // connection go): wait for it to commit; the body did not run again, so it is the only one.
+    common::eventually("the INSERT committed", common::SOON, async || {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM once_only")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+            == 1
+    })
+    .await;
+    assert!(
+        capture.text().contains("not part of the transaction"),
+        "a warning names the mistake"
+    );
+    Ok(())
+}
+
+/// The same body using its own transaction (`&mut **tx`) is still retried when its
+/// connection is lost before `COMMIT`: nothing of it committed.
+#[tokio::test]
+async fn a_body_that_only_uses_its_transaction_is_still_retried() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql("CREATE TABLE once_only (id bigint PRIMARY KEY DEFAULT 1)")
+        .execute(&mut admin)
+        .await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 3)
+        .retry(common::retry(5, 10, 10, Duration::from_secs(10)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    proxy.cut_after_forwarding("INSERT INTO once_only /* in the transaction */");
+    let mut runs = 0;
+    pool.transaction(pgtide::TxOptions::default(), async |tx| {
+        runs += 1;
+        sqlx::raw_sql("INSERT INTO once_only /* in the transaction */ DEFAULT VALUES")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    assert_eq!(proxy.tripped(), 1);
+    assert_eq!(runs, 2);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM once_only")
+        .fetch_one(&mut admin)
+        .await?;
+    assert_eq!(rows, 1);
+    Ok(())
+}

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use std::sync::Arc;
 
-use super::deadline::{begin_timed, end_timed, timed_call};
+use super::deadline::{begin_timed, end_timed, past_deadline, timed_call};
 use super::idempotent::idempotent_loop;
 use super::{Pool, PooledConnection};
 use crate::error::Error;

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgConnection;
+use sqlx::postgres::PgTransactionManager;
+use sqlx_core::transaction::TransactionManager;
 
 use super::connect::millis;
 use super::{Pool, PooledConnection, Shared};
@@ -49,12 +51,23 @@ macro_rules! timed_call {
         let timeout: Duration = $timeout;
         let shared = Arc::clone(&conn.shared);
         let busy = conn.conn().enter();
+        // One deadline for the whole call, the backstop's `SET` included (on a network that
+        // hangs, the `SET` is what never answers).
+        // A timeout too large for `Instant` (effectively none): about 30 years.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
         let result = async {
-            let pid = begin_timed(conn, timeout).await?;
+            let pid = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await {
+                Ok(pid) => pid?,
+                // The `SET` was abandoned midway: the connection stays busy and is discarded.
+                Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
+            };
             // The borrower's body gets the raw session (`DerefMut` marks it for a reset).
             let outcome = {
                 let $raw: &mut PgConnection = &mut **conn;
-                tokio::time::timeout(timeout, $call).await
+                tokio::time::timeout_at(deadline, $call).await
             };
             end_timed(&shared, conn, timeout, pid, outcome.ok()).await
         }
@@ -75,10 +88,17 @@ pub(crate) async fn run_timed<T>(
 }
 
 /// Sets the server-side backstop; returns the backend pid (for cancelling).
+///
+/// Inside a transaction the backstop is `SET LOCAL`: it ends with the transaction whatever
+/// happens in between. A plain `SET` made before a savepoint survives `ROLLBACK TO SAVEPOINT`
+/// of a body whose `RESET` failed (the transaction was aborted at that moment), and the
+/// commit would then leave it on the pooled session.
 pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<i32> {
     let pid = conn.conn_ref().pid;
+    let in_transaction = PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0;
     let set = format!(
-        "SET statement_timeout = '{}'",
+        "SET {}statement_timeout = '{}'",
+        if in_transaction { "LOCAL " } else { "" },
         millis(server_backstop(timeout))
     );
     conn.conn()
@@ -109,26 +129,50 @@ pub(super) async fn end_timed<T>(
                 tracing::warn!(target: "pgtide::query", pid, error = %err, "could not cancel a statement past its deadline");
             }
             restore_statement_timeout(shared, conn).await;
-            Err(Error::timeout(
-                TimeoutKind::ClientDeadline,
-                format!(
-                    "running the statement (client deadline of {timeout:?}; cancelled on the server)"
-                ),
-                None,
+            Err(past_deadline(
+                timeout,
+                "running the statement (cancelled on the server)",
             ))
         }
     }
 }
 
-/// `pg_cancel_backend(pid)` from a second, short-lived connection.
+/// The error of a call past its per-call deadline.
+pub(super) fn past_deadline(timeout: Duration, what: &str) -> Error {
+    Error::timeout(
+        TimeoutKind::ClientDeadline,
+        format!("{what}: client deadline of {timeout:?}"),
+        None,
+    )
+}
+
+/// `pg_cancel_backend(pid)` from a second, short-lived connection, the whole of it (connect,
+/// cancel, close) within `connection.connect_timeout`.
+///
+/// sqlx 0.9 keeps the backend's cancel key private, so PostgreSQL's cancel protocol message
+/// (which needs no session slot) is out of reach: cancelling takes an authenticated session.
+/// When none can be had (the server is at `max_connections`, or unreachable), the cancel fails
+/// within the bound; the caller's `RESET` then does not answer in time either, and the
+/// connection is discarded (the server-side backstop `statement_timeout` ends the statement).
 async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
-    let mut other = shared.inner.manager().connect_unpooled().await?;
-    let result = sqlx::query("SELECT pg_cancel_backend($1)")
-        .bind(pid)
-        .execute(&mut other)
-        .await;
-    let _ = sqlx::Connection::close(other).await;
-    result.map(|_| ()).map_err(Error::from)
+    let limit = shared.config.connection().connect_timeout;
+    let attempt = async {
+        let mut other = shared.inner.manager().connect_unpooled().await?;
+        let result = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut other)
+            .await;
+        let _ = sqlx::Connection::close(other).await;
+        result.map(|_| ()).map_err(Error::from)
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::timeout(
+            TimeoutKind::ClientDeadline,
+            format!("cancelling a statement past its deadline (within {limit:?})"),
+            None,
+        )),
+    }
 }
 
 /// `RESET statement_timeout` (back to the value from the startup packet). This also reads a

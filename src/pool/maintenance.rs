@@ -59,7 +59,9 @@ fn reap(shared: &Shared) {
             .is_some_and(|t| conn.idle_since.elapsed() >= t)
             && size > min;
         if too_old || idle_too_long || conn.broken {
-            size -= 1;
+            // The size was read before `retain` ran: connections created or dropped meanwhile
+            // make it an estimate, never a reason to underflow.
+            size = size.saturating_sub(1);
             false
         } else {
             true
@@ -79,7 +81,7 @@ pub(crate) async fn fill_to_min(shared: &Shared) {
     if status.size >= min || shared.inner.is_closed() {
         return;
     }
-    let in_use = status.size - status.available;
+    let in_use = status.size.saturating_sub(status.available);
     let connect_timeout = shared.config.connection().connect_timeout;
     let timeouts = Timeouts {
         wait: Some(Duration::ZERO),

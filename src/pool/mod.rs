@@ -193,6 +193,7 @@ impl Pool {
     /// it carries the pool's stats ([`Error::pool_stats`]). Errors retrying cannot fix (wrong
     /// password) return at once.
     pub async fn acquire(&self) -> Result<PooledConnection> {
+        transaction::note_checkout();
         let counters = &self.shared.counters;
         Counters::bump(&counters.acquires);
         // One clock read starts the wait; the deadline is absolute, so each attempt's timer

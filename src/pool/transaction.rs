@@ -3,6 +3,8 @@
 //! promise is described in [`crate::transaction`].
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_core::future::BoxFuture;
@@ -342,6 +344,39 @@ impl Drop for Transaction {
     }
 }
 
+tokio::task_local! {
+    /// Set while a [`Pool::transaction`] body runs (one value per attempt): lets a checkout
+    /// from the pool itself, made by the same task inside the body, be noticed.
+    static BODY: Arc<BodyMarker>;
+}
+
+/// What a transaction body did besides using its own transaction.
+#[derive(Debug, Default)]
+struct BodyMarker {
+    /// The body checked out a connection of its own (`&Pool` as executor, `pool.acquire()`,
+    /// `pool.idempotent`, a nested `pool.transaction`): statements on it ran outside the
+    /// transaction and may have committed, so the body must not run again.
+    used_pool: AtomicBool,
+}
+
+/// Called on every checkout ([`Pool::acquire`]): inside a transaction body (same task), the
+/// checkout is for a statement that does not belong to the transaction. Warns once per body
+/// and makes the body's failure final (running it again could repeat that statement).
+///
+/// Only the body's own task is seen: work the body spawns onto other tasks is not.
+pub(crate) fn note_checkout() {
+    let _ = BODY.try_with(|marker| {
+        if !marker.used_pool.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "pgtide::transaction",
+                "a statement inside a transaction body ran on its own pooled connection (`&pool` \
+                 instead of `&mut **tx`): it is not part of the transaction, and the body will \
+                 not be run again if it fails"
+            );
+        }
+    });
+}
+
 /// Why a transaction attempt failed, and whether running it again is safe.
 struct Failed {
     error: Error,
@@ -414,6 +449,7 @@ macro_rules! attempt_loop {
         observe::operation("transaction", &pool.shared.target, |_| None, async {
             let mut attempts = policy.start("transaction");
             loop {
+                let marker = Arc::new(BodyMarker::default());
                 let once = async {
                     let mut tx = pool.begin(options).await.map_err(Failed::begin)?;
                     // The body is one guarded operation: dropped midway, the connection is
@@ -421,7 +457,9 @@ macro_rules! attempt_loop {
                     let busy = tx.pooled().conn().enter();
                     let outcome = {
                         let $tx = &mut tx;
-                        AssertUnwindSafe($call).catch_unwind().await
+                        AssertUnwindSafe(BODY.scope(Arc::clone(&marker), $call))
+                            .catch_unwind()
+                            .await
                     };
                     if let Ok(result) = &outcome {
                         tx.pooled().conn().leave(busy, result.as_ref().err()).await;
@@ -432,7 +470,9 @@ macro_rules! attempt_loop {
                     Ok(value) => return Ok(value),
                     Err(failed) => failed,
                 };
-                let retry = failed.retry;
+                // A body that used the pool directly is never run again: what it ran there
+                // is outside this transaction and may have committed.
+                let retry = failed.retry && !marker.used_pool.load(Ordering::Relaxed);
                 if !attempts.pause(&failed.error, |_| retry).await {
                     return Err(failed.error);
                 }

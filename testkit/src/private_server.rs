@@ -89,6 +89,12 @@ impl PrivateServer {
         self.cluster.pg_ctl(&["-w", "-m", "fast", "stop"])
     }
 
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`): every backend exits
+    /// at once without cleanup, and the next start runs crash recovery from the WAL.
+    pub fn stop_immediate(&self) -> anyhow::Result<()> {
+        self.cluster.pg_ctl(&["-w", "-m", "immediate", "stop"])
+    }
+
     /// The loopback address it listens on.
     pub fn host(&self) -> &'static str {
         HOST

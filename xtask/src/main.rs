@@ -3,10 +3,12 @@
 //! - `db up | down | url | status` — a throwaway PostgreSQL under `target/`
 //! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
 //! - `demo` — pgtide doing its job against that server
+//! - `chaos [--soak]` — the reliability scenarios alone with their figures (`--soak`: long)
 //! - `bench` — the pool comparison behind the README's "Pool" table (release build), and
 //!   `bench --callgrind`, instructions per query
 
 mod bench;
+mod chaos;
 mod cluster;
 mod demo;
 mod r#gen;
@@ -25,6 +27,8 @@ commands:
   db status         say whether it runs, where, and how to reach it (password redacted)
   test              run fmt, clippy, gen --check, every test and doctest against the server
                     (starts it if needed; stops it after only if this run started it)
+  chaos [--soak]    faults under load, retries, bad input, with their figures printed
+                    (--soak: 20 restart rounds, 200 abort rounds, 100,000 fuzz cases each)
   demo              start the server, apply the fixtures and show pgtide at work
   bench [--quick]   start the server and compare pool designs on point selects (release build)
   bench --callgrind [N]
@@ -48,6 +52,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["db", "status"] => cluster::status(),
         ["test"] => suite::run(),
         ["demo"] => demo::run(),
+        ["chaos", rest @ ..] => chaos::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         ["gen"] => r#gen::run(),
         ["help" | "--help" | "-h"] | [] => {

@@ -31,6 +31,7 @@ pub fn command() -> Command {
         .arg(Arg::new("header").long("header").value_name("WHEN").value_parser(["auto", "yes", "no"]).default_value("auto").help("whether the first line holds column names"))
         .arg(Arg::new("encoding").long("encoding").value_name("NAME").default_value("auto").help("the file's encoding (utf-8, latin1, windows-1252, utf-16le, …) [default: BOM, else UTF-8 if valid, else windows-1252]"))
         .arg(Arg::new("null").long("null").value_name("STR").help("the string that stands for null [default: an empty unquoted field]"))
+        .arg(Arg::new("max-line-mb").long("max-line-mb").value_name("MB").value_parser(clap::value_parser!(u64).range(1..=1023)).default_value("16").help("the longest line imported, in MiB: longer is an error naming the line"))
         .arg(Arg::new("create").long("create").action(ArgAction::SetTrue).help("create the table when missing, with column types inferred from the first rows"))
 }
 
@@ -106,7 +107,8 @@ pub fn run(m: &ArgMatches) -> CommandResult {
             Err(e) => return Ok(Err(format!("cannot read {path}: {e}"))),
         };
         let progress = progress::Progress::new(std::io::stderr().is_terminal());
-        let reader = transcode::Transcoder::new(file, encoding, progress);
+        let max_line = m.get_one::<u64>("max-line-mb").copied().unwrap_or(16) * 1024 * 1024;
+        let reader = transcode::Transcoder::new(file, encoding, progress).max_line(max_line);
         let counter = reader.counter();
         let loaded = copy.from_reader(&mut tx, Blocking(reader)).await?;
         tx.commit().await?;

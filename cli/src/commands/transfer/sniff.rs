@@ -132,6 +132,10 @@ fn is_date(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[path = "sniff_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -5,15 +5,20 @@ use std::cell::Cell;
 use std::io::Read;
 use std::rc::Rc;
 
-use encoding_rs::{CoderResult, Decoder, Encoding};
+use encoding_rs::{Decoder, DecoderResult, Encoding};
 
 use super::progress::Progress;
 
 /// Bytes read from the file per chunk.
 const CHUNK: usize = 64 * 1024;
 
-/// A reader of UTF-8 over a reader of `encoding`. Malformed input becomes U+FFFD, as any
-/// decoder of a text file does.
+/// The longest line imported by default (`--max-line-mb`): PostgreSQL's `COPY` holds a whole
+/// line (and a field cannot be streamed) in server memory, several times over.
+pub const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// A reader of UTF-8 over a reader of `encoding`. Bytes that are not valid in `encoding` and
+/// a line longer than the limit are errors naming the line (nothing is replaced or cut
+/// silently; the import's transaction rolls back).
 pub struct Transcoder<R> {
     inner: R,
     decoder: Decoder,
@@ -23,6 +28,9 @@ pub struct Transcoder<R> {
     done: bool,
     read: Rc<Cell<u64>>,
     lines: u64,
+    /// Bytes of the current line decoded so far.
+    line_len: u64,
+    max_line: u64,
     progress: Progress,
 }
 
@@ -38,8 +46,16 @@ impl<R: Read> Transcoder<R> {
             done: false,
             read: Rc::new(Cell::new(0)),
             lines: 0,
+            line_len: 0,
+            max_line: MAX_LINE,
             progress,
         }
+    }
+
+    /// Sets the longest line accepted, in bytes of UTF-8.
+    pub fn max_line(mut self, bytes: u64) -> Self {
+        self.max_line = bytes;
+        self
     }
 
     /// The count of bytes read so far, readable after the transcoder is gone.
@@ -56,19 +72,55 @@ impl<R: Read> Transcoder<R> {
         self.start = 0;
         let need = self
             .decoder
-            .max_utf8_buffer_length(n)
+            .max_utf8_buffer_length_without_replacement(n)
             .unwrap_or(CHUNK * 3 + 16);
         self.output.resize(need, 0);
-        let (result, _, written, _) =
-            self.decoder
-                .decode_to_utf8(&self.input[..n], &mut self.output, last);
-        debug_assert_eq!(result, CoderResult::InputEmpty);
+        let (result, _, written) = self.decoder.decode_to_utf8_without_replacement(
+            &self.input[..n],
+            &mut self.output,
+            last,
+        );
         self.output.truncate(written);
-        self.lines += self.output.iter().filter(|&&b| b == b'\n').count() as u64;
+        for &b in &self.output {
+            if b == b'\n' {
+                self.lines += 1;
+                self.line_len = 0;
+            } else {
+                self.line_len += 1;
+                if self.line_len > self.max_line {
+                    return Err(invalid(format!(
+                        "line {} is longer than {} MiB (a broken file, or a field too large \
+                         to import: raise --max-line-mb)",
+                        self.lines + 1,
+                        self.max_line / (1024 * 1024)
+                    )));
+                }
+            }
+        }
+        match result {
+            DecoderResult::InputEmpty => {}
+            DecoderResult::Malformed(..) => {
+                return Err(invalid(format!(
+                    "line {}: bytes that are not valid {} (pass --encoding with the file's \
+                     encoding)",
+                    self.lines + 1,
+                    self.decoder.encoding().name()
+                )));
+            }
+            DecoderResult::OutputFull => {
+                return Err(invalid(
+                    "decoding needed more room than it asked for".into(),
+                ));
+            }
+        }
         self.progress.update(self.read.get(), self.lines);
         self.done = last;
         Ok(())
     }
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 impl<R: Read> Read for Transcoder<R> {
