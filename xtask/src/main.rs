@@ -3,7 +3,8 @@
 //! - `db up | down | url | status` — a throwaway PostgreSQL under `target/`
 //! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
 //! - `demo` — pgtide doing its job against that server
-//! - `bench` — the pool comparison behind the README's "Pool" table (release build), and
+//! - `bench` — pgtide side by side with its peers, behind the README's "Performance" section
+//!   (release build; writes `target/bench/report.md`), and
 //!   `bench --callgrind`, instructions per query
 
 mod bench;
@@ -26,7 +27,8 @@ commands:
   test              run fmt, clippy, gen --check, every test and doctest against the server
                     (starts it if needed; stops it after only if this run started it)
   demo              start the server, apply the fixtures and show pgtide at work
-  bench [--quick]   start the server and compare pool designs on point selects (release build)
+  bench [--quick]   start the server and measure pgtide vs its peers: query path, generated code,
+                    COPY, streaming, codegen, retry/timeout (release build; target/bench/report.md)
   bench --callgrind [N]
                     instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
