@@ -20,7 +20,12 @@ pub fn run(cmd: &mut Command, scratch: &Path) -> anyhow::Result<Run> {
     let rss_file = scratch.join("rss.txt");
     let program = cmd.get_program().to_owned();
     let mut timed = Command::new("/usr/bin/time");
-    timed.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(&program);
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(&program);
     timed.args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
         match v {

@@ -5,9 +5,7 @@ use std::time::Duration;
 use anyhow::bail;
 use pgtide_testkit::TestDb;
 
-use crate::query::{
-    Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, setup,
-};
+use crate::query::{Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, setup};
 
 /// Sets up on a current-thread runtime, warms up, then runs `queries` point selects of
 /// `client` inside [`hot_loop`].

@@ -33,7 +33,8 @@ const POOL_MAX: u32 = 16;
 const TASKS: [usize; 3] = [1, 8, 32];
 /// The point select (pgbench -S's shape, on `authors`).
 pub const SQL: &str = "SELECT author_id, name FROM authors WHERE author_id = $1";
-const RANGE_SQL: &str = "SELECT author_id, name FROM authors WHERE author_id BETWEEN $1 AND $1 + 99";
+const RANGE_SQL: &str =
+    "SELECT author_id, name FROM authors WHERE author_id BETWEEN $1 AND $1 + 99";
 /// What the generated `get_author` runs, written by hand.
 const GET_AUTHOR_SQL: &str =
     "SELECT author_id, name, email, bio, born, created_at\nFROM authors\nWHERE author_id = $1";
@@ -121,8 +122,9 @@ impl Client {
         }
     }
 
-    fn runs(self, shape: Shape, tasks: usize, plan: &Plan) -> bool {
-        let base = matches!(
+    /// A client of the query-path tables (the others have tables of their own).
+    fn is_peer(self) -> bool {
+        matches!(
             self,
             Client::Pgtide
                 | Client::Floor
@@ -131,11 +133,14 @@ impl Client {
                 | Client::SqlxDefault
                 | Client::SqlxNoPing
                 | Client::Single
-        );
+        )
+    }
+
+    fn runs(self, shape: Shape, tasks: usize, plan: &Plan) -> bool {
         (self != Client::Single || tasks == 1)
-            && (shape == Shape::Point || base)
-            // pgbench costs whole seconds a cell: the smoke run tries it on point selects only.
-            && !(self == Client::PgBench && plan.smoke && shape == Shape::Range)
+            && (shape == Shape::Point || self.is_peer())
+            // pgbench costs whole seconds a cell: the smoke run tries it once.
+            && !(self == Client::PgBench && plan.smoke && (shape == Shape::Range || tasks > 1))
     }
 }
 
@@ -244,7 +249,9 @@ impl Bench {
         let pools = self.pools.clone();
         Ok(match client {
             Client::Pgtide => through_executor(pools.pgtide, shape, tasks, run_for).await,
-            Client::SqlxDefault => through_executor(pools.sqlx_default, shape, tasks, run_for).await,
+            Client::SqlxDefault => {
+                through_executor(pools.sqlx_default, shape, tasks, run_for).await
+            }
             Client::SqlxNoPing => through_executor(pools.sqlx_no_ping, shape, tasks, run_for).await,
             Client::Floor => {
                 measure(tasks, run_for, move |i| {
@@ -334,7 +341,7 @@ impl Bench {
                     Shape::Range => &self.range_script,
                 };
                 let (server, database) = (&self.server, &self.database);
-                let min_secs = if plan.smoke || plan.quick { 2 } else { 3 };
+                let min_secs = if plan.quick { 2 } else { 3 };
                 tokio::task::block_in_place(|| {
                     pgbench::measure(server, database, script, tasks, run_for, min_secs)
                 })?
@@ -349,7 +356,7 @@ pub async fn setup(db: &TestDb) -> anyhow::Result<Pools> {
     let mut conn = db.connect().await?;
     sqlx::query(
         "INSERT INTO authors (name, email, born) SELECT 'author ' || g, 'a' || g || '@example.org', \
-         date '1950-01-01' + (g % 20000) FROM generate_series(1, $1) g",
+         date '1950-01-01' + (g % 20000)::int FROM generate_series(1, $1) g",
     )
     .bind(ROWS)
     .execute(&mut conn)
@@ -430,13 +437,12 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
         )?,
     };
     // Every connection is made (and warm) before the first measured cell.
+    let warm = Duration::from_millis(if plan.smoke { 10 } else { 50 });
     for shape in SHAPES {
         for client in Client::ALL {
             for tasks in TASKS.into_iter().filter(|&t| client.runs(shape, t, plan)) {
                 if client != Client::PgBench {
-                    bench
-                        .cell(client, shape, tasks, Duration::from_millis(50), plan)
-                        .await?;
+                    bench.cell(client, shape, tasks, warm, plan).await?;
                 }
             }
         }
@@ -476,7 +482,7 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
         let pg = &qps[s][idx(Client::Pgtide)];
         for client in Client::ALL {
             let shape = SHAPES[s];
-            if !TASKS.iter().any(|&t| client.runs(shape, t, plan)) {
+            if !client.is_peer() || !TASKS.iter().any(|&t| client.runs(shape, t, plan)) {
                 continue;
             }
             let mine = &qps[s][idx(client)];

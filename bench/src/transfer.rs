@@ -78,7 +78,9 @@ fn pgtide(db: &TestDb, scratch: &Path) -> anyhow::Result<Command> {
 
 async fn truncate(db: &TestDb) -> anyhow::Result<()> {
     let mut conn = db.connect().await?;
-    sqlx::query("TRUNCATE copy_bench").execute(&mut conn).await?;
+    sqlx::query("TRUNCATE copy_bench")
+        .execute(&mut conn)
+        .await?;
     conn.close().await?;
     Ok(())
 }
@@ -202,14 +204,17 @@ pub async fn stream(plan: &Plan, db: &TestDb, scratch: &Path) -> anyhow::Result<
         for k in 0..2 {
             let which = (k + round) % 2;
             let mut cmd = Command::new(&exe);
-            cmd.args(["--stream-child", ["pgtide", "sqlx"][which], &rows.to_string()])
-                .env("PGTIDE_BENCH_URL", format!("{}?sslmode=disable", db.url()));
+            cmd.args([
+                "--stream-child",
+                ["pgtide", "sqlx"][which],
+                &rows.to_string(),
+            ])
+            .env("PGTIDE_BENCH_URL", format!("{}?sslmode=disable", db.url()));
             let run = child::run(&mut cmd, scratch)?;
-            let r: f64 = run
-                .stdout
-                .trim()
-                .parse()
-                .with_context(|| format!("rows/s from the streaming child: {:?}", run.stdout))?;
+            let r: f64 =
+                run.stdout.trim().parse().with_context(|| {
+                    format!("rows/s from the streaming child: {:?}", run.stdout)
+                })?;
             per_sec[which].push(r);
             rss[which].push(run.peak_mib);
         }

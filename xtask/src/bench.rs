@@ -39,7 +39,15 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
 /// The bench and the `pgtide` command it runs (COPY, codegen), optimised, with line tables.
 fn build_release() -> anyhow::Result<()> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "pgtide-bench", "-p", "pgtide-cli"])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "pgtide-bench",
+            "-p",
+            "pgtide-cli",
+        ])
         .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only")
         .status()?;
     if !status.success() {
