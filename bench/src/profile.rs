@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::bail;
 use pgtide_testkit::TestDb;
 
-use crate::{Pools, ROWS, SQL, deadpool_postgres_query, floor_query, setup};
+use crate::query::{Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, setup};
 
 /// Sets up on a current-thread runtime, warms up, then runs `queries` point selects of
 /// `client` inside [`hot_loop`].
@@ -47,8 +47,8 @@ async fn queries_of(client: &str, pools: &Pools, queries: u64) {
                     .await
                     .expect("row");
             }
-            "floor" => floor_query(&pools.floor, id).await,
-            _ => deadpool_postgres_query(&pools.deadpool_postgres, id).await,
+            "floor" => floor_query(&pools.floor, Shape::Point, id).await,
+            _ => deadpool_postgres_query(&pools.deadpool_postgres, Shape::Point, id).await,
         }
     }
 }

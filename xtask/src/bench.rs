@@ -1,6 +1,8 @@
-//! `cargo xtask bench [--quick | --callgrind [queries]]`: builds the `bench/` crate in release
-//! mode (with line tables, so profiles name file:line) and runs it against the throwaway
-//! server. Its heavy dependencies (tokio-postgres, deadpool-postgres) stay out of xtask itself.
+//! `cargo xtask bench [--quick | --callgrind [queries]]`: builds the `bench/` crate and the
+//! `pgtide` command in release mode (with line tables, so profiles name file:line) and runs
+//! the bench against the throwaway server; it writes `target/bench/report.md` and
+//! `report.json`. Its heavy dependencies (tokio-postgres, deadpool-postgres) stay out of xtask
+//! itself.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,7 +19,12 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     match args {
         [] | ["--quick"] => {
             cluster::up(false)?;
-            let status = cargo_run_bench().args(args).status()?;
+            build_release()?;
+            let exe = pgtide_testkit::workspace_root().join("target/release/pgtide-bench");
+            let status = Command::new(exe)
+                .args(args)
+                .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
+                .status()?;
             if !status.success() {
                 bail!("the benchmark failed ({status})");
             }
@@ -29,12 +36,24 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     }
 }
 
-fn cargo_run_bench() -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["run", "--release", "-q", "-p", "pgtide-bench", "--"])
+/// The bench and the `pgtide` command it runs (COPY, codegen), optimised, with line tables.
+fn build_release() -> anyhow::Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "pgtide-bench",
+            "-p",
+            "pgtide-cli",
+        ])
         .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only")
-        .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str());
-    cmd
+        .status()?;
+    if !status.success() {
+        bail!("building the benchmark failed ({status})");
+    }
+    Ok(())
 }
 
 /// Instructions per query of each profiled client, one task, `queries` point selects, counted
@@ -42,13 +61,7 @@ fn cargo_run_bench() -> Command {
 /// `target/callgrind/` for `callgrind_annotate`.
 fn callgrind(queries: u64) -> anyhow::Result<()> {
     cluster::up(false)?;
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "pgtide-bench"])
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only")
-        .status()?;
-    if !status.success() {
-        bail!("building the benchmark failed ({status})");
-    }
+    build_release()?;
     let root = pgtide_testkit::workspace_root();
     let exe = root.join("target/release/pgtide-bench");
     let out_dir = root.join("target/callgrind");

@@ -4,7 +4,8 @@
 //! - `test` — the one test command (fmt, clippy, tests, doctests) against that server
 //! - `demo` — pgtide doing its job against that server
 //! - `chaos [--soak]` — the reliability scenarios alone with their figures (`--soak`: long)
-//! - `bench` — the pool comparison behind the README's "Pool" table (release build), and
+//! - `bench` — pgtide side by side with its peers, behind the README's "Performance" section
+//!   (release build; writes `target/bench/report.md`), and
 //!   `bench --callgrind`, instructions per query
 
 mod bench;
@@ -30,7 +31,8 @@ commands:
   chaos [--soak]    faults under load, retries, bad input, with their figures printed
                     (--soak: 20 restart rounds, 200 abort rounds, 100,000 fuzz cases each)
   demo              start the server, apply the fixtures and show pgtide at work
-  bench [--quick]   start the server and compare pool designs on point selects (release build)
+  bench [--quick]   start the server and measure pgtide vs its peers: query path, generated code,
+                    COPY, streaming, codegen, retry/timeout (release build; target/bench/report.md)
   bench --callgrind [N]
                     instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
