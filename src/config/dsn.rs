@@ -24,6 +24,8 @@ const PARAMS: &[(&str, &str)] = &[
     ("sslkey", "sslkey"),
     ("application_name", "application_name"),
     ("connect_timeout", "connect_timeout"),
+    // Not libpq's: marks a URL that points at PgBouncer in transaction mode.
+    ("pgbouncer", "pgbouncer"),
 ];
 
 /// Splits a URL into configuration keys (values as strings, typed later like any other).

@@ -91,6 +91,7 @@
 //! | `codegen.queries` | path | `queries` | directory of the `*.sql` query files (`pgtide prepare`/`gen`/`verify`; not hashed) |
 //! | `codegen.sqlx_dir` | path | `.sqlx` | directory of the offline query metadata (not hashed) |
 //! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
+//! | `pgbouncer` | true/false | `false` | connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`) |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
