@@ -15,12 +15,14 @@
 
 mod capture;
 pub mod cluster;
+pub mod pgbouncer;
 mod private_server;
 mod proxy;
 mod server;
 mod test_db;
 
 pub use capture::Capture;
+pub use pgbouncer::Bouncer;
 pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};
 
