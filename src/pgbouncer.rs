@@ -101,6 +101,7 @@ pub(crate) fn after_begin(session: &SessionSettings, timeout: Option<Duration>) 
     let mut settings = startup_settings(session);
     if let Some(timeout) = timeout {
         settings.retain(|(name, _)| name != "statement_timeout");
+        let timeout = timeout.min(crate::pool::connect::MAX_SESSION_TIMEOUT);
         settings.push(("statement_timeout".into(), millis(timeout)));
     }
     if settings.is_empty() {

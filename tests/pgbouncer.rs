@@ -75,8 +75,7 @@ async fn statements_with_parameters_share_server_connections_safely() -> anyhow:
 /// PgBouncer refuses startup `options`: without `pgbouncer = true` a pool with session
 /// settings cannot connect, and says why.
 #[tokio::test]
-async fn without_pgbouncer_mode_startup_settings_are_refused_by_pgbouncer() -> anyhow::Result<()>
-{
+async fn without_pgbouncer_mode_startup_settings_are_refused_by_pgbouncer() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let config = via_bouncer(&db, 1)
         .await?
@@ -117,7 +116,9 @@ async fn statement_timeout_cancels_pg_sleep_through_pgbouncer() -> anyhow::Resul
     // Each statement sees the limits, whichever server connection ran it.
     let (st, lt): (String, String) = query::fetch_one(
         &pool,
-        sqlx::query_as("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')"),
+        sqlx::query_as(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')",
+        ),
     )
     .await?;
     assert_eq!((st.as_str(), lt.as_str()), ("300ms", "250ms"));
@@ -160,7 +161,11 @@ async fn per_call_timeout_stops_the_statement_through_pgbouncer() -> anyhow::Res
         })
         .await?;
     assert_eq!(slept, 1);
-    assert_eq!(pool.stats().connections_created, 1, "the connection was reused");
+    assert_eq!(
+        pool.stats().connections_created,
+        1,
+        "the connection was reused"
+    );
     // Inside a transaction: the deadline holds for the call, the transaction's own
     // statement_timeout is back after it.
     let mut tx = pool.begin(TxOptions::default()).await?;
@@ -172,8 +177,7 @@ async fn per_call_timeout_stops_the_statement_through_pgbouncer() -> anyhow::Res
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     tx.rollback().await?;
-    let st: String =
-        query::fetch_one(&pool, sqlx::query_scalar("SHOW statement_timeout")).await?;
+    let st: String = query::fetch_one(&pool, sqlx::query_scalar("SHOW statement_timeout")).await?;
     assert_eq!(st, "30s");
     Ok(())
 }

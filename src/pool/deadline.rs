@@ -206,7 +206,9 @@ async fn end_bouncer<T>(
     let done = conn
         .conn()
         .track(async |raw| {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(finish)).execute(raw).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(finish))
+                .execute(raw)
+                .await?;
             Ok(())
         })
         .await;

@@ -242,7 +242,9 @@ pub fn binary() -> anyhow::Result<PathBuf> {
 
 fn answers(host: &str, port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
-        &format!("{host}:{port}").parse().expect("a loopback address"),
+        &format!("{host}:{port}")
+            .parse()
+            .expect("a loopback address"),
         Duration::from_millis(500),
     )
     .is_ok()
