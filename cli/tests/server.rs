@@ -144,7 +144,11 @@ fn hints_for_pgbouncer_size_its_pools_from_instances() {
     assert!(!direct.contains("pgbouncer.ini"), "{direct}");
     let out = hints(toml, &["--instances", "8", "--pgbouncer"]);
     // 8 x 10 client connections + 10 % headroom (at least 5).
-    assert_eq!(setting(&out, "max_client_conn").as_deref(), Some("88"), "{out}");
+    assert_eq!(
+        setting(&out, "max_client_conn").as_deref(),
+        Some("88"),
+        "{out}"
+    );
     assert_eq!(setting(&out, "default_pool_size").as_deref(), Some("10"));
     assert_eq!(setting(&out, "reserve_pool_size").as_deref(), Some("3"));
     assert_eq!(setting(&out, "max_db_connections").as_deref(), Some("13"));
@@ -153,7 +157,10 @@ fn hints_for_pgbouncer_size_its_pools_from_instances() {
         setting(&out, "server_reset_query").as_deref(),
         Some("DEALLOCATE ALL")
     );
-    assert_eq!(setting(&out, "server_reset_query_always").as_deref(), Some("1"));
+    assert_eq!(
+        setting(&out, "server_reset_query_always").as_deref(),
+        Some("1")
+    );
     assert_eq!(
         setting(&out, "ignore_startup_parameters").as_deref(),
         Some("extra_float_digits")
@@ -163,26 +170,48 @@ fn hints_for_pgbouncer_size_its_pools_from_instances() {
         Some("host=10.1.2.3 port=5432 dbname=shop")
     );
     // The server only sees PgBouncer's 13: + 5 headroom + 3 reserved.
-    assert_eq!(setting(&out, "max_connections").as_deref(), Some("21"), "{out}");
+    assert_eq!(
+        setting(&out, "max_connections").as_deref(),
+        Some("21"),
+        "{out}"
+    );
     // PgBouncer reads comments only on lines of their own.
     let ini = &out[out.find("# pgbouncer.ini").unwrap()..];
-    for line in ini.lines().filter(|l| !l.starts_with(';') && l.contains(" = ")) {
+    for line in ini
+        .lines()
+        .filter(|l| !l.starts_with(';') && l.contains(" = "))
+    {
         assert!(!line.contains(';') && !line.contains('#'), "{line}");
     }
     let implied = hints(
         &toml.replace("sslmode", "pgbouncer = true\nsslmode"),
         &["--instances", "8"],
     );
-    assert_eq!(setting(&implied, "max_client_conn").as_deref(), Some("88"), "{implied}");
+    assert_eq!(
+        setting(&implied, "max_client_conn").as_deref(),
+        Some("88"),
+        "{implied}"
+    );
 
     let dir = fresh_dir("hints-pgbouncer-json");
     std::fs::write(dir.join("pgtide.toml"), toml).unwrap();
     let o = pgtide(
         &dir,
-        &["server", "hints", "--format", "json", "--instances", "2", "--pgbouncer"],
+        &[
+            "server",
+            "hints",
+            "--format",
+            "json",
+            "--instances",
+            "2",
+            "--pgbouncer",
+        ],
     );
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(json["pgbouncer_ini"]["pgbouncer"][0]["setting"], "max_client_conn");
+    assert_eq!(
+        json["pgbouncer_ini"]["pgbouncer"][0]["setting"],
+        "max_client_conn"
+    );
     assert_eq!(json["pgbouncer_ini"]["pgbouncer"][0]["value"], "25");
 }
 
@@ -387,8 +416,7 @@ async fn instance_child() -> anyhow::Result<()> {
 /// `server hints --instances 4` prints, every instance holds its whole pool at once; with
 /// fewer, an instance fails saying the server has no connection slot left.
 #[test]
-fn many_instances_fit_the_hinted_max_connections_and_fail_clearly_without() -> anyhow::Result<()>
-{
+fn many_instances_fit_the_hinted_max_connections_and_fail_clearly_without() -> anyhow::Result<()> {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -400,7 +428,9 @@ fn many_instances_fit_the_hinted_max_connections_and_fail_clearly_without() -> a
         rt.block_on(async {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&server.url("postgres")).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await?;
             conn.close().await?;
             anyhow::Ok(())
         })
@@ -412,7 +442,9 @@ fn many_instances_fit_the_hinted_max_connections_and_fail_clearly_without() -> a
     );
     let hinted: u32 = setting(&hinted, "max_connections").unwrap().parse()?;
     let run = |max_connections: u32| -> anyhow::Result<Vec<String>> {
-        admin(format!("ALTER SYSTEM SET max_connections = {max_connections}"))?;
+        admin(format!(
+            "ALTER SYSTEM SET max_connections = {max_connections}"
+        ))?;
         server.stop()?;
         server.start()?;
         let mut children = Vec::new();

@@ -202,6 +202,8 @@ pub fn run() -> anyhow::Result<()> {
     interrupted()?;
     cluster::drop_test_databases(&state)?;
 
+    ensure_pgbouncer()?;
+
     let mut failed = Vec::new();
     for step in steps() {
         interrupted()?;
@@ -427,6 +429,26 @@ fn via_pgbouncer_step() -> Step {
             args
         },
     }
+}
+
+/// The PgBouncer tests need Debian's `pgbouncer`: installed here when missing and we are
+/// root, else the run fails at once naming the command.
+fn ensure_pgbouncer() -> anyhow::Result<()> {
+    if pgtide_testkit::pgbouncer::binary().is_ok() {
+        return Ok(());
+    }
+    const INSTALL: &str = "apt-get install -y pgbouncer";
+    if pgtide_testkit::cluster::running_as_root() {
+        eprintln!("xtask: pgbouncer is missing; installing it: {INSTALL}");
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "pgbouncer"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        if status.is_ok_and(|s| s.success()) && pgtide_testkit::pgbouncer::binary().is_ok() {
+            return Ok(());
+        }
+    }
+    bail!("the PgBouncer tests need Debian's pgbouncer: run `{INSTALL}` as root")
 }
 
 fn step_names() -> Vec<&'static str> {

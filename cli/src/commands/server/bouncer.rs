@@ -75,7 +75,11 @@ impl BouncerPlan {
             ),
         ];
         for (name, value, why) in pgtide::pgbouncer::REQUIRED_SETTINGS {
-            settings.push(line(name, (*value).into(), format!("{why} (pgtide's pgbouncer = true)")));
+            settings.push(line(
+                name,
+                (*value).into(),
+                format!("{why} (pgtide's pgbouncer = true)"),
+            ));
         }
         let databases = vec![line(
             &c.database,
@@ -94,7 +98,11 @@ impl BouncerPlan {
     pub fn apply(&self, rec: &mut Recommendation) {
         let headroom = 5;
         let max = self.server_connections + headroom + u64::from(SUPERUSER_RESERVED);
-        if let Some(s) = rec.settings.iter_mut().find(|s| s.name == "max_connections") {
+        if let Some(s) = rec
+            .settings
+            .iter_mut()
+            .find(|s| s.name == "max_connections")
+        {
             s.value = max.to_string();
             s.why = format!(
                 "PgBouncer's {} server connections (default_pool_size + reserve_pool_size), + {headroom} headroom (admin sessions, migrations) + {SUPERUSER_RESERVED} superuser_reserved_connections",

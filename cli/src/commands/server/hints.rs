@@ -83,7 +83,10 @@ pub fn run(m: &ArgMatches) -> CommandResult {
 fn print_ini(plan: &BouncerPlan) {
     crate::outln!();
     crate::outln!("# pgbouncer.ini");
-    for (section, lines) in [("databases", &plan.databases), ("pgbouncer", &plan.settings)] {
+    for (section, lines) in [
+        ("databases", &plan.databases),
+        ("pgbouncer", &plan.settings),
+    ] {
         crate::outln!("[{section}]");
         for l in lines.iter() {
             crate::outln!("; {}", l.why);
