@@ -197,6 +197,7 @@ mod tests {
         let session = SessionSettings {
             statement_timeout: Some(Duration::from_secs(30)),
             search_path: Some("app".into()),
+            idle_in_transaction_session_timeout: None,
             ..SessionSettings::default()
         };
         assert_eq!(
