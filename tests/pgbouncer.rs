@@ -36,12 +36,18 @@ async fn via_bouncer(
 #[tokio::test]
 async fn statements_with_parameters_share_server_connections_safely() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let pool = Pool::connect(&via_bouncer(&db, 12).await?.build()?).await?;
+    // Few client connections (slow SCRAM logins on a loaded machine), more tasks than
+    // PgBouncer has server connections.
+    let config = via_bouncer(&db, 6)
+        .await?
+        .connect_timeout(Duration::from_secs(20))
+        .build()?;
+    let pool = Pool::connect(&config).await?;
     let mut tasks = Vec::new();
-    for task in 0..12i32 {
+    for task in 0..8i32 {
         let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
-            for i in 0..40i32 {
+            for i in 0..25i32 {
                 let n = task * 1000 + i;
                 // A different statement text per task too: a statement bound on another
                 // client's server connection would return the wrong shape or value.
