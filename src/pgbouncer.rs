@@ -210,9 +210,16 @@ mod tests {
             "; SELECT set_config('search_path', 'app', true), \
              set_config('statement_timeout', '200ms', true)"
         );
-        assert_eq!(after_begin(&SessionSettings::default(), None), "");
+        let none = SessionSettings {
+            statement_timeout: None,
+            lock_timeout: None,
+            idle_in_transaction_session_timeout: None,
+            search_path: None,
+            extra: Default::default(),
+        };
+        assert_eq!(after_begin(&none, None), "");
         assert_eq!(
-            set_local_statement_timeout(&SessionSettings::default(), None),
+            set_local_statement_timeout(&none, None),
             "SET LOCAL statement_timeout TO DEFAULT"
         );
     }
