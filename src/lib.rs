@@ -79,6 +79,7 @@ pub mod error;
 pub mod execute_many;
 pub mod listener;
 pub mod observe;
+pub mod pgbouncer;
 pub mod pool;
 pub mod query;
 pub mod registry;

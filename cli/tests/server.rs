@@ -133,6 +133,88 @@ fn hints_follow_the_client_config() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
+/// `--pgbouncer`: pgbouncer.ini sized from instances x pool size, the settings pgtide's
+/// PgBouncer mode needs, and the server's `max_connections` sized for PgBouncer's server
+/// connections only. `pgbouncer = true` in the configuration implies it.
+#[test]
+fn hints_for_pgbouncer_size_its_pools_from_instances() {
+    let toml = "[default]\nhost = \"10.1.2.3\"\nuser = \"app\"\ndatabase = \"shop\"\nsslmode = \"disable\"\n[default.pool]\nmax_size = 10\n";
+    let direct = hints(toml, &["--instances", "8"]);
+    assert_eq!(setting(&direct, "max_connections").as_deref(), Some("91"));
+    assert!(!direct.contains("pgbouncer.ini"), "{direct}");
+    let out = hints(toml, &["--instances", "8", "--pgbouncer"]);
+    // 8 x 10 client connections + 10 % headroom (at least 5).
+    assert_eq!(
+        setting(&out, "max_client_conn").as_deref(),
+        Some("88"),
+        "{out}"
+    );
+    assert_eq!(setting(&out, "default_pool_size").as_deref(), Some("10"));
+    assert_eq!(setting(&out, "reserve_pool_size").as_deref(), Some("3"));
+    assert_eq!(setting(&out, "max_db_connections").as_deref(), Some("13"));
+    assert_eq!(setting(&out, "pool_mode").as_deref(), Some("transaction"));
+    assert_eq!(
+        setting(&out, "server_reset_query").as_deref(),
+        Some("DEALLOCATE ALL")
+    );
+    assert_eq!(
+        setting(&out, "server_reset_query_always").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        setting(&out, "ignore_startup_parameters").as_deref(),
+        Some("extra_float_digits")
+    );
+    assert_eq!(
+        setting(&out, "shop").as_deref(),
+        Some("host=10.1.2.3 port=5432 dbname=shop")
+    );
+    // The server only sees PgBouncer's 13: + 5 headroom + 3 reserved.
+    assert_eq!(
+        setting(&out, "max_connections").as_deref(),
+        Some("21"),
+        "{out}"
+    );
+    // PgBouncer reads comments only on lines of their own.
+    let ini = &out[out.find("# pgbouncer.ini").unwrap()..];
+    for line in ini
+        .lines()
+        .filter(|l| !l.starts_with(';') && l.contains(" = "))
+    {
+        assert!(!line.contains(';') && !line.contains('#'), "{line}");
+    }
+    let implied = hints(
+        &toml.replace("sslmode", "pgbouncer = true\nsslmode"),
+        &["--instances", "8"],
+    );
+    assert_eq!(
+        setting(&implied, "max_client_conn").as_deref(),
+        Some("88"),
+        "{implied}"
+    );
+
+    let dir = fresh_dir("hints-pgbouncer-json");
+    std::fs::write(dir.join("pgtide.toml"), toml).unwrap();
+    let o = pgtide(
+        &dir,
+        &[
+            "server",
+            "hints",
+            "--format",
+            "json",
+            "--instances",
+            "2",
+            "--pgbouncer",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        json["pgbouncer_ini"]["pgbouncer"][0]["setting"],
+        "max_client_conn"
+    );
+    assert_eq!(json["pgbouncer_ini"]["pgbouncer"][0]["value"], "25");
+}
+
 /// A login role for one test, dropped at the end (roles are cluster-wide).
 struct Role {
     name: String,
@@ -286,5 +368,127 @@ async fn audit_with_and_without_permission() -> anyhow::Result<()> {
         "{}",
         stdout(&o)
     );
+    Ok(())
+}
+
+/// Environment of an [`instance_child`] process: where to connect (`host:port`), and the
+/// password of the `app` role.
+const INSTANCE_ENV: &str = "PGTIDE_TEST_INSTANCE";
+
+/// One application instance, run as a child process of
+/// [`many_instances_fit_the_hinted_max_connections_and_fail_clearly_without`]: a pool of at
+/// most 3 connections as the non-superuser `app`; it checks out all 3 at once, prints `HELD`
+/// (or `FAILED: <error>`), and holds them until its stdin closes.
+#[tokio::test]
+#[ignore = "a child process of many_instances_fit_the_hinted_max_connections_and_fail_clearly_without"]
+async fn instance_child() -> anyhow::Result<()> {
+    use pgtide::config::{Config, PoolSize, SslMode};
+    use std::time::Duration;
+    let spec = std::env::var(INSTANCE_ENV)?;
+    let (port, password) = spec.split_once(' ').expect("port and password");
+    let config = Config::builder()
+        .host("127.0.0.1")
+        .port(port.parse()?)
+        .user("app")
+        .database("postgres")
+        .password(pgtide::SecretString::from(password.to_owned()))
+        .ssl_mode(SslMode::Disable)
+        .pool_size(PoolSize::new(1, 3)?)
+        .acquire_timeout(Duration::from_secs(3))
+        .retry_attempts(2)
+        .build()?;
+    let held: pgtide::Result<_> = async {
+        let pool = pgtide::Pool::connect(&config).await?;
+        let conns = tokio::try_join!(pool.acquire(), pool.acquire(), pool.acquire())?;
+        Ok((pool, conns))
+    }
+    .await;
+    match &held {
+        Ok(_) => println!("HELD"),
+        Err(err) => println!("FAILED: {err}"),
+    }
+    tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await??;
+    drop(held);
+    Ok(())
+}
+
+/// 4 instances × `pool.max_size` 3 against one server: with the `max_connections` that
+/// `server hints --instances 4` prints, every instance holds its whole pool at once; with
+/// fewer, an instance fails saying the server has no connection slot left.
+#[test]
+fn many_instances_fit_the_hinted_max_connections_and_fail_clearly_without() -> anyhow::Result<()> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = pgtide_testkit::PrivateServer::start_new()?;
+    let password = "instances-pw";
+    let admin = |sql: String| -> anyhow::Result<()> {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&server.url("postgres")).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await?;
+            anyhow::Ok(())
+        })
+    };
+    admin(format!("CREATE ROLE app LOGIN PASSWORD '{password}'"))?;
+    let hinted = hints(
+        "[default]\nhost = \"127.0.0.1\"\nuser = \"app\"\nsslmode = \"disable\"\n[default.pool]\nmax_size = 3\n",
+        &["--instances", "4"],
+    );
+    let hinted: u32 = setting(&hinted, "max_connections").unwrap().parse()?;
+    let run = |max_connections: u32| -> anyhow::Result<Vec<String>> {
+        admin(format!(
+            "ALTER SYSTEM SET max_connections = {max_connections}"
+        ))?;
+        server.stop()?;
+        server.start()?;
+        let mut children = Vec::new();
+        for _ in 0..4 {
+            children.push(
+                Command::new(std::env::current_exe()?)
+                    .args(["--ignored", "--exact", "instance_child", "--nocapture"])
+                    .env(INSTANCE_ENV, format!("{} {password}", server.port()))
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()?,
+            );
+        }
+        // Every instance reports (holding its connections) before any lets go.
+        let mut reports = Vec::new();
+        let mut outputs = Vec::new();
+        for child in &mut children {
+            let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+            let report = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .find(|l| l == "HELD" || l.starts_with("FAILED"))
+                .unwrap_or_else(|| "no report".into());
+            reports.push(report);
+            outputs.push(lines);
+        }
+        for (mut child, rest) in children.into_iter().zip(outputs) {
+            drop(child.stdin.take());
+            rest.for_each(drop);
+            child.wait()?;
+        }
+        Ok(reports)
+    };
+    let reports = run(hinted)?;
+    assert!(reports.iter().all(|r| r == "HELD"), "{hinted}: {reports:?}");
+    // 12 connections wanted, 10 - 3 reserved for superusers available.
+    let reports = run(10)?;
+    let failed: Vec<_> = reports.iter().filter(|r| r.starts_with("FAILED")).collect();
+    assert!(!failed.is_empty(), "{reports:?}");
+    for report in failed {
+        assert!(
+            report.contains("connection slots are reserved") || report.contains("too many clients"),
+            "{report}"
+        );
+    }
     Ok(())
 }

@@ -67,6 +67,7 @@ pub(super) struct Draft {
     pub(super) pool: PoolSettings,
     pub(super) retry: RetrySettings,
     pub(super) codegen: CodegenSettings,
+    pub(super) pgbouncer: bool,
 }
 
 impl Draft {
@@ -81,6 +82,7 @@ impl Draft {
             user: String::new(),
             application_name: None,
             connect_timeout: Duration::ZERO,
+            pgbouncer: false,
             ssl_mode: None,
             root_cert: None,
             client_cert: None,
@@ -178,6 +180,12 @@ impl<P, S> ConfigBuilder<P, S> {
     /// Time allowed to establish one connection. Default 5 s; must be > 0.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.draft.connect_timeout = timeout;
+        self
+    }
+    /// Connecting through PgBouncer in transaction mode (see [`crate::pgbouncer`]).
+    /// Default `false`.
+    pub fn pgbouncer(mut self, on: bool) -> Self {
+        self.draft.pgbouncer = on;
         self
     }
     /// `sslmode`. Default: `require` for remote hosts, `prefer` on loopback and sockets.
@@ -421,6 +429,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 password: self.password,
                 application_name: d.application_name.unwrap_or_else(default_application_name),
                 connect_timeout: d.connect_timeout,
+                pgbouncer: d.pgbouncer,
             },
             tls: TlsSettings {
                 mode,

@@ -25,6 +25,8 @@ const PARAMS: &[(&str, &str)] = &[
     ("require_auth", "require_auth"),
     ("application_name", "application_name"),
     ("connect_timeout", "connect_timeout"),
+    // Not libpq's: marks a URL that points at PgBouncer in transaction mode.
+    ("pgbouncer", "pgbouncer"),
 ];
 
 /// Splits a URL into configuration keys (values as strings, typed later like any other).

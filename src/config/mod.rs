@@ -92,6 +92,7 @@
 //! | `codegen.sqlx_dir` | path | `.sqlx` | directory of the offline query metadata (not hashed) |
 //! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
 //! | `require_auth` | text | — | authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified |
+//! | `pgbouncer` | true/false | `false` | connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`) |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 

@@ -112,6 +112,9 @@ pub struct ConnectionSettings {
     pub application_name: String,
     /// How long establishing one connection (TCP, TLS, authentication) may take. Default 5 s.
     pub connect_timeout: Duration,
+    /// Connecting through PgBouncer in transaction mode (key `pgbouncer`, default `false`):
+    /// see [`crate::pgbouncer`].
+    pub pgbouncer: bool,
 }
 
 /// TLS mode and certificates, as libpq's `sslmode`, `sslrootcert`, `sslcert`, `sslkey`.

@@ -55,8 +55,13 @@ impl LivePids {
         }
     }
 
+    /// The known pids (pid 0, behind PgBouncer, is no backend of ours and is left out).
     fn snapshot(&self) -> Vec<i32> {
-        self.lock().iter().copied().collect()
+        self.lock()
+            .iter()
+            .copied()
+            .filter(|&pid| pid != 0)
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i32>> {

@@ -17,6 +17,9 @@
 //! `PGSSLROOTCERT` / `PGSSLCERT` / `PGSSLKEY` when the configuration does not set the same
 //! file and TLS is not disabled. Put those settings in the configuration instead (the loader
 //! reads the certificate variables itself when asked to read the environment).
+//!
+//! Behind PgBouncer (`pgbouncer = true`) nothing is sent at startup and the statement cache
+//! is off: see [`crate::pgbouncer`].
 
 use std::time::Duration;
 
@@ -55,6 +58,11 @@ pub(crate) fn connect_options(config: &Config) -> Result<PgConnectOptions> {
         source: sqlx::Error::Configuration(message.into()),
     })? {
         options = options.socket(relay).ssl_mode(PgSslMode::Disable);
+    }
+    if c.pgbouncer {
+        // PgBouncer refuses startup `options`; the settings are applied per transaction
+        // instead, and statements are not cached (see `crate::pgbouncer`).
+        return Ok(options.statement_cache_capacity(0));
     }
     let settings = startup_settings(config.session());
     Ok(if settings.is_empty() {

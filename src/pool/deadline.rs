@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use sqlx::postgres::PgTransactionManager;
 use sqlx_core::transaction::TransactionManager;
+use tokio::time::Instant;
 
 use super::connect::millis;
 use super::{Pool, PooledConnection, Shared};
@@ -59,17 +60,18 @@ macro_rules! timed_call {
             .checked_add(timeout)
             .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
         let result = async {
-            let pid = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await {
-                Ok(pid) => pid?,
+            let started = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await
+            {
+                Ok(started) => started?,
                 // The `SET` was abandoned midway: the connection stays busy and is discarded.
                 Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
             };
             // The borrower's body gets the raw session (`DerefMut` marks it for a reset).
             let outcome = {
                 let $raw: &mut PgConnection = &mut **conn;
-                tokio::time::timeout_at(deadline, $call).await
+                tokio::time::timeout_at(started.client_deadline(deadline), $call).await
             };
-            end_timed(&shared, conn, timeout, pid, outcome.ok()).await
+            end_timed(&shared, conn, timeout, started, outcome.ok()).await
         }
         .await;
         conn.conn().leave(busy, result.as_ref().err()).await;
@@ -87,13 +89,57 @@ pub(crate) async fn run_timed<T>(
     timed_call!(conn, timeout, |raw| f(raw))
 }
 
-/// Sets the server-side backstop; returns the backend pid (for cancelling).
+/// How a timed call was started.
+pub(super) enum Started {
+    /// On a direct connection: the backend pid, for cancelling.
+    Direct(i32),
+    /// Behind PgBouncer (see [`crate::pgbouncer`]): the server enforces the deadline with
+    /// `SET LOCAL statement_timeout`; `opened` when the call has a transaction of its own.
+    Bouncer { opened: bool },
+}
+
+/// Behind PgBouncer, how long after the deadline the client still waits for the server's
+/// own cancel before it gives the connection up.
+const BOUNCER_GRACE: Duration = Duration::from_secs(1);
+
+impl Started {
+    /// Until when the client waits for the call whose deadline is `deadline`.
+    pub(super) fn client_deadline(&self, deadline: Instant) -> Instant {
+        match self {
+            Self::Direct(_) => deadline,
+            Self::Bouncer { .. } => deadline.checked_add(BOUNCER_GRACE).unwrap_or(deadline),
+        }
+    }
+}
+
+/// Sets the server-side backstop (behind PgBouncer: the deadline itself, per transaction).
 ///
 /// Inside a transaction the backstop is `SET LOCAL`: it ends with the transaction whatever
 /// happens in between. A plain `SET` made before a savepoint survives `ROLLBACK TO SAVEPOINT`
 /// of a body whose `RESET` failed (the transaction was aborted at that moment), and the
 /// commit would then leave it on the pooled session.
-pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<i32> {
+pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<Started> {
+    if let Some(bouncer) = &conn.shared.inner.manager().pgbouncer {
+        use sqlx_core::transaction::TransactionManager;
+        let opened =
+            sqlx::postgres::PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref())
+                == 0;
+        let sql = if opened {
+            format!(
+                "BEGIN{}",
+                crate::pgbouncer::after_begin(&bouncer.session, Some(timeout))
+            )
+        } else {
+            crate::pgbouncer::set_local_statement_timeout(&bouncer.session, Some(timeout))
+        };
+        conn.conn()
+            .track(async |raw| {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(raw).await?;
+                Ok(())
+            })
+            .await?;
+        return Ok(Started::Bouncer { opened });
+    }
     let pid = conn.conn_ref().pid;
     let in_transaction = PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0;
     let set = format!(
@@ -107,7 +153,7 @@ pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) 
             Ok(())
         })
         .await?;
-    Ok(pid)
+    Ok(Started::Direct(pid))
 }
 
 /// After the body: `outcome` is `None` when the deadline passed first.
@@ -115,9 +161,13 @@ pub(super) async fn end_timed<T>(
     shared: &Shared,
     conn: &mut PooledConnection,
     timeout: Duration,
-    pid: i32,
+    started: Started,
     outcome: Option<Result<T>>,
 ) -> Result<T> {
+    let pid = match started {
+        Started::Direct(pid) => pid,
+        Started::Bouncer { opened } => return end_bouncer(conn, timeout, opened, outcome).await,
+    };
     match outcome {
         Some(result) => {
             restore_statement_timeout(shared, conn).await;
@@ -144,6 +194,58 @@ pub(super) fn past_deadline(timeout: Duration, what: &str) -> Error {
         format!("{what}: client deadline of {timeout:?}"),
         None,
     )
+}
+
+/// Ends a timed call behind PgBouncer: its own transaction committed (or rolled back), or
+/// the caller's `statement_timeout` restored. No reply by the deadline and the grace after
+/// it: the connection is out of step and not reused.
+async fn end_bouncer<T>(
+    conn: &mut PooledConnection,
+    timeout: Duration,
+    opened: bool,
+    outcome: Option<Result<T>>,
+) -> Result<T> {
+    let Some(result) = outcome else {
+        conn.conn().broken = true;
+        return Err(Error::timeout(
+            TimeoutKind::ClientDeadline,
+            format!(
+                "running the statement (deadline of {timeout:?} behind PgBouncer; no reply from \
+                 the server's statement_timeout, the connection is closed)"
+            ),
+            None,
+        ));
+    };
+    let finish = match (opened, &result) {
+        (true, Ok(_)) => "COMMIT".to_owned(),
+        (true, Err(_)) => "ROLLBACK".to_owned(),
+        (false, _) => {
+            let session = &conn
+                .shared
+                .inner
+                .manager()
+                .pgbouncer
+                .as_ref()
+                .expect("started behind PgBouncer")
+                .session;
+            crate::pgbouncer::set_local_statement_timeout(session, None)
+        }
+    };
+    let done = conn
+        .conn()
+        .track(async |raw| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(finish))
+                .execute(raw)
+                .await?;
+            Ok(())
+        })
+        .await;
+    match (result, done) {
+        (Err(err), _) => Err(err),
+        // Inside the caller's failed transaction the restore fails harmlessly.
+        (Ok(_), Err(err)) if opened || err.sqlstate() != Some("25P02") => Err(err),
+        (Ok(value), _) => Ok(value),
+    }
 }
 
 /// `pg_cancel_backend(pid)` from a second, short-lived connection, the whole of it (connect,

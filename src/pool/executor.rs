@@ -18,42 +18,72 @@ use super::Pool;
 use super::guard::is_stale_plan;
 use crate::error::{Error, into_sqlx};
 use crate::observe;
+use crate::pgbouncer::{self, Statement};
 
 /// A query taken apart so that it can run a second time: after `0A000` ("cached plan must
 /// not change result type", a table changed shape under a cached `SELECT *`), the statement
 /// did not run; the guard cleared the connection's statement cache, and it runs once more.
 /// Only prepared (cached) statements can fail this way, so only their arguments are copied.
+///
+/// Behind PgBouncer (`pgbouncer = true`) the statement is unnamed (not persistent), so it is
+/// never replayed.
 struct Replayable {
     sql: SqlStr,
     args: Option<PgArguments>,
     spare: Option<PgArguments>,
+    persistent: bool,
 }
 
 impl Replayable {
-    fn new<'q, E: Execute<'q, Postgres>>(mut query: E) -> Result<Self, sqlx::Error> {
-        let persistent = query.persistent();
+    fn new<'q, E: Execute<'q, Postgres>>(mut query: E, pool: &Pool) -> Result<Self, sqlx::Error> {
+        let persistent = query.persistent() && pool.shared.inner.manager().pgbouncer.is_none();
         let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
         let spare = if persistent { args.clone() } else { None };
         Ok(Self {
             sql: query.sql(),
             args,
             spare,
+            persistent,
         })
     }
 
     /// The query to run now.
-    fn first(&mut self) -> (SqlStr, Option<PgArguments>) {
-        (self.sql.clone(), self.args.take())
+    fn first(&mut self) -> Statement {
+        Statement {
+            sql: self.sql.clone(),
+            args: self.args.take(),
+            persistent: self.persistent,
+        }
     }
 
     /// The query again, when `err` says its cached plan was stale and it can run again.
-    fn again(&mut self, err: &Error) -> Option<(SqlStr, Option<PgArguments>)> {
+    fn again(&mut self, err: &Error) -> Option<Statement> {
         if is_stale_plan(err) {
             let args = self.spare.take()?;
-            Some((self.sql.clone(), Some(args)))
+            Some(Statement {
+                sql: self.sql.clone(),
+                args: Some(args),
+                persistent: self.persistent,
+            })
         } else {
             None
         }
+    }
+}
+
+/// Runs `work` on `raw`; behind PgBouncer in a transaction of its own that applies the
+/// session settings (see [`crate::pgbouncer`]).
+async fn on_raw<T>(
+    pool: &Pool,
+    raw: &mut sqlx::PgConnection,
+    work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> crate::Result<T>,
+) -> crate::Result<T> {
+    match &pool.shared.inner.manager().pgbouncer {
+        Some(bouncer) => {
+            let begin = format!("BEGIN{}", bouncer.after_begin);
+            pgbouncer::in_transaction(raw, &begin, work).await
+        }
+        None => work(raw).await,
     }
 }
 
@@ -72,7 +102,7 @@ impl<'p> Executor<'p> for &'p Pool {
         let pool = self;
         Box::pin(TryAsyncStream::new(move |yielder| async move {
             observe::pool_executor("fetch_many", &pool.shared.target, |_| None, async {
-                let mut query = Replayable::new(query)?;
+                let mut query = Replayable::new(query, pool)?;
                 let mut conn = pool.acquire().await?;
                 // A stream dropped before its end leaves the statement's reply unread: the
                 // guard keeps the connection marked busy then, and it is discarded.
@@ -82,12 +112,15 @@ impl<'p> Executor<'p> for &'p Pool {
                     let result = conn
                         .conn()
                         .track(async |raw| {
-                            let mut rows = raw.fetch_many(q);
-                            while let Some(item) = rows.try_next().await? {
-                                yielded = true;
-                                yielder.r#yield(item).await;
-                            }
-                            Ok(())
+                            on_raw(pool, raw, async |raw| {
+                                let mut rows = raw.fetch_many(q);
+                                while let Some(item) = rows.try_next().await? {
+                                    yielded = true;
+                                    yielder.r#yield(item).await;
+                                }
+                                Ok(())
+                            })
+                            .await
                         })
                         .await;
                     if let Err(err) = result {
@@ -117,12 +150,14 @@ impl<'p> Executor<'p> for &'p Pool {
         Box::pin(async move {
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
             observe::pool_executor("fetch_optional", &pool.shared.target, rows, async {
-                let mut query = Replayable::new(query)?;
+                let mut query = Replayable::new(query, pool)?;
                 let mut conn = pool.acquire().await?;
                 let q = query.first();
                 let result = conn
                     .conn()
-                    .track(async |raw| Ok(raw.fetch_optional(q).await?))
+                    .track(async |raw| {
+                        on_raw(pool, raw, async |raw| Ok(raw.fetch_optional(q).await?)).await
+                    })
                     .await;
                 match result {
                     Err(err) => match query.again(&err) {

@@ -153,7 +153,10 @@ pub(crate) fn discard(conn: Conn, terminate_via: Option<(&PgConnectOptions, Dura
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let terminate = terminate_via.map(|(options, limit)| (options.clone(), limit));
+    // Pid 0: behind PgBouncer, where no pid is known; closing the socket is all there is.
+    let terminate = terminate_via
+        .filter(|_| conn.pid != 0)
+        .map(|(options, limit)| (options.clone(), limit));
     runtime.spawn(async move {
         if let Some((options, limit)) = terminate {
             if let Err(err) = terminate_backend(&options, limit, conn.pid).await {

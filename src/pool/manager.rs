@@ -35,6 +35,17 @@ pub(crate) struct ConnectionManager {
     pub(crate) credentials: super::credentials::Credentials,
     /// Backend pids of the connections this pool has open.
     pub(crate) live: super::close::LivePids,
+    /// Set behind PgBouncer (`pgbouncer = true`): see [`crate::pgbouncer`].
+    pub(crate) pgbouncer: Option<Bouncer>,
+}
+
+/// What the PgBouncer mode needs at hand for every transaction.
+#[derive(Debug)]
+pub(crate) struct Bouncer {
+    /// Appended to each `BEGIN`: the session settings as `SET LOCAL`s.
+    pub(crate) after_begin: String,
+    /// The configured session settings (per-call timeouts restore `statement_timeout`).
+    pub(crate) session: crate::config::SessionSettings,
 }
 
 /// Written by hand: sqlx's `Debug` for `PgConnectOptions` prints the password.
@@ -69,7 +80,19 @@ impl ConnectionManager {
             reset: Policy::default(),
             credentials: Default::default(),
             live: Default::default(),
+            pgbouncer: None,
         }
+    }
+
+    /// Switches to the PgBouncer mode when the configuration asks for it.
+    pub(crate) fn with_pgbouncer(mut self, config: &crate::config::Config) -> Self {
+        if config.connection().pgbouncer {
+            self.pgbouncer = Some(Bouncer {
+                after_begin: crate::pgbouncer::after_begin(config.session(), None),
+                session: config.session().clone(),
+            });
+        }
+        self
     }
 
     /// Opens a connection outside the pool (for cancelling a statement).
@@ -82,12 +105,17 @@ impl ConnectionManager {
     }
 
     /// Connects and learns the backend pid (for stopping an abandoned statement later).
+    /// Behind PgBouncer the pid would be some server connection's, not this client's: it is
+    /// not asked (`0`), and nothing is cancelled by pid.
     async fn open(&self) -> Result<Conn> {
         let mut raw = connect(
             &*self.credentials.options(&self.options)?,
             self.connect_timeout,
         )
         .await?;
+        if self.pgbouncer.is_some() {
+            return Ok(Conn::new(raw, 0, self.live.register(0)));
+        }
         let pid = tokio::time::timeout(
             self.connect_timeout,
             sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut raw),

@@ -43,7 +43,7 @@
 
 mod boxed;
 mod close;
-mod connect;
+pub(crate) mod connect;
 mod credentials;
 pub(crate) mod deadline;
 mod executor;
@@ -165,7 +165,8 @@ impl Pool {
             pool_settings.health_check,
             pool_settings.max_lifetime,
             Arc::clone(&counters),
-        );
+        )
+        .with_pgbouncer(config);
         let inner = deadpool::managed::Pool::builder(manager)
             .max_size(pool_settings.size.max() as usize)
             .runtime(deadpool::Runtime::Tokio1)

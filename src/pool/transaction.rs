@@ -487,7 +487,12 @@ impl Pool {
     /// automatic retry).
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
-        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(options.begin_sql()));
+        let mut begin = options.begin_sql();
+        if let Some(bouncer) = &self.shared.inner.manager().pgbouncer {
+            // Behind PgBouncer: the session settings, for this transaction only.
+            begin.push_str(&bouncer.after_begin);
+        }
+        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(begin));
         // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
         // that, the session may be inside a transaction sqlx does not know about. The guard
         // keeps the connection busy then, and it is discarded when `conn` drops.

@@ -15,6 +15,7 @@
 
 mod capture;
 pub mod cluster;
+pub mod pgbouncer;
 mod private_server;
 mod proxy;
 mod server;
@@ -22,6 +23,7 @@ mod test_db;
 mod tls_proxy;
 
 pub use capture::Capture;
+pub use pgbouncer::Bouncer;
 pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};
 

@@ -24,6 +24,8 @@ const DROP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TestDb {
     name: String,
     server: ServerState,
+    /// Set when `PGTIDE_TEST_VIA=pgbouncer`: [`url`](Self::url) goes through it.
+    bouncer: Option<crate::Bouncer>,
 }
 
 impl std::fmt::Debug for TestDb {
@@ -58,7 +60,16 @@ impl TestDb {
             .execute(&mut admin)
             .await?;
         created.with_context(|| format!("creating test database {name}"))?;
-        Ok(Self { name, server })
+        let bouncer = if crate::pgbouncer::via_pgbouncer() {
+            Some(crate::Bouncer::shared().await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            name,
+            server,
+            bouncer,
+        })
     }
 
     /// The database's name.
@@ -71,14 +82,34 @@ impl TestDb {
         &self.server
     }
 
-    /// `postgres://` URL of this database (superuser, with password).
+    /// `postgres://` URL of this database (superuser, with password): through the shared
+    /// PgBouncer (marked `?pgbouncer=true`) when `PGTIDE_TEST_VIA=pgbouncer`, else direct.
     pub fn url(&self) -> String {
+        match &self.bouncer {
+            Some(bouncer) => bouncer.url(&self.name),
+            None => self.direct_url(),
+        }
+    }
+
+    /// `postgres://` URL of this database on the server itself, never through PgBouncer.
+    pub fn direct_url(&self) -> String {
         self.server.url(&self.name)
     }
 
-    /// A plain sqlx connection to this database, for setting up and inspecting state.
+    /// Whether [`url`](Self::url) goes through PgBouncer (`PGTIDE_TEST_VIA=pgbouncer`).
+    pub fn via_pgbouncer(&self) -> bool {
+        self.bouncer.is_some()
+    }
+
+    /// The PgBouncer [`url`](Self::url) goes through, when `PGTIDE_TEST_VIA=pgbouncer`.
+    pub fn bouncer(&self) -> Option<&crate::Bouncer> {
+        self.bouncer.as_ref()
+    }
+
+    /// A plain sqlx connection to this database, for setting up and inspecting state
+    /// (always direct: setting up is not what a test through PgBouncer tests).
     pub async fn connect(&self) -> anyhow::Result<PgConnection> {
-        PgConnection::connect(&self.url())
+        PgConnection::connect(&self.direct_url())
             .await
             .with_context(|| format!("connecting to test database {}", self.name))
     }

@@ -28,6 +28,22 @@ pub fn config(db: &TestDb, min: u32, max: u32) -> ConfigBuilder<SecretString, Po
         .ssl_mode(SslMode::Disable)
         .application_name(unique_app_name())
         .pool_size(PoolSize::new(min, max).unwrap())
+        .via_test_bouncer(db)
+}
+
+/// `PGTIDE_TEST_VIA=pgbouncer`: the config goes through the shared PgBouncer, in pgtide's
+/// PgBouncer mode.
+trait ViaTestBouncer {
+    fn via_test_bouncer(self, db: &TestDb) -> Self;
+}
+
+impl ViaTestBouncer for ConfigBuilder<SecretString, PoolSize> {
+    fn via_test_bouncer(self, db: &TestDb) -> Self {
+        match db.bouncer() {
+            Some(b) => self.host(b.host.clone()).port(b.port).pgbouncer(true),
+            None => self,
+        }
+    }
 }
 
 /// The same, through `proxy`.

@@ -192,6 +192,10 @@ pub fn postmaster_pid() -> Option<i32> {
 
 /// `cargo xtask db down`: stops the cluster if it runs; fine to call twice.
 pub fn down() -> anyhow::Result<()> {
+    // The shared PgBouncer in front of it (started by tests), if any.
+    if let Err(e) = pgtide_testkit::pgbouncer::stop_shared() {
+        eprintln!("xtask: could not stop the shared PgBouncer: {e:#}");
+    }
     let layout = Layout::new()?;
     if !layout.data().join("PG_VERSION").exists() {
         eprintln!("xtask: no throwaway PostgreSQL here; nothing to stop");

@@ -202,6 +202,8 @@ pub fn run() -> anyhow::Result<()> {
     interrupted()?;
     cluster::drop_test_databases(&state)?;
 
+    ensure_pgbouncer()?;
+
     let mut failed = Vec::new();
     for step in steps() {
         interrupted()?;
@@ -215,6 +217,9 @@ pub fn run() -> anyhow::Result<()> {
             // Its own process group, so that a signal can be passed to cargo and everything
             // it runs (rustc, test binaries) at once.
             .process_group(0);
+        if step.name == VIA_PGBOUNCER_STEP {
+            cmd.env(pgtide_testkit::pgbouncer::VIA_ENV, "pgbouncer");
+        }
         let status = run_interruptible(&mut cmd)?;
         if !status.success() {
             eprintln!("xtask: {} failed ({status})", step.name);
@@ -319,6 +324,7 @@ fn steps() -> Vec<Step> {
             name: "tests",
             args: tests,
         },
+        via_pgbouncer_step(),
         Step {
             // The bench's every client, one short round (`cargo xtask bench` measures).
             name: "bench --smoke",
@@ -332,6 +338,117 @@ fn steps() -> Vec<Step> {
             ],
         },
     ]
+}
+
+/// The step that runs the query tests a second time through a real PgBouncer in
+/// transaction mode (`PGTIDE_TEST_VIA=pgbouncer`; see `pgtide_testkit::pgbouncer`).
+const VIA_PGBOUNCER_STEP: &str = "tests via pgbouncer";
+
+/// Tests of the second run's binaries that cannot work through PgBouncer's transaction
+/// pooling, each with why. What they prove is either direct-connection machinery or covered
+/// for PgBouncer by `tests/pgbouncer.rs`.
+const NOT_VIA_PGBOUNCER: &[(&str, &str)] = &[
+    // Identify a connection by its backend pid: behind PgBouncer the pid is whichever server
+    // connection answered, and pgtide knows none (see `pgtide::pgbouncer`).
+    (
+        "a_stream_dropped_midway_leaves_no_busy_connection",
+        "backend pid",
+    ),
+    (
+        "a_cancelled_copy_never_goes_back_to_the_pool",
+        "backend pid",
+    ),
+    // The direct-connection cancel (`pg_cancel_backend(pid)`, client deadline); behind
+    // PgBouncer the server's statement_timeout cancels (tests/pgbouncer.rs).
+    (
+        "a_short_per_call_timeout_cancels_on_the_server_and_keeps_the_connection",
+        "pid cancel",
+    ),
+    // Statements with parameters on a raw `&mut *conn` outside a transaction: sqlx prepares
+    // and executes them in two exchanges, between which PgBouncer lends the server
+    // connection to another client. Documented as unsupported in `pgtide::pgbouncer`.
+    (
+        "helpers_and_generated_style_functions_run_on_pool_connection_and_transaction",
+        "raw connection outside a transaction",
+    ),
+    (
+        "a_per_call_timeout_dropped_by_the_caller_does_not_leak_its_session_state",
+        "raw connection outside a transaction",
+    ),
+    (
+        "rows_stream_on_every_kind_of_connection",
+        "raw connection outside a transaction",
+    ),
+    (
+        "text_binary_byte_streams_and_row_streams_load",
+        "raw connection outside a transaction",
+    ),
+    // 10,000 single-row executions: without a statement cache each is prepared again, two
+    // round trips through PgBouncer each (60–90 s); all-or-nothing is covered by the rest.
+    (
+        "ten_thousand_rows_in_one_transaction",
+        "too slow for the suite",
+    ),
+    ("one_failure_rolls_every_row_back", "too slow for the suite"),
+];
+
+fn via_pgbouncer_step() -> Step {
+    let binaries = ["query", "transaction", "stream", "copy", "execute_many"]
+        .iter()
+        .map(|b| format!("binary_id(pgtide::{b})"))
+        .chain(["binary_id(pgtide-example::spans)".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let excluded = NOT_VIA_PGBOUNCER
+        .iter()
+        .map(|(name, _why)| format!("test(={name})"))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let filter: &'static str = Box::leak(format!("({binaries}) - ({excluded})").into_boxed_str());
+    Step {
+        name: VIA_PGBOUNCER_STEP,
+        args: if nextest_available() {
+            vec![
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-tests=fail",
+                "-E",
+                filter,
+            ]
+        } else {
+            // Without nextest: the library's binaries, the same tests left out.
+            let mut args = vec!["test", "-p", "pgtide"];
+            for b in ["query", "transaction", "stream", "copy", "execute_many"] {
+                args.extend(["--test", b]);
+            }
+            args.push("--");
+            for (name, _why) in NOT_VIA_PGBOUNCER {
+                args.extend(["--skip", name]);
+            }
+            args
+        },
+    }
+}
+
+/// The PgBouncer tests need Debian's `pgbouncer`: installed here when missing and we are
+/// root, else the run fails at once naming the command.
+fn ensure_pgbouncer() -> anyhow::Result<()> {
+    if pgtide_testkit::pgbouncer::binary().is_ok() {
+        return Ok(());
+    }
+    const INSTALL: &str = "apt-get install -y pgbouncer";
+    if pgtide_testkit::cluster::running_as_root() {
+        eprintln!("xtask: pgbouncer is missing; installing it: {INSTALL}");
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "pgbouncer"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        if status.is_ok_and(|s| s.success()) && pgtide_testkit::pgbouncer::binary().is_ok() {
+            return Ok(());
+        }
+    }
+    bail!("the PgBouncer tests need Debian's pgbouncer: run `{INSTALL}` as root")
 }
 
 fn step_names() -> Vec<&'static str> {

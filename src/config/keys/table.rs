@@ -447,6 +447,20 @@ pub(crate) static KEYS: &[Key] = &[
             }
         }),
     },
+    // --- scale (issue 16): PgBouncer transaction pooling ---
+    Key {
+        name: "pgbouncer",
+        kind: Kind::Bool,
+        default: Some("false"),
+        doc: "connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`)",
+        example: "true",
+        read: Read::Draft(|d, v| {
+            d.pgbouncer = raw::boolean(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.connection.pgbouncer.to_string()),
+        hash: Some(|c| c.connection.pgbouncer.to_string()),
+    },
 ];
 
 fn path(value: &figment::value::Value) -> Result<PathBuf, String> {

@@ -2,6 +2,7 @@
 //! client configuration, and how the running server compares.
 
 pub mod audit;
+pub mod bouncer;
 pub mod hints;
 pub mod recommend;
 
