@@ -82,6 +82,8 @@ pub mod registry;
 pub mod retry;
 pub mod target;
 pub mod transaction;
+#[cfg(feature = "transfer")]
+pub mod transfer;
 
 pub use connection::Connection;
 pub use execute_many::{Params, execute_many};
