@@ -129,7 +129,7 @@ async fn s3_round_trips_plain_and_gzip_with_a_span_per_transfer() -> anyhow::Res
     let log = capture.text();
     let spans: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("pgtide.transfer{") && l.contains(": close "))
+        .filter(|l| l.contains("pgtide::transfer: close "))
         .collect();
     assert_eq!(spans.len(), 2, "{log}");
     for field in [

@@ -50,6 +50,7 @@ pub(crate) async fn run(
         bytes: 0,
         lines: 0,
         progress: options.progress.clone(),
+        shutting_down: false,
     };
     let copied = copy.to_writer(pool, &mut sink).await;
     let finished = match copied {
@@ -60,7 +61,9 @@ pub(crate) async fn run(
         // The first failure of the sink is the cause; the database's error only says the
         // writer failed. An abort that fails too (the store is gone) adds nothing.
         let err = take(&failure).unwrap_or(err);
-        let _ = sink.output.abort().await;
+        if !sink.shutting_down {
+            let _ = sink.output.abort().await;
+        }
         return Err(err);
     }
     Ok(ExportSummary {

@@ -108,6 +108,9 @@ pub(crate) struct Sink {
     pub(crate) bytes: u64,
     pub(crate) lines: u64,
     pub(crate) progress: Option<super::ProgressFn>,
+    /// Set once shutdown (completing the upload) began: a completion that fails aborts the
+    /// upload itself, and the writer may not be aborted again.
+    pub(crate) shutting_down: bool,
 }
 
 impl Sink {
@@ -146,6 +149,7 @@ impl AsyncWrite for Sink {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.shutting_down = true;
         let poll = self.output.pinned().poll_shutdown(cx);
         self.check(poll)
     }
