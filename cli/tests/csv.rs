@@ -202,7 +202,7 @@ async fn a_malformed_file_leaves_the_table_unchanged_and_names_the_line() -> any
     );
     let o = s.run(&["import", "missing.csv", "--table", "people"]);
     assert!(
-        stderr(&o).contains("cannot open missing.csv"),
+        stderr(&o).contains("pgtide: error: missing.csv: not found"),
         "{}",
         stderr(&o)
     );

@@ -15,8 +15,8 @@ async fn setup(name: &str) -> anyhow::Result<(TestDb, std::path::PathBuf, String
     std::fs::write(dir.join("pgtide.toml"), connection_toml(&db))?;
     let mut conn = sqlx::PgConnection::connect(&db.url()).await?;
     sqlx::raw_sql(
-        "CREATE TABLE books (id integer, title text, price numeric);
-         INSERT INTO books VALUES (1, 'Dune', 9.99), (2, 'Emma, a novel', NULL), (3, 'Kokoro ✓', 12);",
+        "CREATE TABLE shelf (id integer, title text, price numeric);
+         INSERT INTO shelf VALUES (1, 'Dune', 9.99), (2, 'Emma, a novel', NULL), (3, 'Kokoro ✓', 12);",
     )
     .execute(&mut conn)
     .await?;
@@ -55,15 +55,15 @@ async fn s3_round_trip_with_the_aws_environment() -> anyhow::Result<()> {
         &[
             "export",
             "--table",
-            "books",
-            "s3://shop/exports/books.csv.gz",
+            "shelf",
+            "s3://shop/exports/shelf.csv.gz",
             "--header",
         ],
         &env,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("to s3://shop/exports/books.csv.gz"),
+        stderr(&o).contains("to s3://shop/exports/shelf.csv.gz"),
         "{}",
         stderr(&o)
     );
@@ -71,7 +71,7 @@ async fn s3_round_trip_with_the_aws_environment() -> anyhow::Result<()> {
         &dir,
         &[
             "import",
-            "s3://shop/exports/books.csv.gz",
+            "s3://shop/exports/shelf.csv.gz",
             "--table",
             "copy",
             "--create",
@@ -84,11 +84,11 @@ async fn s3_round_trip_with_the_aws_environment() -> anyhow::Result<()> {
         "{}",
         stdout(&o)
     );
-    same(&db, "books", "copy").await?;
+    same(&db, "shelf", "copy").await?;
 
     let o = pgtide_env(
         &dir,
-        &["import", "s3://shop/missing.csv", "--table", "books"],
+        &["import", "s3://shop/missing.csv", "--table", "shelf"],
         &env,
     );
     assert_eq!(o.status.code(), Some(1));
@@ -120,19 +120,19 @@ async fn azure_round_trip_with_the_azure_environment() -> anyhow::Result<()> {
         &[
             "export",
             "--query",
-            "SELECT * FROM books ORDER BY id",
-            "az://exports/books.csv",
+            "SELECT * FROM shelf ORDER BY id",
+            "az://exports/shelf.csv",
         ],
         &env,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mut conn = sqlx::PgConnection::connect(&db.url()).await?;
-    sqlx::raw_sql("CREATE TABLE back (LIKE books)")
+    sqlx::raw_sql("CREATE TABLE back (LIKE shelf)")
         .execute(&mut conn)
         .await?;
     let o = pgtide_env(
         &dir,
-        &["import", "az://exports/books.csv", "--table", "back"],
+        &["import", "az://exports/shelf.csv", "--table", "back"],
         &env,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -141,7 +141,7 @@ async fn azure_round_trip_with_the_azure_environment() -> anyhow::Result<()> {
         "{}",
         stdout(&o)
     );
-    same(&db, "books", "back").await?;
+    same(&db, "shelf", "back").await?;
     assert!(!stderr(&o).contains(AZURITE_KEY) && !stdout(&o).contains(AZURITE_KEY));
     Ok(())
 }
