@@ -89,6 +89,8 @@ pub mod target;
 pub mod testing;
 mod tls;
 pub mod transaction;
+#[cfg(feature = "transfer")]
+pub mod transfer;
 mod tuples;
 
 pub use connection::Connection;

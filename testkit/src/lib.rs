@@ -15,6 +15,7 @@
 
 mod capture;
 pub mod cluster;
+pub mod emulators;
 pub mod pgbouncer;
 mod private_server;
 mod proxy;

@@ -321,6 +321,20 @@ fn steps() -> Vec<Step> {
             args: vec!["test", "--workspace", "--doc"],
         },
         Step {
+            // The transfer tests' object store emulators (moto, Azurite) under target/emulators.
+            name: "emulators",
+            args: vec![
+                "run",
+                "--quiet",
+                "--package",
+                "pgtide-testkit",
+                "--bin",
+                "pgtide-emulators",
+                "--",
+                "install",
+            ],
+        },
+        Step {
             name: "tests",
             args: tests,
         },

@@ -1,10 +1,8 @@
 //! `pgtide export | import`: CSV out of and into a table, streamed through the library's
-//! `COPY` ([`pgtide::copy`]).
+//! `COPY`, by the library's [`pgtide::transfer`].
 
-pub mod blocking;
 pub mod export;
 pub mod import;
-pub mod sniff;
 
 use clap::{ArgMatches, Command};
 

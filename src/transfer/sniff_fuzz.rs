@@ -3,7 +3,7 @@
 //! guesses are consistent with what it was given.
 //!
 //! A fixed seed: the same cases on every run (the test prints how many ran); a longer run:
-//! `PGTIDE_FUZZ_CASES=100000 cargo nextest run -p pgtide-cli -E 'test(sniffing)'`.
+//! `PGTIDE_FUZZ_CASES=100000 cargo nextest run -p pgtide --features transfer -E 'test(sniffing)'`.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};

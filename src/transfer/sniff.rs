@@ -4,8 +4,10 @@
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
+use super::classify::ValueClass;
+
 /// How many bytes of the file the guesses look at.
-pub const SAMPLE: usize = 64 * 1024;
+pub(crate) const SAMPLE: usize = 64 * 1024;
 
 /// The delimiters `--delimiter` may be left out for, in order of preference on a tie.
 const CANDIDATES: [char; 4] = [',', ';', '\t', '|'];
@@ -13,7 +15,7 @@ const CANDIDATES: [char; 4] = [',', ';', '\t', '|'];
 /// The file's encoding: from its byte order mark, else UTF-8 when the sample is valid
 /// UTF-8 (a character cut by the end of the sample counts as valid), else windows-1252 (a
 /// superset of Latin-1's printable characters).
-pub fn encoding(sample: &[u8]) -> &'static Encoding {
+pub(crate) fn encoding(sample: &[u8]) -> &'static Encoding {
     if let Some((enc, _)) = Encoding::for_bom(sample) {
         return enc;
     }
@@ -27,7 +29,7 @@ pub fn encoding(sample: &[u8]) -> &'static Encoding {
 /// The records of `text` split on `delimiter`, `"` quotes respected (a doubled quote inside
 /// quotes is one quote). When `complete` is false the last record may be cut short by the
 /// end of the sample and is dropped.
-pub fn records(text: &str, delimiter: char, complete: bool) -> Vec<Vec<String>> {
+pub(crate) fn records(text: &str, delimiter: char, complete: bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -69,7 +71,7 @@ pub fn records(text: &str, delimiter: char, complete: bool) -> Vec<Vec<String>> 
 /// The delimiter that splits the sample's records (up to 50) into the same number of
 /// fields, more than one; the most fields wins, then the order of [`CANDIDATES`]. `None`
 /// when no candidate is consistent (a one-column file: the caller's default applies).
-pub fn delimiter(text: &str, complete: bool) -> Option<char> {
+pub(crate) fn delimiter(text: &str, complete: bool) -> Option<char> {
     let mut best: Option<(usize, char)> = None;
     for c in CANDIDATES {
         let rows = records(text, c, complete);
@@ -90,7 +92,7 @@ pub fn delimiter(text: &str, complete: bool) -> Option<char> {
 /// Whether the first row is a header: its names equal the table's columns (in any order,
 /// case-insensitively), or every field of it is non-empty text that is not a number,
 /// boolean or date while some later row has a field that is one.
-pub fn has_header(rows: &[Vec<String>], table_columns: &[String]) -> bool {
+pub(crate) fn has_header(rows: &[Vec<String>], table_columns: &[String]) -> bool {
     let Some(first) = rows.first() else {
         return false;
     };
@@ -112,23 +114,7 @@ pub fn has_header(rows: &[Vec<String>], table_columns: &[String]) -> bool {
 
 /// A number, a boolean or an ISO date: what a column name is not.
 fn is_data(s: &str) -> bool {
-    s.parse::<f64>().is_ok()
-        || matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "t" | "f"
-        )
-        || is_date(s)
-}
-
-/// `YYYY-MM-DD`, optionally followed by a time.
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
+    ValueClass::of(s).is_some_and(ValueClass::is_data)
 }
 
 #[cfg(test)]

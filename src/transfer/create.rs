@@ -1,10 +1,12 @@
 //! `--create`: a `CREATE TABLE` with column types inferred from the sample rows, and the
 //! check that an existing table's columns are the file's header.
 
+use super::classify::column_class;
+
 /// `CREATE TABLE "table" ("name" type, …)`: names from the header (sanitised, quoted), or
 /// `column_1…`; each type the narrowest of integer, bigint, numeric, boolean, date,
 /// timestamptz, uuid, json, text that every non-empty sample value of the column fits.
-pub fn create_table(table: &str, header: Option<&[String]>, rows: &[Vec<String>]) -> String {
+pub(crate) fn create_table(table: &str, header: Option<&[String]>, rows: &[Vec<String>]) -> String {
     let width = header
         .map(<[String]>::len)
         .into_iter()
@@ -17,7 +19,7 @@ pub fn create_table(table: &str, header: Option<&[String]>, rows: &[Vec<String>]
         .enumerate()
         .map(|(i, name)| {
             let values = rows.iter().filter_map(|r| r.get(i)).map(String::as_str);
-            format!("{} {}", ident(name), infer(values))
+            format!("{} {}", ident(name), column_class(values).sql_type())
         })
         .collect();
     format!("CREATE TABLE {} ({})", ident(table), columns.join(", "))
@@ -26,7 +28,7 @@ pub fn create_table(table: &str, header: Option<&[String]>, rows: &[Vec<String>]
 /// The table's name for each header name (an exact match, else the one case-insensitive
 /// match), or the differences: header names the table lacks and table columns the file
 /// lacks.
-pub fn match_columns(header: &[String], columns: &[String]) -> Result<Vec<String>, String> {
+pub(crate) fn match_columns(header: &[String], columns: &[String]) -> Result<Vec<String>, String> {
     let mut matched = Vec::new();
     let mut missing = Vec::new();
     for name in header {
@@ -88,67 +90,6 @@ fn column_names(header: Option<&[String]>, width: usize) -> Vec<String> {
 /// `name` as a quoted identifier.
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('\0', "").replace('"', "\"\""))
-}
-
-/// The narrowest type all non-empty `values` fit (text when there are none).
-fn infer<'a>(values: impl Iterator<Item = &'a str>) -> &'static str {
-    type Fits = fn(&str) -> bool;
-    const TYPES: [(&str, Fits); 8] = [
-        ("integer", |v| v.parse::<i32>().is_ok()),
-        ("bigint", |v| v.parse::<i64>().is_ok()),
-        ("numeric", is_numeric),
-        ("boolean", |v| {
-            matches!(
-                v.to_ascii_lowercase().as_str(),
-                "true" | "false" | "t" | "f"
-            )
-        }),
-        ("date", |v| v.len() == 10 && is_date(v)),
-        ("timestamptz", |v| v.len() > 10 && is_date(v)),
-        ("uuid", is_uuid),
-        ("json", |v| {
-            (v.starts_with('{') || v.starts_with('['))
-                && serde_json::from_str::<serde_json::Value>(v).is_ok()
-        }),
-    ];
-    let values: Vec<&str> = values.map(str::trim).filter(|v| !v.is_empty()).collect();
-    if values.is_empty() {
-        return "text";
-    }
-    TYPES
-        .iter()
-        .find(|(_, fits)| values.iter().all(|v| fits(v)))
-        .map_or("text", |(name, _)| name)
-}
-
-fn is_numeric(v: &str) -> bool {
-    let v = v.strip_prefix(['-', '+']).unwrap_or(v);
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    !(int.is_empty() && frac.is_empty())
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_date(v: &str) -> bool {
-    let b = v.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && (b.len() == 10 || matches!(b[10], b' ' | b'T'))
-}
-
-fn is_uuid(v: &str) -> bool {
-    v.len() == 36
-        && v.char_indices().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
 }
 
 #[cfg(test)]
