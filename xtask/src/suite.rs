@@ -454,11 +454,18 @@ fn ensure_pgbouncer() -> anyhow::Result<()> {
     const INSTALL: &str = "apt-get install -y pgbouncer";
     if pgtide_testkit::cluster::running_as_root() {
         eprintln!("xtask: pgbouncer is missing; installing it: {INSTALL}");
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "pgbouncer"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-        if status.is_ok_and(|s| s.success()) && pgtide_testkit::pgbouncer::binary().is_ok() {
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // Package lists as old as the machine's image may name a version the mirror no
+        // longer has: refresh them once when the first try fails.
+        let installed = apt(&["install", "-y", "pgbouncer"])
+            || (apt(&["update"]) && apt(&["install", "-y", "pgbouncer"]));
+        if installed && pgtide_testkit::pgbouncer::binary().is_ok() {
             return Ok(());
         }
     }
