@@ -101,37 +101,45 @@ impl<'p> Executor<'p> for &'p Pool {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
         Box::pin(TryAsyncStream::new(move |yielder| async move {
-            observe::pool_executor("fetch_many", &pool.shared.target, |_| None, async {
-                let mut query = Replayable::new(query, pool)?;
-                let mut conn = pool.acquire().await?;
-                // A stream dropped before its end leaves the statement's reply unread: the
-                // guard keeps the connection marked busy then, and it is discarded.
-                let mut next = Some(query.first());
-                while let Some(q) = next.take() {
-                    let mut yielded = false;
-                    let result = conn
-                        .conn()
-                        .track(async |raw| {
-                            on_raw(pool, raw, async |raw| {
-                                let mut rows = raw.fetch_many(q);
-                                while let Some(item) = rows.try_next().await? {
-                                    yielded = true;
-                                    yielder.r#yield(item).await;
-                                }
-                                Ok(())
+            // Boxed here: the body's state (acquire, retry, the driver's call) is large, and
+            // the span wrappers move their future by value; moving a pointer instead of the
+            // state cut ~140k instructions of memcpy per point select (callgrind).
+            observe::pool_executor(
+                "fetch_many",
+                &pool.shared.target,
+                |_| None,
+                Box::pin(async {
+                    let mut query = Replayable::new(query, pool)?;
+                    let mut conn = pool.acquire().await?;
+                    // A stream dropped before its end leaves the statement's reply unread: the
+                    // guard keeps the connection marked busy then, and it is discarded.
+                    let mut next = Some(query.first());
+                    while let Some(q) = next.take() {
+                        let mut yielded = false;
+                        let result = conn
+                            .conn()
+                            .track(async |raw| {
+                                on_raw(pool, raw, async |raw| {
+                                    let mut rows = raw.fetch_many(q);
+                                    while let Some(item) = rows.try_next().await? {
+                                        yielded = true;
+                                        yielder.r#yield(item).await;
+                                    }
+                                    Ok(())
+                                })
+                                .await
                             })
-                            .await
-                        })
-                        .await;
-                    if let Err(err) = result {
-                        match query.again(&err) {
-                            Some(q) if !yielded => next = Some(q),
-                            _ => return Err(err),
+                            .await;
+                        if let Err(err) = result {
+                            match query.again(&err) {
+                                Some(q) if !yielded => next = Some(q),
+                                _ => return Err(err),
+                            }
                         }
                     }
-                }
-                Ok(())
-            })
+                    Ok(())
+                }),
+            )
             .await
             .map_err(into_sqlx)
         }))
@@ -149,28 +157,34 @@ impl<'p> Executor<'p> for &'p Pool {
         let pool = self;
         Box::pin(async move {
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
-            observe::pool_executor("fetch_optional", &pool.shared.target, rows, async {
-                let mut query = Replayable::new(query, pool)?;
-                let mut conn = pool.acquire().await?;
-                let q = query.first();
-                let result = conn
-                    .conn()
-                    .track(async |raw| {
-                        on_raw(pool, raw, async |raw| Ok(raw.fetch_optional(q).await?)).await
-                    })
-                    .await;
-                match result {
-                    Err(err) => match query.again(&err) {
-                        Some(q) => {
-                            conn.conn()
-                                .track(async |raw| Ok(raw.fetch_optional(q).await?))
-                                .await
-                        }
-                        None => Err(err),
-                    },
-                    ok => ok,
-                }
-            })
+            // Boxed for the same reason as in `fetch_many`.
+            observe::pool_executor(
+                "fetch_optional",
+                &pool.shared.target,
+                rows,
+                Box::pin(async {
+                    let mut query = Replayable::new(query, pool)?;
+                    let mut conn = pool.acquire().await?;
+                    let q = query.first();
+                    let result = conn
+                        .conn()
+                        .track(async |raw| {
+                            on_raw(pool, raw, async |raw| Ok(raw.fetch_optional(q).await?)).await
+                        })
+                        .await;
+                    match result {
+                        Err(err) => match query.again(&err) {
+                            Some(q) => {
+                                conn.conn()
+                                    .track(async |raw| Ok(raw.fetch_optional(q).await?))
+                                    .await
+                            }
+                            None => Err(err),
+                        },
+                        ok => ok,
+                    }
+                }),
+            )
             .await
             .map_err(into_sqlx)
         })
