@@ -24,7 +24,8 @@ pub fn run(client: &str, queries: u64) -> anyhow::Result<()> {
     rt.block_on(queries_of(client, &pools, 200));
     hot_loop(&rt, queries_of(client, &pools, queries));
     // Let the pools' background work settle outside the measured span.
-    rt.block_on(tokio::time::sleep(Duration::from_millis(10)));
+    // (The timer is made inside the runtime: `sleep` needs its context when called.)
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(10)).await });
     drop((pools, db));
     eprintln!("profiled {queries} queries through {client}");
     Ok(())
