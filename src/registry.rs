@@ -4,8 +4,14 @@
 //! same configuration gives the same pool (clones share it); concurrent first asks open one
 //! pool. A changed configuration for a profile (a rotated password, any changed key: the
 //! registry compares [`Config::config_hash`]) gets a new pool, and the old one is closed in
-//! the background: it refuses new checkouts and its work in flight finishes, within
-//! [`Pool::close`]'s grace period (stragglers after that are terminated).
+//! the background: it refuses new checkouts and its work in flight finishes, within the
+//! close grace ([`Registry::with_close_grace`], default [`Pool::close`]'s). Stragglers after
+//! that are terminated on the server, through the new pool when the old pool's credentials
+//! were rotated away (same server and role, a password that works).
+//!
+//! A password read from a `secret://file/PATH` reference is not part of the configuration's
+//! identity, the reference is ([`Config::password_reference`]): rewriting the file keeps the
+//! pool, which reads the new password for its next connection.
 //!
 //! ```
 //! use pgtide::config::Config;
@@ -27,11 +33,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use tokio::sync::OnceCell;
 
 use crate::config::{Config, ConfigHash};
 use crate::error::Result;
-use crate::pool::Pool;
+use crate::pool::{DEFAULT_CLOSE_GRACE, Pool};
 
 /// Pools by profile, each built once per configuration. See the [module docs](self).
 #[derive(Default)]
@@ -39,12 +47,24 @@ pub struct Registry {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     current: HashMap<String, Slot>,
     /// Pools replaced by a newer configuration, being closed.
     draining: Vec<tokio::task::JoinHandle<()>>,
     closed: bool,
+    /// How long closing pools wait for work in flight.
+    close_grace: Duration,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            current: HashMap::new(),
+            draining: Vec::new(),
+            closed: false,
+            close_grace: DEFAULT_CLOSE_GRACE,
+        }
+    }
 }
 
 struct Slot {
@@ -65,6 +85,15 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty registry whose pools, when closed (replaced, or by
+    /// [`close_all`](Self::close_all)), wait `grace` for work in flight before terminating
+    /// the stragglers ([`Pool::close_within`]). Default: [`DEFAULT_CLOSE_GRACE`].
+    pub fn with_close_grace(grace: Duration) -> Self {
+        let registry = Self::new();
+        registry.lock().close_grace = grace;
+        registry
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -95,23 +124,30 @@ impl Registry {
                     },
                 ),
             };
+            let cell = Arc::clone(&state.current[config.profile()].pool);
             if let Some(old) = replaced.and_then(|slot| slot.pool.get().cloned()) {
                 tracing::info!(target: "pgtide::pool", profile = config.profile(), "configuration changed; closing the old pool");
+                // Stragglers past the grace are terminated through the new pool when the old
+                // credentials no longer work (the rotation that replaced it).
+                let successor = Arc::clone(&cell);
+                let grace = state.close_grace;
                 state.draining.push(tokio::spawn(async move {
-                    old.close().await;
+                    old.close_with(grace, &move || successor.get().cloned())
+                        .await;
                 }));
             }
-            Arc::clone(&state.current[config.profile()].pool)
+            cell
         };
         cell.get_or_try_init(|| Pool::connect(config))
             .await
             .cloned()
     }
 
-    /// Closes every pool (current and draining ones) and waits for them ([`Pool::close`]);
+    /// Closes every pool (draining ones first, then current ones) and waits for them
+    /// ([`Pool::close_within`] with the registry's close grace);
     /// later asks fail with [`Error::Closed`](crate::Error::Closed). Idempotent.
     pub async fn close_all(&self) {
-        let (pools, draining) = {
+        let (pools, draining, grace) = {
             let mut state = self.lock();
             state.closed = true;
             let pools: Vec<Pool> = state
@@ -119,12 +155,17 @@ impl Registry {
                 .values()
                 .filter_map(|slot| slot.pool.get().cloned())
                 .collect();
-            (pools, std::mem::take(&mut state.draining))
+            (
+                pools,
+                std::mem::take(&mut state.draining),
+                state.close_grace,
+            )
         };
-        futures_util::future::join_all(pools.iter().map(|pool| pool.close())).await;
+        // Draining pools first: their stragglers may need the current pools to be terminated.
         for task in draining {
             let _ = task.await;
         }
+        futures_util::future::join_all(pools.iter().map(|pool| pool.close_within(grace))).await;
     }
 }
 

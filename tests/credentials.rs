@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::role::{TestRole, config_as};
+use pgtide::config::Config;
+use pgtide::registry::Registry;
 use pgtide::{ErrorKind, Pool, SecretString};
 use pgtide_testkit::TestDb;
 
@@ -131,6 +133,96 @@ async fn a_bad_reference_is_refused_at_once() -> anyhow::Result<()> {
         .set_password_reference("secret://file//nonexistent/pgtide-pw")
         .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/pgtide-pw"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pool_loaded_from_a_toml_file_follows_its_secret_file() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    let role = TestRole::create(&db, &mut admin, "toml", "one").await?;
+    let dir = tempdir(&db)?;
+    let secret = dir.join("pg-password");
+    std::fs::write(&secret, "one\n")?;
+    let reference = format!("secret://file/{}", secret.display());
+    let file = dir.join("pgtide.toml");
+    let s = db.server();
+    std::fs::write(
+        &file,
+        format!(
+            "[default]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nuser = \"{}\"\n\
+             password = \"{reference}\"\nsslmode = \"disable\"\n\
+             application_name = \"{}\"\n[default.pool]\nmax_size = 3\n",
+            s.host,
+            s.port,
+            db.name(),
+            role.name,
+            common::unique_app_name(),
+        ),
+    )?;
+    let load = || {
+        Config::loader()
+            .file(&file)
+            .env(std::iter::empty::<(String, String)>())
+            .load()
+    };
+    let cfg = load()?;
+    assert_eq!(cfg.password_reference(), Some(reference.as_str()));
+    let registry = Registry::new();
+    let pool = registry.pool(&cfg).await?;
+    let mut first = pool.acquire().await?;
+
+    // Mid-run rotation: the role's password and the secret file change.
+    role.set_password(&mut admin, "two").await?;
+    std::fs::write(&secret, "two\n")?;
+    // Reloading gives the same configuration (the reference, not the value, is hashed)...
+    let reloaded = load()?;
+    assert_eq!(reloaded.config_hash(), cfg.config_hash());
+    let same = registry.pool(&reloaded).await?;
+    assert!(same.same_pool(&pool), "a rotated file keeps its pool");
+    // ...and the pool's next new connection reads the new password, with nothing to call.
+    let second = same.acquire().await?;
+    assert_eq!(pool.stats().size, 2);
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *first)
+        .await?;
+    assert_eq!(
+        one, 1,
+        "the connection opened before the rotation keeps working"
+    );
+    assert!(!format!("{cfg:?}").contains("\"one\""));
+    drop((first, second));
+    registry.close_all().await;
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+#[test]
+fn literal_and_env_passwords_keep_no_reference() -> anyhow::Result<()> {
+    let base = [("DATABASE_URL", "postgres://app@db.internal/app")];
+    let literal = Config::loader()
+        .no_file_search()
+        .env(base.into_iter().chain([("PGPASSWORD", "pw")]))
+        .load()?;
+    assert_eq!(literal.password_reference(), None);
+    let env = Config::loader()
+        .no_file_search()
+        .env(base.into_iter().chain([
+            ("PGTIDE_DEFAULT__PASSWORD", "secret://env/PW"),
+            ("PW", "pw"),
+        ]))
+        .load()?;
+    assert_eq!(env.password_reference(), None, "resolved once, at load");
+    // An env reference hashes by its value: different values, different configurations.
+    let other = Config::loader()
+        .no_file_search()
+        .env(base.into_iter().chain([
+            ("PGTIDE_DEFAULT__PASSWORD", "secret://env/PW"),
+            ("PW", "other"),
+        ]))
+        .load()?;
+    assert_ne!(env.config_hash(), other.config_hash());
+    assert_eq!(env.config_hash(), literal.config_hash());
     Ok(())
 }
 

@@ -104,3 +104,55 @@ async fn a_rotated_password_gives_a_new_pool_while_the_old_drains() -> anyhow::R
     .await;
     Ok(())
 }
+
+#[tokio::test]
+async fn after_a_rotation_the_old_pools_straggler_is_terminated_through_the_new_pool()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut admin = db.connect().await?;
+    let role = TestRole::create(&db, &mut admin, "drain", "first-pw").await?;
+    let old_cfg = config_as(&db, &role.name, "first-pw", 2, None)?;
+    let registry = Registry::with_close_grace(Duration::from_millis(200));
+    let old = registry.pool(&old_cfg).await?;
+    // A holder that never hands its connection back.
+    let mut held = old.acquire().await?;
+    let held_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *held)
+        .await?;
+
+    // Rotation: the old pool's password no longer opens a connection.
+    role.set_password(&mut admin, "second-pw").await?;
+    let new_cfg = config_as(
+        &db,
+        &role.name,
+        "second-pw",
+        2,
+        Some(&old_cfg.connection().application_name),
+    )?;
+    let new = registry.pool(&new_cfg).await?;
+    assert!(!new.same_pool(&old));
+
+    // The drain outlives its grace; the straggler is terminated with credentials that work.
+    registry.close_all().await;
+    eventually("the old pool's straggler is terminated", SOON, async || {
+        !sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)",
+        )
+        .bind(held_pid)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+    })
+    .await;
+    let err = sqlx::query("SELECT 1")
+        .execute(&mut *held)
+        .await
+        .unwrap_err();
+    assert!(pgtide::Error::from(err).is_connection_lost());
+    drop(held);
+    eventually("every connection is closed", SOON, async || {
+        backends(&mut admin, &new_cfg).await == 0
+    })
+    .await;
+    Ok(())
+}

@@ -79,11 +79,23 @@ impl Merged<'_> {
         let default = PoolSize::default(); // the key table's defaults
         let size = PoolSize::new(min.unwrap_or(default.min()), max.unwrap_or(default.max()))
             .map_err(|e| self.locate(e))?;
-        builder
+        let mut config = builder
             .password(password)
             .pool_size(size)
             .check()
-            .map_err(|e| self.locate(e))
+            .map_err(|e| self.locate(e))?;
+        config.password_reference = self.file_reference();
+        Ok(config)
+    }
+
+    /// The effective password's `secret://file/…` reference, if it is one: pools re-read it.
+    fn file_reference(&self) -> Option<String> {
+        if self.code_password.is_some() {
+            return None;
+        }
+        let value = self.get("password")?;
+        let written = raw::secret_text(&value).ok()?;
+        secret_ref::is_file_reference(written).then(|| written.to_owned())
     }
 
     /// The password as it will be used, if it resolves: for scrubbing errors.

@@ -445,6 +445,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
             },
             retry: d.retry,
             codegen: d.codegen,
+            password_reference: None,
         })
     }
 }

@@ -2,6 +2,11 @@
 //!
 //! `hash = SHA-256("pgtide-config-v1" ‖ canonical fields ‖ HMAC-SHA-256(key, password))`.
 //!
+//! When the password comes from a `secret://file/PATH` reference
+//! ([`Config::password_reference`]), the reference takes the password's place: pools re-read
+//! the file for each new connection, so a rotated secret behind an unchanged reference is the
+//! same configuration (a [`Registry`](crate::registry::Registry) keeps its pool).
+//!
 //! The canonical fields are every setting but the password, each as `name`, length-prefixed
 //! value, in a fixed order (durations in nanoseconds), so equal configurations hash equal and
 //! any change changes the hash. The password enters only through an HMAC under a key:
@@ -77,8 +82,15 @@ impl Config {
         }
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .expect("HMAC accepts keys of any length");
-        mac.update(self.connection.password.expose_secret().as_bytes());
-        hasher.update(b"password");
+        // A pool re-reads a file reference for each connection: the reference, not the value
+        // read at load, identifies the configuration, so a rotated file keeps its pool.
+        if let Some(reference) = &self.password_reference {
+            mac.update(reference.as_bytes());
+            hasher.update(b"password_reference");
+        } else {
+            mac.update(self.connection.password.expose_secret().as_bytes());
+            hasher.update(b"password");
+        }
         hasher.update(mac.finalize().into_bytes());
         ConfigHash(hasher.finalize().into())
     }

@@ -59,6 +59,12 @@ pub(crate) fn is_reference(value: &str) -> bool {
     value.starts_with("secret://")
 }
 
+/// Whether `value` is a `secret://file/PATH` reference: one worth re-reading later, since a
+/// file can change under a running process (its environment cannot).
+pub(crate) fn is_file_reference(value: &str) -> bool {
+    value.starts_with("secret://file/")
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;

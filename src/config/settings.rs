@@ -24,6 +24,8 @@ pub struct Config {
     pub(crate) pool: PoolSettings,
     pub(crate) retry: RetrySettings,
     pub(crate) codegen: CodegenSettings,
+    // Lifecycle (issue 12): where the password is re-read from for each new connection.
+    pub(crate) password_reference: Option<String>,
 }
 
 impl Config {
@@ -55,6 +57,16 @@ impl Config {
     pub fn codegen(&self) -> &CodegenSettings {
         &self.codegen
     }
+    /// The `secret://file/PATH` reference the password was read from, when the configuration
+    /// names one (in any source). A [`Pool`](crate::Pool) built from this configuration
+    /// re-reads it for each new connection, so a rotated secret file is picked up without a
+    /// restart, and the [config hash](Config::config_hash) covers the reference rather than
+    /// the value read at load. `None` for a literal password, one given in code, and a
+    /// `secret://env/NAME` reference (a process's environment does not change from outside:
+    /// that value is resolved once, at load).
+    pub fn password_reference(&self) -> Option<&str> {
+        self.password_reference.as_deref()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -67,6 +79,9 @@ impl std::fmt::Debug for Config {
             .field("pool", &self.pool)
             .field("retry", &self.retry)
             .field("codegen", &self.codegen)
+            // A reference names where the secret is, never the secret: shown, as
+            // `pgtide config show` shows it.
+            .field("password_reference", &self.password_reference)
             .finish()
     }
 }

@@ -110,6 +110,18 @@ impl Pool {
     ///
     /// Idempotent: a second call closes nothing more and deals with what is still in use.
     pub async fn close_within(&self, grace: Duration) -> CloseOutcome {
+        self.close_with(grace, &|| None).await
+    }
+
+    /// As [`close_within`](Self::close_within); when this pool's own credentials no longer
+    /// open a connection (its password was rotated), stragglers are terminated through
+    /// `successor()` instead: the pool that replaced it (same server and role, working
+    /// credentials). Asked only when needed, so a successor still connecting can be given.
+    pub(crate) async fn close_with(
+        &self,
+        grace: Duration,
+        successor: &(dyn Fn() -> Option<Pool> + Send + Sync),
+    ) -> CloseOutcome {
         let shared = &self.shared;
         shared.stop_maintenance();
         let idle = shared.inner.retain(|_, _| false).removed;
@@ -127,7 +139,7 @@ impl Pool {
                 };
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                let terminated = terminate_stragglers(shared).await;
+                let terminated = terminate_stragglers(shared, successor).await;
                 tracing::warn!(target: "pgtide::pool", in_use, terminated, "pool closed with connections still in use: their backends were terminated");
                 let still_in_use = wait_for_hand_back(shared, TERMINATE_LIMIT).await;
                 return CloseOutcome {
@@ -154,29 +166,50 @@ async fn close_now(shared: &Shared, conns: Vec<Conn>) {
     .await;
 }
 
+/// Stops the listed backends, but only sessions of the connection's own database and login
+/// role: a pid whose backend died while held may since belong to someone else's session.
+const TERMINATE_OURS: &str =
+    // CASE: the checks come first (AND promises no order of evaluation).
+    "SELECT count(*) FILTER (WHERE CASE \
+         WHEN datname = current_database() AND usename = session_user \
+         THEN pg_terminate_backend(pid) ELSE false END) \
+     FROM pg_stat_activity WHERE pid = ANY($1::int4[])";
+
 /// Terminates the backends of every connection the pool still has open (after the idle ones
-/// were closed, those are the ones in use). Returns how many the server stopped.
-async fn terminate_stragglers(shared: &Shared) -> usize {
+/// were closed, those are the ones in use), from a connection of its own, or through
+/// `successor` when the pool's credentials fail (a rotated password). Returns how many the
+/// server stopped.
+async fn terminate_stragglers(
+    shared: &Shared,
+    successor: &(dyn Fn() -> Option<Pool> + Send + Sync),
+) -> usize {
     let manager = shared.inner.manager();
     let pids = manager.live.snapshot();
     if pids.is_empty() {
         return 0;
     }
     let stop = async {
-        let mut other = manager.connect_unpooled().await?;
-        // Only sessions of this pool's database and login role: a pid whose backend died
-        // while held may since belong to someone else's session.
-        let stopped: i64 = sqlx::query_scalar(
-            // CASE: the checks come first (AND promises no order of evaluation).
-            "SELECT count(*) FILTER (WHERE CASE \
-                 WHEN datname = current_database() AND usename = session_user \
-                 THEN pg_terminate_backend(pid) ELSE false END) \
-             FROM pg_stat_activity WHERE pid = ANY($1::int4[])",
-        )
-        .bind(&pids)
-        .fetch_one(&mut other)
-        .await?;
-        let _ = tokio::time::timeout(TERMINATE_LIMIT, other.close()).await;
+        let stopped: i64 = match manager.connect_unpooled().await {
+            Ok(mut other) => {
+                let stopped = sqlx::query_scalar(TERMINATE_OURS)
+                    .bind(&pids)
+                    .fetch_one(&mut other)
+                    .await?;
+                let _ = tokio::time::timeout(TERMINATE_LIMIT, other.close()).await;
+                stopped
+            }
+            Err(own) => {
+                let Some(next) = successor() else {
+                    return Err(own);
+                };
+                tracing::debug!(target: "pgtide::pool", error = %own, "the closing pool cannot connect; terminating its stragglers through the pool that replaced it");
+                // A checkout of the successor, not a borrower: nothing of its session changes.
+                sqlx::query_scalar(TERMINATE_OURS)
+                    .bind(&pids)
+                    .fetch_one(&next)
+                    .await?
+            }
+        };
         Ok::<i64, crate::Error>(stopped)
     };
     match tokio::time::timeout(manager.connect_timeout.saturating_mul(2), stop).await {

@@ -5,9 +5,15 @@
 //! afterwards (growing the pool, replacing an old or broken one, [`Pool::connect_unpooled`])
 //! asks the provider first.
 //!
-//! The built-in provider, [`Pool::set_password_reference`], re-reads a `secret://file/PATH`
-//! or `secret://env/NAME` reference for each new connection: rotate by rewriting the file
-//! (or the variable) after changing the role's password.
+//! The built-in provider re-reads a `secret://file/PATH` reference for each new connection:
+//! rotate by rewriting the file after changing the role's password. A pool whose
+//! configuration read its password from such a reference ([`Config::password_reference`],
+//! any source: file, environment, `DATABASE_URL`…) follows it from the start, with nothing
+//! to call; [`Pool::set_password_reference`] is the explicit form (also for
+//! `secret://env/NAME`, read from the process environment at each connection). Both go
+//! through [`Pool::set_password_provider`].
+//!
+//! [`Config::password_reference`]: crate::config::Config::password_reference
 
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
@@ -96,8 +102,21 @@ impl Pool {
         }
         let reference = reference.to_owned();
         read_reference(&reference).map_err(reference_error)?;
-        self.set_password_provider(move || read_reference(&reference).map_err(Into::into));
+        self.follow_reference(reference);
         Ok(())
+    }
+
+    /// Re-reads `reference` for each new connection; the one code path of both the
+    /// configuration's reference and [`set_password_reference`](Self::set_password_reference).
+    pub(crate) fn follow_reference(&self, reference: String) {
+        self.set_password_provider(move || read_reference(&reference).map_err(Into::into));
+    }
+
+    /// Follows the configuration's `secret://file/…` reference, if it has one (at build).
+    pub(crate) fn follow_config_reference(&self) {
+        if let Some(reference) = self.shared.config.password_reference() {
+            self.follow_reference(reference.to_owned());
+        }
     }
 }
 

@@ -173,7 +173,7 @@ impl Pool {
             .build()
             .expect("a runtime is set, so building cannot fail");
         let c = config.connection();
-        Ok(Self {
+        let pool = Self {
             shared: Arc::new(Shared {
                 inner,
                 target: Target::new(c.database.clone(), format!("{}:{}", c.host, c.port)),
@@ -183,7 +183,9 @@ impl Pool {
                 slow_acquire_nanos: AtomicU64::new(DEFAULT_SLOW_ACQUIRE.as_nanos() as u64),
                 maintenance: std::sync::Mutex::new(None),
             }),
-        })
+        };
+        pool.follow_config_reference();
+        Ok(pool)
     }
 
     /// Checks out a connection, waiting at most `pool.acquire_timeout`.
