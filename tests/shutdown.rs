@@ -162,3 +162,54 @@ async fn an_idle_holder_past_the_grace_period_finds_its_connection_terminated() 
     assert_eq!(pool.close().await.still_in_use, 0);
     Ok(())
 }
+
+/// An application's runtime shuts down (its `main` returns) while a task holds the last
+/// clone of the pool and a connection: no `close` was called, yet every session ends with
+/// `Terminate`, none is just cut off.
+#[test]
+fn a_runtime_shutting_down_with_the_pool_in_use_ends_every_session_cleanly() -> anyhow::Result<()> {
+    let outside = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let db = outside.block_on(TestDb::new())?;
+    let cfg = config(&db, 2, 3).build()?;
+    let mut admin = outside.block_on(db.connect())?;
+    let abandoned_before = outside.block_on(abandoned(&mut admin, &db));
+
+    let app = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    app.block_on(async {
+        let pool = Pool::connect(&cfg).await?;
+        let (holding, held) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut conn = pool.acquire().await.expect("a checkout");
+            let one: i32 = sqlx::query_scalar("SELECT 1")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("a query");
+            let _ = holding.send(one);
+            // Never finishes: dropped by the runtime's shutdown, connection and pool with it.
+            std::future::pending::<()>().await;
+            drop((conn, pool));
+        });
+        assert_eq!(held.await?, 1);
+        anyhow::Ok(())
+    })?;
+    assert_eq!(outside.block_on(backends(&mut admin, &cfg)), 2);
+    app.shutdown_timeout(Duration::from_secs(5));
+
+    outside.block_on(async {
+        eventually("every session ended", SOON, async || {
+            backends(&mut admin, &cfg).await == 0
+        })
+        .await;
+        assert_eq!(
+            abandoned(&mut admin, &db).await,
+            abandoned_before,
+            "each session ended with Terminate, none was cut off"
+        );
+    });
+    Ok(())
+}

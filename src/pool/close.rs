@@ -1,9 +1,10 @@
 //! Closing a pool: no new checkouts, in-flight work gets a grace period, every connection is
 //! closed politely (sqlx's `PgConnection::close()`, which sends `Terminate`).
 //!
-//! One owner: [`Pool::close`]. The only other piece is the hand-back path
+//! One owner: [`Pool::close`]. The other pieces are the hand-back path
 //! (`PooledConnection`'s `Drop`), which closes a connection handed back to a closed pool
-//! instead of parking it.
+//! instead of parking it, and [`terminate_idle_on_drop`], which says goodbye to the idle
+//! connections of a pool dropped without closing (the runtime shutting down).
 //!
 //! Stragglers (still in use when the grace period ends) are stopped on the server:
 //! [`LivePids`] knows the backend pid of every connection the pool has open (a [`LivePid`]
@@ -151,6 +152,23 @@ impl Pool {
             // Hand-backs are not announced: look again shortly (bounded by `grace`).
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// The last clone of a pool is being dropped without [`Pool::close`]: typically a runtime
+/// shutting down, dropping the tasks that held the pool (every connection is back by then:
+/// each checkout holds a clone). Nothing can be awaited in `Drop`, and nothing spawned runs
+/// on a runtime that is shutting down, so each idle connection's polite close is polled
+/// once, here: the `Terminate` message is a few bytes that the socket's send buffer takes at
+/// once, and the server ends the session cleanly instead of seeing the socket cut (it would
+/// count it in `pg_stat_database.sessions_abandoned`). Once the runtime that opened the
+/// connections is gone its sockets cannot be written; they are just dropped.
+pub(crate) fn terminate_idle_on_drop(shared: &Shared) {
+    use futures_util::FutureExt;
+    for conn in shared.inner.retain(|_, _| false).removed {
+        Counters::bump(&shared.counters.closed);
+        // One poll: sends `Terminate` and shuts the socket down if it does not have to wait.
+        let _ = conn.into_raw().close().now_or_never();
     }
 }
 

@@ -119,6 +119,7 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.stop_maintenance();
+        close::terminate_idle_on_drop(self);
     }
 }
 
