@@ -103,3 +103,102 @@ async fn without_a_server_it_fails_naming_database_url() {
     assert!(message.contains("DATABASE_URL"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+#[tokio::test]
+async fn a_changed_directory_drops_its_older_template_and_no_other() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("pgtide-testing-old-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for entry in std::fs::read_dir("migrations-fixtures")? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+    }
+    // Contents no other run had (templates are per content): this run builds both templates.
+    let run = format!(
+        "-- run {}/{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    std::fs::write(
+        dir.join("20990101000000_a.sql"),
+        format!("CREATE TABLE a (id int);\n{run}\n"),
+    )?;
+    let plain = TestDatabase::new("migrations-fixtures").await?;
+    let templates = async |db: &TestDatabase| -> anyhow::Result<Vec<String>> {
+        let mut conn = db.connect().await?;
+        Ok(sqlx::query_scalar(
+            "SELECT datname::text FROM pg_database WHERE datistemplate AND starts_with(datname, 'pgtide_testing_tpl_') ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await?)
+    };
+    let first = TestDatabase::new(&dir).await?;
+    let with_first = templates(&plain).await?;
+    // The directory changes: a new template, and the one of its earlier content goes.
+    std::fs::write(
+        dir.join("20990101000001_b.sql"),
+        format!("CREATE TABLE b (id int);\n{run}\n"),
+    )?;
+    let second = TestDatabase::new(&dir).await?;
+    let with_second = templates(&plain).await?;
+    let gone: Vec<&String> = with_first
+        .iter()
+        .filter(|t| !with_second.contains(t))
+        .collect();
+    let added: Vec<&String> = with_second
+        .iter()
+        .filter(|t| !with_first.contains(t))
+        .collect();
+    assert_eq!(
+        (gone.len(), added.len()),
+        (1, 1),
+        "{with_first:?} -> {with_second:?}"
+    );
+    // Copies made from the dropped template live on; other directories' templates stay.
+    let mut conn = first.connect().await?;
+    sqlx::query("SELECT count(*) FROM a")
+        .execute(&mut conn)
+        .await?;
+    let mut conn = second.connect().await?;
+    sqlx::query("SELECT count(*) FROM b")
+        .execute(&mut conn)
+        .await?;
+    let again = TestDatabase::new("migrations-fixtures").await?;
+    assert_eq!(templates(&again).await?, with_second);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The harness connects as pools do: pgtide's configuration rules and TLS, not sqlx's.
+#[tokio::test]
+async fn the_harness_connects_with_the_librarys_tls_rules() -> anyhow::Result<()> {
+    let server = pgtide_testkit::Server::discover().await?.state;
+    let base = server.url("postgres");
+    // `sslmode=allow` is refused by pgtide's configuration (sqlx alone would accept it).
+    // SAFETY: nextest runs each test in a process of its own.
+    unsafe { std::env::set_var("DATABASE_URL", format!("{base}?sslmode=allow")) };
+    let err = TestDatabase::new("migrations-fixtures").await.unwrap_err();
+    assert!(err.to_string().contains("sslmode"), "{err}");
+    let tls = server
+        .tls
+        .as_ref()
+        .expect("the throwaway server serves TLS");
+    // Verified TLS against the throwaway server's CA (pgtide's own TLS relay).
+    let url = format!(
+        "{base}?sslmode=verify-full&sslrootcert={}",
+        tls.ca_cert.display()
+    );
+    // SAFETY: as above.
+    unsafe { std::env::set_var("DATABASE_URL", url) };
+    let db = TestDatabase::new("migrations-fixtures").await?;
+    let mut conn = db.connect().await?;
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await?;
+    assert!(ssl, "the test database's connection is TLS");
+    let pool = db.pool().await?;
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await?;
+    assert!(ssl, "so are the pool's");
+    Ok(())
+}

@@ -22,7 +22,7 @@ pub enum TestingError {
         from: String,
         /// What connecting reported.
         #[source]
-        source: sqlx::Error,
+        source: crate::Error,
     },
 
     /// The migrations directory could not be read, or a migration failed.

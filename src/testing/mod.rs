@@ -31,6 +31,8 @@ mod error;
 mod server;
 mod template;
 
+use std::path::Path;
+
 use sqlx::{Connection, PgConnection};
 
 use crate::config::Config;
@@ -39,8 +41,13 @@ use crate::pool::Pool;
 pub use error::TestingError;
 use server::TestServer;
 
-/// Prefix of every test database this module creates.
+/// Prefix of every test database this module creates (`<prefix><pid>_<n>_<nanos>`: a
+/// cleanup job can tell leftovers of dead processes by the pid).
 pub const TEST_DATABASE_PREFIX: &str = "pgtide_test_";
+
+/// How long dropping a test database may take before `Drop` gives up (a hung server must not
+/// hang the test).
+const DROP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A database of its own for one test, cloned from a template with the migrations applied;
 /// dropped when this value is. See the [module docs](self).
@@ -60,13 +67,29 @@ impl std::fmt::Debug for TestDatabase {
 
 impl TestDatabase {
     /// A fresh database with the sqlx-format migrations in `migrations` applied (a path
-    /// relative to the working directory, which for `cargo test` is the package's root).
-    pub async fn new(migrations: impl AsRef<std::path::Path>) -> Result<Self, TestingError> {
-        let server = TestServer::find()?;
-        let template = template::ensure(&server, migrations.as_ref()).await?;
+    /// relative to the working directory, which for `cargo test` is the package's root),
+    /// on the server `DATABASE_URL` names (else the throwaway one; see the module docs).
+    pub async fn new(migrations: impl AsRef<Path>) -> Result<Self, TestingError> {
+        Self::create(TestServer::find()?, migrations.as_ref()).await
+    }
+
+    /// As [`new`](Self::new), on the server `admin` connects to: its role must be allowed to
+    /// `CREATE DATABASE`, and its database is only used to connect. The test database's
+    /// [`config`](Self::config) is `admin` with the database replaced; every connection is
+    /// made as pools make them (the same TLS rules).
+    pub async fn on_server(
+        admin: &Config,
+        migrations: impl AsRef<Path>,
+    ) -> Result<Self, TestingError> {
+        let server = TestServer::from_config(admin.clone(), "the server configuration".into());
+        Self::create(server, migrations.as_ref()).await
+    }
+
+    async fn create(server: TestServer, migrations: &Path) -> Result<Self, TestingError> {
+        let template = template::ensure(&server, migrations).await?;
         let name = unique_name();
         template::clone(&server, &template, &name).await?;
-        let config = server.config_for(&name)?;
+        let config = server.config_for(&name);
         Ok(Self {
             name,
             server,
@@ -89,37 +112,48 @@ impl TestDatabase {
         Pool::connect(&self.config).await
     }
 
-    /// One connection to this database.
+    /// One connection to this database, for setting up and inspecting state: made as a
+    /// pool makes one (the same TLS rules), with the server's own session defaults (no
+    /// statement or idle-in-transaction timeout).
     pub async fn connect(&self) -> crate::Result<PgConnection> {
-        Ok(PgConnection::connect_with(&self.server.options(&self.name)).await?)
+        self.server
+            .connect(&self.name)
+            .await
+            .map_err(|err| match err {
+                TestingError::Connect { source, .. } => source,
+                other => crate::Error::from(sqlx::Error::Configuration(other.to_string().into())),
+            })
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let options = self.server.options("postgres");
+        let server = &self.server;
         let sql = format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name);
         // Its own thread and runtime: `Drop` may run inside a runtime or outside any.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                tokio::time::timeout(std::time::Duration::from_secs(10), async {
-                    let mut conn = PgConnection::connect_with(&options).await.ok()?;
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await
+        std::thread::scope(|scope| {
+            let _ = scope
+                .spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
                         .ok()?;
-                    conn.close().await.ok()
+                    rt.block_on(async {
+                        tokio::time::timeout(DROP_TIMEOUT, async {
+                            let mut conn = server.connect_admin().await.ok()?;
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                                .execute(&mut conn)
+                                .await
+                                .ok()?;
+                            conn.close().await.ok()
+                        })
+                        .await
+                        .ok()
+                        .flatten()
+                    })
                 })
-                .await
-                .ok()
-                .flatten()
-            })
-        })
-        .join();
+                .join();
+        });
     }
 }
 

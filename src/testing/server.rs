@@ -1,22 +1,23 @@
 //! Which server the test databases go on: `DATABASE_URL`, else the throwaway server this
-//! repository's `cargo xtask db up` records in `PGTIDE_DB_STATE`.
-
-use std::str::FromStr;
+//! repository's `cargo xtask db up` records in `PGTIDE_DB_STATE`, else a [`Config`] given in
+//! code ([`TestDatabase::on_server`](super::TestDatabase::on_server)).
+//!
+//! Every connection the harness opens goes through pgtide's own connect path
+//! (`pool::connect_options`): the same TLS rules (`sslmode`,
+//! verified certificates, `require_auth`) as the application's pools.
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::PgConnection;
 
 use super::TestingError;
-use crate::config::Config;
+use crate::config::{Config, SessionSettings};
 
 /// A server reachable as a role that may create databases.
 pub(super) struct TestServer {
-    /// Admin options (the database in them is where we connect to create others).
-    options: PgConnectOptions,
-    /// The URL, password included: only ever handed to the config loader.
-    url: SecretString,
-    /// `DATABASE_URL` or the state file's path, for messages.
+    /// Connects as that role; its database is where databases are created from.
+    admin: Config,
+    /// `DATABASE_URL`, the state file's path, or "the server configuration": for messages.
     pub(super) from: String,
 }
 
@@ -50,33 +51,57 @@ impl TestServer {
         Self::from_url(SecretString::from(url), path.display().to_string())
     }
 
+    /// The server a URL names, read by the configuration loader (so its `sslmode`,
+    /// `sslrootcert`... mean what they mean for a pool). A URL without a password takes
+    /// `PGPASSWORD`, else none (trust or peer authentication).
     fn from_url(url: SecretString, from: String) -> Result<Self, TestingError> {
-        // sqlx's parse errors do not quote the URL.
-        let options = PgConnectOptions::from_str(url.expose_secret()).map_err(|e| {
-            TestingError::NoServer {
-                reason: format!("{from} is not a PostgreSQL URL: {e}"),
-            }
-        })?;
-        Ok(Self { options, url, from })
+        let password = std::env::var("PGPASSWORD").unwrap_or_default();
+        let admin = Config::loader()
+            .no_file_search()
+            .env([
+                ("DATABASE_URL", url.expose_secret()),
+                ("PGPASSWORD", password.as_str()),
+            ])
+            .load()?;
+        Ok(Self::from_config(admin, from))
     }
 
-    /// Options for `database` on this server.
-    pub(super) fn options(&self, database: &str) -> PgConnectOptions {
-        self.options.clone().database(database)
-    }
-
-    /// The admin options as given (for creating and dropping databases).
-    pub(super) fn admin_options(&self) -> &PgConnectOptions {
-        &self.options
+    /// The server `admin` connects to, as its role; `admin`'s database is the one to
+    /// connect to for creating others.
+    pub(super) fn from_config(admin: Config, from: String) -> Self {
+        Self { admin, from }
     }
 
     /// A pgtide [`Config`] for `database` on this server.
-    pub(super) fn config_for(&self, database: &str) -> Result<Config, TestingError> {
-        Ok(Config::loader()
-            .no_file_search()
-            .env([("DATABASE_URL", self.url.expose_secret())])
-            .set("database", database)
-            .load()?)
+    pub(super) fn config_for(&self, database: &str) -> Config {
+        let mut config = self.admin.clone();
+        config.connection.database = database.to_owned();
+        config
+    }
+
+    /// One connection to `database`, for setting up and inspecting: through pgtide's connect
+    /// path, with the server's own session defaults (no statement or idle timeouts).
+    pub(super) async fn connect(&self, database: &str) -> Result<PgConnection, TestingError> {
+        let mut config = self.config_for(database);
+        config.session = SessionSettings {
+            statement_timeout: None,
+            lock_timeout: None,
+            idle_in_transaction_session_timeout: None,
+            ..config.session
+        };
+        let connect = async {
+            let options = crate::pool::connect_options(&config)?;
+            crate::pool::connect_one(&options, config.connection().connect_timeout).await
+        };
+        connect.await.map_err(|source| TestingError::Connect {
+            from: self.from.clone(),
+            source,
+        })
+    }
+
+    /// A connection to the admin database (for creating and dropping databases).
+    pub(super) async fn connect_admin(&self) -> Result<PgConnection, TestingError> {
+        self.connect(&self.admin.connection().database).await
     }
 }
 

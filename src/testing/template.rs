@@ -24,7 +24,8 @@ pub(super) async fn ensure(server: &TestServer, migrations: &Path) -> Result<Str
             source,
         })?;
     let name = format!("{TEMPLATE_PREFIX}{}", checksum(&migrator));
-    let mut admin = admin(server).await?;
+    let owner = owner_mark(migrations);
+    let mut admin = server.connect_admin().await?;
     locked(&mut admin, async |admin| {
         let ready: Option<bool> =
             sqlx::query_scalar("SELECT datistemplate FROM pg_database WHERE datname = $1")
@@ -38,10 +39,9 @@ pub(super) async fn ensure(server: &TestServer, migrations: &Path) -> Result<Str
             Some(false) => run(admin, format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)).await?,
             None => {}
         }
+        drop_older_templates(admin, &owner, &name).await?;
         run(admin, format!(r#"CREATE DATABASE "{name}""#)).await?;
-        let mut conn = PgConnection::connect_with(&server.options(&name))
-            .await
-            .map_err(setup("connecting to the new template"))?;
+        let mut conn = server.connect(&name).await?;
         migrator
             .run(&mut conn)
             .await
@@ -50,10 +50,17 @@ pub(super) async fn ensure(server: &TestServer, migrations: &Path) -> Result<Str
                 source,
             })?;
         let _ = conn.close().await;
-        // Marked a template only once complete: the marker of a finished build.
+        // `owner` is hex: nothing to escape.
         run(
             admin,
-            format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE true"#),
+            format!(r#"COMMENT ON DATABASE "{name}" IS '{owner}'"#),
+        )
+        .await?;
+        // Marked a template only once complete: the marker of a finished build. No
+        // connections: a session on the template would make every copy fail.
+        run(
+            admin,
+            format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"#),
         )
         .await
     })
@@ -69,7 +76,7 @@ pub(super) async fn clone(
     template: &str,
     name: &str,
 ) -> Result<(), TestingError> {
-    let mut admin = admin(server).await?;
+    let mut admin = server.connect_admin().await?;
     locked(&mut admin, async |admin| {
         run(
             admin,
@@ -97,13 +104,47 @@ fn checksum(migrator: &Migrator) -> String {
         .collect()
 }
 
-async fn admin(server: &TestServer) -> Result<PgConnection, TestingError> {
-    PgConnection::connect_with(server.admin_options())
-        .await
-        .map_err(|source| TestingError::Connect {
-            from: server.from.clone(),
-            source,
-        })
+/// What marks the templates of one migrations directory (its absolute path, hashed): a
+/// template's `COMMENT`, so a changed directory's older templates can be found and dropped.
+fn owner_mark(migrations: &Path) -> String {
+    let path = std::fs::canonicalize(migrations).unwrap_or_else(|_| migrations.to_path_buf());
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pgtide-testing-template:{hex}")
+}
+
+/// Drops the templates built from earlier contents of the same migrations directory (under
+/// the lock, so a copy from them is not under way), so they do not pile up on the server.
+/// Templates of other directories (other projects, other checkouts) are left alone.
+pub(super) async fn drop_older_templates(
+    admin: &mut PgConnection,
+    owner: &str,
+    current: &str,
+) -> Result<(), TestingError> {
+    let older: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database \
+         WHERE starts_with(datname, $1) AND datname <> $2 \
+           AND shobj_description(oid, 'pg_database') = $3",
+    )
+    .bind(TEMPLATE_PREFIX)
+    .bind(current)
+    .bind(owner)
+    .fetch_all(&mut *admin)
+    .await
+    .map_err(setup("looking for older templates"))?;
+    for name in older {
+        run(
+            admin,
+            format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE false"#),
+        )
+        .await?;
+        run(
+            admin,
+            format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn locked<T>(
