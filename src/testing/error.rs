@@ -22,7 +22,7 @@ pub enum TestingError {
         from: String,
         /// What connecting reported.
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
 
     /// The migrations directory could not be read, or a migration failed.

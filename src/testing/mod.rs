@@ -120,7 +120,7 @@ impl TestDatabase {
             .connect(&self.name)
             .await
             .map_err(|err| match err {
-                TestingError::Connect { source, .. } => source,
+                TestingError::Connect { source, .. } => *source,
                 other => crate::Error::from(sqlx::Error::Configuration(other.to_string().into())),
             })
     }

@@ -95,7 +95,7 @@ impl TestServer {
         };
         connect.await.map_err(|source| TestingError::Connect {
             from: self.from.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 
