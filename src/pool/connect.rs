@@ -34,6 +34,13 @@ use crate::error::{Error, Result, TimeoutKind};
 /// sqlx would add behind the configuration's back (see the module docs).
 pub(crate) fn connect_options(config: &Config) -> Result<PgConnectOptions> {
     inherited_env(config, |name| std::env::var_os(name))?;
+    connect_options_as_configured(config)
+}
+
+/// As [`connect_options`], without refusing the inherited variables (sqlx still applies
+/// them): for `pgtide::testing`'s setup connections, which must work in whatever environment
+/// a test runs, as they did over plain sqlx. Pools always refuse.
+pub(crate) fn connect_options_as_configured(config: &Config) -> Result<PgConnectOptions> {
     let c = config.connection();
     let tls = config.tls();
     let mut options = PgConnectOptions::new_without_pgpass()

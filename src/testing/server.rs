@@ -3,8 +3,9 @@
 //! code ([`TestDatabase::on_server`](super::TestDatabase::on_server)).
 //!
 //! Every connection the harness opens goes through pgtide's own connect path
-//! (`pool::connect_options`): the same TLS rules (`sslmode`,
-//! verified certificates, `require_auth`) as the application's pools.
+//! (`pool::connect`): the same TLS rules (`sslmode`, verified certificates, `require_auth`)
+//! as the application's pools. Only the refusal of inherited `PGOPTIONS` / `PGSSLROOTCERT`
+//! / `PGSSLCERT` / `PGSSLKEY` is left to the pools: setup must work in any environment.
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::{ExposeSecret, SecretString};
@@ -90,7 +91,9 @@ impl TestServer {
             ..config.session
         };
         let connect = async {
-            let options = crate::pool::connect_options(&config)?;
+            // Setup connections do not refuse inherited `PGOPTIONS`/`PGSSLROOTCERT`...: a
+            // test may run with them set to prove a pool refuses them.
+            let options = crate::pool::connect::connect_options_as_configured(&config)?;
             crate::pool::connect_one(&options, config.connection().connect_timeout).await
         };
         connect.await.map_err(|source| TestingError::Connect {
