@@ -426,7 +426,7 @@ fn port_is_free(port: u16) -> bool {
 }
 
 /// Drops the per-test databases left behind by test processes that are gone (crashed or
-/// killed). A database whose process (the pid in `pgtide_t_<pid>_...`) still lives belongs to
+/// killed). A database whose process (the pid in `<TEST_DB_PREFIX><pid>_...`) still lives belongs to
 /// a test running now, say of a concurrent `cargo xtask test`, and is left alone.
 pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
     let url = state.url("postgres");
@@ -453,7 +453,7 @@ pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
         })
 }
 
-/// Whether the process that created test database `name` (`pgtide_t_<pid>_...`) still runs.
+/// Whether the process that created test database `name` (`<TEST_DB_PREFIX><pid>_...`) still runs.
 /// A name without a readable pid counts as orphaned.
 fn owner_alive(name: &str) -> bool {
     name.strip_prefix(pgtide_testkit::TEST_DB_PREFIX)
@@ -476,10 +476,11 @@ mod tests {
     #[test]
     fn only_databases_of_dead_processes_are_orphans() {
         let me = std::process::id();
-        assert!(owner_alive(&format!("pgtide_t_{me}_0_abc")));
+        let prefix = pgtide_testkit::TEST_DB_PREFIX;
+        assert!(owner_alive(&format!("{prefix}{me}_0_abc")));
         // Above the kernel's pid_max (at most 2^22).
-        assert!(!owner_alive("pgtide_t_99999999_0_abc"));
-        assert!(!owner_alive("pgtide_t_x_0_abc"));
+        assert!(!owner_alive(&format!("{prefix}99999999_0_abc")));
+        assert!(!owner_alive(&format!("{prefix}x_0_abc")));
     }
 
     #[test]
