@@ -125,7 +125,7 @@ pub use pool_size::PoolSize;
 pub use provenance::Source;
 pub use require_auth::{AuthMethod, RequireAuth};
 pub use settings::{
-    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
-    SessionSettings, SslMode, TlsSettings,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, HostPort, PoolSettings,
+    RetrySettings, SessionSettings, SslMode, TargetSessionAttrs, TlsSettings,
 };
 pub use yaml::Yaml;
