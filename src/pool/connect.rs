@@ -349,18 +349,27 @@ pub(crate) async fn connect_via(
     }
 }
 
-/// `pg_is_in_recovery()` and `transaction_read_only`, in one round trip.
+/// `pg_is_in_recovery()` and `transaction_read_only`, in one round trip of the simple
+/// query protocol (one exchange: behind PgBouncer an extended-protocol statement may have
+/// its parse and its execution on different server connections).
 async fn server_state(conn: &mut PgConnection, timeout: Duration) -> Result<ServerState> {
-    let query = sqlx::query_as::<_, (bool, bool)>(
-        "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'",
+    use sqlx::Row as _;
+    let query = sqlx::raw_sql(
+        "SELECT pg_is_in_recovery()::text AS in_recovery, \
+         current_setting('transaction_read_only') AS read_only",
     )
-    .persistent(false)
     .fetch_one(conn);
     match tokio::time::timeout(timeout, query).await {
-        Ok(Ok((in_recovery, read_only))) => Ok(ServerState {
-            in_recovery,
-            read_only,
-        }),
+        Ok(Ok(row)) => {
+            let on = |name: &str| -> Result<bool> {
+                let value: String = row.try_get(name)?;
+                Ok(matches!(value.as_str(), "true" | "on"))
+            };
+            Ok(ServerState {
+                in_recovery: on("in_recovery")?,
+                read_only: on("read_only")?,
+            })
+        }
         Ok(Err(err)) => Err(err.into()),
         Err(_) => Err(Error::timeout(
             TimeoutKind::Connect,
