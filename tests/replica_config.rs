@@ -149,7 +149,7 @@ fn bad_lists_name_the_key_the_profile_and_the_source() {
     );
     assert_eq!(
         err(&[("PGTIDE_DEFAULT__HOST", "a,,b")]),
-        "invalid `host` in profile `default` (environment variable PGTIDE_DEFAULT__HOST): a host name must not be empty (item 2 of 3): give a host name, an IP address or a socket directory"
+        "invalid `host` in profile `default` (environment variable PGTIDE_DEFAULT__HOST): host 2 of 3 is empty: give a host name, an IP address or a socket directory for each"
     );
     assert_eq!(
         err(&[("PGPORT", "5432,x")]),

@@ -517,7 +517,7 @@ fn check_hosts(hosts: &[String], ports: &[u16]) -> Result<Vec<HostPort>, ConfigE
     if hosts.is_empty() || hosts.iter().any(|h| h.trim().is_empty()) {
         return Err(ConfigError::invalid(
             "host",
-            "must not be empty: give a host name, an IP address or a socket directory (or a list of them)",
+            "must not be empty: give a host name, an IP address or a socket directory",
         ));
     }
     if ports.is_empty() || ports.contains(&0) {

@@ -219,10 +219,15 @@ pub(crate) fn hosts(value: &Value) -> Result<Vec<String>, String> {
             let host = text(item).map_err(|e| format!("{e}{}", nth(i, n)))?;
             let host = host.trim();
             if host.is_empty() {
-                return Err(format!(
-                    "a host name must not be empty{}: give a host name, an IP address or a socket directory",
-                    nth(i, n)
-                ));
+                return Err(if n == 1 {
+                    "must not be empty: give a host name, an IP address or a socket directory"
+                        .into()
+                } else {
+                    format!(
+                        "host {} of {n} is empty: give a host name, an IP address or a socket directory for each",
+                        i + 1
+                    )
+                });
             }
             Ok(host.to_string())
         })
