@@ -25,7 +25,7 @@ use sqlx::PgConnection;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::pool::{connect_one, connect_options};
+use crate::pool::{Route, connect_options, connect_via};
 use crate::retry::{RetryPolicy, connect_retryable};
 
 /// A single PostgreSQL connection outside any pool. Closed when dropped (or with
@@ -51,10 +51,11 @@ impl Connection {
     /// Errors retrying cannot fix (wrong password, unknown database) return at once.
     pub async fn connect(config: &Config) -> Result<Self> {
         let options = connect_options(config)?;
+        let route = Route::new(config)?;
         let timeout = config.connection().connect_timeout;
         let raw = RetryPolicy::from_settings(config.retry())
             .run("connect", connect_retryable, |_| {
-                connect_one(&options, timeout)
+                connect_via(&route, &options, timeout)
             })
             .await?;
         let c = config.connection();

@@ -83,6 +83,7 @@ pub mod pgbouncer;
 pub mod pool;
 pub mod query;
 pub mod registry;
+pub mod replica;
 pub mod retry;
 pub mod target;
 #[cfg(feature = "testing")]

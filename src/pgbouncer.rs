@@ -99,6 +99,17 @@ fn set_local_calls(settings: &[(String, String)]) -> String {
 /// nothing is to be set.
 pub(crate) fn after_begin(session: &SessionSettings, timeout: Option<Duration>) -> String {
     let mut settings = startup_settings(session);
+    // `default_transaction_read_only` set after `BEGIN` would not change the transaction
+    // already begun: make it read-only itself (a read-only pool, `Config::for_replicas`).
+    if settings.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("default_transaction_read_only")
+            && matches!(
+                value.trim().to_ascii_lowercase().as_str(),
+                "on" | "true" | "yes" | "1"
+            )
+    }) {
+        settings.push(("transaction_read_only".into(), "on".into()));
+    }
     if let Some(timeout) = timeout {
         settings.retain(|(name, _)| name != "statement_timeout");
         let timeout = timeout.min(crate::pool::connect::MAX_SESSION_TIMEOUT);

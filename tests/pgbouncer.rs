@@ -219,3 +219,40 @@ async fn session_settings_do_not_leak_between_clients() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The read-only twin of a configuration (`Config::for_replicas`) stays read-only behind
+/// PgBouncer, where its `default_transaction_read_only` is applied per transaction: a
+/// write through `&Pool` or in a transaction fails with the server's `25006`, permanent.
+#[tokio::test]
+async fn a_read_only_pool_refuses_writes_through_pgbouncer() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let config = via_bouncer(&db, 2)
+        .await?
+        .connect_timeout(Duration::from_secs(20))
+        .build()?
+        .for_replicas();
+    let pool = Pool::connect(&config).await?;
+    let n: i64 =
+        query::fetch_one(&pool, sqlx::query_scalar("SELECT count(*) FROM authors")).await?;
+    assert!(n >= 0);
+    let err = query::execute(
+        &pool,
+        sqlx::query("INSERT INTO authors (name) VALUES ('read-only')"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25006"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            sqlx::query("INSERT INTO authors (name) VALUES ('read-only')")
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25006"), "{err}");
+    pool.close().await;
+    Ok(())
+}

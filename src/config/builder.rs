@@ -10,8 +10,8 @@ use super::duration::format_duration;
 use super::keys;
 use super::provenance::Source;
 use super::settings::{
-    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
-    SessionSettings, SslMode, TlsSettings,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, HostPort, PoolSettings,
+    RetrySettings, SessionSettings, SslMode, TargetSessionAttrs, TlsSettings,
 };
 use super::{ConfigError, PoolSize, RequireAuth};
 
@@ -52,8 +52,11 @@ impl<P, S> std::fmt::Debug for ConfigBuilder<P, S> {
 #[derive(Debug, Clone)]
 pub(super) struct Draft {
     pub(super) profile: String,
-    pub(super) host: String,
-    pub(super) port: u16,
+    /// Hosts in order (key `host`: one, a list, or `a,b`).
+    pub(super) hosts: Vec<String>,
+    /// One port for all hosts, or one per host.
+    pub(super) ports: Vec<u16>,
+    pub(super) target_session_attrs: TargetSessionAttrs,
     pub(super) database: Option<String>,
     pub(super) user: String,
     pub(super) application_name: Option<String>,
@@ -76,8 +79,9 @@ impl Draft {
     pub(super) fn blank() -> Self {
         Self {
             profile: "default".into(),
-            host: String::new(),
-            port: 0,
+            hosts: Vec::new(),
+            ports: Vec::new(),
+            target_session_attrs: TargetSessionAttrs::Any,
             database: None,
             user: String::new(),
             application_name: None,
@@ -154,12 +158,31 @@ impl<P> ConfigBuilder<P, NoPoolSize> {
 impl<P, S> ConfigBuilder<P, S> {
     /// Host name, IP address or Unix socket directory. Default `localhost`.
     pub fn host(mut self, host: impl Into<String>) -> Self {
-        self.draft.host = host.into();
+        self.draft.hosts = vec![host.into()];
         self
     }
-    /// TCP port. Default `5432`; `0` is rejected by `build`.
+    /// Several hosts, tried in order for each new connection (see
+    /// [`target_session_attrs`](Self::target_session_attrs)).
+    pub fn hosts<H: Into<String>>(mut self, hosts: impl IntoIterator<Item = H>) -> Self {
+        self.draft.hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+    /// TCP port, for every host. Default `5432`; `0` is rejected by `build`.
     pub fn port(mut self, port: u16) -> Self {
-        self.draft.port = port;
+        self.draft.ports = vec![port];
+        self
+    }
+    /// One port per host, in the order of [`hosts`](Self::hosts) (libpq's rule: one port
+    /// for all hosts, or exactly one per host).
+    pub fn ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        self.draft.ports = ports.into_iter().collect();
+        self
+    }
+    /// What a server must be for a new connection to keep it (libpq's
+    /// `target_session_attrs`); hosts are tried in order. Default
+    /// [`TargetSessionAttrs::Any`].
+    pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
+        self.draft.target_session_attrs = attrs;
         self
     }
     /// Database name. Default: the user name.
@@ -311,12 +334,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
     /// The validation itself, shared with the loader, which attaches each key's source.
     pub(super) fn check(self) -> Result<Config, ConfigError> {
         let d = self.draft;
-        if d.host.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                "host",
-                "must not be empty: give a host name, an IP address or a socket directory",
-            ));
-        }
+        let hosts = check_hosts(&d.hosts, &d.ports)?;
         if d.user.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "user",
@@ -354,9 +372,6 @@ impl ConfigBuilder<SecretString, PoolSize> {
                     "is a connection parameter, not a session setting",
                 ));
             }
-        }
-        if d.port == 0 {
-            return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
         }
         if d.connect_timeout.is_zero() {
             // libpq reads 0 as "wait forever"; pgtide bounds every connection attempt.
@@ -409,11 +424,14 @@ impl ConfigBuilder<SecretString, PoolSize> {
                 ),
             ));
         }
-        let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(&d.host));
-        check_tls(mode, d.root_cert.as_deref(), &d.host)?;
+        let deciding = deciding_host(&hosts);
+        let mode = d.ssl_mode.unwrap_or_else(|| default_ssl_mode(deciding));
+        for h in &hosts {
+            check_tls(mode, d.root_cert.as_deref(), &h.host)?;
+        }
         let require_auth = d.require_auth.unwrap_or_else(|| {
             default_require_auth(
-                &d.host,
+                deciding,
                 mode,
                 d.root_cert.is_some(),
                 d.client_cert.is_some(),
@@ -423,8 +441,10 @@ impl ConfigBuilder<SecretString, PoolSize> {
             profile: d.profile,
             connection: ConnectionSettings {
                 database: d.database.unwrap_or_else(|| d.user.clone()),
-                host: d.host,
-                port: d.port,
+                host: hosts[0].host.clone(),
+                port: hosts[0].port,
+                hosts,
+                target_session_attrs: d.target_session_attrs,
                 user: d.user,
                 password: self.password,
                 application_name: d.application_name.unwrap_or_else(default_application_name),
@@ -490,6 +510,48 @@ fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The hosts with their ports, checked: none empty, ports 1..=65535, one port for all or
+/// one per host (libpq's rule).
+fn check_hosts(hosts: &[String], ports: &[u16]) -> Result<Vec<HostPort>, ConfigError> {
+    if hosts.is_empty() || hosts.iter().any(|h| h.trim().is_empty()) {
+        return Err(ConfigError::invalid(
+            "host",
+            "must not be empty: give a host name, an IP address or a socket directory",
+        ));
+    }
+    if ports.is_empty() || ports.contains(&0) {
+        return Err(ConfigError::invalid("port", "must be 1..=65535, got 0"));
+    }
+    if ports.len() != 1 && ports.len() != hosts.len() {
+        return Err(ConfigError::invalid(
+            "port",
+            format!(
+                "gives {} ports for {} hosts: give one port for every host, or one per host in the same order",
+                ports.len(),
+                hosts.len()
+            ),
+        ));
+    }
+    Ok(hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| HostPort {
+            host: host.clone(),
+            port: if ports.len() == 1 { ports[0] } else { ports[i] },
+        })
+        .collect())
+}
+
+/// The host whose place decides the TLS and authentication defaults: the first remote one
+/// (the defaults must protect the connection to it), else the first.
+pub(crate) fn deciding_host(hosts: &[HostPort]) -> &str {
+    hosts
+        .iter()
+        .find(|h| !is_local(&h.host))
+        .or(hosts.first())
+        .map_or("", |h| h.host.as_str())
 }
 
 /// `prefer` where the network is this machine (loopback, Unix socket), `require` elsewhere.

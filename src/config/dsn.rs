@@ -25,6 +25,7 @@ const PARAMS: &[(&str, &str)] = &[
     ("require_auth", "require_auth"),
     ("application_name", "application_name"),
     ("connect_timeout", "connect_timeout"),
+    ("target_session_attrs", "target_session_attrs"),
     // Not libpq's: marks a URL that points at PgBouncer in transaction mode.
     ("pgbouncer", "pgbouncer"),
 ];
@@ -71,11 +72,45 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
             out.insert("password".into(), password.into_owned().into());
         }
     }
-    if !hostport.is_empty() {
-        let (host, port) = split_host_port(hostport)?;
-        if host.contains(',') {
-            return Err("several hosts in one URL are not supported: give one host".into());
+    if hostport.contains(',') {
+        // libpq's `host1:port1,host2:port2`; a host without a port gets the default.
+        let mut hosts = Vec::new();
+        let mut ports = Vec::new();
+        for (i, part) in hostport.split(',').enumerate() {
+            let (host, port) = split_host_port(part)?;
+            if host.is_empty() {
+                return Err(format!(
+                    "host {} of the URL's host list is empty: write `host1:port1,host2:port2`",
+                    i + 1
+                ));
+            }
+            hosts.push(decode(host, "a host")?);
+            match port {
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                    ports.push(Some(p.to_string()));
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "the port of host {} in the URL's host list is not a number",
+                        i + 1
+                    ));
+                }
+                None => ports.push(None),
+            }
         }
+        out.insert("host".into(), Value::from(hosts.join(",")));
+        if ports.iter().any(Option::is_some) {
+            let default = super::keys::find("port")
+                .and_then(|k| k.default)
+                .unwrap_or("5432");
+            let ports: Vec<&str> = ports
+                .iter()
+                .map(|p| p.as_deref().unwrap_or(default))
+                .collect();
+            out.insert("port".into(), Value::from(ports.join(",")));
+        }
+    } else if !hostport.is_empty() {
+        let (host, port) = split_host_port(hostport)?;
         if !host.is_empty() {
             out.insert("host".into(), decode(host, "the host")?.into());
         }
@@ -180,6 +215,34 @@ mod tests {
         assert_eq!(get(&d, "sslmode").as_deref(), Some("verify-full"));
         assert_eq!(get(&d, "application_name").as_deref(), Some("api"));
         assert_eq!(get(&d, "connect_timeout").as_deref(), Some("7s"));
+    }
+
+    #[test]
+    fn several_hosts_with_their_ports() {
+        let d =
+            parse("postgres://u@a:5432,b:5433,[::1]/db?target_session_attrs=read-write").unwrap();
+        assert_eq!(get(&d, "host").as_deref(), Some("a,b,::1"));
+        assert_eq!(get(&d, "port").as_deref(), Some("5432,5433,5432"));
+        assert_eq!(
+            get(&d, "target_session_attrs").as_deref(),
+            Some("read-write")
+        );
+        let d = parse("postgres://u@a,b/db").unwrap();
+        assert_eq!(get(&d, "host").as_deref(), Some("a,b"));
+        assert_eq!(get(&d, "port"), None);
+        let d = parse("postgres:///db?host=a,b&port=1,2").unwrap();
+        assert_eq!(get(&d, "host").as_deref(), Some("a,b"));
+        assert_eq!(get(&d, "port").as_deref(), Some("1,2"));
+        assert!(
+            parse("postgres://u@a,:5/db")
+                .unwrap_err()
+                .contains("host 2")
+        );
+        assert!(
+            parse("postgres://u@a,b:x/db")
+                .unwrap_err()
+                .contains("host 2")
+        );
     }
 
     #[test]

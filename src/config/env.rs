@@ -29,6 +29,7 @@ pub(crate) const LIBPQ: &[(&str, &str)] = &[
     ("PGREQUIREAUTH", "require_auth"),
     ("PGAPPNAME", "application_name"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
+    ("PGTARGETSESSIONATTRS", "target_session_attrs"),
 ];
 
 /// `PGTIDE_*` variables split by profile: plain keys and the JSON overlay.

@@ -130,7 +130,7 @@ const V1_ORDER: &[&str] = &[
 /// Every setting but the password, in a fixed order: the profile, each key the table
 /// hashes, then each session setting.
 /// Keys whose hash value is empty while they hold the default derived from other keys.
-const OMITTED_AT_DEFAULT: &[&str] = &["require_auth"];
+const OMITTED_AT_DEFAULT: &[&str] = &["require_auth", "target_session_attrs"];
 
 fn canonical(c: &Config) -> Vec<(&'static str, String)> {
     let frozen = V1_ORDER.iter().filter_map(|name| keys::find(name));

@@ -60,8 +60,8 @@
 //!
 //! | key | value | default | meaning |
 //! |---|---|---|---|
-//! | `host` | text | `localhost` | host name, IP address, or a socket directory (starts with `/`) |
-//! | `port` | port | `5432` | TCP port, 1..=65535 |
+//! | `host` | text | `localhost` | host name, IP address, or a socket directory (starts with `/`); a list (`["a", "b"]`, `a,b`) is tried in order |
+//! | `port` | port | `5432` | TCP port, 1..=65535; with several hosts one for all, or a list matched by position |
 //! | `database` | text | — | database name; default: the user name |
 //! | `user` | text | `postgres` | role to connect as |
 //! | `password` | secret | — | required; a `secret://env/NAME` or `secret://file/PATH` reference keeps it out of the file |
@@ -93,6 +93,7 @@
 //! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
 //! | `require_auth` | text | — | authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified |
 //! | `pgbouncer` | true/false | `false` | connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`) |
+//! | `target_session_attrs` | text | `any` | what a server must be to keep a new connection, as libpq's: `any`, `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`; hosts are tried in order |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
@@ -125,7 +126,7 @@ pub use pool_size::PoolSize;
 pub use provenance::Source;
 pub use require_auth::{AuthMethod, RequireAuth};
 pub use settings::{
-    CodegenSettings, Config, ConnectionSettings, HealthCheck, PoolSettings, RetrySettings,
-    SessionSettings, SslMode, TlsSettings,
+    CodegenSettings, Config, ConnectionSettings, HealthCheck, HostPort, PoolSettings,
+    RetrySettings, SessionSettings, SslMode, TargetSessionAttrs, TlsSettings,
 };
 pub use yaml::Yaml;

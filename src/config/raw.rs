@@ -6,7 +6,7 @@ use figment::value::{Dict, Value};
 
 use super::duration::{DURATION_FORMS, parse_duration};
 use super::keys::{KEYS, Kind};
-use super::settings::{HealthCheck, SslMode};
+use super::settings::{HealthCheck, SslMode, TargetSessionAttrs};
 
 /// An unknown key: its dotted path and what to tell the user.
 #[derive(Debug)]
@@ -181,6 +181,88 @@ pub(crate) fn port(value: &Value) -> Result<u16, String> {
         .and_then(|n| u16::try_from(n).ok())
         .filter(|p| *p != 0)
         .ok_or_else(|| format!("expected a port number 1..=65535, {}", got(value)))
+}
+
+/// The items of a list value: a list (TOML, YAML, JSON), or a string with commas, libpq's
+/// spelling (`a,b` from `PGHOST`, a URL or an environment variable).
+fn items(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(_, items) => items.clone(),
+        Value::String(_, s) if s.contains(',') => s
+            .split(',')
+            .map(|p| Value::from(p.trim().to_string()))
+            .collect(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Where item `i` of `n` is, for an error about one of several.
+fn nth(i: usize, n: usize) -> String {
+    if n == 1 {
+        String::new()
+    } else {
+        format!(" (item {} of {n})", i + 1)
+    }
+}
+
+/// One host or several, in order: a list, or `a,b`.
+pub(crate) fn hosts(value: &Value) -> Result<Vec<String>, String> {
+    let items = items(value);
+    if items.is_empty() {
+        return Err("expected a host or a list of hosts, got an empty list".into());
+    }
+    let n = items.len();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let host = text(item).map_err(|e| format!("{e}{}", nth(i, n)))?;
+            let host = host.trim();
+            if host.is_empty() {
+                return Err(if n == 1 {
+                    "must not be empty: give a host name, an IP address or a socket directory"
+                        .into()
+                } else {
+                    format!(
+                        "host {} of {n} is empty: give a host name, an IP address or a socket directory for each",
+                        i + 1
+                    )
+                });
+            }
+            Ok(host.to_string())
+        })
+        .collect()
+}
+
+/// One port for every host, or one per host: a list, or `5432,5433`.
+pub(crate) fn ports(value: &Value) -> Result<Vec<u16>, String> {
+    let items = items(value);
+    if items.is_empty() {
+        return Err("expected a port number 1..=65535 or a list of them, got an empty list".into());
+    }
+    let n = items.len();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| port(item).map_err(|e| format!("{e}{}", nth(i, n))))
+        .collect()
+}
+
+/// libpq's `target_session_attrs` spelling.
+pub(crate) fn target_session_attrs(value: &Value) -> Result<TargetSessionAttrs, String> {
+    if let Value::String(_, s) = value
+        && let Some(attrs) = TargetSessionAttrs::ALL
+            .iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
+    {
+        return Ok(*attrs);
+    }
+    let names: Vec<_> = TargetSessionAttrs::ALL.iter().map(|a| a.as_str()).collect();
+    Err(format!(
+        "expected one of {}, {}",
+        names.join(", "),
+        got(value)
+    ))
 }
 
 /// `true`/`false`, also `yes`/`no`, `on`/`off`, `1`/`0` from strings.

@@ -49,6 +49,14 @@ impl Config {
     pub fn pool(&self) -> &PoolSettings {
         &self.pool
     }
+    /// The same configuration for a read-only pool on the replicas (see
+    /// [`crate::replica`]): `target_session_attrs` becomes `prefer-standby` (unless it
+    /// already asks for a standby or a read-only server), and every session is read-only
+    /// (`default_transaction_read_only = on`), so a write fails with the server's `25006`
+    /// even on a primary the pool fell back to.
+    pub fn for_replicas(&self) -> Config {
+        crate::replica::read_only(self)
+    }
     /// Retry policy for connecting and for work marked idempotent.
     pub fn retry(&self) -> &RetrySettings {
         &self.retry
@@ -91,12 +99,12 @@ impl std::fmt::Display for Config {
     /// `app@db.internal:5432/app (profile prod, sslmode require, pool 2..=16)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.connection;
+        let hosts: Vec<String> = c.hosts.iter().map(HostPort::to_string).collect();
         write!(
             f,
-            "{}@{}:{}/{} (profile {}, sslmode {}, pool {}..={})",
+            "{}@{}/{} (profile {}, sslmode {}, pool {}..={})",
             c.user,
-            c.host,
-            c.port,
+            hosts.join(","),
             c.database,
             self.profile,
             self.tls.mode.as_str(),
@@ -130,6 +138,79 @@ pub struct ConnectionSettings {
     /// Connecting through PgBouncer in transaction mode (key `pgbouncer`, default `false`):
     /// see [`crate::pgbouncer`].
     pub pgbouncer: bool,
+    // --- scale (issue 16): several hosts and target_session_attrs ---
+    /// Every host to try, in order, each with its port (key `host` as a list, `port` as a
+    /// list matched by position or one port for all, as libpq). The first is
+    /// [`host`](Self::host) and [`port`](Self::port); one entry when one host is configured.
+    pub hosts: Vec<HostPort>,
+    /// Which server a new connection must reach (libpq's `target_session_attrs`), hosts
+    /// tried in order. Default [`TargetSessionAttrs::Any`].
+    pub target_session_attrs: TargetSessionAttrs,
+}
+
+/// One host of [`ConnectionSettings::hosts`] and its port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct HostPort {
+    /// Host name, IP address, or a Unix socket directory (starts with `/`).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for HostPort {
+    /// `host:port`, `[::1]:5432` for an IPv6 address.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// libpq's `target_session_attrs`: what a server must be for a new connection to keep it.
+/// Hosts are tried in order; a host that cannot be reached or is not what is asked for is
+/// skipped (and named in the error when none is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TargetSessionAttrs {
+    /// Any server (the default).
+    #[default]
+    Any,
+    /// A server whose sessions accept writes (`transaction_read_only` is `off`).
+    ReadWrite,
+    /// A server whose sessions refuse writes (`transaction_read_only` is `on`).
+    ReadOnly,
+    /// A server not in recovery (`pg_is_in_recovery()` is false).
+    Primary,
+    /// A server in recovery: a standby.
+    Standby,
+    /// A standby if any host is one, else any server (every host is tried twice).
+    PreferStandby,
+}
+
+impl TargetSessionAttrs {
+    /// Every value, in libpq's order.
+    pub const ALL: [Self; 6] = [
+        Self::Any,
+        Self::ReadWrite,
+        Self::ReadOnly,
+        Self::Primary,
+        Self::Standby,
+        Self::PreferStandby,
+    ];
+
+    /// libpq's spelling (`read-write`, `prefer-standby`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::ReadWrite => "read-write",
+            Self::ReadOnly => "read-only",
+            Self::Primary => "primary",
+            Self::Standby => "standby",
+            Self::PreferStandby => "prefer-standby",
+        }
+    }
 }
 
 /// TLS mode and certificates, as libpq's `sslmode`, `sslrootcert`, `sslcert`, `sslkey`.

@@ -20,14 +20,22 @@
 //!
 //! Behind PgBouncer (`pgbouncer = true`) nothing is sent at startup and the statement cache
 //! is off: see [`crate::pgbouncer`].
+//!
+//! With several hosts or a `target_session_attrs` other than `any`, every new connection
+//! goes through a [`Route`] ([`connect_via`]): hosts are tried in order, as libpq does, and
+//! a connection is kept only when its server is what `target_session_attrs` asks for (one
+//! round trip: `pg_is_in_recovery()` and `transaction_read_only`). When no host is, the
+//! error names every host tried and why each was passed over; it is transient (a failover
+//! may be under way), so the pool's retry tries the list again.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, PgConnection};
 
-use crate::config::{Config, SessionSettings, SslMode};
+use crate::config::{Config, SessionSettings, SslMode, TargetSessionAttrs};
 use crate::error::{Error, Result, TimeoutKind};
 
 /// sqlx connect options for `config`; fails when the process environment holds settings
@@ -182,6 +190,205 @@ pub(crate) async fn connect(options: &PgConnectOptions, timeout: Duration) -> Re
             None,
         )),
     }
+}
+
+/// The hosts a new connection tries, in order, and what its server must be.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Route {
+    /// Empty: connect with the options as they are (one host, any server).
+    hops: Vec<Hop>,
+    attrs: TargetSessionAttrs,
+}
+
+/// One host of a [`Route`].
+#[derive(Clone, Debug)]
+struct Hop {
+    /// `host:port`, for errors.
+    label: String,
+    host: String,
+    port: u16,
+    /// pgtide's TLS relay for this host (verified TLS, `require_auth`; see `crate::tls`).
+    relay: Option<PathBuf>,
+}
+
+impl Route {
+    /// The route of `config`: trivial (the connect options alone) for one host and
+    /// `target_session_attrs = any`.
+    pub(crate) fn new(config: &Config) -> Result<Self> {
+        let c = config.connection();
+        if c.hosts.len() <= 1 && c.target_session_attrs == TargetSessionAttrs::Any {
+            return Ok(Self::default());
+        }
+        let mut hops = Vec::with_capacity(c.hosts.len());
+        for h in &c.hosts {
+            // Each host gets its own relay when TLS is pgtide's: the certificate must name it.
+            let mut one = config.clone();
+            one.connection.host = h.host.clone();
+            one.connection.port = h.port;
+            let relay = crate::tls::route(&one).map_err(|message| Error::Permanent {
+                source: sqlx::Error::Configuration(message.into()),
+            })?;
+            hops.push(Hop {
+                label: h.to_string(),
+                host: h.host.clone(),
+                port: h.port,
+                relay,
+            });
+        }
+        Ok(Self {
+            hops,
+            attrs: c.target_session_attrs,
+        })
+    }
+
+    fn options(hop: &Hop, base: &PgConnectOptions) -> PgConnectOptions {
+        match &hop.relay {
+            Some(relay) => base.clone().socket(relay).ssl_mode(PgSslMode::Disable),
+            None => base.clone().host(&hop.host).port(hop.port),
+        }
+    }
+}
+
+/// What one host turned out to be.
+#[derive(Clone, Copy, Debug)]
+struct ServerState {
+    in_recovery: bool,
+    read_only: bool,
+}
+
+impl ServerState {
+    /// Whether this server is what `attrs` asks for; `PreferStandby` is the first pass
+    /// (a standby).
+    fn fits(self, attrs: TargetSessionAttrs) -> bool {
+        match attrs {
+            TargetSessionAttrs::Any => true,
+            TargetSessionAttrs::ReadWrite => !self.read_only,
+            TargetSessionAttrs::ReadOnly => self.read_only,
+            TargetSessionAttrs::Primary => !self.in_recovery,
+            TargetSessionAttrs::Standby | TargetSessionAttrs::PreferStandby => self.in_recovery,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match (self.in_recovery, self.read_only) {
+            (true, _) => "is a standby (in recovery, read-only)",
+            (false, true) => "is a primary whose sessions are read-only",
+            (false, false) => "is a primary that accepts writes",
+        }
+    }
+}
+
+/// Opens one connection through `route`: `base` (the pool's options, with the current
+/// password) alone when the route is trivial, else each host in order until one's server
+/// fits `target_session_attrs`. Each attempt is bounded by `timeout`.
+pub(crate) async fn connect_via(
+    route: &Route,
+    base: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<PgConnection> {
+    if route.hops.is_empty() {
+        return connect(base, timeout).await;
+    }
+    let mut passed_over: Vec<String> = Vec::new();
+    // The first error retrying cannot fix, and whether any host failed otherwise.
+    let mut fatal: Option<Error> = None;
+    let mut otherwise = false;
+    // prefer-standby: a server that is not a standby is kept aside, used if none is.
+    let mut fallback: Option<PgConnection> = None;
+    for hop in &route.hops {
+        let options = Route::options(hop, base);
+        let mut conn = match connect(&options, timeout).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                passed_over.push(format!("{}: {err}", hop.label));
+                if crate::retry::connect_retryable(&err) {
+                    otherwise = true;
+                } else if fatal.is_none() {
+                    fatal = Some(err);
+                }
+                continue;
+            }
+        };
+        let state = match server_state(&mut conn, timeout).await {
+            Ok(state) => state,
+            Err(err) => {
+                passed_over.push(format!("{}: checking what the server is: {err}", hop.label));
+                otherwise = true;
+                close_quietly(conn).await;
+                continue;
+            }
+        };
+        if state.fits(route.attrs) {
+            if let Some(other) = fallback.take() {
+                close_quietly(other).await;
+            }
+            return Ok(conn);
+        }
+        passed_over.push(format!("{}: {}", hop.label, state.describe()));
+        otherwise = true;
+        if route.attrs == TargetSessionAttrs::PreferStandby && fallback.is_none() {
+            fallback = Some(conn);
+        } else {
+            close_quietly(conn).await;
+        }
+    }
+    if let Some(conn) = fallback {
+        return Ok(conn);
+    }
+    let message = format!(
+        "no host accepted a new connection with target_session_attrs={}: {}",
+        route.attrs.as_str(),
+        passed_over.join("; ")
+    );
+    match fatal {
+        // Every host failed the same way retrying cannot fix (wrong password, unknown
+        // database): that error, with its kind.
+        Some(err) if !otherwise => Err(err),
+        _ => {
+            tracing::debug!(target: "pgtide::pool", "{message}");
+            Err(Error::Transient {
+                source: sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    message,
+                )),
+            })
+        }
+    }
+}
+
+/// `pg_is_in_recovery()` and `transaction_read_only`, in one round trip of the simple
+/// query protocol (one exchange: behind PgBouncer an extended-protocol statement may have
+/// its parse and its execution on different server connections).
+async fn server_state(conn: &mut PgConnection, timeout: Duration) -> Result<ServerState> {
+    use sqlx::Row as _;
+    let query = sqlx::raw_sql(
+        "SELECT pg_is_in_recovery()::text AS in_recovery, \
+         current_setting('transaction_read_only') AS read_only",
+    )
+    .fetch_one(conn);
+    match tokio::time::timeout(timeout, query).await {
+        Ok(Ok(row)) => {
+            let on = |name: &str| -> Result<bool> {
+                let value: String = row.try_get(name)?;
+                Ok(matches!(value.as_str(), "true" | "on"))
+            };
+            Ok(ServerState {
+                in_recovery: on("in_recovery")?,
+                read_only: on("read_only")?,
+            })
+        }
+        Ok(Err(err)) => Err(err.into()),
+        Err(_) => Err(Error::timeout(
+            TimeoutKind::Connect,
+            "asking a new connection what its server is",
+            None,
+        )),
+    }
+}
+
+/// Closes a connection that is not kept, without waiting long for a polite goodbye.
+async fn close_quietly(conn: PgConnection) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), sqlx::Connection::close(conn)).await;
 }
 
 #[cfg(test)]

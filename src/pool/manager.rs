@@ -17,7 +17,7 @@ use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-use super::connect::connect;
+use super::connect::{Route, connect_via};
 use super::guard::Conn;
 use super::reset::{self, Policy, SessionReset};
 use super::stats::Counters;
@@ -37,6 +37,8 @@ pub(crate) struct ConnectionManager {
     pub(crate) live: super::close::LivePids,
     /// Set behind PgBouncer (`pgbouncer = true`): see [`crate::pgbouncer`].
     pub(crate) pgbouncer: Option<Bouncer>,
+    /// The hosts to try and what their server must be (`target_session_attrs`).
+    pub(crate) route: Route,
 }
 
 /// What the PgBouncer mode needs at hand for every transaction.
@@ -81,6 +83,7 @@ impl ConnectionManager {
             credentials: Default::default(),
             live: Default::default(),
             pgbouncer: None,
+            route: Route::default(),
         }
     }
 
@@ -95,9 +98,16 @@ impl ConnectionManager {
         self
     }
 
+    /// Tries `route`'s hosts for each new connection (several hosts, `target_session_attrs`).
+    pub(crate) fn with_route(mut self, route: Route) -> Self {
+        self.route = route;
+        self
+    }
+
     /// Opens a connection outside the pool (for cancelling a statement).
     pub(crate) async fn connect_unpooled(&self) -> Result<PgConnection> {
-        connect(
+        connect_via(
+            &self.route,
             &*self.credentials.options(&self.options)?,
             self.connect_timeout,
         )
@@ -108,7 +118,8 @@ impl ConnectionManager {
     /// Behind PgBouncer the pid would be some server connection's, not this client's: it is
     /// not asked (`0`), and nothing is cancelled by pid.
     async fn open(&self) -> Result<Conn> {
-        let mut raw = connect(
+        let mut raw = connect_via(
+            &self.route,
             &*self.credentials.options(&self.options)?,
             self.connect_timeout,
         )

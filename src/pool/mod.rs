@@ -71,7 +71,7 @@ use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
-pub(crate) use connect::{connect as connect_one, connect_options};
+pub(crate) use connect::{Route, connect_options, connect_via};
 pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
@@ -167,7 +167,8 @@ impl Pool {
             pool_settings.max_lifetime,
             Arc::clone(&counters),
         )
-        .with_pgbouncer(config);
+        .with_pgbouncer(config)
+        .with_route(connect::Route::new(config)?);
         let inner = deadpool::managed::Pool::builder(manager)
             .max_size(pool_settings.size.max() as usize)
             .runtime(deadpool::Runtime::Tokio1)

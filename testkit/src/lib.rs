@@ -19,6 +19,7 @@ pub mod emulators;
 pub mod pgbouncer;
 mod private_server;
 mod proxy;
+pub mod replica;
 mod server;
 mod test_db;
 mod tls_proxy;
@@ -27,6 +28,7 @@ pub use capture::Capture;
 pub use pgbouncer::Bouncer;
 pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};
+pub use replica::ReplicaPair;
 
 pub use server::{Server, ServerState, TlsFiles, state_path, workspace_root};
 pub use test_db::{TEST_DB_PREFIX, TestDb};

@@ -16,27 +16,27 @@ pub(crate) static KEYS: &[Key] = &[
         name: "host",
         kind: Kind::Text,
         default: Some("localhost"),
-        doc: "host name, IP address, or a socket directory (starts with `/`)",
+        doc: "host name, IP address, or a socket directory (starts with `/`); a list (`[\"a\", \"b\"]`, `a,b`) is tried in order",
         example: "db.example",
         read: Read::Draft(|d, v| {
-            d.host = raw::text(v)?;
+            d.hosts = raw::hosts(v)?;
             Ok(())
         }),
-        show: Some(|c| c.connection.host.clone()),
-        hash: Some(|c| c.connection.host.clone()),
+        show: Some(|c| join(c.connection.hosts.iter().map(|h| h.host.clone()))),
+        hash: Some(|c| join(c.connection.hosts.iter().map(|h| h.host.clone()))),
     },
     Key {
         name: "port",
         kind: Kind::Port,
         default: Some("5432"),
-        doc: "TCP port, 1..=65535",
+        doc: "TCP port, 1..=65535; with several hosts one for all, or a list matched by position",
         example: "6543",
         read: Read::Draft(|d, v| {
-            d.port = raw::port(v)?;
+            d.ports = raw::ports(v)?;
             Ok(())
         }),
-        show: Some(|c| c.connection.port.to_string()),
-        hash: Some(|c| c.connection.port.to_string()),
+        show: Some(show_ports),
+        hash: Some(show_ports),
     },
     Key {
         name: "database",
@@ -435,7 +435,7 @@ pub(crate) static KEYS: &[Key] = &[
         hash: Some(|c| {
             let t = &c.tls;
             let default = super::super::builder::default_require_auth(
-                &c.connection.host,
+                super::super::builder::deciding_host(&c.connection.hosts),
                 t.mode,
                 t.root_cert.is_some(),
                 t.client_cert.is_some(),
@@ -461,7 +461,40 @@ pub(crate) static KEYS: &[Key] = &[
         show: Some(|c| c.connection.pgbouncer.to_string()),
         hash: Some(|c| c.connection.pgbouncer.to_string()),
     },
+    // --- scale (issue 16): several hosts, target_session_attrs ---
+    Key {
+        name: "target_session_attrs",
+        kind: Kind::Text,
+        default: Some("any"),
+        doc: "what a server must be to keep a new connection, as libpq's: `any`, `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`; hosts are tried in order",
+        example: "read-write",
+        read: Read::Draft(|d, v| {
+            d.target_session_attrs = raw::target_session_attrs(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.connection.target_session_attrs.as_str().into()),
+        // Empty (left out of the hash) at its default, so existing hashes stay.
+        hash: Some(|c| match c.connection.target_session_attrs {
+            super::super::settings::TargetSessionAttrs::Any => String::new(),
+            other => other.as_str().into(),
+        }),
+    },
 ];
+
+/// A list as `config show` prints it and the hash reads it: one item is itself.
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(",")
+}
+
+/// One port when every host has the same, else one per host.
+fn show_ports(c: &super::super::settings::Config) -> String {
+    let hosts = &c.connection.hosts;
+    if hosts.iter().all(|h| h.port == c.connection.port) {
+        c.connection.port.to_string()
+    } else {
+        join(hosts.iter().map(|h| h.port.to_string()))
+    }
+}
 
 fn path(value: &figment::value::Value) -> Result<PathBuf, String> {
     raw::text(value).map(PathBuf::from)

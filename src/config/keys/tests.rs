@@ -11,7 +11,7 @@ use crate::config::ConfigLoader;
 #[test]
 fn every_default_parses_and_names_are_unique() {
     let draft = default_draft();
-    assert_eq!(draft.host, "localhost");
+    assert_eq!(draft.hosts, ["localhost"]);
     assert_eq!(draft.retry.attempts, 3);
     for (i, key) in KEYS.iter().enumerate() {
         assert!(
