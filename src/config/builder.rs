@@ -68,6 +68,7 @@ pub(super) struct Draft {
     pub(super) retry: RetrySettings,
     pub(super) codegen: CodegenSettings,
     pub(super) pgbouncer: bool,
+    pub(super) storage: super::storage::StorageSettings,
 }
 
 impl Draft {
@@ -83,6 +84,7 @@ impl Draft {
             application_name: None,
             connect_timeout: Duration::ZERO,
             pgbouncer: false,
+            storage: Default::default(),
             ssl_mode: None,
             root_cert: None,
             client_cert: None,
@@ -445,6 +447,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
             },
             retry: d.retry,
             codegen: d.codegen,
+            storage: d.storage,
         })
     }
 }

@@ -24,6 +24,7 @@ pub struct Config {
     pub(crate) pool: PoolSettings,
     pub(crate) retry: RetrySettings,
     pub(crate) codegen: CodegenSettings,
+    pub(crate) storage: super::storage::StorageSettings,
 }
 
 impl Config {
@@ -55,6 +56,12 @@ impl Config {
     pub fn codegen(&self) -> &CodegenSettings {
         &self.codegen
     }
+    // --- storage (issue 17) ---
+    /// Object store endpoints and credentials (`storage.s3`, `.azure`, `.gcs`), for
+    /// `pgtide::transfer`.
+    pub fn storage(&self) -> &super::storage::StorageSettings {
+        &self.storage
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -67,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("pool", &self.pool)
             .field("retry", &self.retry)
             .field("codegen", &self.codegen)
+            .field("storage", &self.storage)
             .finish()
     }
 }
