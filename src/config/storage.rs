@@ -107,7 +107,9 @@ pub struct GcsSettings {
 
 /// `[redacted]` for a secret that is set, `none` otherwise: what `config show` prints.
 pub(crate) fn show_secret(secret: &Option<SecretString>) -> String {
-    secret.as_ref().map_or_else(|| "none".into(), |_| REDACTED.into())
+    secret
+        .as_ref()
+        .map_or_else(|| "none".into(), |_| REDACTED.into())
 }
 
 /// What `config show` prints for a plain optional value.
@@ -163,14 +165,23 @@ impl fmt::Debug for GcsSettings {
 /// loader's environment; an unresolvable one is an error naming the key, its source and the
 /// reference (never a value). The key table stores secrets as written; this is the one place
 /// they are resolved.
-pub(crate) fn resolve_secrets(mut config: Config, merged: &Merged<'_>) -> Result<Config, ConfigError> {
+pub(crate) fn resolve_secrets(
+    mut config: Config,
+    merged: &Merged<'_>,
+) -> Result<Config, ConfigError> {
     let storage = &mut config.storage;
     let secrets: [(&str, &mut Option<SecretString>); 5] = [
-        ("storage.s3.secret_access_key", &mut storage.s3.secret_access_key),
+        (
+            "storage.s3.secret_access_key",
+            &mut storage.s3.secret_access_key,
+        ),
         ("storage.s3.session_token", &mut storage.s3.session_token),
         ("storage.azure.access_key", &mut storage.azure.access_key),
         ("storage.azure.sas_token", &mut storage.azure.sas_token),
-        ("storage.gcs.service_account_key", &mut storage.gcs.service_account_key),
+        (
+            "storage.gcs.service_account_key",
+            &mut storage.gcs.service_account_key,
+        ),
     ];
     for (key, slot) in secrets {
         let Some(written) = slot.as_ref() else {
@@ -180,15 +191,14 @@ pub(crate) fn resolve_secrets(mut config: Config, merged: &Merged<'_>) -> Result
         if !secret_ref::is_reference(written) {
             continue;
         }
-        let resolved = secret_ref::resolve(written, merged.env).map_err(|reason| {
-            ConfigError::Secret {
+        let resolved =
+            secret_ref::resolve(written, merged.env).map_err(|reason| ConfigError::Secret {
                 key: key.into(),
                 profile: merged.profile.into(),
                 origin: Box::new(merged.origin(key)),
                 reference: written.into(),
                 reason,
-            }
-        })?;
+            })?;
         *slot = Some(resolved);
     }
     Ok(config)

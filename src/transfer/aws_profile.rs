@@ -91,7 +91,8 @@ pub(crate) fn load(
     let from_config = read(config, true)?;
     let from_credentials = read(credentials, false)?;
     if from_config.is_none() && from_credentials.is_none() {
-        let shown = |p: Option<&Path>| p.map_or_else(|| "(no home)".into(), |p| p.display().to_string());
+        let shown =
+            |p: Option<&Path>| p.map_or_else(|| "(no home)".into(), |p| p.display().to_string());
         return Err(format!(
             "AWS profile {name:?} is in neither {} nor {}",
             shown(credentials),
@@ -101,9 +102,14 @@ pub(crate) fn load(
     let mut profile = from_config.unwrap_or_default();
     profile.extend(from_credentials.unwrap_or_default());
     if !profile.contains_key("aws_access_key_id") {
-        if let Some(how) = ["role_arn", "sso_session", "sso_start_url", "credential_process"]
-            .into_iter()
-            .find(|k| profile.contains_key(*k))
+        if let Some(how) = [
+            "role_arn",
+            "sso_session",
+            "sso_start_url",
+            "credential_process",
+        ]
+        .into_iter()
+        .find(|k| profile.contains_key(*k))
         {
             return Err(format!(
                 "AWS profile {name:?} gets its credentials through `{how}`, which pgtide cannot use \
@@ -173,7 +179,10 @@ aws_session_token = token
             credentials["analytics"]["aws_secret_access_key"],
             "analytics/secret+with=equals"
         );
-        assert_eq!(credentials["analytics"]["aws_access_key_id"], "AKIDANALYTICS");
+        assert_eq!(
+            credentials["analytics"]["aws_access_key_id"],
+            "AKIDANALYTICS"
+        );
     }
 
     fn home() -> PathBuf {
@@ -199,7 +208,10 @@ aws_session_token = token
             pairs,
             [
                 ("aws_access_key_id", "AKIDANALYTICS".to_string()),
-                ("aws_secret_access_key", "analytics/secret+with=equals".into()),
+                (
+                    "aws_secret_access_key",
+                    "analytics/secret+with=equals".into()
+                ),
                 ("aws_session_token", "token".into()),
                 ("aws_region", "eu-west-1".into()),
                 ("aws_endpoint", "http://127.0.0.1:9000".into()),

@@ -26,9 +26,8 @@ pub(crate) fn options(
                 .or_else(|| s3.profile.clone());
             // AWS_PROFILE yields to credentials in the environment, as in the AWS CLI; a
             // profile named in the config or the options wins over them.
-            let profile = named.or_else(|| {
-                env("AWS_PROFILE").filter(|_| env("AWS_ACCESS_KEY_ID").is_none())
-            });
+            let profile =
+                named.or_else(|| env("AWS_PROFILE").filter(|_| env("AWS_ACCESS_KEY_ID").is_none()));
             if let Some(name) = profile {
                 let (credentials, config) = aws_profile::files(&env);
                 for (key, value) in
@@ -57,7 +56,11 @@ pub(crate) fn options(
             out = secret(out, "azure_storage_sas_key", &az.sas_token);
             out = plain(out, "azure_storage_endpoint", &az.endpoint);
             // An endpoint written as http:// (Azurite) is asked for: allow it.
-            if az.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
+            if az
+                .endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://"))
+            {
                 out = out.with("allow_http", "true");
             }
             if az.use_emulator {
