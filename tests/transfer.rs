@@ -480,8 +480,8 @@ async fn storage_config_with_a_secret_reference_reaches_s3() -> anyhow::Result<(
     );
     assert!(!loaded.to_string().contains("s3-secret-from-env"));
     assert!(!format!("{loaded:?}").contains("s3-secret-from-env"));
+    // The fixture's database, which holds `orders`.
     let pool = Pool::connect(loaded.config()).await?;
-    sqlx::raw_sql(ORDERS).execute(&pool).await?;
     round_trip(
         &pool,
         "s3://data/configured.csv",
