@@ -101,22 +101,20 @@ pub(crate) fn load(
     }
     let mut profile = from_config.unwrap_or_default();
     profile.extend(from_credentials.unwrap_or_default());
-    if !profile.contains_key("aws_access_key_id") {
-        if let Some(how) = [
-            "role_arn",
-            "sso_session",
-            "sso_start_url",
-            "credential_process",
-        ]
-        .into_iter()
-        .find(|k| profile.contains_key(*k))
-        {
-            return Err(format!(
-                "AWS profile {name:?} gets its credentials through `{how}`, which pgtide cannot use \
-                 (object_store has no role, SSO or process credentials): give the profile static keys, \
-                 or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (e.g. from `aws configure export-credentials`)"
-            ));
-        }
+    let indirect = [
+        "role_arn",
+        "sso_session",
+        "sso_start_url",
+        "credential_process",
+    ]
+    .into_iter()
+    .find(|k| profile.contains_key(*k));
+    if let (false, Some(how)) = (profile.contains_key("aws_access_key_id"), indirect) {
+        return Err(format!(
+            "AWS profile {name:?} gets its credentials through `{how}`, which pgtide cannot use \
+             (object_store has no role, SSO or process credentials): give the profile static keys, \
+             or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (e.g. from `aws configure export-credentials`)"
+        ));
     }
     let pairs = [
         ("aws_access_key_id", "aws_access_key_id"),
