@@ -1,6 +1,8 @@
 //! `pgtide::transfer` against real emulators on loopback (moto for S3, Azurite for Azure
-//! Blob), each test with its own emulator and database: round trips (plain and gzip), a
-//! missing object, refused credentials, and an emulator killed mid-import and mid-export.
+//! Blob), each test with its own emulator and database (one [`Fixture`] per store): round
+//! trips (plain and gzip), a missing object, refused credentials, an emulator killed
+//! mid-import and mid-export, throttling through a fault proxy, storage from the config
+//! file, and the blocking API.
 
 mod common;
 
@@ -14,7 +16,7 @@ use pgtide::transfer::{
 };
 use pgtide::{Pool, SecretString};
 use pgtide_testkit::emulators::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite, Moto};
-use pgtide_testkit::{Capture, TestDb};
+use pgtide_testkit::{Capture, FaultProxy, TestDb};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Values of every inferred type, with quotes, delimiters, line breaks, nulls and non-ASCII.
@@ -46,9 +48,64 @@ async fn rows(pool: &Pool, table: &str) -> anyhow::Result<String> {
     )
 }
 
-fn s3_options(moto: &Moto) -> StorageOptions {
+/// What one test works on: its own store (an emulator of its own with one bucket or
+/// container made, or the local file system), the options that reach it, and its own
+/// database holding `orders`, with a pool of quick retries.
+struct Fixture<E> {
+    store: E,
+    storage: StorageOptions,
+    db: TestDb,
+    pool: Pool,
+}
+
+impl<E> Fixture<E> {
+    async fn with(store: E, storage: StorageOptions) -> anyhow::Result<Self> {
+        let db = TestDb::new().await?;
+        let pool = pool(&db).await?;
+        sqlx::raw_sql(ORDERS).execute(&pool).await?;
+        Ok(Self {
+            store,
+            storage,
+            db,
+            pool,
+        })
+    }
+}
+
+impl Fixture<Moto> {
+    /// moto with bucket `bucket`, reached through `endpoint` (moto's own when `None`).
+    async fn s3(bucket: &str) -> anyhow::Result<Self> {
+        let moto = Moto::start()?;
+        moto.create_bucket(bucket)?;
+        let storage = s3_options(&moto.endpoint());
+        Self::with(moto, storage).await
+    }
+}
+
+impl Fixture<Arc<Mutex<Azurite>>> {
+    /// Azurite with container `container`, reached with account key `key`; shared so a
+    /// progress callback can stop it mid-transfer.
+    async fn azure(container: &str, key: &str) -> anyhow::Result<Self> {
+        let azurite = Azurite::start()?;
+        azurite.create_container(container)?;
+        let storage = azure_options(&azurite, key);
+        Self::with(Arc::new(Mutex::new(azurite)), storage).await
+    }
+}
+
+impl Fixture<std::path::PathBuf> {
+    /// A fresh directory of the test's own (removed by the test when it passes).
+    async fn local() -> anyhow::Result<Self> {
+        let mut fixture = Self::with(std::path::PathBuf::new(), StorageOptions::new()).await?;
+        fixture.store = std::env::temp_dir().join(format!("pgtide-transfer-{}", fixture.db.name()));
+        std::fs::create_dir_all(&fixture.store)?;
+        Ok(fixture)
+    }
+}
+
+fn s3_options(endpoint: &str) -> StorageOptions {
     StorageOptions::new()
-        .with("aws_endpoint", moto.endpoint())
+        .with("aws_endpoint", endpoint)
         .with("aws_region", "us-east-1")
         .with("allow_http", "true")
         .with("aws_access_key_id", "testing")
@@ -100,13 +157,7 @@ async fn round_trip(
 
 #[tokio::test]
 async fn s3_round_trips_plain_and_gzip_with_a_span_per_transfer() -> anyhow::Result<()> {
-    let moto = Moto::start()?;
-    moto.create_bucket("data")?;
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
-    sqlx::raw_sql(ORDERS).execute(&pool).await?;
-    let storage = s3_options(&moto);
-
+    let f = Fixture::s3("data").await?;
     let capture = Capture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -116,12 +167,12 @@ async fn s3_round_trips_plain_and_gzip_with_a_span_per_transfer() -> anyhow::Res
         .with_writer(move || writer.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
-    round_trip(&pool, "s3://data/exports/orders.csv", &storage, "plain").await?;
+    round_trip(&f.pool, "s3://data/exports/orders.csv", &f.storage, "plain").await?;
     drop(guard);
     round_trip(
-        &pool,
+        &f.pool,
         "s3://data/exports/orders.csv.gz",
-        &storage,
+        &f.storage,
         "gzipped",
     )
     .await?;
@@ -150,17 +201,12 @@ async fn s3_round_trips_plain_and_gzip_with_a_span_per_transfer() -> anyhow::Res
 
 #[tokio::test]
 async fn azure_round_trips_through_az_and_abfs_urls() -> anyhow::Result<()> {
-    let azurite = Azurite::start()?;
-    azurite.create_container("exports")?;
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
-    sqlx::raw_sql(ORDERS).execute(&pool).await?;
-    let storage = azure_options(&azurite, AZURITE_KEY);
-    round_trip(&pool, "az://exports/orders.csv", &storage, "viaaz").await?;
+    let f = Fixture::azure("exports", AZURITE_KEY).await?;
+    round_trip(&f.pool, "az://exports/orders.csv", &f.storage, "viaaz").await?;
     round_trip(
-        &pool,
+        &f.pool,
         "abfs://exports@devstoreaccount1.dfs.core.windows.net/deep/orders.csv.gz",
-        &storage,
+        &f.storage,
         "viaabfs",
     )
     .await?;
@@ -169,16 +215,13 @@ async fn azure_round_trips_through_az_and_abfs_urls() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_missing_object_is_not_found_and_names_the_url() -> anyhow::Result<()> {
-    let moto = Moto::start()?;
-    moto.create_bucket("data")?;
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
+    let f = Fixture::s3("data").await?;
     let err = transfer::import(
-        &pool,
+        &f.pool,
         "s3://data/nope.csv",
         &ImportOptions::new("t")
             .create(true)
-            .storage(s3_options(&moto)),
+            .storage(f.storage.clone()),
     )
     .await
     .unwrap_err();
@@ -192,7 +235,7 @@ async fn a_missing_object_is_not_found_and_names_the_url() -> anyhow::Result<()>
         "{err}"
     );
     let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('t')::text")
-        .fetch_one(&pool)
+        .fetch_one(&f.pool)
         .await?;
     assert_eq!(exists, None, "nothing was created");
     Ok(())
@@ -200,18 +243,14 @@ async fn a_missing_object_is_not_found_and_names_the_url() -> anyhow::Result<()>
 
 #[tokio::test]
 async fn refused_credentials_are_a_permission_error_never_retried() -> anyhow::Result<()> {
-    let azurite = Azurite::start()?;
-    azurite.create_container("exports")?;
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
-    sqlx::raw_sql(ORDERS).execute(&pool).await?;
     // A well-formed key that is not the account's.
     let wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ==";
+    let f = Fixture::azure("exports", wrong).await?;
     let err = transfer::export(
-        &pool,
+        &f.pool,
         &Source::table("orders"),
         "az://exports/orders.csv?sig=NOT-SHOWN",
-        &ExportOptions::new().storage(azure_options(&azurite, wrong)),
+        &ExportOptions::new().storage(f.storage.clone()),
     )
     .await
     .unwrap_err();
@@ -252,20 +291,15 @@ const BIG: &str = "SELECT i, repeat('x', 200) AS pad FROM generate_series(1, 200
 
 #[tokio::test]
 async fn an_export_failing_midway_leaves_no_object() -> anyhow::Result<()> {
-    let azurite = Azurite::start()?;
-    azurite.create_container("exports")?;
-    let storage = azure_options(&azurite, AZURITE_KEY);
-    let azurite = Arc::new(Mutex::new(azurite));
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
+    let f = Fixture::azure("exports", AZURITE_KEY).await?;
     // Past the first 8 MiB part, so a multipart upload is under way.
     let err = transfer::export(
-        &pool,
+        &f.pool,
         &Source::query(BIG),
         "az://exports/big.csv",
         &ExportOptions::new()
-            .storage(storage.clone())
-            .progress(kill_after(Arc::clone(&azurite), 20 << 20)),
+            .storage(f.storage.clone())
+            .progress(kill_after(Arc::clone(&f.store), 20 << 20)),
     )
     .await
     .unwrap_err();
@@ -283,11 +317,13 @@ async fn an_export_failing_midway_leaves_no_object() -> anyhow::Result<()> {
         text.contains("after 2 retries"),
         "the retry policy's 3 attempts: {text}"
     );
-    azurite.lock().unwrap().start_again()?;
+    f.store.lock().unwrap().start_again()?;
     let missing = transfer::import(
-        &pool,
+        &f.pool,
         "az://exports/big.csv",
-        &ImportOptions::new("t").create(true).storage(storage),
+        &ImportOptions::new("t")
+            .create(true)
+            .storage(f.storage.clone()),
     )
     .await
     .unwrap_err();
@@ -301,29 +337,24 @@ async fn an_export_failing_midway_leaves_no_object() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn an_import_failing_midway_leaves_the_table_unchanged() -> anyhow::Result<()> {
-    let azurite = Azurite::start()?;
-    azurite.create_container("exports")?;
-    let storage = azure_options(&azurite, AZURITE_KEY);
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
+    let f = Fixture::azure("exports", AZURITE_KEY).await?;
     transfer::export(
-        &pool,
+        &f.pool,
         &Source::query(BIG),
         "az://exports/big.csv",
-        &ExportOptions::new().storage(storage.clone()),
+        &ExportOptions::new().storage(f.storage.clone()),
     )
     .await?;
     sqlx::raw_sql("CREATE TABLE big (i integer, pad text); INSERT INTO big VALUES (0, 'before');")
-        .execute(&pool)
+        .execute(&f.pool)
         .await?;
-    let azurite = Arc::new(Mutex::new(azurite));
     let err = transfer::import(
-        &pool,
+        &f.pool,
         "az://exports/big.csv",
         &ImportOptions::new("big")
             .header(Header::No)
-            .storage(storage)
-            .progress(kill_after(Arc::clone(&azurite), 1 << 20)),
+            .storage(f.storage.clone())
+            .progress(kill_after(Arc::clone(&f.store), 1 << 20)),
     )
     .await
     .unwrap_err();
@@ -336,27 +367,23 @@ async fn an_import_failing_midway_leaves_the_table_unchanged() -> anyhow::Result
         err.to_string().starts_with("az://exports/big.csv: "),
         "{err}"
     );
-    assert_eq!(rows(&pool, "big").await?, "(0,before)");
+    assert_eq!(rows(&f.pool, "big").await?, "(0,before)");
     Ok(())
 }
 
 #[tokio::test]
 async fn local_files_and_file_urls_round_trip_and_a_failed_export_leaves_no_file()
 -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let pool = pool(&db).await?;
-    sqlx::raw_sql(ORDERS).execute(&pool).await?;
-    let dir = std::env::temp_dir().join(format!("pgtide-transfer-{}", db.name()));
-    std::fs::create_dir_all(&dir)?;
-    let none = StorageOptions::new();
+    let f = Fixture::local().await?;
+    let dir = &f.store;
     let path = dir.join("orders.csv.gz");
-    round_trip(&pool, path.to_str().unwrap(), &none, "local").await?;
+    round_trip(&f.pool, path.to_str().unwrap(), &f.storage, "local").await?;
     let url = format!("file://{}", dir.join("orders.csv").display());
-    round_trip(&pool, &url, &none, "fileurl").await?;
+    round_trip(&f.pool, &url, &f.storage, "fileurl").await?;
 
     let failed = dir.join("failed.csv");
     let err = transfer::export(
-        &pool,
+        &f.pool,
         &Source::query("SELECT i, 1 / (10000 - i) FROM generate_series(1, 20000) i"),
         failed.to_str().unwrap(),
         &ExportOptions::new(),
@@ -369,7 +396,136 @@ async fn local_files_and_file_urls_round_trip_and_a_failed_export_leaves_no_file
         "a failed export left {}",
         failed.display()
     );
-    assert_eq!(std::fs::read_dir(&dir)?.count(), 2, "no staging file left");
+    assert_eq!(std::fs::read_dir(dir)?.count(), 2, "no staging file left");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// A throttling proxy in front of moto: the first two requests get 429, the retry
+/// policy's backoff spends two retries on each, and the data arrives both ways.
+#[tokio::test]
+async fn throttling_is_retried_with_the_policys_backoff_and_the_data_arrives() -> anyhow::Result<()>
+{
+    let f = Fixture::s3("data").await?;
+    let proxy = FaultProxy::start(f.store.port(), 429, 2)?;
+    let storage = s3_options(&proxy.endpoint());
+    round_trip(&f.pool, "s3://data/throttled.csv", &storage, "back").await?;
+    assert_eq!(proxy.refused(), 2, "both refusals were retried");
+    assert!(
+        proxy.forwarded() >= 2,
+        "the export and the import went through"
+    );
+    Ok(())
+}
+
+/// A store that keeps answering 503 SlowDown: retried up to the policy's three attempts,
+/// then `Throttled`, naming the object.
+#[tokio::test]
+async fn throttling_past_the_retry_budget_is_a_throttled_error_naming_the_url() -> anyhow::Result<()>
+{
+    let f = Fixture::s3("data").await?;
+    let proxy = FaultProxy::start(f.store.port(), 503, u64::MAX)?;
+    let err = transfer::export(
+        &f.pool,
+        &Source::table("orders"),
+        "s3://data/slow.csv",
+        &ExportOptions::new().storage(s3_options(&proxy.endpoint())),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.storage_kind(),
+        Some(StorageErrorKind::Throttled),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("s3://data/slow.csv: throttled"),
+        "{err}"
+    );
+    assert_eq!(proxy.refused(), 3, "the retry policy's 3 attempts");
+    assert_eq!(proxy.forwarded(), 0);
+    Ok(())
+}
+
+/// Storage from the loaded profile's `[default.storage.s3]` (secret by `secret://env/`
+/// reference) reaches moto with no options in code; `load_explained` shows it redacted
+/// with its file and line.
+#[tokio::test]
+async fn storage_config_with_a_secret_reference_reaches_s3() -> anyhow::Result<()> {
+    let f = Fixture::s3("data").await?;
+    let dir = std::env::temp_dir().join(format!("pgtide-storage-{}", f.db.name()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("pgtide.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[default.storage.s3]\nendpoint = \"{}\"\nregion = \"us-east-1\"\nallow_http = true\n\
+             access_key_id = \"testing\"\nsecret_access_key = \"secret://env/TEST_S3_SECRET\"\n",
+            f.store.endpoint()
+        ),
+    )?;
+    let loaded = pgtide::config::Config::loader()
+        .file(&file)
+        .env([
+            ("DATABASE_URL", f.db.url()),
+            ("TEST_S3_SECRET", "s3-secret-from-env".into()),
+        ])
+        .load_explained()?;
+    let entry = loaded.entry("storage.s3.secret_access_key").unwrap();
+    assert_eq!(entry.value, pgtide::config::REDACTED);
+    assert!(
+        entry.source.to_string().ends_with("pgtide.toml, line 6"),
+        "{}",
+        entry.source
+    );
+    assert!(!loaded.to_string().contains("s3-secret-from-env"));
+    assert!(!format!("{loaded:?}").contains("s3-secret-from-env"));
+    // The fixture's database, which holds `orders`.
+    let pool = Pool::connect(loaded.config()).await?;
+    round_trip(
+        &pool,
+        "s3://data/configured.csv",
+        &StorageOptions::new(),
+        "back",
+    )
+    .await?;
     std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The blocking API moves the same data through the same store.
+#[test]
+fn the_blocking_api_imports_and_exports_through_s3() -> anyhow::Result<()> {
+    let moto = Moto::start()?;
+    moto.create_bucket("data")?;
+    let db = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(TestDb::new())?;
+    let pool = pgtide::blocking::Pool::connect(&config(&db, 1, 2).build()?)?;
+    pool.run(async |p| {
+        sqlx::raw_sql(ORDERS).execute(p).await?;
+        Ok(())
+    })?;
+    let storage = s3_options(&moto.endpoint());
+    let out = pool.export(
+        &Source::table("orders"),
+        "s3://data/blocking.csv.gz",
+        &ExportOptions::new().header(true).storage(storage.clone()),
+    )?;
+    assert_eq!(out.lines, 6);
+    let back = pool.import(
+        "s3://data/blocking.csv.gz",
+        &ImportOptions::new("back").create(true).storage(storage),
+    )?;
+    assert_eq!(back.rows, 4);
+    let same: bool = pool.run(async |p| {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT ({ROWS}orders t) = ({ROWS}back t)"
+        )))
+        .fetch_one(p)
+        .await?)
+    })?;
+    assert!(same);
     Ok(())
 }

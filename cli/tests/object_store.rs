@@ -145,3 +145,130 @@ async fn azure_round_trip_with_the_azure_environment() -> anyhow::Result<()> {
     assert!(!stderr(&o).contains(AZURITE_KEY) && !stdout(&o).contains(AZURITE_KEY));
     Ok(())
 }
+
+/// Storage from the profile's `storage.s3` keys: `refs` takes its key through a
+/// `secret://env/` reference (shown redacted by `config show`, with its line); `aws` names an
+/// AWS profile read from `~/.aws/` under a temporary HOME, whose `endpoint_url` is the only
+/// place moto's address is written, so the import working proves the profile was read.
+#[tokio::test]
+async fn s3_from_the_storage_config_and_an_aws_named_profile() -> anyhow::Result<()> {
+    let moto = Moto::start()?;
+    moto.create_bucket("shop")?;
+    let (db, dir, password) = setup("object-store-config").await?;
+    let toml = format!(
+        "{}\n[default.storage.s3]\nregion = \"us-east-1\"\nallow_http = true\n\n\
+         [refs.storage.s3]\nendpoint = \"{}\"\naccess_key_id = \"testing\"\n\
+         secret_access_key = \"secret://env/TEST_S3_SECRET\"\n\n\
+         [aws.storage.s3]\nprofile = \"pgtide-test\"\n",
+        connection_toml(&db),
+        moto.endpoint()
+    );
+    std::fs::write(dir.join("pgtide.toml"), toml)?;
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".aws"))?;
+    std::fs::write(
+        home.join(".aws/config"),
+        format!(
+            "[profile pgtide-test]\nregion = us-east-1\nendpoint_url = {}\n",
+            moto.endpoint()
+        ),
+    )?;
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[pgtide-test]\naws_access_key_id = testing\naws_secret_access_key = profile-secret-not-shown\n",
+    )?;
+    let home = home.display().to_string();
+    let env = [
+        (PASSWORD_VAR, password.as_str()),
+        ("TEST_S3_SECRET", "ref-secret-not-shown"),
+        ("HOME", home.as_str()),
+    ];
+
+    let o = pgtide_env(&dir, &["--profile", "refs", "config", "show"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shown = stdout(&o);
+    assert!(
+        shown.lines().any(
+            |l| l.starts_with("storage.s3.secret_access_key = [redacted] ")
+                && l.ends_with("# file pgtide.toml, line 15")
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("storage.s3.access_key_id = testing"),
+        "{shown}"
+    );
+    assert!(!shown.contains("ref-secret-not-shown"), "{shown}");
+
+    let o = pgtide_env(
+        &dir,
+        &[
+            "--profile",
+            "refs",
+            "export",
+            "--table",
+            "shelf",
+            "s3://shop/shelf.csv",
+            "--header",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = pgtide_env(
+        &dir,
+        &[
+            "--profile",
+            "aws",
+            "import",
+            "s3://shop/shelf.csv",
+            "--table",
+            "copy",
+            "--create",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    same(&db, "shelf", "copy").await?;
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("profile-secret-not-shown"), "{all}");
+
+    // A reference that does not resolve names the key, its source and the reference.
+    let o = pgtide_env(
+        &dir,
+        &[
+            "--profile",
+            "refs",
+            "import",
+            "s3://shop/shelf.csv",
+            "--table",
+            "copy",
+        ],
+        &[(PASSWORD_VAR, password.as_str())],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("storage.s3.secret_access_key")
+            && err.contains("pgtide.toml, line 15")
+            && err.contains("TEST_S3_SECRET is not set"),
+        "{err}"
+    );
+    // An unknown storage key names itself and its file.
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        format!(
+            "{}[default.storage.s3]\nregoin = \"x\"\n",
+            connection_toml(&db)
+        ),
+    )?;
+    let o = pgtide_env(&dir, &["config", "show"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("unknown key `storage.s3.regoin`")
+            && err.contains("pgtide.toml")
+            && err.contains("did you mean `region`?"),
+        "{err}"
+    );
+    Ok(())
+}

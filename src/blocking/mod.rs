@@ -43,6 +43,8 @@ mod io;
 mod rows;
 mod runtime;
 mod transaction;
+#[cfg(feature = "transfer")]
+mod transfer;
 
 use std::time::Duration;
 

@@ -71,6 +71,7 @@ pub(super) struct Draft {
     pub(super) retry: RetrySettings,
     pub(super) codegen: CodegenSettings,
     pub(super) pgbouncer: bool,
+    pub(super) storage: super::storage::StorageSettings,
 }
 
 impl Draft {
@@ -87,6 +88,7 @@ impl Draft {
             application_name: None,
             connect_timeout: Duration::ZERO,
             pgbouncer: false,
+            storage: Default::default(),
             ssl_mode: None,
             root_cert: None,
             client_cert: None,
@@ -466,6 +468,7 @@ impl ConfigBuilder<SecretString, PoolSize> {
             retry: d.retry,
             codegen: d.codegen,
             password_reference: None,
+            storage: d.storage,
         })
     }
 }

@@ -337,7 +337,7 @@ impl ConfigLoader {
         if let Some(password) = merged.resolved_password() {
             secrets.push(password);
         }
-        let config = merged.to_config()?;
+        let config = super::storage::resolve_secrets(merged.to_config()?, &merged)?;
         Ok(LoadedConfig::new(config, |key| merged.origin(key)))
     }
 

@@ -94,6 +94,21 @@
 //! | `require_auth` | text | — | authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified |
 //! | `pgbouncer` | true/false | `false` | connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`) |
 //! | `target_session_attrs` | text | `any` | what a server must be to keep a new connection, as libpq's: `any`, `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`; hosts are tried in order |
+//! | `storage.s3.region` | text | — | S3 region; default: `AWS_REGION`, the AWS profile's, else `us-east-1` (not hashed) |
+//! | `storage.s3.endpoint` | text | — | S3-compatible endpoint URL (MinIO, moto); default: AWS's (not hashed) |
+//! | `storage.s3.profile` | text | — | named profile of `~/.aws/credentials` and `~/.aws/config`; default: `AWS_PROFILE` (not hashed) |
+//! | `storage.s3.access_key_id` | text | — | S3 access key id; default: `AWS_ACCESS_KEY_ID`, else the AWS profile's (not hashed) |
+//! | `storage.s3.secret_access_key` | secret | — | S3 secret access key; a `secret://` reference keeps it out of the file (not hashed) |
+//! | `storage.s3.session_token` | secret | — | S3 session token of temporary credentials (not hashed) |
+//! | `storage.s3.allow_http` | true/false | `false` | allow a plain `http://` S3 endpoint (not hashed) |
+//! | `storage.azure.account` | text | — | Azure storage account name; default: `AZURE_STORAGE_ACCOUNT_NAME` (not hashed) |
+//! | `storage.azure.access_key` | secret | — | Azure storage account key (not hashed) |
+//! | `storage.azure.sas_token` | secret | — | Azure shared access signature, instead of the key (not hashed) |
+//! | `storage.azure.endpoint` | text | — | Azure blob endpoint URL (Azurite); default: Azure's (not hashed) |
+//! | `storage.azure.use_emulator` | true/false | `false` | Azurite on its default address and account (not hashed) |
+//! | `storage.gcs.service_account` | path | — | path of a GCS service account JSON key file; default: `GOOGLE_SERVICE_ACCOUNT` (not hashed) |
+//! | `storage.gcs.service_account_key` | secret | — | GCS service account JSON key itself (not hashed) |
+//! | `storage.gcs.endpoint` | text | — | GCS-compatible endpoint URL (an emulator; requests then go without OAuth) (not hashed) |
 //!
 //! Precedence is listed on [`ConfigLoader`]; the README has an annotated example file.
 
@@ -115,6 +130,7 @@ mod raw;
 mod require_auth;
 pub(crate) mod secret_ref;
 mod settings;
+mod storage;
 mod yaml;
 
 pub use builder::{ConfigBuilder, NoPassword, NoPoolSize};
@@ -129,4 +145,5 @@ pub use settings::{
     CodegenSettings, Config, ConnectionSettings, HealthCheck, HostPort, PoolSettings,
     RetrySettings, SessionSettings, SslMode, TargetSessionAttrs, TlsSettings,
 };
+pub use storage::{AzureSettings, GcsSettings, S3Settings, StorageSettings};
 pub use yaml::Yaml;

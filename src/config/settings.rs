@@ -26,6 +26,7 @@ pub struct Config {
     pub(crate) codegen: CodegenSettings,
     // Lifecycle (issue 12): where the password is re-read from for each new connection.
     pub(crate) password_reference: Option<String>,
+    pub(crate) storage: super::storage::StorageSettings,
 }
 
 impl Config {
@@ -75,6 +76,12 @@ impl Config {
     pub fn password_reference(&self) -> Option<&str> {
         self.password_reference.as_deref()
     }
+    // --- storage (issue 17) ---
+    /// Object store endpoints and credentials (`storage.s3`, `.azure`, `.gcs`), for
+    /// `pgtide::transfer`.
+    pub fn storage(&self) -> &super::storage::StorageSettings {
+        &self.storage
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -90,6 +97,7 @@ impl std::fmt::Debug for Config {
             // A reference names where the secret is, never the secret: shown, as
             // `pgtide config show` shows it.
             .field("password_reference", &self.password_reference)
+            .field("storage", &self.storage)
             .finish()
     }
 }

@@ -37,7 +37,7 @@ pub(crate) async fn run(
     }
     // Checked before anything is uploaded.
     copy.sql().map_err(|e| Error::Invalid(e.to_string()))?;
-    let (location, url, gzip) = location::open(target, &options.storage, pool.config().retry())?;
+    let (location, url, gzip) = location::open(target, &options.storage, pool.config())?;
     let output = match location {
         Location::Stdio => Output::Stdout(tokio::io::stdout()),
         Location::Object { store, path } => Output::object(store, path, gzip),

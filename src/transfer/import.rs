@@ -35,7 +35,7 @@ pub(crate) async fn run(
     options: &ImportOptions,
 ) -> Result<ImportSummary, Error> {
     let started = Instant::now();
-    let (location, url, gzip) = location::open(source, &options.storage, pool.config().retry())?;
+    let (location, url, gzip) = location::open(source, &options.storage, pool.config())?;
     let read = Arc::new(AtomicU64::new(0));
     let raw: Source = match location {
         Location::Stdio => Box::new(tokio::io::stdin()),

@@ -13,14 +13,16 @@ use object_store::path::Path;
 use secrecy::SecretString;
 
 use super::error::Error;
-use crate::config::RetrySettings;
+use crate::config::{Config, RetrySettings};
 
 /// Options for the object stores, by `object_store`'s configuration key (`aws_endpoint`,
 /// `aws_region`, `aws_access_key_id`, `aws_secret_access_key`, `azure_storage_account_name`,
 /// `azure_storage_access_key`, `azure_storage_sas_key`, `google_service_account`,
-/// `allow_http`, …). They win over the provider's environment variables (`AWS_*`,
-/// `AZURE_*`, `GOOGLE_*`), which are read too. Keys and tokens are held as secrets:
-/// `Debug` shows their names only.
+/// `allow_http`, …), plus `aws_profile` (an AWS named profile). They win over the loaded
+/// profile's `storage.*` keys ([`StorageSettings`](crate::config::StorageSettings)), which
+/// win over an AWS named profile, which wins over the provider's environment variables
+/// (`AWS_*`, `AZURE_*`, `GOOGLE_*`). Keys and tokens are held as secrets: `Debug` shows
+/// their names only.
 ///
 /// ```
 /// use pgtide::transfer::StorageOptions;
@@ -52,6 +54,24 @@ impl StorageOptions {
     pub fn with_secret(mut self, key: impl Into<String>, value: SecretString) -> Self {
         self.secret.insert(key.into(), value);
         self
+    }
+
+    /// The plain option `key`, if set.
+    pub(crate) fn get_plain(&self, key: &str) -> Option<&str> {
+        self.plain.get(key).map(String::as_str)
+    }
+
+    /// `base` with every option of `self` set over it.
+    pub(crate) fn layered_over(&self, mut base: StorageOptions) -> StorageOptions {
+        for (k, v) in &self.plain {
+            base.secret.remove(k);
+            base.plain.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &self.secret {
+            base.plain.remove(k);
+            base.secret.insert(k.clone(), v.clone());
+        }
+        base
     }
 
     /// Every option as `object_store` takes them.
@@ -98,7 +118,7 @@ pub(crate) enum Location {
 pub(crate) fn open(
     target: &str,
     options: &StorageOptions,
-    retry: &RetrySettings,
+    config: &Config,
 ) -> Result<(Location, String, bool), Error> {
     let gzip = target.ends_with(".gz");
     if target == "-" {
@@ -122,7 +142,11 @@ pub(crate) fn open(
             let (store, path) = local(&file, &shown)?;
             Location::Object { store, path }
         }
-        scheme => cloud(scheme, &url, &shown, options, retry)?,
+        scheme => {
+            let options = super::configured::options(scheme, config.storage(), options)
+                .map_err(|e| Error::Invalid(format!("{shown}: {e}")))?;
+            cloud(scheme, &url, &shown, &options, config.retry())?
+        }
     };
     Ok((location, shown, gzip))
 }

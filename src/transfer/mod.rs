@@ -38,7 +38,9 @@
 //! # Ok(()) }
 //! ```
 
+mod aws_profile;
 mod classify;
+mod configured;
 mod create;
 mod error;
 mod export;

@@ -207,6 +207,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Creates a bucket (moto accepts unsigned requests).
     pub fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
         let status = http(self.port, "PUT", &format!("/{bucket}"))?;

@@ -16,6 +16,7 @@
 mod capture;
 pub mod cluster;
 pub mod emulators;
+mod fault_proxy;
 pub mod pgbouncer;
 mod private_server;
 mod proxy;
@@ -25,6 +26,7 @@ mod test_db;
 mod tls_proxy;
 
 pub use capture::Capture;
+pub use fault_proxy::FaultProxy;
 pub use pgbouncer::Bouncer;
 pub use private_server::PrivateServer;
 pub use proxy::{Proxy, ProxyMode};

@@ -35,6 +35,9 @@ pub(crate) enum Kind {
     Path,
     /// A table of free-form session settings.
     Settings,
+    /// A secret other than the password (object store keys and tokens), stored as written
+    /// and resolved after the build by `config::storage`.
+    StorageSecret,
 }
 
 impl Kind {
@@ -54,6 +57,7 @@ impl Kind {
             Self::HealthCheck => "\"always\", \"never\" or duration",
             Self::Path => "path",
             Self::Settings => "table",
+            Self::StorageSecret => "secret",
         }
     }
 }

@@ -8,6 +8,7 @@ use super::super::duration::format_duration;
 use super::super::explain::REDACTED;
 use super::super::raw;
 use super::super::settings::HealthCheck;
+use super::super::storage::{show_secret, show_text};
 use super::{Key, Kind, Read};
 
 /// Every key pgtide reads.
@@ -478,6 +479,202 @@ pub(crate) static KEYS: &[Key] = &[
             super::super::settings::TargetSessionAttrs::Any => String::new(),
             other => other.as_str().into(),
         }),
+    },
+    // --- storage (issue 17): object store endpoints and credentials for pgtide::transfer ---
+    Key {
+        name: "storage.s3.region",
+        kind: Kind::Text,
+        default: None,
+        doc: "S3 region; default: `AWS_REGION`, the AWS profile's, else `us-east-1` (not hashed)",
+        example: "eu-west-1",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.region = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.s3.region)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.endpoint",
+        kind: Kind::Text,
+        default: None,
+        doc: "S3-compatible endpoint URL (MinIO, moto); default: AWS's (not hashed)",
+        example: "http://127.0.0.1:9000",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.endpoint = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.s3.endpoint)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.profile",
+        kind: Kind::Text,
+        default: None,
+        doc: "named profile of `~/.aws/credentials` and `~/.aws/config`; default: `AWS_PROFILE` (not hashed)",
+        example: "analytics",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.profile = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.s3.profile)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.access_key_id",
+        kind: Kind::Text,
+        default: None,
+        doc: "S3 access key id; default: `AWS_ACCESS_KEY_ID`, else the AWS profile's (not hashed)",
+        example: "AKIDEXAMPLE",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.access_key_id = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.s3.access_key_id)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.secret_access_key",
+        kind: Kind::StorageSecret,
+        default: None,
+        doc: "S3 secret access key; a `secret://` reference keeps it out of the file (not hashed)",
+        example: "s3-secret-example",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.secret_access_key = Some(raw::secret_text(v)?.into());
+            Ok(())
+        }),
+        show: Some(|c| show_secret(&c.storage.s3.secret_access_key)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.session_token",
+        kind: Kind::StorageSecret,
+        default: None,
+        doc: "S3 session token of temporary credentials (not hashed)",
+        example: "token-example",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.session_token = Some(raw::secret_text(v)?.into());
+            Ok(())
+        }),
+        show: Some(|c| show_secret(&c.storage.s3.session_token)),
+        hash: None,
+    },
+    Key {
+        name: "storage.s3.allow_http",
+        kind: Kind::Bool,
+        default: Some("false"),
+        doc: "allow a plain `http://` S3 endpoint (not hashed)",
+        example: "true",
+        read: Read::Draft(|d, v| {
+            d.storage.s3.allow_http = raw::boolean(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.storage.s3.allow_http.to_string()),
+        hash: None,
+    },
+    Key {
+        name: "storage.azure.account",
+        kind: Kind::Text,
+        default: None,
+        doc: "Azure storage account name; default: `AZURE_STORAGE_ACCOUNT_NAME` (not hashed)",
+        example: "myaccount",
+        read: Read::Draft(|d, v| {
+            d.storage.azure.account = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.azure.account)),
+        hash: None,
+    },
+    Key {
+        name: "storage.azure.access_key",
+        kind: Kind::StorageSecret,
+        default: None,
+        doc: "Azure storage account key (not hashed)",
+        example: "azure-key-example",
+        read: Read::Draft(|d, v| {
+            d.storage.azure.access_key = Some(raw::secret_text(v)?.into());
+            Ok(())
+        }),
+        show: Some(|c| show_secret(&c.storage.azure.access_key)),
+        hash: None,
+    },
+    Key {
+        name: "storage.azure.sas_token",
+        kind: Kind::StorageSecret,
+        default: None,
+        doc: "Azure shared access signature, instead of the key (not hashed)",
+        example: "sv=2024&sig=example",
+        read: Read::Draft(|d, v| {
+            d.storage.azure.sas_token = Some(raw::secret_text(v)?.into());
+            Ok(())
+        }),
+        show: Some(|c| show_secret(&c.storage.azure.sas_token)),
+        hash: None,
+    },
+    Key {
+        name: "storage.azure.endpoint",
+        kind: Kind::Text,
+        default: None,
+        doc: "Azure blob endpoint URL (Azurite); default: Azure's (not hashed)",
+        example: "http://127.0.0.1:10000/devstoreaccount1",
+        read: Read::Draft(|d, v| {
+            d.storage.azure.endpoint = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.azure.endpoint)),
+        hash: None,
+    },
+    Key {
+        name: "storage.azure.use_emulator",
+        kind: Kind::Bool,
+        default: Some("false"),
+        doc: "Azurite on its default address and account (not hashed)",
+        example: "true",
+        read: Read::Draft(|d, v| {
+            d.storage.azure.use_emulator = raw::boolean(v)?;
+            Ok(())
+        }),
+        show: Some(|c| c.storage.azure.use_emulator.to_string()),
+        hash: None,
+    },
+    Key {
+        name: "storage.gcs.service_account",
+        kind: Kind::Path,
+        default: None,
+        doc: "path of a GCS service account JSON key file; default: `GOOGLE_SERVICE_ACCOUNT` (not hashed)",
+        example: "/etc/gcs/key.json",
+        read: Read::Draft(|d, v| {
+            d.storage.gcs.service_account = Some(path(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_path(&c.storage.gcs.service_account)),
+        hash: None,
+    },
+    Key {
+        name: "storage.gcs.service_account_key",
+        kind: Kind::StorageSecret,
+        default: None,
+        doc: "GCS service account JSON key itself (not hashed)",
+        example: "{}",
+        read: Read::Draft(|d, v| {
+            d.storage.gcs.service_account_key = Some(raw::secret_text(v)?.into());
+            Ok(())
+        }),
+        show: Some(|c| show_secret(&c.storage.gcs.service_account_key)),
+        hash: None,
+    },
+    Key {
+        name: "storage.gcs.endpoint",
+        kind: Kind::Text,
+        default: None,
+        doc: "GCS-compatible endpoint URL (an emulator; requests then go without OAuth) (not hashed)",
+        example: "http://127.0.0.1:4443",
+        read: Read::Draft(|d, v| {
+            d.storage.gcs.endpoint = Some(raw::text(v)?);
+            Ok(())
+        }),
+        show: Some(|c| show_text(&c.storage.gcs.endpoint)),
+        hash: None,
     },
 ];
 

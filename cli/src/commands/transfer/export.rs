@@ -24,6 +24,7 @@ pub fn command() -> Command {
         .arg(Arg::new("delimiter").long("delimiter").value_name("C").help("field delimiter [default: ,]; `tab` for a tab"))
         .arg(Arg::new("header").long("header").action(ArgAction::SetTrue).help("write the column names as the first line"))
         .arg(Arg::new("encoding").long("encoding").value_name("NAME").help("the file's encoding, converted by the server (e.g. LATIN1) [default: UTF8]"))
+        .arg(super::progress::arg())
 }
 
 /// Runs the export.
@@ -41,11 +42,21 @@ pub fn run(m: &ArgMatches) -> CommandResult {
         options = options.encoding(e);
     }
     let file = m.get_one::<String>("file").expect("required");
+    let bar = super::progress::wanted(m).then(|| {
+        let (bar, callback) = super::progress::Progress::new("written", None).shared();
+        options = options.clone().progress(callback);
+        bar
+    });
     let config = Project::from_matches(m)?.load()?;
     let done = crate::commands::runtime()?.block_on(async {
         let pool = Pool::connect(&config).await?;
         Ok::<_, transfer::Error>(transfer::export(&pool, &source, file, &options).await)
     })?;
+    if let Some(bar) = bar
+        && let Ok(mut bar) = bar.lock()
+    {
+        bar.finish();
+    }
     let done = match done {
         Ok(done) => done,
         Err(e) => return fail(e.to_string()),

@@ -3,11 +3,7 @@
 //! (which sniffs, transcodes, infers types and streams). A row the server rejects leaves the
 //! table as it was, and the error names the line (and column) as the server reported.
 
-mod progress;
-
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use pgtide::Pool;
@@ -29,6 +25,7 @@ pub fn command() -> Command {
         .arg(Arg::new("null").long("null").value_name("STR").help("the string that stands for null [default: an empty unquoted field]"))
         .arg(Arg::new("max-line-mb").long("max-line-mb").value_name("MB").value_parser(clap::value_parser!(u64).range(1..=1023)).default_value("16").help("the longest line imported, in MiB: longer is an error naming the line"))
         .arg(Arg::new("create").long("create").action(ArgAction::SetTrue).help("create the table when missing, with column types inferred from the first rows"))
+        .arg(super::progress::arg())
 }
 
 /// Runs the import.
@@ -53,21 +50,23 @@ pub fn run(m: &ArgMatches) -> CommandResult {
     if let Some(mb) = m.get_one::<u64>("max-line-mb") {
         options = options.max_line_bytes(mb * 1024 * 1024);
     }
-    let terminal = std::io::stderr().is_terminal();
-    if terminal {
-        let bar = Mutex::new(progress::Progress::new(true));
-        options = options.progress(Arc::new(move |p| {
-            if let Ok(mut bar) = bar.lock() {
-                bar.update(p.bytes, p.lines);
-            }
-        }));
-    }
+    let bar = super::progress::wanted(m).then(|| {
+        // A local file's size gives the ETA; a URL's or stdin's is not known up front.
+        let total = std::fs::metadata(source).ok().map(|m| m.len());
+        let (bar, callback) = super::progress::Progress::new("read", total).shared();
+        options = options.clone().progress(callback);
+        bar
+    });
     let config = Project::from_matches(m)?.load()?;
     let done = crate::commands::runtime()?.block_on(async {
         let pool = Pool::connect(&config).await?;
         Ok::<_, transfer::Error>(transfer::import(&pool, source, &options).await)
     })?;
-    progress::clear(terminal);
+    if let Some(bar) = bar
+        && let Ok(mut bar) = bar.lock()
+    {
+        bar.finish();
+    }
     let done = match done {
         Ok(done) => done,
         Err(e) => return fail(e.to_string()),

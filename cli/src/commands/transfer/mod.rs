@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod import;
+mod progress;
 
 use clap::{ArgMatches, Command};
 
