@@ -101,7 +101,9 @@ async fn a_per_call_timeout_inside_a_transaction_leaves_no_backstop_on_the_sessi
 #[tokio::test]
 async fn the_cancel_path_is_bounded_at_max_connections() -> anyhow::Result<()> {
     let server = PrivateServer::start_new()?;
-    let connect_timeout = Duration::from_secs(1);
+    // Long enough for a connect on a loaded machine (SCRAM in a debug build); the bound is
+    // derived from it.
+    let connect_timeout = Duration::from_secs(5);
     let deadline = Duration::from_secs(2);
     let pool = Pool::connect(
         &private_config(&server, 1, 1)
@@ -397,7 +399,12 @@ async fn killed_backends_are_retried_when_idempotent_reported_otherwise_and_repl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let cfg = config(&db, 1, 10).build()?;
+    // Waiting tasks wait as long as it takes: on a loaded machine opening the 10
+    // connections (again after each round's aborts discard them) can outlast the default
+    // acquire timeout, and waiters that give up would never make the pool busy.
+    let cfg = config(&db, 10, 10)
+        .acquire_timeout(Duration::from_secs(600))
+        .build()?;
     let pool = Pool::connect(&cfg).await?;
     let mut admin = db.connect().await?;
     let app = cfg.connection().application_name.clone();
@@ -462,7 +469,7 @@ async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
         }
         eventually(
             "10 connections busy on the server",
-            Duration::from_secs(60),
+            Duration::from_secs(120),
             async || pool.stats().in_use == 10 && busy_on_server(&mut admin).await >= 10,
         )
         .await;
@@ -523,11 +530,17 @@ async fn a_thousand_aborted_tasks_leave_nothing_behind() -> anyhow::Result<()> {
 async fn exhaustion_times_out_with_pool_stats_and_recovers() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let pool = Pool::connect(
-        &config(&db, 1, 2)
+        &config(&db, 2, 2)
             .acquire_timeout(Duration::from_millis(300))
             .build()?,
     )
     .await?;
+    // Both connections open before the slow queries take them: opening one under load can
+    // take longer than the 300 ms the waiters below are given.
+    eventually("both connections open", common::SOON, async || {
+        pool.stats().idle == 2
+    })
+    .await;
     let mut admin = db.connect().await?;
     // Slow queries: they wait for a lock the test holds.
     sqlx::query("SELECT pg_advisory_lock(7)")
@@ -588,7 +601,8 @@ async fn exhaustion_times_out_with_pool_stats_and_recovers() -> anyhow::Result<(
 async fn slow_and_stalled_networks_keep_connect_and_statement_bounds() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let proxy = proxy(&db).await;
-    let connect_timeout = Duration::from_millis(800);
+    // Long enough for a connect on a loaded machine; the bounds are derived from it.
+    let connect_timeout = Duration::from_secs(5);
     let pool = Pool::connect(
         &config_via(&db, &proxy, 1, 1)
             .connect_timeout(connect_timeout)
