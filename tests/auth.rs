@@ -175,3 +175,68 @@ fn remote_unverified_hosts_default_to_scram_only() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// sqlx has no SCRAM channel binding and no GSSAPI encryption: asking to *require* either
+/// (URL parameter or libpq variable) is refused naming the limitation, never silently
+/// ignored; `disable` and `prefer` ask for nothing sqlx lacks and load.
+#[test]
+fn channel_binding_and_gss_encryption_cannot_be_required() -> anyhow::Result<()> {
+    let load = |env: &[(&str, &str)]| {
+        pgtide::config::ConfigLoader::new()
+            .no_file_search()
+            .env(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .load()
+    };
+    for (env, setting) in [
+        (
+            (
+                "DATABASE_URL",
+                "postgres://u:pw@db.example/app?channel_binding=require",
+            ),
+            "channel_binding",
+        ),
+        (("PGCHANNELBINDING", "require"), "channel_binding"),
+        (
+            (
+                "DATABASE_URL",
+                "postgres://u:pw@db.example/app?gssencmode=require",
+            ),
+            "gssencmode",
+        ),
+        (("PGGSSENCMODE", "require"), "gssencmode"),
+    ] {
+        let err = load(&[("PGHOST", "db.example"), ("PGPASSWORD", "pw"), env])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`{setting}=require` is not supported"))
+                && err.contains("sqlx does not")
+                && !err.contains("pw@"),
+            "{err}"
+        );
+    }
+    let err = load(&[
+        ("PGHOST", "db.example"),
+        ("PGPASSWORD", "pw"),
+        ("PGCHANNELBINDING", "maybe"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("must be `disable`, `prefer` or `require`"),
+        "{err}"
+    );
+    for ok in ["disable", "prefer"] {
+        load(&[
+            ("PGHOST", "db.example"),
+            ("PGPASSWORD", "pw"),
+            ("PGCHANNELBINDING", ok),
+            ("PGGSSENCMODE", ok),
+        ])?;
+        load(&[(
+            "DATABASE_URL",
+            &format!("postgres://u:pw@db.example/app?channel_binding={ok}&gssencmode={ok}"),
+        )])?;
+    }
+    Ok(())
+}

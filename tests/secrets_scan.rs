@@ -1,12 +1,17 @@
 //! The password never appears: everything pgtide (and sqlx, and the TLS relay) traces at
-//! TRACE level, and the `Display` and `Debug` of every error, while connecting, failing to
-//! connect, retrying, being refused by `require_auth` or a certificate check, and loading
-//! bad configuration, are captured and scanned for the passwords used.
+//! TRACE level, everything logged through the `log` crate (sqlx logs each statement there
+//! when the application has no tracing subscriber), and the `Display` and `Debug` of every
+//! error, while connecting, failing to connect, retrying, being refused by `require_auth` or
+//! a certificate check, and loading bad configuration, are captured and scanned for the
+//! passwords used.
 //!
-//! One test (one process, one global subscriber): the relay's own threads trace too.
+//! Each test installs a process-wide sink (a tracing subscriber, a `log` logger), so each
+//! runs in a process of its own: nextest's way, and the log test re-runs itself in a child
+//! when another test of this binary may share its process.
 
 mod common;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{config, retry};
@@ -21,17 +26,9 @@ fn record(errors: &mut Vec<String>, what: &str, err: &dyn std::fmt::Debug, text:
     errors.push(format!("{what}: {text} / {err:?}"));
 }
 
-#[tokio::test]
-async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()> {
-    let capture = Capture::default();
-    let sink = capture.clone();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish(),
-    )?;
+/// Connects, fails to connect and fails to load configuration in every way the scan covers;
+/// returns the server's password and the text of every error and `Debug` met.
+async fn every_scenario() -> anyhow::Result<(String, Vec<String>)> {
     let db = TestDb::new().await?;
     let password = db.server().password.clone();
     let mut errors = Vec::new();
@@ -160,6 +157,30 @@ async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()
         .unwrap_err();
     record(&mut errors, "builder", &err, err.to_string());
 
+    Ok((password, errors))
+}
+
+fn assert_no_password(sink: &str, captured: &str, password: &str, errors: &[String]) {
+    for secret in [password, WRONG] {
+        assert!(!captured.contains(secret), "a {sink} line shows a password");
+        for text in errors {
+            assert!(!text.contains(secret), "an error shows a password: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()> {
+    let capture = Capture::default();
+    let sink = capture.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish(),
+    )?;
+    let (password, errors) = every_scenario().await?;
     let traced = capture.text();
     assert!(
         traced.contains("TRACE") || traced.contains("DEBUG"),
@@ -169,15 +190,82 @@ async fn no_trace_line_and_no_error_text_shows_a_password() -> anyhow::Result<()
         traced.contains("refused to authenticate"),
         "the relay's refusal is traced"
     );
-    for secret in [password.as_str(), WRONG] {
-        assert!(!traced.contains(secret), "a trace line shows a password");
-        for text in &errors {
-            assert!(!text.contains(secret), "an error shows a password: {text}");
-        }
-    }
+    assert_no_password("trace", &traced, &password, &errors);
     eprintln!(
         "scanned {} bytes of TRACE output and {} error/Debug texts",
         traced.len(),
+        errors.len()
+    );
+    Ok(())
+}
+
+/// Every `log` record, formatted with its level and target.
+static LOGGED: Mutex<String> = Mutex::new(String::new());
+
+struct CaptureLog;
+
+impl log::Log for CaptureLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        // tracing's fallback writes an event's fields into the message.
+        let line = format!(
+            "{} {}: {}\n",
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        LOGGED.lock().unwrap().push_str(&line);
+    }
+
+    fn flush(&self) {}
+}
+
+const LOG_TEST: &str = "sqlx_log_records_never_show_a_password";
+/// Set in the child that runs [`LOG_TEST`] alone.
+const LOG_CHILD: &str = "PGTIDE_SECRETS_SCAN_LOG_CHILD";
+
+/// An application that logs through `log` (`env_logger` and the like) and installs no
+/// tracing subscriber gets sqlx's statement log (`sqlx::query`, at DEBUG), rustls' and
+/// sqlx's own `log` records and pgtide's events (tracing falls back to `log`): the same
+/// scenarios, every record at TRACE captured and scanned.
+#[tokio::test]
+async fn sqlx_log_records_never_show_a_password() -> anyhow::Result<()> {
+    if std::env::var_os(LOG_CHILD).is_none() {
+        // Under `cargo test` another test of this binary may install a tracing subscriber
+        // in this process, after which nothing reaches `log`: run alone in a child.
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args([LOG_TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(LOG_CHILD, "1")
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran the test: {stdout}"
+        );
+        eprintln!("{stderr}");
+        return Ok(());
+    }
+    log::set_logger(&CaptureLog).expect("the only logger");
+    log::set_max_level(log::LevelFilter::Trace);
+    let (password, errors) = every_scenario().await?;
+    let logged = LOGGED.lock().unwrap().clone();
+    assert!(
+        logged.contains("sqlx::query") && logged.contains("SELECT 1"),
+        "sqlx's statement log reached the logger: {logged}"
+    );
+    assert!(
+        logged.contains("refused to authenticate"),
+        "pgtide's events reached the logger too"
+    );
+    assert_no_password("log", &logged, &password, &errors);
+    eprintln!(
+        "scanned {} bytes of `log` records and {} error/Debug texts",
+        logged.len(),
         errors.len()
     );
     Ok(())

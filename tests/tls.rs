@@ -229,3 +229,126 @@ fn sslmode_allow_and_weak_system_roots_are_refused_clearly() {
         "{err}"
     );
 }
+
+/// Set in the children of [`relays_live_per_process_and_hold_nothing_after_their_pools`].
+const RELAY_CHILD: &str = "PGTIDE_RELAY_LIFECYCLE_CHILD";
+
+/// The relay directories of process `pid` under `base`.
+fn relay_dirs(base: &Path, pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("pgtide-relay-{pid}-");
+    std::fs::read_dir(base)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The lifecycle `pgtide::tls` documents: relays belong to the process (one per upstream,
+/// shared by its pools); a relayed connection lives exactly as long as the sqlx connection
+/// on it, so a closed pool leaves no session on the server and the next pool to the same
+/// server reuses the relay; a process's relay directory outlives it (no exit hook) and is
+/// removed by the next process that starts relays.
+#[tokio::test]
+async fn relays_live_per_process_and_hold_nothing_after_their_pools() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let tls = db.server().tls.clone().expect("TLS");
+    let verified = || {
+        config(&db, 3, 3)
+            .ssl_mode(SslMode::VerifyFull)
+            .ssl_root_cert(&tls.ca_cert)
+            .build()
+    };
+    if std::env::var_os(RELAY_CHILD).is_some() {
+        // A child: use a relay once, then exit.
+        let pool = Pool::connect(&verified()?).await?;
+        assert!(ssl_status(&pool).await?.0);
+        return Ok(());
+    }
+
+    let mut admin = db.connect().await?;
+    for round in 0..2 {
+        let cfg = verified()?;
+        let pool = Pool::connect(&cfg).await?;
+        assert!(
+            ssl_status(&pool).await?.0,
+            "round {round}: through the relay"
+        );
+        common::eventually("3 relayed sessions", common::SOON, async || {
+            common::backends(&mut admin, &cfg).await == 3
+        })
+        .await;
+        pool.close().await;
+        common::eventually(
+            "no relayed session left after the pool closed",
+            common::SOON,
+            async || common::backends(&mut admin, &cfg).await == 0,
+        )
+        .await;
+    }
+
+    // Two processes in turn, with a runtime directory of their own.
+    let base = std::env::temp_dir().join(format!("pgtide-relay-lifecycle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base)?;
+    let child = || -> anyhow::Result<u32> {
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args([
+                "relays_live_per_process_and_hold_nothing_after_their_pools",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env(RELAY_CHILD, "1")
+            .env("XDG_RUNTIME_DIR", &base)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out_pid(&base))
+    };
+    // The child's pid: the one relay directory whose process is gone and not yet seen.
+    fn out_pid(base: &Path) -> u32 {
+        let mut pids: Vec<u32> = std::fs::read_dir(base)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("pgtide-relay-")?
+                    .split('-')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        assert_eq!(
+            pids.len(),
+            1,
+            "one relay directory under {}: {pids:?}",
+            base.display()
+        );
+        pids[0]
+    }
+    let first = child()?;
+    assert_eq!(
+        relay_dirs(&base, first).len(),
+        1,
+        "left by the exited process"
+    );
+    let second = child()?;
+    assert_ne!(first, second);
+    assert!(
+        relay_dirs(&base, first).is_empty(),
+        "the next process swept the directory of the exited one"
+    );
+    assert_eq!(relay_dirs(&base, second).len(), 1);
+    std::fs::remove_dir_all(&base)?;
+    Ok(())
+}

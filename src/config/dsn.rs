@@ -30,6 +30,10 @@ const PARAMS: &[(&str, &str)] = &[
     ("pgbouncer", "pgbouncer"),
 ];
 
+/// libpq parameters sqlx has no support for: accepted as `disable`/`prefer`, refused as
+/// `require` (see [`super::require_auth::unsupported`]).
+pub(crate) const UNSUPPORTED: &[&str] = &["channel_binding", "gssencmode"];
+
 /// Splits a URL into configuration keys (values as strings, typed later like any other).
 pub(crate) fn parse(url: &str) -> Result<Dict, String> {
     let rest = url
@@ -135,6 +139,13 @@ pub(crate) fn parse(url: &str) -> Result<Dict, String> {
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if UNSUPPORTED.contains(&name) {
+            // Accepted only when it asks for nothing sqlx lacks; nothing to store then.
+            match super::require_auth::unsupported(name, &decode(value, name)?) {
+                Some(refusal) => return Err(refusal),
+                None => continue,
+            }
+        }
         let Some((_, key)) = PARAMS.iter().find(|(p, _)| *p == name) else {
             let known: Vec<_> = PARAMS.iter().map(|(p, _)| *p).collect();
             return Err(format!(

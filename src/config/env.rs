@@ -155,6 +155,31 @@ pub(crate) fn libpq_layer(name: String, profile: &str, env: &BTreeMap<String, St
     layer
 }
 
+/// libpq's variables for settings sqlx cannot honour (`PGCHANNELBINDING`, `PGGSSENCMODE`):
+/// fine when they ask for nothing (`disable`, `prefer`), refused when they `require` it.
+pub(crate) fn check_unsupported(
+    profile: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
+    for (var, key) in [
+        ("PGCHANNELBINDING", "channel_binding"),
+        ("PGGSSENCMODE", "gssencmode"),
+    ] {
+        if let Some(message) = env
+            .get(var)
+            .and_then(|v| super::require_auth::unsupported(key, v))
+        {
+            return Err(ConfigError::Value {
+                key: key.into(),
+                profile: profile.into(),
+                origin: Box::new(Source::env(var)),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `DATABASE_URL`, for every profile.
 pub(crate) fn database_url_layer(
     name: String,

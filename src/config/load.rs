@@ -287,6 +287,7 @@ impl ConfigLoader {
             }
         }
         vars.check_keys()?;
+        env::check_unsupported(&profile, &self.env)?;
 
         let sections: Vec<&str> = if profile == "default" {
             vec!["default"]

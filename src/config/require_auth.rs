@@ -152,6 +152,33 @@ impl std::str::FromStr for RequireAuth {
     }
 }
 
+/// libpq settings about authentication that sqlx cannot honour, refused when they ask for
+/// more than "off or if available" (`require`), rather than silently ignored: sqlx implements
+/// neither SCRAM channel binding (`SCRAM-SHA-256-PLUS`) nor GSSAPI encryption, so pgtide
+/// could not keep the promise. `None` when `value` asks for nothing sqlx lacks.
+pub(crate) fn unsupported(setting: &str, value: &str) -> Option<String> {
+    let what = match setting {
+        "channel_binding" => {
+            "sqlx does not implement SCRAM channel binding (SCRAM-SHA-256-PLUS), so it cannot be \
+             required; to make sure of the server, use `sslmode = \"verify-full\"` with \
+             `sslrootcert` (and `require_auth = \"scram-sha-256\"`)"
+        }
+        "gssencmode" => {
+            "sqlx does not speak GSSAPI encryption, so it cannot be required; use \
+             `sslmode = \"verify-full\"` with `sslrootcert` for an encrypted, verified connection"
+        }
+        _ => return None,
+    };
+    match value {
+        "disable" | "prefer" => None,
+        "require" => Some(format!("`{setting}=require` is not supported: {what}")),
+        _ => Some(format!(
+            "`{setting}` must be `disable`, `prefer` or `require` (and `require` is not \
+             supported: {what})"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,32 @@
 //! whose certificate is not verified); otherwise sqlx connects directly, as before. It costs
 //! a Unix-socket hop per message on those connections.
 //!
+//! # Lifecycle: relays belong to the process, connections to their pools
+//!
+//! A relay (one listening socket per distinct upstream: host, port, TLS rules, trust files,
+//! `require_auth`, connect timeout) and the two-thread runtime it runs on are started on first
+//! use and live until the process exits. That is deliberate:
+//! - what a pool owns is its **connections**, and a relayed connection lives exactly as long
+//!   as the sqlx connection on it: sqlx closes its socket, the relay ends that connection's
+//!   task and closes the server side. A closed or dropped pool therefore leaves nothing open
+//!   on the server and holds nothing in the relay (test: `tests/tls.rs`,
+//!   `relays_live_per_process_and_hold_nothing_after_their_pools`);
+//! - what stays is a listening socket in a `0700` directory and two parked threads: no
+//!   credentials (the password only passes through, inside sqlx's own authentication) and no
+//!   server session;
+//! - the relay must outlive the runtime that created a pool (a test's, the blocking facade's,
+//!   or another runtime the pool is cloned into), and is shared by every pool and unpooled
+//!   connection to the same upstream (a [`Registry`](crate::Registry), a credential rotation's
+//!   new pool, codegen's connections); owning it per pool would make every holder of connect
+//!   options hold a lease, to save one idle socket;
+//! - Rust runs no exit hook, so a process's relay directory outlives it: the next process that
+//!   starts relays removes the directories of processes that are gone (same test).
+//!
 //! Not covered: SCRAM channel binding (`SCRAM-SHA-256-PLUS`), which sqlx does not implement;
-//! GSSAPI/SSPI, which sqlx does not speak either.
+//! GSSAPI/SSPI, which sqlx does not speak either. Asking to require them
+//! (`channel_binding=require`, `gssencmode=require`, in a URL or as `PGCHANNELBINDING` /
+//! `PGGSSENCMODE`) is refused when the configuration loads, naming the limitation;
+//! `disable` and `prefer` load (they ask for nothing sqlx lacks).
 
 mod auth_watch;
 mod relay;

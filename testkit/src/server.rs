@@ -70,6 +70,12 @@ impl TlsFiles {
 
 impl ServerState {
     /// `postgres://` URL of `database` on this server, with the password.
+    ///
+    /// The harness connects with plain sqlx, not through pgtide: it sits below the library
+    /// (pgtide's own tests depend on it) and must not rest on what it tests. It follows the
+    /// library's rules all the same: the server is on loopback, where pgtide's default is
+    /// `sslmode=prefer` with any authentication method, which is what sqlx does with this
+    /// URL. `cargo xtask` (above the library) connects through pgtide, with TLS verified.
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgres://{}:{}@{}:{}/{}",

@@ -349,15 +349,41 @@ fn answers(state: &ServerState) -> bool {
 }
 
 fn try_connect(state: &ServerState) -> anyhow::Result<()> {
-    let url = state.url("postgres");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
-            let conn = sqlx::PgConnection::connect(&url).await?;
-            conn.close().await?;
+            admin_connection(state, "postgres").await?.close().await?;
             anyhow::Ok(())
         })
+}
+
+/// The superuser's connection to `database`, made the way the library makes every
+/// connection: a pgtide [`Config`](pgtide::config::Config) (TLS verified against the
+/// cluster's own CA, `verify-full`, through pgtide's relay), one attempt (callers poll).
+/// The test harness (`pgtide_testkit`) is the one exception, said in `ServerState::url`.
+async fn admin_connection(
+    state: &ServerState,
+    database: &str,
+) -> anyhow::Result<pgtide::Connection> {
+    use pgtide::config::{Config, PoolSize, SslMode};
+    let builder = Config::builder()
+        .host(state.host.clone())
+        .port(state.port)
+        .database(database)
+        .user(state.user.clone())
+        .password(pgtide::SecretString::from(state.password.clone()))
+        .application_name("pgtide-xtask")
+        .retry_attempts(1)
+        .pool_size(PoolSize::new(1, 1)?);
+    let builder = match &state.tls {
+        Some(tls) => builder
+            .ssl_mode(SslMode::VerifyFull)
+            .ssl_root_cert(&tls.ca_cert),
+        // A state file from before TLS: loopback, the library's loopback rule (`prefer`).
+        None => builder.ssl_mode(SslMode::Prefer),
+    };
+    Ok(pgtide::Connection::connect(&builder.build()?).await?)
 }
 
 /// Kills processes of a crashed server that still hold the data directory, so a new
@@ -429,12 +455,11 @@ fn port_is_free(port: u16) -> bool {
 /// killed). A database whose process (the pid in `<TEST_DB_PREFIX><pid>_...`) still lives belongs to
 /// a test running now, say of a concurrent `cargo xtask test`, and is left alone.
 pub fn drop_test_databases(state: &ServerState) -> anyhow::Result<()> {
-    let url = state.url("postgres");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            let mut conn = admin_connection(state, "postgres").await?.into_inner();
             let names: Vec<String> = sqlx::query_scalar(
                 "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datistemplate",
             )

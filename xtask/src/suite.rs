@@ -16,9 +16,120 @@ use anyhow::{Context, bail};
 use crate::cluster;
 
 /// One check of the suite: a name for the summary and the cargo arguments that run it.
+///
+/// A `cargo run --package P [--bin B] -- ARGS` step runs the binary the `build` step built
+/// (see [`Step::command`]): `cargo run -p P` would resolve the dependencies' features for P
+/// alone, unlike the workspace build, and compile a second copy of much of the graph.
 struct Step {
     name: &'static str,
     args: Vec<&'static str>,
+}
+
+/// Packages whose binary is not named after the package.
+const BINARY_OF_PACKAGE: &[(&str, &str)] = &[("pgtide-cli", "pgtide")];
+
+impl Step {
+    /// The command that runs the step: cargo, or for a `cargo run` step the already built
+    /// binary under `target/debug` (cargo again if it is not there).
+    fn command(&self) -> Command {
+        if let Some((binary, args)) = self.built_binary() {
+            let path = target_dir().join("debug").join(binary);
+            if path.is_file() {
+                let mut cmd = Command::new(path);
+                cmd.args(args);
+                return cmd;
+            }
+        }
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(&self.args);
+        cmd
+    }
+
+    /// For `run [--quiet] --package P [--bin B] -- ARGS`: the binary's name and ARGS.
+    fn built_binary(&self) -> Option<(&'static str, &[&'static str])> {
+        let (head, rest) = self.args.split_first()?;
+        if *head != "run" {
+            return None;
+        }
+        let split = rest.iter().position(|a| *a == "--")?;
+        let (options, args) = (&rest[..split], &rest[split + 1..]);
+        let value = |flag: &str| {
+            options
+                .iter()
+                .position(|a| *a == flag)
+                .and_then(|i| options.get(i + 1).copied())
+        };
+        let package = value("--package").or_else(|| value("-p"))?;
+        let known = ["--quiet", "--package", "-p", "--bin", package];
+        if options
+            .iter()
+            .any(|o| !known.contains(o) && Some(*o) != value("--bin"))
+        {
+            return None;
+        }
+        let binary = value("--bin").unwrap_or_else(|| {
+            BINARY_OF_PACKAGE
+                .iter()
+                .find(|(p, _)| *p == package)
+                .map_or(package, |(_, b)| *b)
+        });
+        Some((binary, args))
+    }
+}
+
+/// The cargo target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => pgtide_testkit::workspace_root().join(dir),
+        None => pgtide_testkit::workspace_root().join("target"),
+    }
+}
+
+/// The step whose slowest tests are listed (from nextest's JUnit report).
+const TESTS_STEP: &str = "tests";
+
+/// The `count` slowest tests of the last nextest run of the default profile, from the JUnit
+/// report `.config/nextest.toml` asks for (nothing when there is none: plain `cargo test`).
+fn print_slowest_tests(count: usize) {
+    let path = target_dir().join("nextest/default/junit.xml");
+    let Ok(xml) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let len = tag[start..].find('"')?;
+        Some(tag[start..start + len].to_owned())
+    };
+    let mut tests: Vec<(f64, String)> = xml
+        .split("<testcase")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = &rest[..rest.find('>')?];
+            let time = attribute(tag, "time")?.parse().ok()?;
+            let name = format!(
+                "{} {}",
+                attribute(tag, "classname")?,
+                attribute(tag, "name")?
+            );
+            Some((time, name))
+        })
+        .collect();
+    tests.sort_by(|a, b| b.0.total_cmp(&a.0));
+    eprintln!("\nxtask: the {count} slowest of {} tests", tests.len());
+    for (time, name) in tests.iter().take(count) {
+        eprintln!("  {time:>7.1} s  {name}");
+    }
+}
+
+/// The summary: each step's wall time, and the total.
+fn print_durations(took: &[(&str, Duration)]) {
+    eprintln!("\nxtask: step durations");
+    for (name, d) in took {
+        eprintln!("  {name:<22} {:>7.1} s", d.as_secs_f64());
+    }
+    let total: Duration = took.iter().map(|(_, d)| *d).sum();
+    eprintln!("  {:<22} {:>7.1} s", "total", total.as_secs_f64());
 }
 
 /// The signal that asked xtask to stop (0: none yet). Set by the handler, read by the loop.
@@ -205,12 +316,13 @@ pub fn run() -> anyhow::Result<()> {
     ensure_pgbouncer()?;
 
     let mut failed = Vec::new();
+    let mut took = Vec::new();
     for step in steps() {
         interrupted()?;
         eprintln!("\nxtask: ── {} ──", step.name);
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(&step.args)
-            .current_dir(pgtide_testkit::workspace_root())
+        let started = Instant::now();
+        let mut cmd = step.command();
+        cmd.current_dir(pgtide_testkit::workspace_root())
             .env("SQLX_OFFLINE", "true")
             .env_remove("DATABASE_URL")
             .env("PGTIDE_DB_STATE", pgtide_testkit::state_path().as_os_str())
@@ -221,11 +333,16 @@ pub fn run() -> anyhow::Result<()> {
             cmd.env(pgtide_testkit::pgbouncer::VIA_ENV, "pgbouncer");
         }
         let status = run_interruptible(&mut cmd)?;
+        took.push((step.name, started.elapsed()));
+        if step.name == TESTS_STEP {
+            print_slowest_tests(15);
+        }
         if !status.success() {
             eprintln!("xtask: {} failed ({status})", step.name);
             failed.push(step.name);
         }
     }
+    print_durations(&took);
     cluster::drop_test_databases(&state)?;
     if !failed.is_empty() {
         bail!("failed steps: {}", failed.join(", "));
@@ -287,6 +404,12 @@ fn steps() -> Vec<Step> {
             args: vec!["fmt", "--all", "--", "--check"],
         },
         Step {
+            // Everything, once, with the workspace's one feature resolution: the tests step
+            // finds it built, and the `cargo run` steps run its binaries (see `Step`).
+            name: "build",
+            args: vec!["build", "--workspace", "--all-targets"],
+        },
+        Step {
             name: "clippy",
             args: vec![
                 "clippy",
@@ -317,10 +440,6 @@ fn steps() -> Vec<Step> {
             ],
         },
         Step {
-            name: "doctests",
-            args: vec!["test", "--workspace", "--doc"],
-        },
-        Step {
             // The transfer tests' object store emulators (moto, Azurite) under target/emulators.
             name: "emulators",
             args: vec![
@@ -335,7 +454,7 @@ fn steps() -> Vec<Step> {
             ],
         },
         Step {
-            name: "tests",
+            name: TESTS_STEP,
             args: tests,
         },
         via_pgbouncer_step(),
@@ -350,6 +469,15 @@ fn steps() -> Vec<Step> {
                 "--",
                 "--smoke",
             ],
+        },
+        Step {
+            // Last: `cargo test --doc` resolves some dependencies' features differently from
+            // the workspace build (measured: `ring`, then rustls, sqlx, object_store, pgtide,
+            // 18 crates), compiling them again over the build step's copies; anywhere
+            // earlier, the tests step then compiled the same 19 back (4–5 min each on the
+            // loaded 2-core machine).
+            name: "doctests",
+            args: vec!["test", "--workspace", "--doc"],
         },
     ]
 }
@@ -426,6 +554,8 @@ fn via_pgbouncer_step() -> Step {
                 "nextest",
                 "run",
                 "--workspace",
+                // The tests step's selection: the same build, nothing compiled again.
+                "--all-targets",
                 "--no-tests=fail",
                 "-E",
                 filter,
