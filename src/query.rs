@@ -18,7 +18,10 @@
 //!
 //! 1. the server's `statement_timeout` is raised to a backstop above the deadline (so a
 //!    longer call is not cut short by the profile's limit); inside a transaction with
-//!    `SET LOCAL`, so it ends with the transaction whatever a savepoint rollback undoes;
+//!    `SET LOCAL`, so it ends with the transaction whatever a savepoint rollback undoes.
+//!    When the profile's own `statement_timeout` is already at least that backstop
+//!    (2 × the deadline + 1 s) on a session nobody changed, it is the backstop, and no
+//!    `SET`/`RESET` is sent (two round trips saved);
 //! 2. when the client-side deadline (which covers the whole call) passes first, pgtide
 //!    cancels the running statement on the server (`pg_cancel_backend` from a short-lived
 //!    second connection, within `connect_timeout`: sqlx keeps the cancel key private),

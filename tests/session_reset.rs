@@ -278,3 +278,142 @@ async fn a_raw_begin_left_open_is_never_handed_out() -> anyhow::Result<()> {
     assert_eq!(exists, None, "the abandoned transaction was rolled back");
     Ok(())
 }
+
+/// The last statement the backend `pid` ran, as the server shows it.
+async fn last_statement(db: &TestDb, pid: i32) -> anyhow::Result<String> {
+    let mut admin = db.connect().await?;
+    Ok(
+        sqlx::query_scalar("SELECT query FROM pg_stat_activity WHERE pid = $1")
+            .bind(pid)
+            .fetch_one(&mut admin)
+            .await?,
+    )
+}
+
+/// `idempotent_boxed` and `with_timeout_boxed` lend the body a `pgtide::pool::Session`: what a
+/// body changed through it (every kind above, as plain statements or as the body's raw
+/// connection) is not seen by the next borrower.
+#[tokio::test]
+async fn what_a_boxed_body_changed_is_not_seen_by_the_next() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let role = with_role(&db).await?;
+    let pool = pool_of_one(&db).await?;
+    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
+    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
+        let fresh = if kind == "SET ROLE" {
+            user.as_str()
+        } else {
+            fresh
+        };
+        for variant in ["idempotent_boxed", "with_timeout_boxed", "raw"] {
+            let change = change.clone();
+            // A batch runs over the simple protocol (`raw_sql`); one statement as sqlx runs
+            // a query (prepared), the way a body usually does.
+            let batch = change.contains(';');
+            match variant {
+                "idempotent_boxed" => {
+                    pool.idempotent_boxed(|s| {
+                        let change = change.clone();
+                        Box::pin(async move {
+                            if batch {
+                                sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                    .execute(s)
+                                    .await?;
+                            } else {
+                                sqlx::query(sqlx::AssertSqlSafe(change)).execute(s).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await?
+                }
+                "with_timeout_boxed" => {
+                    pool.with_timeout_boxed(Duration::from_secs(5), |s| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                .execute(s)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .await?
+                }
+                _ => {
+                    pool.idempotent_boxed(|s| {
+                        let change = change.clone();
+                        Box::pin(async move {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                .execute(s.raw())
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .await?
+                }
+            }
+            let mut next = pool.acquire().await?;
+            assert_eq!(
+                scalar(&mut next, probe).await,
+                fresh,
+                "{kind}: leaked from a {variant} body"
+            );
+        }
+    }
+    drop(pool);
+    drop_role(&db, &role).await
+}
+
+/// A boxed body that only reads leaves its connection as it was: no session reset runs
+/// after it (the server's last statement on that backend is the body's).
+#[tokio::test]
+async fn a_boxed_body_that_only_reads_costs_no_reset() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let pid = pool.acquire().await?.backend_pid().await?;
+    let read = "SELECT count(*) FROM pg_class WHERE relname = $1";
+    let n: i64 = pool
+        .idempotent_boxed(|s| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(read)
+                    .bind("pg_class")
+                    .fetch_one(s)
+                    .await?)
+            })
+        })
+        .await?;
+    assert_eq!(n, 1);
+    // A pool of one: this checkout waits for any reset of the connection to finish.
+    drop(pool.acquire().await?);
+    assert_eq!(last_statement(&db, pid).await?, read);
+    // 3 s: the backstop (2 × 3 s + 1 s) is the profile's 7 s statement_timeout, so not even a
+    // `SET`/`RESET statement_timeout` runs around the body.
+    let n: i64 = pool
+        .with_timeout_boxed(Duration::from_secs(3), |s| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(read)
+                    .bind("pg_type")
+                    .fetch_one(s)
+                    .await?)
+            })
+        })
+        .await?;
+    assert_eq!(n, 1);
+    drop(pool.acquire().await?);
+    assert_eq!(last_statement(&db, pid).await?, read);
+    // Control: a body that writes a setting does get the reset.
+    pool.idempotent_boxed(|s| {
+        Box::pin(async move {
+            sqlx::query("SELECT set_config('app.x', '1', false)")
+                .execute(s)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    drop(pool.acquire().await?);
+    assert_ne!(
+        last_statement(&db, pid).await?,
+        "SELECT set_config('app.x', '1', false)"
+    );
+    Ok(())
+}

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use futures_core::future::BoxFuture;
-use sqlx::PgConnection;
 
 use std::sync::Arc;
 
 use super::deadline::{begin_timed, end_timed, past_deadline, timed_call};
 use super::idempotent::idempotent_loop;
+use super::session::Session;
 use super::{Pool, PooledConnection};
 use crate::error::Error;
 use crate::error::Result;
@@ -40,18 +40,18 @@ impl Pool {
     /// ```
     pub async fn idempotent_boxed<T, B>(&self, work: B) -> Result<T>
     where
-        B: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T>>,
+        B: for<'c> FnMut(&'c mut Session<'_>) -> BoxFuture<'c, Result<T>>,
     {
         let mut work = work;
-        idempotent_loop!(self, |raw| work(raw))
+        idempotent_loop!(self, |conn| work(&mut Session::new(conn)))
     }
 
     /// [`with_timeout`](Self::with_timeout) for a body that returns a boxed `Send` future.
     pub async fn with_timeout_boxed<T, B>(&self, timeout: Duration, f: B) -> Result<T>
     where
-        B: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>>,
+        B: for<'c> FnOnce(&'c mut Session<'_>) -> BoxFuture<'c, Result<T>>,
     {
         let mut conn = self.acquire().await?;
-        timed_call!(&mut conn, timeout, |raw| f(raw))
+        timed_call!(&mut conn, timeout, |guarded| f(&mut Session::new(guarded)))
     }
 }

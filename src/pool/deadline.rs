@@ -47,7 +47,7 @@ fn server_backstop(timeout: Duration) -> Duration {
 /// statement's reply read, the session is not fit for reuse, so a future dropped midway (an
 /// outer timeout, `select!`) leaves the connection busy and the pool discards it.
 macro_rules! timed_call {
-    ($conn:expr, $timeout:expr, |$raw:ident| $call:expr) => {{
+    ($conn:expr, $timeout:expr, |$guarded:ident| $call:expr) => {{
         let conn: &mut PooledConnection = $conn;
         let timeout: Duration = $timeout;
         let shared = Arc::clone(&conn.shared);
@@ -66,9 +66,10 @@ macro_rules! timed_call {
                 // The `SET` was abandoned midway: the connection stays busy and is discarded.
                 Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
             };
-            // The borrower's body gets the raw session (`DerefMut` marks it for a reset).
+            // The body gets the guarded connection: lent raw (marked for a reset) or as a
+            // `Session` (which marks it only for statements that may change the session).
             let outcome = {
-                let $raw: &mut PgConnection = &mut **conn;
+                let $guarded: &mut super::Conn = conn.conn();
                 tokio::time::timeout_at(started.client_deadline(deadline), $call).await
             };
             end_timed(&shared, conn, timeout, started, outcome.ok()).await
@@ -86,13 +87,14 @@ pub(crate) async fn run_timed<T>(
     timeout: Duration,
     f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    timed_call!(conn, timeout, |raw| f(raw))
+    timed_call!(conn, timeout, |guarded| f(guarded.raw_for_borrower()))
 }
 
 /// How a timed call was started.
 pub(super) enum Started {
-    /// On a direct connection: the backend pid, for cancelling.
-    Direct(i32),
+    /// On a direct connection: the backend pid, for cancelling; `set` when the backstop was
+    /// set (and must be restored).
+    Direct { pid: i32, set: bool },
     /// Behind PgBouncer (see [`crate::pgbouncer`]): the server enforces the deadline with
     /// `SET LOCAL statement_timeout`; `opened` when the call has a transaction of its own.
     Bouncer { opened: bool },
@@ -106,7 +108,7 @@ impl Started {
     /// Until when the client waits for the call whose deadline is `deadline`.
     pub(super) fn client_deadline(&self, deadline: Instant) -> Instant {
         match self {
-            Self::Direct(_) => deadline,
+            Self::Direct { .. } => deadline,
             Self::Bouncer { .. } => deadline.checked_add(BOUNCER_GRACE).unwrap_or(deadline),
         }
     }
@@ -142,10 +144,18 @@ pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) 
     }
     let pid = conn.conn_ref().pid;
     let in_transaction = PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0;
+    let backstop = server_backstop(timeout);
+    // The session as configured (no borrower changed it, no transaction that could have
+    // `SET LOCAL`) already stops a statement no later than the backstop would: the profile's
+    // `statement_timeout` is the backstop, and the call saves two round trips (`SET`, `RESET`).
+    let profile = conn.shared.config.session().statement_timeout;
+    if !in_transaction && !conn.conn_ref().touched && profile.is_some_and(|s| s >= backstop) {
+        return Ok(Started::Direct { pid, set: false });
+    }
     let set = format!(
         "SET {}statement_timeout = '{}'",
         if in_transaction { "LOCAL " } else { "" },
-        millis(server_backstop(timeout))
+        millis(backstop)
     );
     conn.conn()
         .track(async |raw| {
@@ -153,7 +163,7 @@ pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) 
             Ok(())
         })
         .await?;
-    Ok(Started::Direct(pid))
+    Ok(Started::Direct { pid, set: true })
 }
 
 /// After the body: `outcome` is `None` when the deadline passed first.
@@ -164,13 +174,15 @@ pub(super) async fn end_timed<T>(
     started: Started,
     outcome: Option<Result<T>>,
 ) -> Result<T> {
-    let pid = match started {
-        Started::Direct(pid) => pid,
+    let (pid, set) = match started {
+        Started::Direct { pid, set } => (pid, set),
         Started::Bouncer { opened } => return end_bouncer(conn, timeout, opened, outcome).await,
     };
     match outcome {
         Some(result) => {
-            restore_statement_timeout(shared, conn).await;
+            if set {
+                restore_statement_timeout(shared, conn).await;
+            }
             result
         }
         None => {

@@ -104,6 +104,12 @@ impl Conn {
         &mut self.raw
     }
 
+    /// The raw connection for a statement classified as unable to change the session (see
+    /// [`super::session`]): the session is not marked changed.
+    pub(crate) fn raw_for_reads(&mut self) -> &mut PgConnection {
+        &mut self.raw
+    }
+
     /// The raw connection, read-only (nothing can run through it).
     pub(crate) fn raw_ref(&self) -> &PgConnection {
         &self.raw

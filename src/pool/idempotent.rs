@@ -29,7 +29,7 @@ impl Pool {
         &self,
         mut work: impl AsyncFnMut(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        idempotent_loop!(self, |raw| work(raw))
+        idempotent_loop!(self, |conn| work(conn.raw_for_borrower()))
     }
 }
 
@@ -37,7 +37,7 @@ impl Pool {
 /// than a function generic over the body, so that `idempotent_boxed`'s future stays visibly
 /// `Send` (rust-lang/rust#100013).
 macro_rules! idempotent_loop {
-    ($pool:expr, |$raw:ident| $call:expr) => {{
+    ($pool:expr, |$conn:ident| $call:expr) => {{
         let pool: &Pool = $pool;
         observe::operation("idempotent", &pool.shared.target, |_| None, async {
             let mut attempts = pool.shared.retry.start("idempotent");
@@ -50,10 +50,10 @@ macro_rules! idempotent_loop {
                         let guarded = conn.conn();
                         let busy = guarded.enter();
                         let result = {
-                            let $raw: &mut PgConnection = guarded.raw_for_borrower();
+                            let $conn: &mut super::Conn = guarded;
                             $call.await
                         };
-                        guarded.leave(busy, result.as_ref().err()).await;
+                        conn.conn().leave(busy, result.as_ref().err()).await;
                         result
                     }
                     Err(err) => Err(err),

@@ -152,7 +152,43 @@ impl deadpool::managed::Manager for ConnectionManager {
     type Type = Conn;
     type Error = Error;
 
-    async fn create(&self) -> Result<Conn> {
+    // Boxed: opening a connection (sqlx's handshake, TLS, SCRAM) is a future of several KB,
+    // and deadpool's checkout future holds it inline; every checkout (every `&Pool` query)
+    // moves that future, so unboxed its size was paid per query (see `pool::future_sizes`).
+    // One allocation per new connection instead.
+    fn create(&self) -> impl Future<Output = Result<Conn>> + Send {
+        Box::pin(self.create_counted())
+    }
+
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+        let verdict = if conn.broken {
+            Err(RecycleError::message("the connection is broken"))
+        } else if conn.is_busy() {
+            Err(RecycleError::message(
+                "an operation on the connection was abandoned midway",
+            ))
+        } else if self.too_old(metrics) {
+            Err(RecycleError::message(
+                "the connection reached pool.max_lifetime",
+            ))
+        } else if (conn.touched && self.reset.get() != SessionReset::Never)
+            || self.wants_check(conn)
+        {
+            // A round trip: boxed, so the common case's future stays small.
+            Box::pin(self.check(conn)).await
+        } else {
+            Ok(())
+        };
+        if let Err(reason) = &verdict {
+            Counters::bump(&self.counters.closed);
+            tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
+        }
+        verdict
+    }
+}
+
+impl ConnectionManager {
+    async fn create_counted(&self) -> Result<Conn> {
         match self.open().await {
             Ok(conn) => {
                 Counters::bump(&self.counters.created);
@@ -171,63 +207,49 @@ impl deadpool::managed::Manager for ConnectionManager {
         }
     }
 
-    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
-        let verdict = if conn.broken {
-            Err(RecycleError::message("the connection is broken"))
-        } else if conn.is_busy() {
-            Err(RecycleError::message(
-                "an operation on the connection was abandoned midway",
-            ))
-        } else if self.too_old(metrics) {
-            Err(RecycleError::message(
-                "the connection reached pool.max_lifetime",
-            ))
-        } else {
-            let check = conn.suspect
-                || match self.health_check {
-                    HealthCheck::Always => true,
-                    HealthCheck::Never => false,
-                    HealthCheck::IdleLongerThan(idle) => conn.idle_since.elapsed() > idle,
-                };
-            let limit = self.connect_timeout;
-            if conn.touched && self.reset.get() != SessionReset::Never {
-                // Handed back without a runtime to reset it then: reset now (a round trip,
-                // which also checks the connection).
-                match conn.track(async |raw| reset::run(raw, limit).await).await {
-                    Ok(()) => {
-                        conn.touched = false;
-                        conn.suspect = false;
-                        Ok(())
-                    }
-                    Err(err) => Err(RecycleError::Backend(err)),
-                }
-            } else if check {
-                let ping =
-                    async |raw: &mut PgConnection| match tokio::time::timeout(limit, raw.ping())
-                        .await
-                    {
-                        Ok(result) => result.map_err(Error::from),
-                        Err(_) => Err(Error::timeout(
-                            TimeoutKind::ClientDeadline,
-                            "running the health check",
-                            None,
-                        )),
-                    };
-                match conn.track(ping).await {
-                    Ok(()) => {
-                        conn.suspect = false;
-                        Ok(())
-                    }
-                    Err(err) => Err(RecycleError::Backend(err)),
-                }
-            } else {
-                Ok(())
+    /// Whether the health-check policy wants a ping before this checkout.
+    fn wants_check(&self, conn: &Conn) -> bool {
+        conn.suspect
+            || match self.health_check {
+                HealthCheck::Always => true,
+                HealthCheck::Never => false,
+                HealthCheck::IdleLongerThan(idle) => conn.idle_since.elapsed() > idle,
             }
-        };
-        if let Err(reason) = &verdict {
-            Counters::bump(&self.counters.closed);
-            tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
+    }
+
+    /// The session reset of a connection handed back without a runtime to reset it then (a
+    /// round trip, which also checks it), or the health check.
+    async fn check(&self, conn: &mut Conn) -> RecycleResult<Error> {
+        let limit = self.connect_timeout;
+        if conn.touched && self.reset.get() != SessionReset::Never {
+            // Handed back without a runtime to reset it then: reset now (a round trip,
+            // which also checks the connection).
+            match conn.track(async |raw| reset::run(raw, limit).await).await {
+                Ok(()) => {
+                    conn.touched = false;
+                    conn.suspect = false;
+                    Ok(())
+                }
+                Err(err) => Err(RecycleError::Backend(err)),
+            }
+        } else {
+            let ping = async |raw: &mut PgConnection| match tokio::time::timeout(limit, raw.ping())
+                .await
+            {
+                Ok(result) => result.map_err(Error::from),
+                Err(_) => Err(Error::timeout(
+                    TimeoutKind::ClientDeadline,
+                    "running the health check",
+                    None,
+                )),
+            };
+            match conn.track(ping).await {
+                Ok(()) => {
+                    conn.suspect = false;
+                    Ok(())
+                }
+                Err(err) => Err(RecycleError::Backend(err)),
+            }
         }
-        verdict
     }
 }

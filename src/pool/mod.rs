@@ -53,6 +53,7 @@ pub(crate) mod maintenance;
 mod manager;
 mod migrate;
 pub mod reset;
+mod session;
 mod stats;
 mod timeout;
 pub(crate) mod transaction;
@@ -76,6 +77,7 @@ pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
+pub use session::Session;
 use stats::Counters;
 pub use stats::PoolStats;
 pub use timeout::PoolTimeout;
@@ -519,5 +521,40 @@ impl Drop for PooledConnection {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod future_sizes {
+    //! The hot path's futures are moved by value (into their box, through wrappers): their
+    //! size is instructions per query (`cargo xtask bench --callgrind`). Rare paths (opening a
+    //! connection, the health check, the session reset, the connect-retry wait) are boxed so
+    //! they do not inflate it.
+    use super::*;
+    use crate::config::PoolSize;
+
+    fn pool() -> Pool {
+        let config = Config::builder()
+            .host("127.0.0.1")
+            .database("app")
+            .user("app")
+            .password(secrecy::SecretString::from("pw"))
+            .pool_size(PoolSize::new(1, 2).expect("valid size"))
+            .build()
+            .expect("valid config");
+        Pool::build(&config).expect("pool")
+    }
+
+    #[test]
+    fn the_hot_path_futures_stay_small() {
+        let pool = pool();
+        let acquire = std::mem::size_of_val(&pool.acquire());
+        let get = std::mem::size_of_val(&pool.shared.inner.get());
+        let query = std::mem::size_of_val(&sqlx::Executor::fetch_optional(
+            &pool,
+            sqlx::query("SELECT 1"),
+        ));
+        eprintln!("acquire {acquire} B, deadpool get {get} B, fetch_optional {query} B");
+        assert!(acquire <= 2048, "acquire future: {acquire} bytes");
     }
 }
