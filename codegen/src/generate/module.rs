@@ -107,26 +107,33 @@ fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             str_lit(&q.name)
         );
     }
+    render_staleness(s, &hash_fn, a, ".sqlx entry", &a.include, a.hash);
+    if let Some((include, hash)) = &a.decisions {
+        render_staleness(s, &hash_fn, a, "nullability decisions", include, *hash);
+    }
+}
+
+/// One build-time staleness check: the file at `include` (the query's `what`) still hashes to
+/// `hash`. Every piece of input text is escaped (`comment`, `str_lit`).
+fn render_staleness(
+    s: &mut String,
+    hash_fn: &str,
+    a: &Analyzed<'_>,
+    what: &str,
+    include: &str,
+    hash: u64,
+) {
+    let name = comment(&a.query.name);
+    let loc = comment(&a.location);
     let _ = writeln!(
         s,
-        "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // .sqlx entry of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        {include}\n    )) == {hash:#018x},\n    {message},\n);\n",
-        name = q.name,
-        loc = comment(&a.location),
-        include = str_lit(&a.include),
-        hash = a.hash,
+        "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // {what} of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        {include}\n    )) == {hash:#018x},\n    {message},\n);\n",
+        include = str_lit(include),
         message = str_lit(&format!(
-            "query `{}` ({}): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-            q.name, a.location
+            "query `{}` ({}): its {what} changed since `pgtide gen`; run `pgtide gen`",
+            a.query.name, a.location
         )),
     );
-    if let Some((include, hash)) = &a.decisions {
-        let _ = writeln!(
-            s,
-            "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // nullability decisions of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        \"{include}\"\n    )) == {hash:#018x},\n    \"query `{name}` ({loc}): its nullability decisions changed since `pgtide gen`; run `pgtide gen`\",\n);\n",
-            name = q.name,
-            loc = a.location,
-        );
-    }
 }
 
 /// The params struct: a `:copyfrom` row, or the arguments of a query with many.
