@@ -412,18 +412,16 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             args.push(format!("{}: {}", arg.name, imports.ty(&arg.ty)));
         }
     }
-    let (asyncness, ret, bound) = match q.cardinality {
-        Cardinality::One => ("async ", format!("pgtide::Result<{item_ty}>"), ""),
-        Cardinality::Opt => ("async ", format!("pgtide::Result<Option<{item_ty}>>"), ""),
-        Cardinality::Many => ("async ", format!("pgtide::Result<Vec<{item_ty}>>"), ""),
-        Cardinality::Exec => ("async ", "pgtide::Result<()>".to_owned(), ""),
-        Cardinality::ExecRows | Cardinality::ExecResult => {
-            ("async ", "pgtide::Result<u64>".to_owned(), "")
-        }
-        Cardinality::Stream => {
-            let stream = imports.name(&format!("{SUPPORT}::RowStream"));
-            ("", format!("{stream}<'e, {item_ty}>"), " + 'e")
-        }
+    // Not `async fn`: the function binds its arguments and returns the shared helper's
+    // future, so the compiler builds one future type per helper instead of one per query
+    // (most of what checking generated code used to cost; README "Performance").
+    let result = match q.cardinality {
+        Cardinality::One => item_ty.clone(),
+        Cardinality::Opt => format!("Option<{item_ty}>"),
+        Cardinality::Many => format!("Vec<{item_ty}>"),
+        Cardinality::Exec => "()".to_owned(),
+        Cardinality::ExecRows | Cardinality::ExecResult => "u64".to_owned(),
+        Cardinality::Stream => String::new(),
         Cardinality::CopyFrom
         | Cardinality::BatchExec
         | Cardinality::BatchOne
@@ -431,8 +429,15 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             unreachable!("rendered by render_copy_fn and render_batch_fn")
         }
     };
+    let ret = if q.cardinality == Cardinality::Stream {
+        let stream = imports.name(&format!("{SUPPORT}::RowStream"));
+        format!("{stream}<'e, {item_ty}>")
+    } else {
+        let future = imports.name(&format!("{SUPPORT}::Future"));
+        format!("impl {future}<Output = pgtide::Result<{result}>> + 'e")
+    };
     let head = format!(
-        "pub {asyncness}fn {}<'e, E: {executor}<'e>{bound}>",
+        "pub fn {}<'e, E: {executor}<'e> + 'e>",
         raw_ident(&q.fn_name)
     );
     let _ = writeln!(s, "{} {{", call("", &head, &args, &format!(" -> {ret}")));
@@ -463,11 +468,11 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     };
     let konst_ref = format!("&{konst}");
     let (helper, with_mapper, tail) = match q.cardinality {
-        Cardinality::One => ("fetch_one", true, ".await"),
-        Cardinality::Opt => ("fetch_optional", true, ".await"),
-        Cardinality::Many => ("fetch_all", true, ".await"),
-        Cardinality::Exec => ("execute", false, ".await.map(drop)"),
-        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ".await"),
+        Cardinality::One => ("fetch_one", true, ""),
+        Cardinality::Opt => ("fetch_optional", true, ""),
+        Cardinality::Many => ("fetch_all", true, ""),
+        Cardinality::Exec => ("execute_unit", false, ""),
+        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ""),
         Cardinality::Stream => ("fetch_stream", true, ""),
         Cardinality::CopyFrom
         | Cardinality::BatchExec
