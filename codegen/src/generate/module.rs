@@ -415,13 +415,13 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     // Not `async fn`: the function binds its arguments and returns the shared helper's
     // future, so the compiler builds one future type per helper instead of one per query
     // (most of what checking generated code used to cost; README "Performance").
-    let result = match q.cardinality {
-        Cardinality::One => item_ty.clone(),
-        Cardinality::Opt => format!("Option<{item_ty}>"),
-        Cardinality::Many => format!("Vec<{item_ty}>"),
-        Cardinality::Exec => "()".to_owned(),
-        Cardinality::ExecRows | Cardinality::ExecResult => "u64".to_owned(),
-        Cardinality::Stream => String::new(),
+    let (result, helper, with_mapper) = match q.cardinality {
+        Cardinality::One => (item_ty.clone(), "fetch_one", true),
+        Cardinality::Opt => (format!("Option<{item_ty}>"), "fetch_optional", true),
+        Cardinality::Many => (format!("Vec<{item_ty}>"), "fetch_all", true),
+        Cardinality::Exec => ("()".to_owned(), "execute_unit", false),
+        Cardinality::ExecRows | Cardinality::ExecResult => ("u64".to_owned(), "execute", false),
+        Cardinality::Stream => (String::new(), "fetch_stream", true),
         Cardinality::CopyFrom
         | Cardinality::BatchExec
         | Cardinality::BatchOne
@@ -467,24 +467,10 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         format!("{}Row::from_row", q.type_name)
     };
     let konst_ref = format!("&{konst}");
-    let (helper, with_mapper, tail) = match q.cardinality {
-        Cardinality::One => ("fetch_one", true, ""),
-        Cardinality::Opt => ("fetch_optional", true, ""),
-        Cardinality::Many => ("fetch_all", true, ""),
-        Cardinality::Exec => ("execute_unit", false, ""),
-        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ""),
-        Cardinality::Stream => ("fetch_stream", true, ""),
-        Cardinality::CopyFrom
-        | Cardinality::BatchExec
-        | Cardinality::BatchOne
-        | Cardinality::BatchMany => {
-            unreachable!("rendered by render_copy_fn and render_batch_fn")
-        }
-    };
     let helper = imports.name(&format!("{SUPPORT}::{helper}"));
     let mut call_args = vec!["db".to_owned(), konst_ref, "query".to_owned()];
     if with_mapper {
         call_args.push(mapper);
     }
-    let _ = writeln!(s, "    {}\n}}", call("    ", &helper, &call_args, tail));
+    let _ = writeln!(s, "    {}\n}}", call("    ", &helper, &call_args, ""));
 }
