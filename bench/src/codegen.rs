@@ -1,7 +1,6 @@
 //! Codegen at scale: `pgtide gen` on 100, 1,000 and 5,000 synthetic queries (wall time, peak
 //! memory) and `pgtide prepare` on 500, each a run of the release `pgtide` command.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -11,47 +10,12 @@ use crate::Plan;
 use crate::child;
 use crate::report::{Stat, Table, Unit};
 
-/// Five query shapes over the fixture schema; `{i}` makes each query distinct.
-const SHAPES: &[(&str, &str)] = &[
-    (
-        ":one",
-        "SELECT author_id, name, email, bio, born, created_at FROM authors WHERE author_id = @author_id AND {i} > 0",
-    ),
-    (
-        ":many",
-        "SELECT book_id, title, genre, tags, price, metadata, published_at FROM books WHERE author_id = @author_id AND genre = @genre AND {i} > 0",
-    ),
-    (
-        ":exec",
-        "UPDATE authors SET bio = @bio? WHERE author_id = @author_id AND {i} > 0",
-    ),
-    (
-        ":opt",
-        "SELECT l.loan_id, l.client_addr, l.rating, b.title FROM loans l JOIN books b USING (book_id) WHERE l.loan_id = @loan_id AND {i} > 0",
-    ),
-    (
-        ":stream",
-        "SELECT name, value FROM counters WHERE value > @min AND {i} > 0",
-    ),
-];
-
-/// Writes `n` synthetic queries, 100 per file, under `dir/queries`.
+/// Writes `n` synthetic queries ([`pgtide_codegen::synthetic`]) under `dir/queries`.
 fn write_queries(dir: &Path, n: usize) -> anyhow::Result<()> {
-    let queries = dir.join("queries");
-    std::fs::create_dir_all(&queries)?;
-    for file in 0..n.div_ceil(100) {
-        let mut text = String::new();
-        for i in file * 100..((file + 1) * 100).min(n) {
-            let (kind, sql) = SHAPES[i % SHAPES.len()];
-            let _ = writeln!(
-                text,
-                "-- name: Query{i} {kind}\n-- Synthetic query {i}.\n{};\n",
-                sql.replace("{i}", &i.to_string())
-            );
-        }
-        std::fs::write(queries.join(format!("q{file:03}.sql")), text)?;
-    }
-    Ok(())
+    Ok(pgtide_codegen::synthetic::write_queries(
+        &dir.join("queries"),
+        n,
+    )?)
 }
 
 fn pgtide(db: &TestDb, dir: &Path, sub: &str) -> anyhow::Result<Command> {

@@ -1,37 +1,12 @@
 //! Measures codegen at scale: `cargo run --release -p pgtide-codegen --example bench -- [N]`
 //! (needs `cargo xtask db up`).
 //!
-//! Writes N synthetic queries (default 1,000; five shapes over the fixture schema, 100 per
-//! file) to `target/codegen-bench/N/queries/`, prepares them against a fresh test database,
-//! then times `gen` (in process) and writes a library crate `target/codegen-bench/N/crate`
-//! whose `src/queries/` is the output, for timing its offline build with
-//! `cargo build` (see README).
+//! Writes N synthetic queries (default 1,000, from [`pgtide_codegen::synthetic`]) to
+//! `target/codegen-bench/N/queries/`, prepares them against a fresh test database, then times
+//! `gen` (in process) and writes a library crate `target/codegen-bench/N/crate` whose
+//! `src/queries/` is the output, for timing its offline build with `cargo check` (see README).
 
-use std::fmt::Write as _;
 use std::time::Instant;
-
-const SHAPES: &[(&str, &str)] = &[
-    (
-        ":one",
-        "SELECT author_id, name, email, bio, born, created_at FROM authors WHERE author_id = @author_id AND {i} > 0",
-    ),
-    (
-        ":many",
-        "SELECT book_id, title, genre, tags, price, metadata, published_at FROM books WHERE author_id = @author_id AND genre = @genre AND {i} > 0",
-    ),
-    (
-        ":exec",
-        "UPDATE authors SET bio = @bio? WHERE author_id = @author_id AND {i} > 0",
-    ),
-    (
-        ":opt",
-        "SELECT l.loan_id, l.client_addr, l.rating, b.title FROM loans l JOIN books b USING (book_id) WHERE l.loan_id = @loan_id AND {i} > 0",
-    ),
-    (
-        ":stream",
-        "SELECT name, value FROM counters WHERE value > @min AND {i} > 0",
-    ),
-];
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -43,19 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let root = pgtide_testkit::workspace_root().join(format!("target/codegen-bench/{n}"));
     let _ = std::fs::remove_dir_all(&root);
     let queries = root.join("queries");
-    std::fs::create_dir_all(&queries)?;
-    for file in 0..n.div_ceil(100) {
-        let mut text = String::new();
-        for i in file * 100..((file + 1) * 100).min(n) {
-            let (kind, sql) = SHAPES[i % SHAPES.len()];
-            let _ = writeln!(
-                text,
-                "-- name: Query{i} {kind}\n-- Synthetic query {i}.\n{};\n",
-                sql.replace("{i}", &i.to_string())
-            );
-        }
-        std::fs::write(queries.join(format!("q{file:02}.sql")), text)?;
-    }
+    pgtide_codegen::synthetic::write_queries(&queries, n)?;
     let crate_dir = root.join("crate");
     let codegen =
         pgtide_codegen::Codegen::new(&queries, root.join(".sqlx"), crate_dir.join("src/queries"));

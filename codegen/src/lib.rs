@@ -32,6 +32,7 @@ pub mod parse;
 pub mod persist;
 pub mod prepare;
 pub mod sqlx_data;
+pub mod synthetic;
 pub mod typemap;
 
 use std::collections::BTreeMap;
@@ -162,18 +163,34 @@ impl Codegen {
     }
 
     /// Describes every query against the database at `database_url` and writes `.sqlx/`;
-    /// removes `query-*.json` files of queries that no longer exist.
+    /// removes `query-*.json` files of queries that no longer exist. Opens
+    /// [`prepare::SESSIONS`] connections and describes on all of them side by side.
     pub async fn prepare(&self, database_url: &str) -> Result<Vec<Change>, Error> {
-        self.prepare_on(prepare::open(database_url).await?).await
+        let opens = (0..prepare::SESSIONS).map(|_| prepare::open(database_url));
+        let conns = futures_util::future::try_join_all(opens).await?;
+        self.prepare_on_sessions(conns).await
     }
 
     /// As [`prepare`](Self::prepare), on a connection the caller opened (e.g. with pgtide's
     /// own connect rules: TLS verification, `require_auth`); closes it.
     pub async fn prepare_on(&self, conn: sqlx::PgConnection) -> Result<Vec<Change>, Error> {
+        self.prepare_on_sessions(vec![conn]).await
+    }
+
+    /// As [`prepare_on`](Self::prepare_on), describing on all of `conns` side by side
+    /// ([`prepare::prepare_sessions`]; the files written are the same for any number of
+    /// connections); closes them.
+    pub async fn prepare_on_sessions(
+        &self,
+        conns: Vec<sqlx::PgConnection>,
+    ) -> Result<Vec<Change>, Error> {
         let files = self.parse()?;
-        let mut conn = prepare::describe_session(conn).await?;
-        let prepared = prepare::prepare(&mut conn, &files).await;
-        let _ = sqlx::Connection::close(conn).await;
+        let sessions = conns.into_iter().map(prepare::describe_session);
+        let mut conns = futures_util::future::try_join_all(sessions).await?;
+        let prepared = prepare::prepare_sessions(&mut conns, &files).await;
+        for conn in conns {
+            let _ = sqlx::Connection::close(conn).await;
+        }
         let files: Vec<(String, String)> = prepared?
             .into_iter()
             .flat_map(|p| {

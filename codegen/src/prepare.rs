@@ -1,9 +1,10 @@
 //! Stage 2, the only stage that talks to a database: describe every query and render its
 //! `.sqlx` file.
 //!
-//! Describes run on one connection with `plan_cache_mode = force_generic_plan`, as sqlx's
-//! macros do: without it the server may infer nullability from a custom plan and `.sqlx`
-//! differs from what `cargo sqlx prepare` writes.
+//! Describes run on a few connections side by side ([`prepare_sessions`]), each with
+//! `plan_cache_mode = force_generic_plan`, as sqlx's macros do: without it the server may
+//! infer nullability from a custom plan and `.sqlx` differs from what `cargo sqlx prepare`
+//! writes.
 //!
 //! Beside each `.sqlx` file, [`nullability`](crate::nullability) decides every result
 //! column's nullability from the SQL and the catalog (read once per run), and
@@ -94,6 +95,11 @@ pub async fn describe_session(mut conn: PgConnection) -> Result<PgConnection, Pr
     Ok(conn)
 }
 
+/// How many describe sessions [`prepare_on_sessions`](crate::Codegen::prepare_on_sessions)
+/// callers open: describes are round trips, so a few sessions side by side keep the server
+/// busy while each waits (measured in the README's Performance section).
+pub const SESSIONS: usize = 4;
+
 /// Describes every query of `files` on `conn` and renders its `.sqlx` and decisions files.
 ///
 /// Describes every query even when some fail; then fails with [`PrepareError::Failed`],
@@ -102,15 +108,56 @@ pub async fn prepare(
     conn: &mut PgConnection,
     files: &[QueryFile],
 ) -> Result<Vec<PreparedQuery>, PrepareError> {
-    let catalog = Catalog::load(conn).await.map_err(PrepareError::Catalog)?;
+    prepare_sessions(std::slice::from_mut(conn), files).await
+}
+
+/// [`prepare`] with the describes shared among `sessions` (each set up by
+/// [`describe_session`]), run side by side; each session takes the next query when it is
+/// free. The result does not depend on how many sessions there are or which described what:
+/// files sorted by name, failures in query order.
+///
+/// Fails with [`PrepareError::Connect`] when `sessions` is empty.
+pub async fn prepare_sessions(
+    sessions: &mut [PgConnection],
+    files: &[QueryFile],
+) -> Result<Vec<PreparedQuery>, PrepareError> {
+    let Some(first) = sessions.first_mut() else {
+        return Err(PrepareError::Connect(sqlx::Error::Configuration(
+            "no connection to describe the queries on".into(),
+        )));
+    };
+    let catalog = Catalog::load(first).await.map_err(PrepareError::Catalog)?;
+    let queries: Vec<(&QueryFile, &Query)> = files
+        .iter()
+        .flat_map(|file| file.queries.iter().map(move |query| (file, query)))
+        .collect();
+    let next = std::cell::Cell::new(0);
+    let workers = sessions.iter_mut().map(|conn| {
+        let (catalog, queries, next) = (&catalog, &queries, &next);
+        async move {
+            let mut done = Vec::new();
+            loop {
+                let i = next.get();
+                let Some(&(file, query)) = queries.get(i) else {
+                    return done;
+                };
+                next.set(i + 1);
+                done.push((i, prepare_query(conn, catalog, file, query).await));
+            }
+        }
+    });
+    let mut results: Vec<_> = futures_util::future::join_all(workers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    results.sort_by_key(|(i, _)| *i);
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for file in files {
-        for query in &file.queries {
-            match prepare_query(conn, &catalog, file, query).await {
-                Ok(prepared) => out.push(prepared),
-                Err(e) => errors.push(e),
-            }
+    for (_, result) in results {
+        match result {
+            Ok(prepared) => out.push(prepared),
+            Err(e) => errors.push(e),
         }
     }
     if !errors.is_empty() {

@@ -247,7 +247,7 @@ mod tests {
         assert!(
             out[0]
                 .contents
-                .contains("pub async fn r#move<'e, E: PgExecutor<'e>>("),
+                .contains("pub fn r#move<'e, E: PgExecutor<'e> + 'e>("),
             "{}",
             out[0].contents
         );
@@ -315,7 +315,7 @@ mod tests {
         let b = generate(&[file], &metadata, OPTIONS).unwrap();
         assert_eq!(a, b);
         assert!(a[0].contents.contains(
-            "pub async fn one<'e, E: PgExecutor<'e>>(db: E, y: &str) -> pgtide::Result<i64>"
-        ));
+            "pub fn one<'e, E: PgExecutor<'e> + 'e>(\n    db: E,\n    y: &str,\n) -> impl Future<Output = pgtide::Result<i64>> + 'e {"
+        ), "{}", a[0].contents);
     }
 }

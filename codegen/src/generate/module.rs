@@ -107,26 +107,33 @@ fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             str_lit(&q.name)
         );
     }
+    render_staleness(s, &hash_fn, a, ".sqlx entry", &a.include, a.hash);
+    if let Some((include, hash)) = &a.decisions {
+        render_staleness(s, &hash_fn, a, "nullability decisions", include, *hash);
+    }
+}
+
+/// One build-time staleness check: the file at `include` (the query's `what`) still hashes to
+/// `hash`. Every piece of input text is escaped (`comment`, `str_lit`).
+fn render_staleness(
+    s: &mut String,
+    hash_fn: &str,
+    a: &Analyzed<'_>,
+    what: &str,
+    include: &str,
+    hash: u64,
+) {
+    let name = comment(&a.query.name);
+    let loc = comment(&a.location);
     let _ = writeln!(
         s,
-        "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // .sqlx entry of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        {include}\n    )) == {hash:#018x},\n    {message},\n);\n",
-        name = q.name,
-        loc = comment(&a.location),
-        include = str_lit(&a.include),
-        hash = a.hash,
+        "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // {what} of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        {include}\n    )) == {hash:#018x},\n    {message},\n);\n",
+        include = str_lit(include),
         message = str_lit(&format!(
-            "query `{}` ({}): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-            q.name, a.location
+            "query `{}` ({}): its {what} changed since `pgtide gen`; run `pgtide gen`",
+            a.query.name, a.location
         )),
     );
-    if let Some((include, hash)) = &a.decisions {
-        let _ = writeln!(
-            s,
-            "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // nullability decisions of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        \"{include}\"\n    )) == {hash:#018x},\n    \"query `{name}` ({loc}): its nullability decisions changed since `pgtide gen`; run `pgtide gen`\",\n);\n",
-            name = q.name,
-            loc = a.location,
-        );
-    }
 }
 
 /// The params struct: a `:copyfrom` row, or the arguments of a query with many.
@@ -405,18 +412,16 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             args.push(format!("{}: {}", arg.name, imports.ty(&arg.ty)));
         }
     }
-    let (asyncness, ret, bound) = match q.cardinality {
-        Cardinality::One => ("async ", format!("pgtide::Result<{item_ty}>"), ""),
-        Cardinality::Opt => ("async ", format!("pgtide::Result<Option<{item_ty}>>"), ""),
-        Cardinality::Many => ("async ", format!("pgtide::Result<Vec<{item_ty}>>"), ""),
-        Cardinality::Exec => ("async ", "pgtide::Result<()>".to_owned(), ""),
-        Cardinality::ExecRows | Cardinality::ExecResult => {
-            ("async ", "pgtide::Result<u64>".to_owned(), "")
-        }
-        Cardinality::Stream => {
-            let stream = imports.name(&format!("{SUPPORT}::RowStream"));
-            ("", format!("{stream}<'e, {item_ty}>"), " + 'e")
-        }
+    // Not `async fn`: the function binds its arguments and returns the shared helper's
+    // future, so the compiler builds one future type per helper instead of one per query
+    // (most of what checking generated code used to cost; README "Performance").
+    let (result, helper, with_mapper) = match q.cardinality {
+        Cardinality::One => (item_ty.clone(), "fetch_one", true),
+        Cardinality::Opt => (format!("Option<{item_ty}>"), "fetch_optional", true),
+        Cardinality::Many => (format!("Vec<{item_ty}>"), "fetch_all", true),
+        Cardinality::Exec => ("()".to_owned(), "execute_unit", false),
+        Cardinality::ExecRows | Cardinality::ExecResult => ("u64".to_owned(), "execute", false),
+        Cardinality::Stream => (String::new(), "fetch_stream", true),
         Cardinality::CopyFrom
         | Cardinality::BatchExec
         | Cardinality::BatchOne
@@ -424,8 +429,15 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             unreachable!("rendered by render_copy_fn and render_batch_fn")
         }
     };
+    let ret = if q.cardinality == Cardinality::Stream {
+        let stream = imports.name(&format!("{SUPPORT}::RowStream"));
+        format!("{stream}<'e, {item_ty}>")
+    } else {
+        let future = imports.name(&format!("{SUPPORT}::Future"));
+        format!("impl {future}<Output = pgtide::Result<{result}>> + 'e")
+    };
     let head = format!(
-        "pub {asyncness}fn {}<'e, E: {executor}<'e>{bound}>",
+        "pub fn {}<'e, E: {executor}<'e> + 'e>",
         raw_ident(&q.fn_name)
     );
     let _ = writeln!(s, "{} {{", call("", &head, &args, &format!(" -> {ret}")));
@@ -455,24 +467,10 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         format!("{}Row::from_row", q.type_name)
     };
     let konst_ref = format!("&{konst}");
-    let (helper, with_mapper, tail) = match q.cardinality {
-        Cardinality::One => ("fetch_one", true, ".await"),
-        Cardinality::Opt => ("fetch_optional", true, ".await"),
-        Cardinality::Many => ("fetch_all", true, ".await"),
-        Cardinality::Exec => ("execute", false, ".await.map(drop)"),
-        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", false, ".await"),
-        Cardinality::Stream => ("fetch_stream", true, ""),
-        Cardinality::CopyFrom
-        | Cardinality::BatchExec
-        | Cardinality::BatchOne
-        | Cardinality::BatchMany => {
-            unreachable!("rendered by render_copy_fn and render_batch_fn")
-        }
-    };
     let helper = imports.name(&format!("{SUPPORT}::{helper}"));
     let mut call_args = vec!["db".to_owned(), konst_ref, "query".to_owned()];
     if with_mapper {
         call_args.push(mapper);
     }
-    let _ = writeln!(s, "    {}\n}}", call("    ", &helper, &call_args, tail));
+    let _ = writeln!(s, "    {}\n}}", call("    ", &helper, &call_args, ""));
 }

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Statement, execute, fetch_all, fetch_one, fetch_optional, first_column, metadata_hash,
+    Future, Statement, execute, execute_unit, fetch_all, fetch_one, fetch_optional, first_column,
+    metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
@@ -21,7 +22,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
-    )) == 0x4fbe9a6241429271,
+    )) == 0x5e8d89f75e8229e9,
     "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -29,7 +30,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
-    )) == 0x6a279319ff153aed,
+    )) == 0x8f20979c3e6bb9b1,
     "query `CreateAuthor` (queries/authors.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -44,15 +45,15 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn create_author<'e, E: PgExecutor<'e>>(
+pub fn create_author<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     name: &str,
     email: Option<&str>,
     bio: Option<&str>,
     born: Option<NaiveDate>,
-) -> pgtide::Result<i64> {
+) -> impl Future<Output = pgtide::Result<i64>> + 'e {
     let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
-    fetch_one(db, &CREATE_AUTHOR, query, first_column).await
+    fetch_one(db, &CREATE_AUTHOR, query, first_column)
 }
 
 /// The statement [`get_author`] runs.
@@ -64,7 +65,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
-    )) == 0xaf554ff8b78f3c63,
+    )) == 0x1ac0eaeb34bbb7cd,
     "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -72,7 +73,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
-    )) == 0x682a55f781445421,
+    )) == 0xb97839fb6ef2ca4d,
     "query `GetAuthor` (queries/authors.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -117,12 +118,12 @@ impl GetAuthorRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn get_author<'e, E: PgExecutor<'e>>(
+pub fn get_author<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     author_id: i64,
-) -> pgtide::Result<GetAuthorRow> {
+) -> impl Future<Output = pgtide::Result<GetAuthorRow>> + 'e {
     let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
-    fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row).await
+    fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row)
 }
 
 /// The statement [`find_author_by_email`] runs.
@@ -134,7 +135,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
-    )) == 0x1f1ef2fccc643589,
+    )) == 0xb81aec0ebb809f39,
     "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -142,7 +143,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
-    )) == 0x102a196206b29df4,
+    )) == 0x17009fd6d6592aa8,
     "query `FindAuthorByEmail` (queries/authors.sql:15): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -169,12 +170,12 @@ impl FindAuthorByEmailRow {
 /// ```sql
 /// SELECT author_id, name FROM authors WHERE email = $1
 /// ```
-pub async fn find_author_by_email<'e, E: PgExecutor<'e>>(
+pub fn find_author_by_email<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
-) -> pgtide::Result<Option<FindAuthorByEmailRow>> {
+) -> impl Future<Output = pgtide::Result<Option<FindAuthorByEmailRow>>> + 'e {
     let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
-    fetch_optional(db, &FIND_AUTHOR_BY_EMAIL, query, FindAuthorByEmailRow::from_row).await
+    fetch_optional(db, &FIND_AUTHOR_BY_EMAIL, query, FindAuthorByEmailRow::from_row)
 }
 
 /// The statement [`list_authors`] runs.
@@ -186,7 +187,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
-    )) == 0x8077a4f487558bf9,
+    )) == 0x4b6226c6affe8574,
     "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -194,7 +195,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
-    )) == 0xfa15887739f6f0bc,
+    )) == 0x26325590b1fa5a5c,
     "query `ListAuthors` (queries/authors.sql:18): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -226,9 +227,11 @@ impl ListAuthorsRow {
 /// ```sql
 /// SELECT author_id, name, email FROM authors ORDER BY name, author_id
 /// ```
-pub async fn list_authors<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<ListAuthorsRow>> {
+pub fn list_authors<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<ListAuthorsRow>>> + 'e {
     let query = sqlx::query(LIST_AUTHORS.sql);
-    fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row).await
+    fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row)
 }
 
 /// The statement [`update_author_bio`] runs.
@@ -240,7 +243,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
-    )) == 0x67fa840e235e4320,
+    )) == 0x05bc3f0b1d5c3a94,
     "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -248,7 +251,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
-    )) == 0x2b7cbecd76f4a1bf,
+    )) == 0x92b2e117fc44bf05,
     "query `UpdateAuthorBio` (queries/authors.sql:22): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -257,13 +260,13 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE authors SET bio = $1 WHERE author_id = $2
 /// ```
-pub async fn update_author_bio<'e, E: PgExecutor<'e>>(
+pub fn update_author_bio<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     bio: Option<&str>,
     author_id: i64,
-) -> pgtide::Result<()> {
+) -> impl Future<Output = pgtide::Result<()>> + 'e {
     let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
-    execute(db, &UPDATE_AUTHOR_BIO, query).await.map(drop)
+    execute_unit(db, &UPDATE_AUTHOR_BIO, query)
 }
 
 /// The statement [`delete_authors_without_books`] runs.
@@ -275,7 +278,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
-    )) == 0xcb6659c854fb96fe,
+    )) == 0x19cfcded8496bebe,
     "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -283,7 +286,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
-    )) == 0xb88ebadd04d1a282,
+    )) == 0xf9a8512ea08e0eeb,
     "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -295,7 +298,9 @@ const _: () = assert!(
 /// DELETE FROM authors a
 /// WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)
 /// ```
-pub async fn delete_authors_without_books<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<u64> {
+pub fn delete_authors_without_books<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
-    execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query).await
+    execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query)
 }

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
+    Future, RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
     fetch_stream, metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
@@ -24,7 +24,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
-    )) == 0xfef93eabcdc05246,
+    )) == 0xcaa3c9357f6a339e,
     "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -32,7 +32,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
-    )) == 0x67af0aee91bc6516,
+    )) == 0x92afe18c54837b29,
     "query `CreateBook` (queries/books.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -89,10 +89,10 @@ impl CreateBookRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn create_book<'e, E: PgExecutor<'e>>(
+pub fn create_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: CreateBookParams<'_>,
-) -> pgtide::Result<CreateBookRow> {
+) -> impl Future<Output = pgtide::Result<CreateBookRow>> + 'e {
     let query = sqlx::query(CREATE_BOOK.sql)
         .bind(params.author_id)
         .bind(params.title)
@@ -102,7 +102,7 @@ pub async fn create_book<'e, E: PgExecutor<'e>>(
         .bind(params.price)
         .bind(params.metadata)
         .bind(params.published_at);
-    fetch_one(db, &CREATE_BOOK, query, CreateBookRow::from_row).await
+    fetch_one(db, &CREATE_BOOK, query, CreateBookRow::from_row)
 }
 
 /// The statement [`get_book`] runs.
@@ -114,7 +114,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
-    )) == 0x0d32264cc20bb79a,
+    )) == 0x26e41bcf636004f0,
     "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -122,7 +122,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
-    )) == 0x547d05eeff2c8e6f,
+    )) == 0x1df3fc3dfb3e5b73,
     "query `GetBook` (queries/books.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -175,12 +175,12 @@ impl GetBookRow {
 /// FROM books
 /// WHERE book_id = $1
 /// ```
-pub async fn get_book<'e, E: PgExecutor<'e>>(
+pub fn get_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     book_id: Uuid,
-) -> pgtide::Result<Option<GetBookRow>> {
+) -> impl Future<Output = pgtide::Result<Option<GetBookRow>>> + 'e {
     let query = sqlx::query(GET_BOOK.sql).bind(book_id);
-    fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row).await
+    fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row)
 }
 
 /// The statement [`list_books_by_genre`] runs.
@@ -192,7 +192,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
-    )) == 0xcfae304d2802d408,
+    )) == 0x3a656e6de0561688,
     "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -200,7 +200,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
-    )) == 0xc7de8f34376c824a,
+    )) == 0x792169396f0e5b60,
     "query `ListBooksByGenre` (queries/books.sql:14): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -238,12 +238,12 @@ impl ListBooksByGenreRow {
 /// WHERE genre = ANY ($1)
 /// ORDER BY published_at DESC NULLS LAST, title
 /// ```
-pub async fn list_books_by_genre<'e, E: PgExecutor<'e>>(
+pub fn list_books_by_genre<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     genres: &[BookGenre],
-) -> pgtide::Result<Vec<ListBooksByGenreRow>> {
+) -> impl Future<Output = pgtide::Result<Vec<ListBooksByGenreRow>>> + 'e {
     let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
-    fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row).await
+    fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row)
 }
 
 /// The statement [`list_books_with_authors`] runs.
@@ -255,7 +255,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
-    )) == 0xdfe93e50c33f604f,
+    )) == 0xdaa37a640129d183,
     "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -263,7 +263,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
-    )) == 0x66f93a03f09c27d6,
+    )) == 0x070e133f375b7244,
     "query `ListBooksWithAuthors` (queries/books.sql:21): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -299,11 +299,11 @@ impl ListBooksWithAuthorsRow {
 /// LEFT JOIN authors a ON a.author_id = b.author_id AND a.bio IS NOT NULL
 /// ORDER BY b.title
 /// ```
-pub async fn list_books_with_authors<'e, E: PgExecutor<'e>>(
+pub fn list_books_with_authors<'e, E: PgExecutor<'e> + 'e>(
     db: E,
-) -> pgtide::Result<Vec<ListBooksWithAuthorsRow>> {
+) -> impl Future<Output = pgtide::Result<Vec<ListBooksWithAuthorsRow>>> + 'e {
     let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
-    fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row).await
+    fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row)
 }
 
 /// The statement [`stream_books`] runs.
@@ -315,7 +315,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
-    )) == 0x51cffc84ca3853a9,
+    )) == 0xa10c6bbe43fe0581,
     "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -323,7 +323,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
-    )) == 0x86fcfb0be28be467,
+    )) == 0x8a820f2fc57fbc7f,
     "query `StreamBooks` (queries/books.sql:29): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -369,7 +369,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
-    )) == 0x877b3d980d588979,
+    )) == 0x7792f62818ad0195,
     "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -377,7 +377,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
-    )) == 0xbf72364f3ec50551,
+    )) == 0x5bae126e97fe13bf,
     "query `CopyBooks` (queries/books.sql:33): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -436,7 +436,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
-    )) == 0xcebda1cc7d0330d0,
+    )) == 0xf3081fbcbc3016ab,
     "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -444,7 +444,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
-    )) == 0x86caba500f8ea009,
+    )) == 0x684d48476437aa7a,
     "query `TagBook` (queries/books.sql:38): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -453,9 +453,13 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2
 /// ```
-pub async fn tag_book<'e, E: PgExecutor<'e>>(db: E, tag: &str, book_id: Uuid) -> pgtide::Result<u64> {
+pub fn tag_book<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    tag: &str,
+    book_id: Uuid,
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
-    execute(db, &TAG_BOOK, query).await
+    execute(db, &TAG_BOOK, query)
 }
 
 /// The statement [`book_stats`] runs.
@@ -467,7 +471,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
-    )) == 0x3af3fe3da9b1d018,
+    )) == 0x360131f394c6d8ad,
     "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -475,7 +479,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
-    )) == 0x4dd0c720017d693a,
+    )) == 0x440e40c9983a356d,
     "query `BookStats` (queries/books.sql:41): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -511,10 +515,10 @@ impl BookStatsRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn book_stats<'e, E: PgExecutor<'e>>(
+pub fn book_stats<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     author_id: i64,
-) -> pgtide::Result<BookStatsRow> {
+) -> impl Future<Output = pgtide::Result<BookStatsRow>> + 'e {
     let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
-    fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row).await
+    fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row)
 }

@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Statement, execute, fetch_all, fetch_one, metadata_hash};
+use pgtide::codegen_support::{Future, Statement, execute, fetch_all, fetch_one, metadata_hash};
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::PgInterval;
@@ -22,7 +22,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
-    )) == 0x7b86b90a7c76d7bb,
+    )) == 0x147035e54ea2326a,
     "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -30,7 +30,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
-    )) == 0x081e625929410eae,
+    )) == 0xbc812b98e9f99d8e,
     "query `LendBook` (queries/loans.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -61,14 +61,14 @@ impl LendBookRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn lend_book<'e, E: PgExecutor<'e>>(
+pub fn lend_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     book_id: Uuid,
     borrower: &str,
     client_addr: Option<IpNetwork>,
-) -> pgtide::Result<LendBookRow> {
+) -> impl Future<Output = pgtide::Result<LendBookRow>> + 'e {
     let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
-    fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row).await
+    fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row)
 }
 
 /// The statement [`return_book`] runs.
@@ -80,7 +80,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
-    )) == 0x74a7a32abbb94532,
+    )) == 0xedd2e6529b57293d,
     "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -88,7 +88,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
-    )) == 0x761b84e992180c72,
+    )) == 0x42315cd89fcc87a9,
     "query `ReturnBook` (queries/loans.sql:8): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -97,13 +97,13 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE loans SET returned_at = now(), rating = $1 WHERE loan_id = $2 AND returned_at IS NULL
 /// ```
-pub async fn return_book<'e, E: PgExecutor<'e>>(
+pub fn return_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     rating: Option<i16>,
     loan_id: i64,
-) -> pgtide::Result<u64> {
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
-    execute(db, &RETURN_BOOK, query).await
+    execute(db, &RETURN_BOOK, query)
 }
 
 /// The statement [`open_loans`] runs.
@@ -115,7 +115,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
-    )) == 0xdddfa7ee355a61a3,
+    )) == 0xa54789cc5cc509d9,
     "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -123,7 +123,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/nullability-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
-    )) == 0x38c78cb1dcf79056,
+    )) == 0x7be7141cef02a7ce,
     "query `OpenLoans` (queries/loans.sql:11): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -172,7 +172,9 @@ impl OpenLoansRow {
 /// WHERE l.returned_at IS NULL
 /// ORDER BY l.loaned_at
 /// ```
-pub async fn open_loans<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<OpenLoansRow>> {
+pub fn open_loans<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<OpenLoansRow>>> + 'e {
     let query = sqlx::query(OPEN_LOANS.sql);
-    fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row).await
+    fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row)
 }

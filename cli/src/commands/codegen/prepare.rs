@@ -11,10 +11,14 @@ use crate::failure::CommandResult;
 pub fn run(m: &ArgMatches) -> CommandResult {
     let setup = Setup::resolve(m)?;
     let runtime = crate::commands::runtime()?;
-    let conn = runtime.block_on(setup.connect(m))?;
+    // Several describe sessions side by side (the files are the same as with one).
+    let mut conns = Vec::new();
+    for _ in 0..pgtide_codegen::prepare::SESSIONS {
+        conns.push(runtime.block_on(setup.connect(m))?);
+    }
     setup.enter()?;
     let codegen = &setup.codegen;
-    let changes = runtime.block_on(codegen.prepare_on(conn))?;
+    let changes = runtime.block_on(codegen.prepare_on_sessions(conns))?;
     for change in &changes {
         eprintln!("{change}");
     }

@@ -20,7 +20,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `AddCounters` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
-    )) == 0xe934f86df71cf9b3,
+    )) == 0x1fa3040e1ea2731b,
     "query `AddCounters` (input.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -64,7 +64,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `BumpCounters` (input.sql:6); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-4a22cd31ee9b9e7eae0a16b7c56a1ee98b70fa4ab348c360e49c157db5bb09d2.json"
-    )) == 0xde4ab041f961230a,
+    )) == 0x66057191bb9889f0,
     "query `BumpCounters` (input.sql:6): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -110,7 +110,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CountersAbove` (input.sql:10); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-b2295e7b38719b8a18fc0bbc89bad5104e51bc065ae241ecf1cbbcb117d6ba80.json"
-    )) == 0xf2d776ec9afafa73,
+    )) == 0x22a1614542ba867d,
     "query `CountersAbove` (input.sql:10): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 

@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
-    fetch_stream, first_column, metadata_hash,
+    Future, RowStream, Statement, Target, copy_rows, execute, execute_unit, fetch_all, fetch_one,
+    fetch_optional, fetch_stream, first_column, metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
@@ -21,7 +21,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `GetAuthorName` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-553c3550dff3dbfc23e71744153c2f324e7cbd8ca28353b1f594d17382dcec45.json"
-    )) == 0x00f05ca71efa41c5,
+    )) == 0x1671da4be1b72e73,
     "query `GetAuthorName` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -34,9 +34,12 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn get_author_name<'e, E: PgExecutor<'e>>(db: E, author_id: i64) -> pgtide::Result<String> {
+pub fn get_author_name<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    author_id: i64,
+) -> impl Future<Output = pgtide::Result<String>> + 'e {
     let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
-    fetch_one(db, &GET_AUTHOR_NAME, query, first_column).await
+    fetch_one(db, &GET_AUTHOR_NAME, query, first_column)
 }
 
 /// The statement [`find_author`] runs.
@@ -48,7 +51,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `FindAuthor` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-a9f77b122877c99594802a44fa08f330dc8d9bd9dc5e3ece771473624c7c4d91.json"
-    )) == 0xadfc55a7bdb15607,
+    )) == 0x65b1c92ad3e5597f,
     "query `FindAuthor` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -78,12 +81,12 @@ impl FindAuthorRow {
 /// ```sql
 /// SELECT author_id, name, bio FROM authors WHERE email = $1
 /// ```
-pub async fn find_author<'e, E: PgExecutor<'e>>(
+pub fn find_author<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
-) -> pgtide::Result<Option<FindAuthorRow>> {
+) -> impl Future<Output = pgtide::Result<Option<FindAuthorRow>>> + 'e {
     let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
-    fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row).await
+    fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row)
 }
 
 /// The statement [`list_author_names`] runs.
@@ -95,7 +98,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListAuthorNames` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-b032f3fd53cfbea196be13dd79987593d7f195c189f9c76e37b58d1193ab91d1.json"
-    )) == 0x6d10a0dec7241f40,
+    )) == 0x37cad9f85f54e13a,
     "query `ListAuthorNames` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -104,9 +107,11 @@ const _: () = assert!(
 /// ```sql
 /// SELECT name FROM authors ORDER BY name
 /// ```
-pub async fn list_author_names<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<String>> {
+pub fn list_author_names<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<String>>> + 'e {
     let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
-    fetch_all(db, &LIST_AUTHOR_NAMES, query, first_column).await
+    fetch_all(db, &LIST_AUTHOR_NAMES, query, first_column)
 }
 
 /// The statement [`touch_counter`] runs.
@@ -118,7 +123,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `TouchCounter` (input.sql:11); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-c4107c5441d7ba526f1ba8510d765d44aa2795d4c2bbe1fc12f156a4884cc953.json"
-    )) == 0x05f5bf1312114047,
+    )) == 0x91271459f51530c2,
     "query `TouchCounter` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -127,9 +132,12 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE counters SET value = value + 1 WHERE name = $1
 /// ```
-pub async fn touch_counter<'e, E: PgExecutor<'e>>(db: E, name: &str) -> pgtide::Result<()> {
+pub fn touch_counter<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    name: &str,
+) -> impl Future<Output = pgtide::Result<()>> + 'e {
     let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
-    execute(db, &TOUCH_COUNTER, query).await.map(drop)
+    execute_unit(db, &TOUCH_COUNTER, query)
 }
 
 /// The statement [`reset_counters`] runs.
@@ -141,7 +149,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ResetCounters` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-7582dba07ed6b0d15c88bab9ef14ffdc9d239e2eed51b8a0000d40cb6cdfa1af.json"
-    )) == 0x82786354c9facc03,
+    )) == 0xa214631ab83910b7,
     "query `ResetCounters` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -150,9 +158,11 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE counters SET value = 0
 /// ```
-pub async fn reset_counters<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<u64> {
+pub fn reset_counters<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(RESET_COUNTERS.sql);
-    execute(db, &RESET_COUNTERS, query).await
+    execute(db, &RESET_COUNTERS, query)
 }
 
 /// The statement [`stream_counters`] runs.
@@ -164,7 +174,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `StreamCounters` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-3cec4ed1d3a335d99704365dc29cc7973bee389214ae21691f34cdd2a5779e42.json"
-    )) == 0x6804eca386dc5dc5,
+    )) == 0xedd1a09d8e156a9f,
     "query `StreamCounters` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -205,7 +215,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CopyCounters` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
-    )) == 0xe934f86df71cf9b3,
+    )) == 0x1fa3040e1ea2731b,
     "query `CopyCounters` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Statement, execute, fetch_all, fetch_one, fetch_optional, first_column, metadata_hash,
+    Future, Statement, execute_unit, fetch_all, fetch_one, fetch_optional, first_column,
+    metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
@@ -21,7 +22,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `Positional` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-05ace9e1fc93a226ffa9ed1fed01bb6bbd1c23d14f3bb7d7d9228c6ab4c3d308.json"
-    )) == 0xac763b2af19a4c62,
+    )) == 0xf61e9f95473ca27f,
     "query `Positional` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -32,14 +33,14 @@ const _: () = assert!(
 /// ```sql
 /// SELECT author_id FROM authors WHERE name = $1 AND author_id > $2 AND $3::int4 > 0
 /// ```
-pub async fn positional<'e, E: PgExecutor<'e>>(
+pub fn positional<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     name: &str,
     author_id: i64,
     param_3: i32,
-) -> pgtide::Result<Vec<i64>> {
+) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
     let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
-    fetch_all(db, &POSITIONAL, query, first_column).await
+    fetch_all(db, &POSITIONAL, query, first_column)
 }
 
 /// The statement [`named_repeated_nullable`] runs.
@@ -51,7 +52,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `NamedRepeatedNullable` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-aeb4556d75338bbac3b7df8418a7ff17f2545c3f6176a41c44876dbcf167aab2.json"
-    )) == 0x679cc747240ebd80,
+    )) == 0x3e8c47847c6d0b82,
     "query `NamedRepeatedNullable` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -61,13 +62,13 @@ const _: () = assert!(
 /// SELECT author_id FROM authors
 /// WHERE (name = $1 OR email = $1) AND bio IS NOT DISTINCT FROM $2
 /// ```
-pub async fn named_repeated_nullable<'e, E: PgExecutor<'e>>(
+pub fn named_repeated_nullable<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     name: &str,
     bio: Option<&str>,
-) -> pgtide::Result<Vec<i64>> {
+) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
     let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
-    fetch_all(db, &NAMED_REPEATED_NULLABLE, query, first_column).await
+    fetch_all(db, &NAMED_REPEATED_NULLABLE, query, first_column)
 }
 
 /// The statement [`sqlc_macros`] runs.
@@ -79,7 +80,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `SqlcMacros` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-897d38e8c835d17cc58edfee68c087037d37f42ea1c2f6d89c28bbbfd6fc2de9.json"
-    )) == 0x4acbf2ba79f110cf,
+    )) == 0xaf49eb853715c362,
     "query `SqlcMacros` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -88,14 +89,14 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE authors SET bio = $1, email = $2 WHERE author_id = $3
 /// ```
-pub async fn sqlc_macros<'e, E: PgExecutor<'e>>(
+pub fn sqlc_macros<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     bio: Option<&str>,
     email: &str,
     author_id: i64,
-) -> pgtide::Result<()> {
+) -> impl Future<Output = pgtide::Result<()>> + 'e {
     let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
-    execute(db, &SQLC_MACROS, query).await.map(drop)
+    execute_unit(db, &SQLC_MACROS, query)
 }
 
 /// The statement [`many_params`] runs.
@@ -107,7 +108,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `manyParams` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-7c39e57d5d0d3ac9285dfa73e4b91e11855e9cac817e813485f495c6b51403f8.json"
-    )) == 0x64f349d9ea4bc5bf,
+    )) == 0x89370f89b6e05b8e,
     "query `manyParams` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -155,17 +156,17 @@ impl ManyParamsRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn many_params<'e, E: PgExecutor<'e>>(
+pub fn many_params<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: ManyParamsParams<'_>,
-) -> pgtide::Result<ManyParamsRow> {
+) -> impl Future<Output = pgtide::Result<ManyParamsRow>> + 'e {
     let query = sqlx::query(MANY_PARAMS.sql)
         .bind(params.name)
         .bind(params.email)
         .bind(params.type_)
         .bind(params.born)
         .bind(params.created_at);
-    fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row).await
+    fetch_one(db, &MANY_PARAMS, query, ManyParamsRow::from_row)
 }
 
 /// The statement [`r#move`] runs.
@@ -177,7 +178,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `Move` (input.sql:18); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-beac085ea6b66e98963e826ffbd8d7421f6672c78c4cff1a6ad37a786a10d086.json"
-    )) == 0xf87917c3eb5512e9,
+    )) == 0x775abc03e57d95eb,
     "query `Move` (input.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -188,7 +189,10 @@ const _: () = assert!(
 /// ```sql
 /// SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'
 /// ```
-pub async fn r#move<'e, E: PgExecutor<'e>>(db: E, author_id: i64) -> pgtide::Result<Option<i64>> {
+pub fn r#move<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    author_id: i64,
+) -> impl Future<Output = pgtide::Result<Option<i64>>> + 'e {
     let query = sqlx::query(MOVE.sql).bind(author_id);
-    fetch_optional(db, &MOVE, query, first_column).await
+    fetch_optional(db, &MOVE, query, first_column)
 }

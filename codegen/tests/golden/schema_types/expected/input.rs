@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    ArrayOf, ElementType, Statement, Target, copy_rows_typed, execute, fetch_all, first_column,
-    metadata_hash,
+    ArrayOf, ElementType, Future, Statement, Target, copy_rows_typed, execute, fetch_all,
+    first_column, metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
@@ -24,7 +24,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CopyJobs` (input.sql:4); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-91ba6ba64a7b99ad171996f2903ce163df2eb2817ba96e9113e7ac743e3650c3.json"
-    )) == 0x18d1177313483806,
+    )) == 0x3f62a0e2da049eb7,
     "query `CopyJobs` (input.sql:4): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -98,7 +98,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListJobs` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-eef02b321acd9d6559fbb6a02978d292cf155519414dd52b10f4c4f5ce50bc40.json"
-    )) == 0xb549128e1bd44c94,
+    )) == 0x352b02463833a335,
     "query `ListJobs` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -154,9 +154,11 @@ impl ListJobsRow {
 /// FROM jobs
 /// ORDER BY job_id
 /// ```
-pub async fn list_jobs<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<ListJobsRow>> {
+pub fn list_jobs<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<ListJobsRow>>> + 'e {
     let query = sqlx::query(LIST_JOBS.sql);
-    fetch_all(db, &LIST_JOBS, query, ListJobsRow::from_row).await
+    fetch_all(db, &LIST_JOBS, query, ListJobsRow::from_row)
 }
 
 /// The statement [`jobs_by_email`] runs.
@@ -168,7 +170,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `JobsByEmail` (input.sql:13); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-609bb1e1622971938cac77ee8f6f2f88753ffa8126a95f275aca3d2e52544e55.json"
-    )) == 0x9fab2019dd506f5b,
+    )) == 0x376961457f581764,
     "query `JobsByEmail` (input.sql:13): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -179,12 +181,12 @@ const _: () = assert!(
 /// ```sql
 /// SELECT job_id FROM jobs WHERE email = $1 ORDER BY job_id
 /// ```
-pub async fn jobs_by_email<'e, E: PgExecutor<'e>>(
+pub fn jobs_by_email<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &PgCiText,
-) -> pgtide::Result<Vec<i64>> {
+) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
     let query = sqlx::query(JOBS_BY_EMAIL.sql).bind(email);
-    fetch_all(db, &JOBS_BY_EMAIL, query, first_column).await
+    fetch_all(db, &JOBS_BY_EMAIL, query, first_column)
 }
 
 /// The statement [`set_flags`] runs.
@@ -196,7 +198,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `SetFlags` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-9878182db43f2d0204686585b106666ff26d737f99ec2a403eb50a5593c0e33e.json"
-    )) == 0x427555bbee3585e5,
+    )) == 0x65cae51521dacdd0,
     "query `SetFlags` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -205,12 +207,12 @@ const _: () = assert!(
 /// ```sql
 /// UPDATE jobs SET flags = $1, attrs = $2 WHERE job_id = $3
 /// ```
-pub async fn set_flags<'e, E: PgExecutor<'e>>(
+pub fn set_flags<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     flags: &BitVec,
     attrs: &PgHstore,
     job_id: i64,
-) -> pgtide::Result<u64> {
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(SET_FLAGS.sql).bind(flags).bind(attrs).bind(job_id);
-    execute(db, &SET_FLAGS, query).await
+    execute(db, &SET_FLAGS, query)
 }

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Statement, execute, fetch_all, fetch_one, first_column, metadata_hash,
+    Future, Statement, execute, fetch_all, fetch_one, first_column, metadata_hash,
 };
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
@@ -18,7 +18,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CountersNow` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-b3ba5d8dec8e134f8b9657aa4352cf4e825f86c64f7152a7df5887d4f5a25a82.json"
-    )) == 0xecdaae6983f463f7,
+    )) == 0xd609a879467dcc2e,
     "query `CountersNow` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -31,9 +31,11 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn counters_now<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Option<DateTime<Utc>>> {
+pub fn counters_now<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Option<DateTime<Utc>>>> + 'e {
     let query = sqlx::query(COUNTERS_NOW.sql);
-    fetch_one(db, &COUNTERS_NOW, query, first_column).await
+    fetch_one(db, &COUNTERS_NOW, query, first_column)
 }
 
 /// The statement [`reset_counter`] runs.
@@ -45,7 +47,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ResetCounter` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-1d62cd02bb247c9fd0d126aa9a7ea57e65b608441aa9629ebff4da8150fed34f.json"
-    )) == 0x00b2db4079108011,
+    )) == 0x4b4f1a32566e21e4,
     "query `ResetCounter` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -56,9 +58,12 @@ const _: () = assert!(
 /// ```
 ///
 /// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.
-pub async fn reset_counter<'e, E: PgExecutor<'e>>(db: E, name: &str) -> pgtide::Result<u64> {
+pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    name: &str,
+) -> impl Future<Output = pgtide::Result<u64>> + 'e {
     let query = sqlx::query(RESET_COUNTER.sql).bind(name);
-    execute(db, &RESET_COUNTER, query).await
+    execute(db, &RESET_COUNTER, query)
 }
 
 /// The statement [`counter_rows`] runs.
@@ -67,7 +72,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CounterRows` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-6b5b1ead8adbc0d2e654499c307098b535d5e140dc39d34c65a83eeda851f3db.json"
-    )) == 0xbaaca3ee7439f8d2,
+    )) == 0xf557f2b10577593f,
     "query `CounterRows` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -78,9 +83,11 @@ const _: () = assert!(
 /// ```sql
 /// SELECT FROM counters
 /// ```
-pub async fn counter_rows<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<()>> {
+pub fn counter_rows<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<()>>> + 'e {
     let query = sqlx::query(COUNTER_ROWS.sql);
-    fetch_all(db, &COUNTER_ROWS, query, |_| Ok(())).await
+    fetch_all(db, &COUNTER_ROWS, query, |_| Ok(()))
 }
 
 /// The statement [`authors_with_books`] runs.
@@ -92,7 +99,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `AuthorsWithBooks` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-f4656f428130c795bb158704f2968ec705f780cbab3ea2899545d2fbc51de283.json"
-    )) == 0x9861d68582eb80df,
+    )) == 0x4b373c93635520b5,
     "query `AuthorsWithBooks` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -128,11 +135,11 @@ impl AuthorsWithBooksRow {
 /// SELECT a.author_id, a.name, b.author_id, b.title
 /// FROM authors a JOIN books b ON b.author_id = a.author_id
 /// ```
-pub async fn authors_with_books<'e, E: PgExecutor<'e>>(
+pub fn authors_with_books<'e, E: PgExecutor<'e> + 'e>(
     db: E,
-) -> pgtide::Result<Vec<AuthorsWithBooksRow>> {
+) -> impl Future<Output = pgtide::Result<Vec<AuthorsWithBooksRow>>> + 'e {
     let query = sqlx::query(AUTHORS_WITH_BOOKS.sql);
-    fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row).await
+    fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row)
 }
 
 /// The statement [`counters_named`] runs.
@@ -144,7 +151,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `CountersNamed` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-1529d2e6d39b9972a64ce46946e61fd5ae596ecdb4c5733ecbdd709c25066cf2.json"
-    )) == 0xf06ffc56d4ca0713,
+    )) == 0x8ea2dd3e13b8f026,
     "query `CountersNamed` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -155,10 +162,10 @@ const _: () = assert!(
 /// ```sql
 /// SELECT name FROM counters WHERE name = ANY($1) ORDER BY name
 /// ```
-pub async fn counters_named<'e, E: PgExecutor<'e>>(
+pub fn counters_named<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     names: &[String],
-) -> pgtide::Result<Vec<String>> {
+) -> impl Future<Output = pgtide::Result<Vec<String>>> + 'e {
     let query = sqlx::query(COUNTERS_NAMED.sql).bind(names);
-    fetch_all(db, &COUNTERS_NAMED, query, first_column).await
+    fetch_all(db, &COUNTERS_NAMED, query, first_column)
 }

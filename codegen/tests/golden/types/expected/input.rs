@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Statement, fetch_one, metadata_hash};
+use pgtide::codegen_support::{Future, Statement, fetch_one, metadata_hash};
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::{
@@ -26,7 +26,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `EveryType` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-2616077d1237af32078986befc70be9eacd1697879e60434172dd88443cf2b6a.json"
-    )) == 0x6e5ef69f18f75cc1,
+    )) == 0x9ffdd925026ad3c9,
     "query `EveryType` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -276,10 +276,10 @@ impl EveryTypeRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn every_type<'e, E: PgExecutor<'e>>(
+pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: EveryTypeParams<'_>,
-) -> pgtide::Result<EveryTypeRow> {
+) -> impl Future<Output = pgtide::Result<EveryTypeRow>> + 'e {
     let query = sqlx::query(EVERY_TYPE.sql)
         .bind(params.b)
         .bind(params.i2)
@@ -323,7 +323,7 @@ pub async fn every_type<'e, E: PgExecutor<'e>>(
         .bind(params.pa)
         .bind(params.pg)
         .bind(params.ci);
-    fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row).await
+    fetch_one(db, &EVERY_TYPE, query, EveryTypeRow::from_row)
 }
 
 /// The statement [`overrides`] runs.
@@ -335,7 +335,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `Overrides` (input.sql:15); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
-    )) == 0xd4a84d4caf47f552,
+    )) == 0xc9798cfe9632b96e,
     "query `Overrides` (input.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -371,7 +371,9 @@ impl OverridesRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn overrides<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<OverridesRow> {
+pub fn overrides<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<OverridesRow>> + 'e {
     let query = sqlx::query(OVERRIDES.sql);
-    fetch_one(db, &OVERRIDES, query, OverridesRow::from_row).await
+    fetch_one(db, &OVERRIDES, query, OverridesRow::from_row)
 }
