@@ -377,11 +377,13 @@ fn embedded(
             message,
         };
         let struct_name = format!("{}{}", query.type_name, crate::names::to_camel(&field));
-        if field.is_empty()
-            || !struct_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        let plain = |name: &str| {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !plain(&field) || !plain(&struct_name) {
             return Err(err(format!(
                 "`sqlc.embed({})` makes no Rust name; embed the table under a plain alias (`FROM authors a` … `sqlc.embed(a)`)",
                 e.table.escape_debug()
@@ -449,4 +451,92 @@ fn collect_enums(ty: &PgType, enums: &mut BTreeMap<String, EnumType>) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::generate::{Decisions, GenOptions, Metadata, generate};
+    use crate::nullability::Rule;
+    use crate::nullability::store::StoredEmbed;
+    use crate::parse::parse_file;
+
+    const OPTIONS: GenOptions<'static> = GenOptions {
+        sqlx_dir_from_out: "../.sqlx",
+        regenerate_hint: "`pgtide prepare`",
+    };
+
+    fn gen_embed(sql: &str, embeds: Option<Vec<StoredEmbed>>) -> Result<String, String> {
+        let file = parse_file("q.sql", &format!("-- name: Q :many\n{sql}")).unwrap();
+        let columns = serde_json::json!([
+            {"ordinal": 0, "name": "id", "type_info": "Int8"},
+            {"ordinal": 1, "name": "id", "type_info": "Int8"},
+            {"ordinal": 2, "name": "note", "type_info": "Text"},
+        ]);
+        let describe = serde_json::json!({
+            "columns": columns, "parameters": {"Left": []}, "nullable": [false, true, true],
+        });
+        let text = crate::sqlx_data::render(&file.queries[0].sql, &describe);
+        let decisions = embeds.map(|embeds| Decisions {
+            file_name: "nullability-x.json".into(),
+            bytes: Vec::new(),
+            rules: Vec::new(),
+            embeds,
+        });
+        let meta = Metadata {
+            data: serde_json::from_str(&text).unwrap(),
+            bytes: text.into_bytes(),
+            decisions,
+        };
+        let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+        generate(&[file], &metadata, OPTIONS)
+            .map(|files| files[0].contents.clone())
+            .map_err(|e| e.to_string())
+    }
+
+    fn placed(table: &str, outer: bool) -> Vec<StoredEmbed> {
+        vec![StoredEmbed {
+            table: table.into(),
+            start: 1,
+            nullable: vec![false, true],
+            outer: outer.then(|| Rule::new("right side of LEFT JOIN")),
+        }]
+    }
+
+    #[test]
+    fn embeds_become_nested_structs_or_clear_errors() {
+        let sql = "SELECT a.id,\n  sqlc.embed(notes) FROM a LEFT JOIN notes ON true";
+        let out = gen_embed(sql, Some(placed("notes", true))).unwrap();
+        assert!(out.contains("pub struct QNotes {"), "{out}");
+        assert!(out.contains("pub notes: Option<QNotes>,"), "{out}");
+        assert!(
+            out.contains("notes: if row.try_get_raw(1)?.is_null() {"),
+            "{out}"
+        );
+        let out = gen_embed(sql, Some(placed("notes", false))).unwrap();
+        assert!(out.contains("pub notes: QNotes,"), "{out}");
+        // The embedded `id` is the struct's own: no `id_2` in the row.
+        assert!(!out.contains("id_2"), "{out}");
+
+        let err = gen_embed(sql, None).unwrap_err();
+        assert_eq!(
+            err,
+            "q.sql:3: query `Q`: no placement of `sqlc.embed(notes)` in the nullability decisions; run `pgtide prepare`"
+        );
+        // Names are made of what is plain in them, or refused.
+        let hostile = "SELECT a.id, sqlc.embed(\"Ünï{}\") FROM a";
+        let out = gen_embed(hostile, Some(placed("\"Ünï{}\"", false))).unwrap();
+        assert!(out.contains("    pub n: QN,\n"), "{out}");
+        let hostile = "SELECT a.id, sqlc.embed(\"Ü\") FROM a";
+        let err = gen_embed(hostile, Some(placed("\"Ü\"", false))).unwrap_err();
+        assert!(err.contains("makes no Rust name"), "{err}");
+        let clash = "SELECT a.id, sqlc.embed(id) FROM a id";
+        let err = gen_embed(clash, Some(placed("id", false))).unwrap_err();
+        assert!(err.contains("already has"), "{err}");
+        let mut outside = placed("notes", false);
+        outside[0].start = 2;
+        let err = gen_embed(sql, Some(outside)).unwrap_err();
+        assert!(err.contains("does not fit the result's 3 columns"), "{err}");
+    }
 }
