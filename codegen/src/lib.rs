@@ -293,6 +293,7 @@ impl Codegen {
                                 .into_iter()
                                 .map(|c| c.decision.rule.text)
                                 .collect(),
+                            embeds: ours.embeds,
                         };
                         metadata.insert(
                             query.sql.clone(),

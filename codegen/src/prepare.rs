@@ -182,8 +182,52 @@ pub async fn prepare_query(
         contents: sqlx_data::render(&query.sql, &describe),
         origin: format!("{} (`{}`)", query.location(file), query.name),
         nullability_file: store::file_name(&query.sql),
-        nullability: store::render(&query.sql, decide(catalog, query, &names)),
+        nullability: {
+            let (columns, embeds) = decide_with_embeds(catalog, file, query, &names)?;
+            store::render_with_embeds(&query.sql, columns, embeds)
+        },
     })
+}
+
+/// [`decide`], and where each `sqlc.embed(table)` of `query` lands in the result (an error
+/// at the embed's `file:line` when the analysis cannot place it).
+pub fn decide_with_embeds(
+    catalog: &Catalog,
+    file: &QueryFile,
+    query: &Query,
+    names: &[&str],
+) -> Result<(Vec<store::StoredColumn>, Vec<store::StoredEmbed>), PrepareError> {
+    let folded: Vec<String> = query
+        .embeds
+        .iter()
+        .map(|e| match e.table.strip_prefix('"') {
+            Some(quoted) => quoted.trim_end_matches('"').to_owned(),
+            None => e.table.to_lowercase(),
+        })
+        .collect();
+    let params: Vec<bool> = query.params.iter().map(|p| p.nullable).collect();
+    let (_, placed) =
+        nullability::analyze_with_embeds(&query.sql, &params, catalog, names.len(), &folded);
+    let placed = placed.map_err(|why| PrepareError::Query {
+        location: format!("{}:{}", file.path, query.embeds[0].line),
+        name: query.name.clone(),
+        message: format!(
+            "pgtide cannot tell which result columns `sqlc.embed({})` stands for: {why}",
+            query.embeds[0].table
+        ),
+    })?;
+    let embeds = query
+        .embeds
+        .iter()
+        .zip(placed)
+        .map(|(e, p)| store::StoredEmbed {
+            table: e.table.clone(),
+            start: p.start,
+            nullable: p.nullable,
+            outer: p.outer,
+        })
+        .collect();
+    Ok((decide(catalog, query, names), embeds))
 }
 
 /// pgtide's decision for each result column (`names` as the server describes them): an
@@ -252,6 +296,20 @@ async fn query_error(
         if let Some(hint) = hint {
             message.push_str("; hint: ");
             message.push_str(&hint);
+        }
+        // `sqlc.embed(x)` became `x.*`: say so when `x` is what the server does not know.
+        if let Some(embed) = query.embeds.iter().find(|e| {
+            db.message()
+                == format!(
+                    "missing FROM-clause entry for table \"{}\"",
+                    e.table.trim_matches('"')
+                )
+        }) {
+            line = embed.line;
+            message = format!(
+                "`sqlc.embed({})` names no table or alias of the query's FROM clause ({message})",
+                embed.table
+            );
         }
     }
     PrepareError::Query {

@@ -50,6 +50,7 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
         "sqlc_language",
         "schema_types",
         "batches",
+        "embed",
     ] {
         let golden = root().join("codegen/tests/golden").join(case);
         copy_dir(
@@ -74,9 +75,19 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
         "offline build failed:\n{}",
         stderr(&output)
     );
+    // Two empty databases: `migrations-fixtures/` applied by pgtide's `Pool::migrate` to one
+    // and by sqlx's own `migrate!` to the other must record and create the same.
+    let empty = EmptyDbs::create(&db, 2).await?;
+    let server = db.server();
     let run = Command::new(binary())
         .env("PGTIDE_SCRATCH_URL", db.url())
+        .env("PGTIDE_SCRATCH_HOST", &server.host)
+        .env("PGTIDE_SCRATCH_PORT", server.port.to_string())
+        .env("PGTIDE_SCRATCH_USER", &server.user)
+        .env("PGTIDE_SCRATCH_PASSWORD", &server.password)
+        .env("PGTIDE_SCRATCH_MIGRATE_DBS", empty.names.join(" "))
         .output()?;
+    empty.drop_all().await?;
     assert!(
         run.status.success(),
         "scratch binary failed:\n{}{}",
@@ -151,4 +162,37 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     );
     assert!(err.contains("pgtide prepare --queries"), "{err}");
     Ok(())
+}
+
+/// Empty databases (named with the test prefix, so `cargo xtask test` drops leftovers).
+struct EmptyDbs {
+    admin: sqlx::PgConnection,
+    names: Vec<String>,
+}
+
+impl EmptyDbs {
+    async fn create(db: &pgtide_testkit::TestDb, n: usize) -> anyhow::Result<Self> {
+        use sqlx::Connection as _;
+        let mut admin = sqlx::PgConnection::connect(&db.server().url("postgres")).await?;
+        let mut names = Vec::new();
+        for i in 0..n {
+            let name = format!("{}_empty_{i}", db.name());
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+                .execute(&mut admin)
+                .await?;
+            names.push(name);
+        }
+        Ok(Self { admin, names })
+    }
+
+    async fn drop_all(mut self) -> anyhow::Result<()> {
+        for name in &self.names {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+            )))
+            .execute(&mut self.admin)
+            .await?;
+        }
+        Ok(())
+    }
 }

@@ -2,7 +2,9 @@
 //! `parse.txt`) and generated from its checked-in `.sqlx/` (expected in `expected/`, the
 //! warnings in `warnings.txt`).
 //!
-//! A case may have a `schema.sql`, applied after the test fixtures' migrations.
+//! A case may have a `schema.sql`, applied after the test fixtures' migrations. A case
+//! whose queries use `sqlc.embed` also keeps pgtide's nullability decisions files (they
+//! place the embeds), and generates with them.
 //!
 //! `UPDATE_GOLDEN=1 cargo nextest run -p pgtide-codegen --test golden` rewrites the
 //! expectations, re-describing each case against a fresh test database for `.sqlx/`
@@ -11,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pgtide_codegen::generate::{GenOptions, Metadata, generate_with_warnings};
+use pgtide_codegen::generate::{Decisions, GenOptions, Metadata, generate_with_warnings};
+use pgtide_codegen::nullability::store;
 use pgtide_codegen::parse::{QueryFile, parse_file};
 use pgtide_codegen::{persist, prepare, sqlx_data};
 
@@ -75,21 +78,47 @@ async fn gen_stage() {
             let prepared = prepare::prepare(&mut conn, std::slice::from_ref(&file))
                 .await
                 .unwrap();
+            let embeds = file.queries.iter().any(|q| !q.embeds.is_empty());
             let files: Vec<_> = prepared
                 .into_iter()
-                .map(|p| (p.file_name, p.contents))
+                .flat_map(|p| {
+                    let decisions = embeds.then_some((p.nullability_file, p.nullability));
+                    std::iter::once((p.file_name, p.contents)).chain(decisions)
+                })
                 .collect();
-            persist::sync_dir(&sqlx_dir, &files, |n, _| n.starts_with("query-"), false).unwrap();
+            let ours = |n: &str, _: &[u8]| {
+                n.starts_with("query-") || (embeds && n.starts_with("nullability-"))
+            };
+            persist::sync_dir(&sqlx_dir, &files, ours, false).unwrap();
         }
         let mut metadata = BTreeMap::new();
         for query in &file.queries {
-            let (data, bytes) = sqlx_data::read(&sqlx_dir, &query.sql).unwrap();
+            let (mut data, bytes) = sqlx_data::read(&sqlx_dir, &query.sql).unwrap();
+            let decisions = store::read(&sqlx_dir, &query.sql)
+                .ok()
+                .map(|(ours, bytes)| {
+                    data.describe["nullable"] = ours
+                        .columns
+                        .iter()
+                        .map(|c| serde_json::Value::Bool(c.decision.nullable))
+                        .collect();
+                    Decisions {
+                        file_name: store::file_name(&query.sql),
+                        bytes,
+                        rules: ours
+                            .columns
+                            .into_iter()
+                            .map(|c| c.decision.rule.text)
+                            .collect(),
+                        embeds: ours.embeds,
+                    }
+                });
             metadata.insert(
                 query.sql.clone(),
                 Metadata {
                     data,
                     bytes,
-                    decisions: None,
+                    decisions,
                 },
             );
         }

@@ -70,3 +70,39 @@ async fn prepare_reports_every_failure_writes_nothing_and_verify_checks_decision
     assert_eq!(drift[0].name, "Good");
     Ok(())
 }
+
+/// `sqlc.embed(x)`: a table the query does not read, and an embed outside the outermost
+/// select list, are each reported at the macro's `file:line`.
+#[tokio::test]
+async fn sqlc_embed_errors_name_file_line_and_the_table() -> anyhow::Result<()> {
+    let db = pgtide_testkit::TestDb::new().await?;
+    db.connect()
+        .await?
+        .execute("CREATE TABLE items (id bigint PRIMARY KEY, label text)")
+        .await?;
+    let dir = pgtide_testkit::workspace_root().join("target/codegen-scratch/prepare-embed");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("queries"))?;
+    std::fs::write(
+        dir.join("queries/e.sql"),
+        "-- name: Unknown :many\nSELECT i.id,\n  sqlc.embed(unknown_table)\nFROM items i;\n\n\
+         -- name: Nested :many\nSELECT s.*\nFROM (SELECT sqlc.embed(items) FROM items) s;\n",
+    )?;
+    let codegen = Codegen::new(dir.join("queries"), dir.join(".sqlx"), dir.join("out"));
+    let message = codegen.prepare(&db.url()).await.unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "queries/e.sql:3: query `Unknown`: `sqlc.embed(unknown_table)` names no table or alias of the query's FROM clause"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "queries/e.sql:8: query `Nested`: pgtide cannot tell which result columns `sqlc.embed(items)` stands for: `items.*` is not in the outermost select list"
+        ),
+        "{message}"
+    );
+    assert!(!dir.join(".sqlx").exists());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -33,6 +33,33 @@ pub(super) struct Column {
     pub(super) rule: Option<String>,
 }
 
+/// A `sqlc.embed(table)`: one field of the row holding a nested struct of the table's
+/// columns, decoded by column index.
+pub(super) struct Embedded {
+    /// The row's field.
+    pub(super) field: String,
+    /// The nested struct's name.
+    pub(super) struct_name: String,
+    /// The table as written in the SQL, for docs.
+    pub(super) table: String,
+    /// The first result column of the table's columns.
+    pub(super) start: usize,
+    /// The nested struct's fields, in column order (their own nullability).
+    pub(super) columns: Vec<Column>,
+    /// Set when an outer join may leave the table out: the field is an `Option`, `None`
+    /// when this result column (a NOT NULL one of the table), or every column when the
+    /// table has none, is NULL.
+    pub(super) optional: Option<Presence>,
+}
+
+/// How a decoder tells a null-extended (absent) embedded row from a present one.
+pub(super) enum Presence {
+    /// This result column is NOT NULL in the table: NULL means absent.
+    Column(usize),
+    /// The table has no NOT NULL column: absent when every column is NULL.
+    AllNull,
+}
+
 /// A query ready to render.
 pub(super) struct Analyzed<'q> {
     pub(super) query: &'q Query,
@@ -40,6 +67,9 @@ pub(super) struct Analyzed<'q> {
     pub(super) location: String,
     pub(super) args: Vec<Arg>,
     pub(super) columns: Vec<Column>,
+    /// The query's `sqlc.embed`s: their columns are fields of nested structs, not of the
+    /// row (`columns` still lists every result column, in order).
+    pub(super) embeds: Vec<Embedded>,
     /// The `.sqlx` entry's path as `include_bytes!` in the module sees it.
     pub(super) include: String,
     /// [`metadata_hash`] of that entry.
@@ -145,8 +175,21 @@ pub(super) fn analyze<'q>(
 
     let mut columns = Vec::new();
     let mut warnings = Vec::new();
+    let stored_embeds = meta.decisions.as_ref().map_or(&[][..], |d| &d.embeds[..]);
+    let cols = describe["columns"].as_array().unwrap_or(&empty);
+    let embed_spans = embed_spans(query, stored_embeds, cols.len(), &file.path, options).map_err(
+        |(location, message)| GenError {
+            location,
+            name: query.name.clone(),
+            message,
+        },
+    )?;
+    let in_embed = |i: usize| {
+        embed_spans
+            .iter()
+            .any(|(start, len)| (*start..start + len).contains(&i))
+    };
     if query.cardinality.returns_rows() {
-        let cols = describe["columns"].as_array().unwrap_or(&empty);
         for (i, col) in cols.iter().enumerate() {
             let raw = col["name"].as_str().unwrap_or_default();
             let name = ColumnName::parse(raw);
@@ -158,11 +201,20 @@ pub(super) fn analyze<'q>(
                 )));
             }
             let mut field = field;
-            if columns.iter().any(|c: &Column| c.field == field) {
+            if !in_embed(i)
+                && columns
+                    .iter()
+                    .enumerate()
+                    .any(|(j, c): (usize, &Column)| !in_embed(j) && c.field == field)
+            {
                 // As sqlc does: `id`, `id_2`, … (a join's `SELECT *`), with a warning.
                 let base = field.clone();
                 let mut n = 2;
-                while columns.iter().any(|c: &Column| c.field == field) {
+                while columns
+                    .iter()
+                    .enumerate()
+                    .any(|(j, c): (usize, &Column)| !in_embed(j) && c.field == field)
+                {
                     field = format!("{base}_{n}");
                     n += 1;
                 }
@@ -172,8 +224,19 @@ pub(super) fn analyze<'q>(
                 ));
             }
             let ty = PgType::from_json(&col["type_info"]);
+            // Inside an embed, a column's own nullability (the embed as a whole is the
+            // `Option` when an outer join may leave the table out).
+            let own = stored_embeds
+                .iter()
+                .zip(&embed_spans)
+                .find_map(|(e, (start, len))| {
+                    (*start..start + len)
+                        .contains(&i)
+                        .then(|| e.nullable[i - start])
+                });
             let nullable = name
                 .nullable
+                .or(own)
                 .unwrap_or_else(|| describe["nullable"][i].as_bool() != Some(false));
             let base = match (&name.rust_type, ty.owned()) {
                 (Some(over), _) => crate::typemap::rust_type(over)
@@ -210,11 +273,13 @@ pub(super) fn analyze<'q>(
             });
         }
     }
+    let embeds = embedded(query, stored_embeds, &embed_spans, &columns, &file.path)?;
     Ok(Analyzed {
         query,
         location,
         args,
         columns,
+        embeds,
         include: format!(
             "{}/{}",
             options.sqlx_dir_from_out,
@@ -227,6 +292,146 @@ pub(super) fn analyze<'q>(
         }),
         warnings,
     })
+}
+
+/// Per stored embed of `query`, its result columns `(start, len)`, checked against the
+/// query's `sqlc.embed`s and its result; `Err` is `(file:line, message)`.
+fn embed_spans(
+    query: &Query,
+    stored: &[crate::nullability::store::StoredEmbed],
+    columns: usize,
+    path: &str,
+    options: GenOptions<'_>,
+) -> Result<Vec<(usize, usize)>, (String, String)> {
+    let Some(first) = query.embeds.first() else {
+        return Ok(Vec::new());
+    };
+    let at = |line: usize| format!("{path}:{line}");
+    if !query.cardinality.returns_rows() {
+        return Err((
+            at(first.line),
+            format!(
+                "`sqlc.embed({})` in a query that returns no rows ({}); remove it",
+                first.table,
+                query.cardinality.as_str()
+            ),
+        ));
+    }
+    let same = stored.len() == query.embeds.len()
+        && stored
+            .iter()
+            .zip(&query.embeds)
+            .all(|(s, e)| s.table == e.table);
+    if !same {
+        return Err((
+            at(first.line),
+            format!(
+                "no placement of `sqlc.embed({})` in the nullability decisions; run {}",
+                first.table, options.regenerate_hint
+            ),
+        ));
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in stored.iter().zip(&query.embeds) {
+        let end = s.start + s.nullable.len();
+        let overlaps = spans.iter().any(|(a, l)| s.start < a + l && *a < end);
+        if s.nullable.is_empty() || end > columns || overlaps {
+            return Err((
+                at(e.line),
+                format!(
+                    "the placement of `sqlc.embed({})` does not fit the result's {columns} columns; run {}",
+                    e.table, options.regenerate_hint
+                ),
+            ));
+        }
+        spans.push((s.start, s.nullable.len()));
+    }
+    Ok(spans)
+}
+
+/// The nested structs of `query`'s embeds, from the analysed `columns`.
+fn embedded(
+    query: &Query,
+    stored: &[crate::nullability::store::StoredEmbed],
+    spans: &[(usize, usize)],
+    columns: &[Column],
+    path: &str,
+) -> Result<Vec<Embedded>, GenError> {
+    let mut out: Vec<Embedded> = Vec::new();
+    if let (Some(e), 1) = (query.embeds.first(), columns.len()) {
+        return Err(GenError {
+            location: format!("{path}:{}", e.line),
+            name: query.name.clone(),
+            message: format!(
+                "`sqlc.embed({})` is the query's only column; select the column itself",
+                e.table
+            ),
+        });
+    }
+    for ((s, e), (start, len)) in stored.iter().zip(&query.embeds).zip(spans) {
+        let field =
+            crate::names::escape_keyword(&crate::names::to_snake(e.table.trim_matches('"')));
+        let err = |message: String| GenError {
+            location: format!("{path}:{}", e.line),
+            name: query.name.clone(),
+            message,
+        };
+        let struct_name = format!("{}{}", query.type_name, crate::names::to_camel(&field));
+        let plain = |name: &str| {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !plain(&field) || !plain(&struct_name) {
+            return Err(err(format!(
+                "`sqlc.embed({})` makes no Rust name; embed the table under a plain alias (`FROM authors a` … `sqlc.embed(a)`)",
+                e.table.escape_debug()
+            )));
+        }
+        let clash = out.iter().any(|o| o.field == field)
+            || columns.iter().enumerate().any(|(j, c)| {
+                !spans.iter().any(|(a, l)| (*a..a + l).contains(&j)) && c.field == field
+            });
+        if clash {
+            return Err(err(format!(
+                "`sqlc.embed({})` makes field `{field}`, which another column or embed of the row already has; embed it under another alias",
+                e.table
+            )));
+        }
+        let mut inner: Vec<Column> = Vec::new();
+        for c in &columns[*start..start + len] {
+            if inner.iter().any(|i| i.field == c.field) {
+                return Err(err(format!(
+                    "`sqlc.embed({})` has two columns named `{}`",
+                    e.table, c.field
+                )));
+            }
+            inner.push(Column {
+                field: c.field.clone(),
+                ty: c.ty.clone(),
+                pg: c.pg.clone(),
+                nullable: c.nullable,
+                rule: None,
+            });
+        }
+        let optional = s
+            .outer
+            .as_ref()
+            .map(|_| match inner.iter().position(|c| !c.nullable) {
+                Some(k) => Presence::Column(start + k),
+                None => Presence::AllNull,
+            });
+        out.push(Embedded {
+            field,
+            struct_name,
+            table: e.table.clone(),
+            start: *start,
+            columns: inner,
+            optional,
+        });
+    }
+    Ok(out)
 }
 
 fn collect_enums(ty: &PgType, enums: &mut BTreeMap<String, EnumType>) -> Result<(), String> {
@@ -246,4 +451,92 @@ fn collect_enums(ty: &PgType, enums: &mut BTreeMap<String, EnumType>) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::generate::{Decisions, GenOptions, Metadata, generate};
+    use crate::nullability::Rule;
+    use crate::nullability::store::StoredEmbed;
+    use crate::parse::parse_file;
+
+    const OPTIONS: GenOptions<'static> = GenOptions {
+        sqlx_dir_from_out: "../.sqlx",
+        regenerate_hint: "`pgtide prepare`",
+    };
+
+    fn gen_embed(sql: &str, embeds: Option<Vec<StoredEmbed>>) -> Result<String, String> {
+        let file = parse_file("q.sql", &format!("-- name: Q :many\n{sql}")).unwrap();
+        let columns = serde_json::json!([
+            {"ordinal": 0, "name": "id", "type_info": "Int8"},
+            {"ordinal": 1, "name": "id", "type_info": "Int8"},
+            {"ordinal": 2, "name": "note", "type_info": "Text"},
+        ]);
+        let describe = serde_json::json!({
+            "columns": columns, "parameters": {"Left": []}, "nullable": [false, true, true],
+        });
+        let text = crate::sqlx_data::render(&file.queries[0].sql, &describe);
+        let decisions = embeds.map(|embeds| Decisions {
+            file_name: "nullability-x.json".into(),
+            bytes: Vec::new(),
+            rules: Vec::new(),
+            embeds,
+        });
+        let meta = Metadata {
+            data: serde_json::from_str(&text).unwrap(),
+            bytes: text.into_bytes(),
+            decisions,
+        };
+        let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+        generate(&[file], &metadata, OPTIONS)
+            .map(|files| files[0].contents.clone())
+            .map_err(|e| e.to_string())
+    }
+
+    fn placed(table: &str, outer: bool) -> Vec<StoredEmbed> {
+        vec![StoredEmbed {
+            table: table.into(),
+            start: 1,
+            nullable: vec![false, true],
+            outer: outer.then(|| Rule::new("right side of LEFT JOIN")),
+        }]
+    }
+
+    #[test]
+    fn embeds_become_nested_structs_or_clear_errors() {
+        let sql = "SELECT a.id,\n  sqlc.embed(notes) FROM a LEFT JOIN notes ON true";
+        let out = gen_embed(sql, Some(placed("notes", true))).unwrap();
+        assert!(out.contains("pub struct QNotes {"), "{out}");
+        assert!(out.contains("pub notes: Option<QNotes>,"), "{out}");
+        assert!(
+            out.contains("notes: if row.try_get_raw(1)?.is_null() {"),
+            "{out}"
+        );
+        let out = gen_embed(sql, Some(placed("notes", false))).unwrap();
+        assert!(out.contains("pub notes: QNotes,"), "{out}");
+        // The embedded `id` is the struct's own: no `id_2` in the row.
+        assert!(!out.contains("id_2"), "{out}");
+
+        let err = gen_embed(sql, None).unwrap_err();
+        assert_eq!(
+            err,
+            "q.sql:3: query `Q`: no placement of `sqlc.embed(notes)` in the nullability decisions; run `pgtide prepare`"
+        );
+        // Names are made of what is plain in them, or refused.
+        let hostile = "SELECT a.id, sqlc.embed(\"Ünï{}\") FROM a";
+        let out = gen_embed(hostile, Some(placed("\"Ünï{}\"", false))).unwrap();
+        assert!(out.contains("    pub n: QN,\n"), "{out}");
+        let hostile = "SELECT a.id, sqlc.embed(\"Ü\") FROM a";
+        let err = gen_embed(hostile, Some(placed("\"Ü\"", false))).unwrap_err();
+        assert!(err.contains("makes no Rust name"), "{err}");
+        let clash = "SELECT a.id, sqlc.embed(id) FROM a id";
+        let err = gen_embed(clash, Some(placed("id", false))).unwrap_err();
+        assert!(err.contains("already has"), "{err}");
+        let mut outside = placed("notes", false);
+        outside[0].start = 2;
+        let err = gen_embed(sql, Some(outside)).unwrap_err();
+        assert!(err.contains("does not fit the result's 3 columns"), "{err}");
+    }
 }

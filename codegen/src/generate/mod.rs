@@ -12,6 +12,7 @@
 //! render `enums.rs` and `mod.rs`; `rust` holds the literal and layout helpers.
 
 mod analyze;
+mod embed;
 mod enums;
 mod hash;
 mod imports;
@@ -59,6 +60,8 @@ pub struct Decisions {
     pub bytes: Vec<u8>,
     /// Per result column, the rule that decided its nullability (named in the row's docs).
     pub rules: Vec<String>,
+    /// Where each `sqlc.embed(table)` of the query lands (empty without embeds).
+    pub embeds: Vec<crate::nullability::store::StoredEmbed>,
 }
 
 /// Everything `gen` needs besides the parsed files.

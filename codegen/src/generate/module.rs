@@ -24,6 +24,7 @@ pub(super) fn render_module(file: &QueryFile, queries: &[Analyzed<'_>]) -> Strin
             format!("{}Row", a.query.type_name),
             format!("{}Params", a.query.type_name),
         ]);
+        items.extend(a.embeds.iter().map(|e| e.struct_name.clone()));
     }
     let mut imports = Imports::new(items.iter().map(String::as_str));
     let mut body = String::with_capacity(2048 * queries.len().max(1));
@@ -55,6 +56,7 @@ fn render_query(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         render_params(s, imports, a);
     }
     if a.query.cardinality.returns_rows() && a.columns.len() > 1 {
+        super::embed::render_embed_structs(s, imports, a);
         render_row(s, imports, a);
     }
     render_doc(s, a);
@@ -170,7 +172,16 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         "/// A row returned by [`{}`].\n#[derive(Debug, Clone)]\npub struct {row_ty} {{",
         raw_ident(&a.query.fn_name)
     );
-    for c in &a.columns {
+    for (i, c) in a.columns.iter().enumerate() {
+        if let Some(e) = a.embeds.iter().find(|e| e.start == i) {
+            s.push_str(&super::embed::embed_field(e));
+        }
+        if a.embeds
+            .iter()
+            .any(|e| (e.start..e.start + e.columns.len()).contains(&i))
+        {
+            continue;
+        }
         let mut null = if c.nullable { ", nullable" } else { "" }.to_owned();
         if let Some(rule) = &c.rule {
             // One doc line: no character of the rule may end it.
@@ -196,6 +207,15 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         "}}\n\nimpl {row_ty} {{\n    fn from_row(row: {pg_row}) -> Result<Self, {sqlx}::Error> {{\n        Ok(Self {{"
     );
     for (i, c) in a.columns.iter().enumerate() {
+        if let Some(e) = a.embeds.iter().find(|e| e.start == i) {
+            super::embed::render_embed(s, imports, e);
+        }
+        if a.embeds
+            .iter()
+            .any(|e| (e.start..e.start + e.columns.len()).contains(&i))
+        {
+            continue;
+        }
         let _ = writeln!(s, "            {}: row.try_get({i})?,", c.field);
     }
     s.push_str("        })\n    }\n}\n\n");

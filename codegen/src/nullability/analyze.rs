@@ -23,29 +23,95 @@ const MAX_VIEW_DEPTH: usize = 8;
 /// whether `$(i + 1)` may be NULL. Never fails: a query the analysis cannot read, or whose
 /// column count differs from `columns`, comes back all nullable with the reason.
 pub fn analyze(sql: &str, params: &[bool], catalog: &Catalog, columns: usize) -> Vec<Decision> {
-    let fallback = |why: String| {
-        vec![
-            Decision::nullable(Rule::new(format!(
-                "pgtide cannot analyse this query: {why}"
-            )));
-            columns
-        ]
+    analyze_with_embeds(sql, params, catalog, columns, &[]).0
+}
+
+/// Where one `sqlc.embed(table)` (rewritten to `table.*`) lands in the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedPlacement {
+    /// The first result column (0-based) of the table's columns.
+    pub start: usize,
+    /// Per column of the table, whether it can be NULL in a row the table contributed
+    /// (its own constraints and proofs, not the outer join).
+    pub nullable: Vec<bool>,
+    /// Set when an outer join may null-extend the table: the embedded value as a whole is
+    /// then absent (`Option`).
+    pub outer: Option<Rule>,
+}
+
+/// As [`analyze`], and places each of `embeds` (table names or aliases, as the server
+/// folds them: unquoted lower case) among the result columns: the n-th embed of a name is
+/// the n-th `name.*` of the outermost select list. `Err` says why they cannot be placed.
+pub fn analyze_with_embeds(
+    sql: &str,
+    params: &[bool],
+    catalog: &Catalog,
+    columns: usize,
+    embeds: &[String],
+) -> (
+    Vec<Decision>,
+    std::result::Result<Vec<EmbedPlacement>, String>,
+) {
+    let mut wildcards = Vec::new();
+    let decisions = match analyze_recording(sql, params, catalog, columns, &mut wildcards) {
+        Ok(decisions) => decisions,
+        Err(why) => {
+            let rule = Rule::new(format!("pgtide cannot analyse this query: {why}"));
+            let decisions = vec![Decision::nullable(rule); columns];
+            let placed = if embeds.is_empty() {
+                Ok(Vec::new())
+            } else {
+                Err(why)
+            };
+            return (decisions, placed);
+        }
     };
-    let statements = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
-        Ok(statements) => statements,
-        Err(e) => return fallback(format!("the SQL parser says {e}")),
-    };
+    if embeds.is_empty() {
+        return (decisions, Ok(Vec::new()));
+    }
+    let mut placed = Vec::new();
+    let mut used = vec![false; wildcards.len()];
+    for name in embeds {
+        let found = wildcards
+            .iter()
+            .enumerate()
+            .find(|(i, w)| !used[*i] && w.0 == *name);
+        let Some((i, (_, placement))) = found else {
+            return (
+                decisions,
+                Err(format!(
+                    "`{name}.*` is not in the outermost select list; use sqlc.embed only there"
+                )),
+            );
+        };
+        used[i] = true;
+        placed.push(placement.clone());
+    }
+    (decisions, Ok(placed))
+}
+
+fn analyze_recording(
+    sql: &str,
+    params: &[bool],
+    catalog: &Catalog,
+    columns: usize,
+    wildcards: &mut Vec<(String, EmbedPlacement)>,
+) -> std::result::Result<Vec<Decision>, String> {
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map_err(|e| format!("the SQL parser says {e}"))?;
     let [statement] = statements.as_slice() else {
-        return fallback("not exactly one statement".into());
+        return Err("not exactly one statement".into());
     };
     let mut analyzer = Analyzer::new(catalog, params, false, 0);
-    match analyzer.statement(statement, None) {
-        Ok(cols) if cols.len() == columns => cols.into_iter().map(|c| c.null).collect(),
-        Ok(cols) => fallback(format!(
+    let result = analyzer.statement(statement, None);
+    *wildcards = std::mem::take(&mut analyzer.wildcards);
+    match result {
+        Ok(cols) if cols.len() == columns => Ok(cols.into_iter().map(|c| c.null).collect()),
+        Ok(cols) => Err(format!(
             "it finds {} columns where the server describes {columns}",
             cols.len()
         )),
-        Err(Unsupported(why)) => fallback(why),
+        Err(Unsupported(why)) => Err(why),
     }
 }
 
@@ -201,6 +267,9 @@ pub(crate) struct Analyzer<'c> {
     /// Analysing a view's definition: its lines are not the query's.
     in_view: bool,
     depth: usize,
+    /// The `name.*` items of the select list analysed last: the outermost one, as inner
+    /// select lists (subqueries, CTEs) finish before it.
+    wildcards: Vec<(String, EmbedPlacement)>,
 }
 
 impl<'c> Analyzer<'c> {
@@ -212,6 +281,7 @@ impl<'c> Analyzer<'c> {
             views: HashMap::new(),
             in_view,
             depth,
+            wildcards: Vec::new(),
         }
     }
 
@@ -467,6 +537,7 @@ impl<'c> Analyzer<'c> {
 
     fn projection(&mut self, items: &[SelectItem], scope: &Scope<'_>) -> Result<Vec<Col>> {
         let mut out = Vec::new();
+        let mut wildcards = Vec::new();
         for item in items {
             match item {
                 SelectItem::UnnamedExpr(e) => out.push(Col {
@@ -493,11 +564,14 @@ impl<'c> Analyzer<'c> {
                     let Some(entry) = scope.entries.iter().find(|e| e.name == table) else {
                         return unsupported(format!("`{table}.*` names no relation pgtide sees"));
                     };
+                    let start = out.len();
                     expand(entry, scope, &mut out)?;
+                    wildcards.push((table, placement(entry, scope, start)));
                 }
                 _ => return unsupported("a select item pgtide does not follow"),
             }
         }
+        self.wildcards = wildcards;
         Ok(out)
     }
 
@@ -842,6 +916,22 @@ fn prove_entry(entry: &mut Entry, col: &str, rule: &Rule) {
         entry.outer = None;
     }
     entry.proven.insert(col.to_owned(), rule.clone());
+}
+
+/// Where `entry.*`, expanded at result column `start`, lands, for `sqlc.embed`.
+fn placement(entry: &Entry, scope: &Scope<'_>, start: usize) -> EmbedPlacement {
+    EmbedPlacement {
+        start,
+        nullable: entry
+            .cols
+            .iter()
+            .map(|c| {
+                scope.grouping_sets.is_some()
+                    || (c.null.nullable && !entry.proven.contains_key(&c.name))
+            })
+            .collect(),
+        outer: entry.outer.clone(),
+    }
 }
 
 fn expand(entry: &Entry, scope: &Scope<'_>, out: &mut Vec<Col>) -> Result<()> {

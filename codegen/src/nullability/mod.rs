@@ -26,7 +26,7 @@ pub mod store;
 mod analyze;
 mod expr;
 
-pub use analyze::analyze;
+pub use analyze::{EmbedPlacement, analyze, analyze_with_embeds};
 pub use catalog::Catalog;
 
 use serde::{Deserialize, Serialize};

@@ -15,6 +15,11 @@
 //! }
 //! ```
 //!
+//! A query with `sqlc.embed(table)` also has `"embeds"`: per embed, in SQL order, the
+//! `table` as written, its first result column `start`, each of its columns' own
+//! `nullable` (constraints and proofs, not the outer join) and, when an outer join may
+//! null-extend the table, `outer` (the rule). Other files have no `embeds` key.
+//!
 //! `columns` follows the query's result columns in order; `rule.line` is a line of the
 //! query's SQL (1-based), shown as `file:line` by `--explain`. Generated code includes the
 //! file's bytes in the same build-time staleness check as the `.sqlx` entry.
@@ -53,14 +58,41 @@ pub struct QueryNullability {
     pub query: String,
     /// One entry per result column, in order.
     pub columns: Vec<StoredColumn>,
+    /// Where each `sqlc.embed(table)` of the query lands, in SQL order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<StoredEmbed>,
+}
+
+/// One `sqlc.embed(table)`: the result columns it stands for and their nullability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEmbed {
+    /// The table or alias as written inside `sqlc.embed(…)`.
+    pub table: String,
+    /// Its first result column (0-based).
+    pub start: usize,
+    /// Per column of the table, whether it can be NULL in a row the table contributed.
+    pub nullable: Vec<bool>,
+    /// Set when an outer join may null-extend the table (the embedded value is optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer: Option<super::Rule>,
 }
 
 /// Renders the file for `sql` and its columns' decisions.
 pub fn render(sql: &str, columns: Vec<StoredColumn>) -> String {
+    render_with_embeds(sql, columns, Vec::new())
+}
+
+/// [`render`], with the query's `sqlc.embed` placements.
+pub fn render_with_embeds(
+    sql: &str,
+    columns: Vec<StoredColumn>,
+    embeds: Vec<StoredEmbed>,
+) -> String {
     let data = QueryNullability {
         format: FORMAT.into(),
         query: sql.into(),
         columns,
+        embeds,
     };
     let mut text = serde_json::to_string_pretty(&data).expect("decisions serialize");
     text.push('\n');

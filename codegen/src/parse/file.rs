@@ -6,7 +6,7 @@ use super::annotation::{Header, annotation, parse_header};
 use super::insert::copy_target;
 use super::lexer::lines_in_code;
 use super::params::{name_positional, rewrite_params};
-use super::{Cardinality, ParseError, Query, QueryFile};
+use super::{Cardinality, Embed, ParseError, Query, QueryFile};
 use crate::names::{to_camel, to_snake};
 
 /// Parses one `.sql` file. `path` is used for messages, docs and the module name.
@@ -204,6 +204,14 @@ fn build_query(
         line: header.line,
         sql_line,
         copy,
+        embeds: rewritten
+            .embeds
+            .into_iter()
+            .map(|(table, line)| Embed {
+                table,
+                line: sql_line + line - 1,
+            })
+            .collect(),
     })
 }
 

@@ -65,6 +65,18 @@ pub struct Query {
     pub sql_line: usize,
     /// For `:copyfrom`: the table and columns the `INSERT` fills.
     pub copy: Option<CopyTarget>,
+    /// `sqlc.embed(table)` uses, in SQL order; each was rewritten to `table.*`.
+    pub embeds: Vec<Embed>,
+}
+
+/// One `sqlc.embed(table)` of a query: its result columns (the `table.*` it stands for)
+/// become one field holding a nested struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Embed {
+    /// The table (or alias) as written inside `sqlc.embed(…)`.
+    pub table: String,
+    /// 1-based line of the file the macro is on.
+    pub line: usize,
 }
 
 impl Query {

@@ -9,6 +9,8 @@ use crate::names::to_snake;
 pub(super) struct Rewritten {
     pub(super) sql: String,
     pub(super) params: Vec<Param>,
+    /// `sqlc.embed(table)` uses: the table and the 1-based line of the SQL it is on.
+    pub(super) embeds: Vec<(String, usize)>,
 }
 
 /// Rewrites named parameters to `$N` (outside literals, quoted identifiers and comments) and
@@ -19,6 +21,7 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
     let mut params: Vec<Param> = Vec::new();
     let mut named = false;
     let mut positional = false;
+    let mut embeds = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -49,6 +52,19 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
             continue;
         }
         let prev_ident = i > 0 && (ident_char(bytes[i - 1]) || bytes[i - 1] == b'.');
+        if !prev_ident
+            && rest
+                .get(..11)
+                .is_some_and(|h| h.eq_ignore_ascii_case("sqlc.embed("))
+        {
+            let (table, len) = sqlc_embed(rest)?;
+            // sqlc's meaning: every column of the table, in order.
+            out.push_str(&table);
+            out.push_str(".*");
+            embeds.push((table, sql[..i].matches('\n').count() + 1));
+            i += len;
+            continue;
+        }
         let found = if b == b'@'
             && !prev_ident
             // `@@` and `<@` are operators, not a parameter.
@@ -107,7 +123,36 @@ pub(super) fn rewrite_params(sql: &str) -> Result<Rewritten, String> {
                 .into(),
         );
     }
-    Ok(Rewritten { sql: out, params })
+    Ok(Rewritten {
+        sql: out,
+        params,
+        embeds,
+    })
+}
+
+/// `sqlc.embed(table)` at the start of `rest`: the table (or alias) as SQL spells it, and
+/// the macro's length. Only a plain or double-quoted identifier is accepted, so the rewrite
+/// `table.*` cannot change the statement's structure.
+fn sqlc_embed(rest: &str) -> Result<(String, usize), String> {
+    let inner = &rest[11..];
+    let close = inner
+        .find(')')
+        .ok_or_else(|| "unclosed `sqlc.embed(`; write `sqlc.embed(table)`".to_owned())?;
+    let name = inner[..close].trim();
+    let plain = !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let quoted = name.len() > 2
+        && name.starts_with('"')
+        && name.ends_with('"')
+        && !name[1..name.len() - 1].contains(['"', '\n', '\r']);
+    if !(plain || quoted) {
+        return Err(format!(
+            "`sqlc.embed({})` needs one table name or alias, e.g. `sqlc.embed(authors)`",
+            name.escape_debug()
+        ));
+    }
+    Ok((name.to_owned(), 11 + close + 1))
 }
 
 /// `x IN (sqlc.slice(xs))` → `x = ANY($1)`, `NOT IN` → `<> ALL(`: with `out` ending in the
@@ -248,6 +293,34 @@ mod tests {
         assert_eq!(q.params.len(), 2);
         assert!(!q.params[0].nullable);
         assert!(q.params[1].nullable);
+    }
+
+    #[test]
+    fn sqlc_embed_becomes_the_tables_star_and_is_recorded() {
+        let q = one(
+            "SELECT b.title,\n  sqlc.embed(a), sqlc.EMBED( \"Books\" )\nFROM books b JOIN authors a USING (author_id)\nWHERE 'sqlc.embed(x)' <> @t",
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT b.title,\n  a.*, \"Books\".*\nFROM books b JOIN authors a USING (author_id)\nWHERE 'sqlc.embed(x)' <> $1"
+        );
+        let embeds: Vec<(&str, usize)> = q
+            .embeds
+            .iter()
+            .map(|e| (e.table.as_str(), e.line))
+            .collect();
+        assert_eq!(embeds, [("a", 3), ("\"Books\"", 3)]);
+        for bad in [
+            "sqlc.embed(a.b)",
+            "sqlc.embed()",
+            "sqlc.embed(a",
+            "sqlc.embed(\"a\"\"b\")",
+        ] {
+            let text = format!("-- name: Q :many\nSELECT {bad} FROM a");
+            let err = crate::parse::parse_file("q.sql", &text).unwrap_err();
+            assert_eq!(err.line, 1, "{err}");
+            assert!(err.message.contains("sqlc.embed("), "{err}");
+        }
     }
 
     #[test]
