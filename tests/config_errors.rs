@@ -66,7 +66,7 @@ fn unknown_keys_suggest_the_close_one_with_file_line_or_variable() {
     );
     assert_eq!(
         env_error(&[("PGTIDE_DEFAULT__FROBNICATE", "1")]),
-        "unknown key `frobnicate` in profile `default` (environment variable PGTIDE_DEFAULT__FROBNICATE): valid keys here are host, port, database, user, password, dsn, sslmode, sslrootcert, sslcert, sslkey, application_name, search_path, connect_timeout, statement_timeout, lock_timeout, idle_in_transaction_session_timeout, settings, pool, retry, codegen, require_auth, pgbouncer, target_session_attrs"
+        "unknown key `frobnicate` in profile `default` (environment variable PGTIDE_DEFAULT__FROBNICATE): valid keys here are host, port, database, user, password, dsn, sslmode, sslrootcert, sslcert, sslkey, application_name, search_path, connect_timeout, statement_timeout, lock_timeout, idle_in_transaction_session_timeout, settings, pool, retry, codegen, require_auth, pgbouncer, target_session_attrs, storage"
     );
     assert_eq!(
         env_error(&[("PGTIDE_DEFAULT__POOL", "3")]),

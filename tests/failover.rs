@@ -99,10 +99,13 @@ async fn failover_run() -> anyhow::Result<()> {
     );
     assert_eq!(err.kind(), ErrorKind::Transient, "{text}");
 
-    // Writes run one after another; after the 10th the primary stops and the standby is
-    // promoted, while they go on.
+    // Writes run one after another; after the 10th the writer waits until the primary has
+    // stopped, then goes on while the standby is promoted (so the writes span the failover
+    // however fast or slow this machine is).
     const TOTAL: i32 = 30;
+    const BEFORE: i32 = 10;
     let (progress, mut seen) = tokio::sync::watch::channel(0i32);
+    let (stopped_tx, mut stopped) = tokio::sync::watch::channel(false);
     let writer = async {
         let mut acked = Vec::new();
         let mut failed = Vec::new();
@@ -123,19 +126,24 @@ async fn failover_run() -> anyhow::Result<()> {
                 Err(err) => failed.push((id, err.to_string())),
             }
             progress.send_replace(id + 1);
+            if id + 1 == BEFORE {
+                stopped
+                    .wait_for(|s| *s)
+                    .await
+                    .expect("the failover task is running");
+            }
         }
         (acked, failed)
     };
     let failover = async {
-        tokio::time::timeout(common::SOON, seen.wait_for(|n| *n >= 10))
+        tokio::time::timeout(common::SOON, seen.wait_for(|n| *n >= BEFORE))
             .await
             .expect("ten writes before the failover")
             .expect("the writer is running");
         let pair = &pair;
-        tokio::task::block_in_place(|| {
-            pair.stop_primary()?;
-            pair.promote_standby()
-        })
+        tokio::task::block_in_place(|| pair.stop_primary())?;
+        stopped_tx.send_replace(true);
+        tokio::task::block_in_place(|| pair.promote_standby())
     };
     // Boxed: debug builds of these futures are large for a test thread's stack.
     let (writer, failover) = (Box::pin(writer), Box::pin(failover));
@@ -152,16 +160,29 @@ async fn failover_run() -> anyhow::Result<()> {
     assert!(acked.len() as i32 >= TOTAL - 1, "{acked:?}");
 
     // The pool reached the new primary (the promoted standby), and every acknowledged
-    // write is there.
-    assert!(!in_recovery(&writes).await?);
-    let port: i32 =
-        query::fetch_one(&writes, sqlx::query_scalar("SELECT inet_server_port()")).await?;
-    assert_eq!(port, i32::from(standby));
-    let present: Vec<i32> = query::fetch_all(
-        &writes,
-        sqlx::query_scalar("SELECT id FROM acked ORDER BY id"),
+    // write is there. An idle connection to the stopped primary fails its first use (and is
+    // discarded), as with any pool: poll until a checkout lands on the new primary.
+    let mut seen_there: Option<(bool, i32, Vec<i32>)> = None;
+    common::eventually(
+        "a checkout reaches the new primary",
+        common::SOON,
+        async || {
+            seen_there = query::fetch_one(
+                &writes,
+                sqlx::query_as(
+                    "SELECT pg_is_in_recovery(), inet_server_port(), \
+                 coalesce(array_agg(id ORDER BY id), '{}') FROM acked",
+                ),
+            )
+            .await
+            .ok();
+            seen_there.is_some()
+        },
     )
-    .await?;
+    .await;
+    let (recovering, port, present) = seen_there.expect("polled until seen");
+    assert!(!recovering, "the pool is on a primary");
+    assert_eq!(port, i32::from(standby), "the promoted standby");
     for id in &acked {
         assert!(present.contains(id), "acknowledged write {id} is missing");
     }

@@ -72,7 +72,7 @@ use crate::observe::Target;
 use crate::retry::{RetryPolicy, connect_retryable};
 
 pub use close::{CloseOutcome, DEFAULT_CLOSE_GRACE};
-pub(crate) use connect::{Route, connect as connect_one, connect_options, connect_via};
+pub(crate) use connect::{Route, connect_options, connect_via};
 pub use credentials::ProviderError;
 pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;

@@ -94,7 +94,7 @@ impl TestServer {
             // Setup connections do not refuse inherited `PGOPTIONS`/`PGSSLROOTCERT`...: a
             // test may run with them set to prove a pool refuses them.
             let options = crate::pool::connect::connect_options_as_configured(&config)?;
-            crate::pool::connect_one(&options, config.connection().connect_timeout).await
+            crate::pool::connect::connect(&options, config.connection().connect_timeout).await
         };
         connect.await.map_err(|source| TestingError::Connect {
             from: self.from.clone(),

@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Statement, fetch_all, fetch_one, metadata_hash};
+use pgtide::codegen_support::{Future, Statement, fetch_all, fetch_one, metadata_hash};
 use pgtide::sqlx::{self, PgExecutor, Row as _, ValueRef as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::NaiveDate;
@@ -19,7 +19,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `GetPetWithOwner` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-0dad84315fd33e0e4f4e0b5c2b478ea930b6dbf2b50ea06fdc54922e42b1320a.json"
-    )) == 0xe3708d5eec17aa77,
+    )) == 0xb87479200871b862,
     "query `GetPetWithOwner` (input.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -27,7 +27,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `GetPetWithOwner` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/nullability-0dad84315fd33e0e4f4e0b5c2b478ea930b6dbf2b50ea06fdc54922e42b1320a.json"
-    )) == 0xba01f94fce88f9e8,
+    )) == 0xfb8f42ca1fe68fe9,
     "query `GetPetWithOwner` (input.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -76,12 +76,12 @@ impl GetPetWithOwnerRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub async fn get_pet_with_owner<'e, E: PgExecutor<'e>>(
+pub fn get_pet_with_owner<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     pet_id: i64,
-) -> pgtide::Result<GetPetWithOwnerRow> {
+) -> impl Future<Output = pgtide::Result<GetPetWithOwnerRow>> + 'e {
     let query = sqlx::query(GET_PET_WITH_OWNER.sql).bind(pet_id);
-    fetch_one(db, &GET_PET_WITH_OWNER, query, GetPetWithOwnerRow::from_row).await
+    fetch_one(db, &GET_PET_WITH_OWNER, query, GetPetWithOwnerRow::from_row)
 }
 
 /// The statement [`list_owners_with_pets`] runs.
@@ -93,7 +93,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `ListOwnersWithPets` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-a146fbc77306a4ae9b2b6ba95b4fc7ee73c8218eedf383d5f8f4495a84c686df.json"
-    )) == 0x2ccbe0193ba8fdfc,
+    )) == 0xe01482746ceaa432,
     "query `ListOwnersWithPets` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -101,7 +101,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `ListOwnersWithPets` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/nullability-a146fbc77306a4ae9b2b6ba95b4fc7ee73c8218eedf383d5f8f4495a84c686df.json"
-    )) == 0x6990fd713b8655f8,
+    )) == 0x23ba55ae62842258,
     "query `ListOwnersWithPets` (input.sql:8): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -157,11 +157,11 @@ impl ListOwnersWithPetsRow {
 /// FROM owners o LEFT JOIN pets ON pets.owner_id = o.owner_id
 /// ORDER BY o.owner_id, pets.pet_id
 /// ```
-pub async fn list_owners_with_pets<'e, E: PgExecutor<'e>>(
+pub fn list_owners_with_pets<'e, E: PgExecutor<'e> + 'e>(
     db: E,
-) -> pgtide::Result<Vec<ListOwnersWithPetsRow>> {
+) -> impl Future<Output = pgtide::Result<Vec<ListOwnersWithPetsRow>>> + 'e {
     let query = sqlx::query(LIST_OWNERS_WITH_PETS.sql);
-    fetch_all(db, &LIST_OWNERS_WITH_PETS, query, ListOwnersWithPetsRow::from_row).await
+    fetch_all(db, &LIST_OWNERS_WITH_PETS, query, ListOwnersWithPetsRow::from_row)
 }
 
 /// The statement [`pets_with_notes`] runs.
@@ -173,7 +173,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `PetsWithNotes` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-1be396349a2daeb8be0a6138652faee43e8d805cc85fe1b68c01c975704151c7.json"
-    )) == 0x914de93df1e536fb,
+    )) == 0x148eee11b52fb096,
     "query `PetsWithNotes` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -181,7 +181,7 @@ const _: () = assert!(
     metadata_hash(include_bytes!(
         // nullability decisions of query `PetsWithNotes` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/nullability-1be396349a2daeb8be0a6138652faee43e8d805cc85fe1b68c01c975704151c7.json"
-    )) == 0x8621924951e67bb2,
+    )) == 0x3ee53235de2ec1ad,
     "query `PetsWithNotes` (input.sql:14): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -226,7 +226,9 @@ impl PetsWithNotesRow {
 /// FROM pets p LEFT JOIN pet_notes ON pet_notes.pet_name = p.name
 /// ORDER BY p.pet_id
 /// ```
-pub async fn pets_with_notes<'e, E: PgExecutor<'e>>(db: E) -> pgtide::Result<Vec<PetsWithNotesRow>> {
+pub fn pets_with_notes<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+) -> impl Future<Output = pgtide::Result<Vec<PetsWithNotesRow>>> + 'e {
     let query = sqlx::query(PETS_WITH_NOTES.sql);
-    fetch_all(db, &PETS_WITH_NOTES, query, PetsWithNotesRow::from_row).await
+    fetch_all(db, &PETS_WITH_NOTES, query, PetsWithNotesRow::from_row)
 }
