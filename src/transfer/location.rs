@@ -222,61 +222,40 @@ fn cloud_store(
     options: &StorageOptions,
     retry: &RetrySettings,
 ) -> Result<Arc<dyn ObjectStore>, Error> {
+    #[cfg(not(feature = "cloud"))]
     let _ = (url, options, retry);
-    let build_error = |e: object_store::Error| Error::Storage {
-        kind: super::StorageErrorKind::Permanent,
-        url: shown.to_owned(),
-        message: format!("cannot set up the store: {e}"),
-    };
-    let _ = &build_error;
+    // The three builders share no trait: one recipe builds each from the environment, then
+    // `options`, with the retry policy.
+    #[cfg(feature = "cloud")]
+    macro_rules! configured {
+        ($builder:ty) => {{
+            crypto_provider();
+            let mut b = <$builder>::from_env().with_url(url.as_str());
+            for (k, v) in options.pairs() {
+                if let Ok(key) = k.to_ascii_lowercase().parse() {
+                    b = b.with_config(key, v);
+                }
+            }
+            let store = b
+                .with_retry(retry_config(retry))
+                .build()
+                .map_err(|e| Error::Storage {
+                    kind: super::StorageErrorKind::Permanent,
+                    url: shown.to_owned(),
+                    message: format!("cannot set up the store: {e}"),
+                })?;
+            Ok(Arc::new(store))
+        }};
+    }
     match scheme {
         #[cfg(feature = "s3")]
-        "s3" | "s3a" => {
-            crypto_provider();
-            let mut b = object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
-            for (k, v) in options.pairs() {
-                if let Ok(key) = k.to_ascii_lowercase().parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Ok(Arc::new(
-                b.with_retry(retry_config(retry))
-                    .build()
-                    .map_err(build_error)?,
-            ))
-        }
+        "s3" | "s3a" => configured!(object_store::aws::AmazonS3Builder),
         #[cfg(feature = "azure")]
         "az" | "adl" | "azure" | "abfs" | "abfss" => {
-            crypto_provider();
-            let mut b =
-                object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url.as_str());
-            for (k, v) in options.pairs() {
-                if let Ok(key) = k.to_ascii_lowercase().parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Ok(Arc::new(
-                b.with_retry(retry_config(retry))
-                    .build()
-                    .map_err(build_error)?,
-            ))
+            configured!(object_store::azure::MicrosoftAzureBuilder)
         }
         #[cfg(feature = "gcp")]
-        "gs" => {
-            crypto_provider();
-            let mut b =
-                object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url.as_str());
-            for (k, v) in options.pairs() {
-                if let Ok(key) = k.to_ascii_lowercase().parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Ok(Arc::new(
-                b.with_retry(retry_config(retry))
-                    .build()
-                    .map_err(build_error)?,
-            ))
-        }
+        "gs" => configured!(object_store::gcp::GoogleCloudStorageBuilder),
         // Reached only when a cloud feature is off.
         #[allow(unreachable_patterns)]
         "s3" | "s3a" | "az" | "adl" | "azure" | "abfs" | "abfss" | "gs" => {
