@@ -7,10 +7,12 @@
 //! - `bench` — pgtide side by side with its peers, behind the README's "Performance" section
 //!   (release build; writes `target/bench/report.md`), and
 //!   `bench --callgrind`, instructions per query
+//! - `compat` — sqlx-cli's `prepare --check` accepts pgtide's `.sqlx` (installs sqlx-cli once)
 
 mod bench;
 mod chaos;
 mod cluster;
+mod compat;
 mod demo;
 mod r#gen;
 mod suite;
@@ -35,7 +37,9 @@ commands:
                     COPY, streaming, codegen, retry/timeout (release build; target/bench/report.md)
   bench --callgrind [N]
                     instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
-  gen               prepare .sqlx/ and generate example/src/queries/ from queries/";
+  gen               prepare .sqlx/ and generate example/src/queries/ from queries/
+  compat            sqlx-cli's own `cargo sqlx prepare --check` on the .sqlx pgtide prepares
+                    (installs sqlx-cli 0.9.0 into target/tools/ the first time)";
 
 fn main() {
     if let Err(e) = run(std::env::args().skip(1).collect()) {
@@ -57,6 +61,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         ["chaos", rest @ ..] => chaos::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         ["gen"] => r#gen::run(),
+        ["compat"] => compat::run(),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())
