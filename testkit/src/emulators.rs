@@ -476,7 +476,7 @@ impl FakeGcs {
 
     /// Creates a bucket (JSON API).
     pub fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
-        let body = format!(r#"{{"name": "{bucket}"}}"#);
+        let body = format!(r#"{{"name": "{}"}}"#, query_safe(bucket)?);
         let (status, reply) = http_exchange(
             self.port,
             "POST",
@@ -500,7 +500,8 @@ impl FakeGcs {
             self.port,
             "POST",
             &format!(
-                "/upload/storage/v1/b/{bucket}/o?uploadType=media&name={}",
+                "/upload/storage/v1/b/{}/o?uploadType=media&name={}",
+                query_safe(bucket)?,
                 query_safe(name)?
             ),
             "application/octet-stream",
@@ -518,7 +519,8 @@ impl FakeGcs {
     /// Whether `bucket` holds an object `name` (JSON API).
     pub fn exists(&self, bucket: &str, name: &str) -> anyhow::Result<bool> {
         let path = format!(
-            "/storage/v1/b/{bucket}/o/{}",
+            "/storage/v1/b/{}/o/{}",
+            query_safe(bucket)?,
             query_safe(name)?.replace('/', "%2F")
         );
         match http_exchange(self.port, "GET", &path, "text/plain", b"")? {
