@@ -4,7 +4,8 @@
 //! refused credentials, an emulator killed mid-import and mid-export, throttling through a
 //! fault proxy, storage from the config file, and the blocking API. fake-gcs-server serves
 //! reads but not the XML API uploads `object_store` writes with, so `gs://` is proven for
-//! imports (of objects put in through the emulator's JSON API) and for the export's refusal.
+//! imports (of objects put in through the emulator's JSON API; also killed mid-import) and for
+//! the export's refusal.
 
 mod common;
 
@@ -383,10 +384,15 @@ async fn refused_credentials_are_a_permission_error_never_retried() -> anyhow::R
 
 /// An emulator killed by the progress callback once `after` bytes went by.
 fn kill_after(emulator: Arc<Mutex<Azurite>>, after: u64) -> transfer::ProgressFn {
-    let killed = AtomicBool::new(false);
+    stop_after(after, move || emulator.lock().unwrap().stop())
+}
+
+/// A progress callback that runs `stop` once, when `after` bytes went by.
+fn stop_after(after: u64, stop: impl Fn() + Send + Sync + 'static) -> transfer::ProgressFn {
+    let stopped = AtomicBool::new(false);
     Arc::new(move |p| {
-        if p.bytes >= after && !killed.swap(true, Ordering::SeqCst) {
-            emulator.lock().unwrap().stop();
+        if p.bytes >= after && !stopped.swap(true, Ordering::SeqCst) {
+            stop();
         }
     })
 }
@@ -472,6 +478,48 @@ async fn an_import_failing_midway_leaves_the_table_unchanged() -> anyhow::Result
         err.to_string().starts_with("az://exports/big.csv: "),
         "{err}"
     );
+    assert_eq!(rows(&f.pool, "big").await?, "(0,before)");
+    Ok(())
+}
+
+/// fake-gcs-server killed 1 MiB into a `gs://` import of about 40 MB (put in through its
+/// JSON API): a transient failure naming the URL, and the table as it was.
+#[tokio::test]
+async fn a_gcs_import_failing_midway_leaves_the_table_unchanged() -> anyhow::Result<()> {
+    let f = Fixture::gcs("data").await?;
+    let local = std::env::temp_dir().join(format!("pgtide-gcs-big-{}.csv", f.db.name()));
+    transfer::export(
+        &f.pool,
+        &Source::query(BIG),
+        local.to_str().unwrap(),
+        &ExportOptions::new(),
+    )
+    .await?;
+    let gcs = Arc::new(Mutex::new(f.store));
+    gcs.lock()
+        .unwrap()
+        .upload("data", "big.csv", &std::fs::read(&local)?)?;
+    std::fs::remove_file(&local)?;
+    sqlx::raw_sql("CREATE TABLE big (i integer, pad text); INSERT INTO big VALUES (0, 'before');")
+        .execute(&f.pool)
+        .await?;
+    let killer = Arc::clone(&gcs);
+    let err = transfer::import(
+        &f.pool,
+        "gs://data/big.csv",
+        &ImportOptions::new("big")
+            .header(Header::No)
+            .storage(f.storage.clone())
+            .progress(stop_after(1 << 20, move || killer.lock().unwrap().stop())),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.storage_kind(),
+        Some(StorageErrorKind::Transient),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("gs://data/big.csv: "), "{err}");
     assert_eq!(rows(&f.pool, "big").await?, "(0,before)");
     Ok(())
 }
