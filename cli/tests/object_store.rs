@@ -1,11 +1,11 @@
-//! `pgtide export | import` with `s3://` and `az://` URLs, against emulators started by the
-//! test on loopback, with credentials and endpoints from the providers' standard
-//! environment variables (none of which the binary prints).
+//! `pgtide export | import` with `s3://`, `az://` and `gs://` URLs, against emulators started
+//! by the test on loopback, with credentials and endpoints from the providers' standard
+//! environment variables (none of which the binary prints) or the profile's storage keys.
 
 mod support;
 
 use pgtide_testkit::TestDb;
-use pgtide_testkit::emulators::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite, Moto};
+use pgtide_testkit::emulators::{AZURITE_ACCOUNT, AZURITE_KEY, Azurite, FakeGcs, Moto};
 use sqlx::Connection as _;
 use support::*;
 
@@ -143,6 +143,72 @@ async fn azure_round_trip_with_the_azure_environment() -> anyhow::Result<()> {
     );
     same(&db, "shelf", "back").await?;
     assert!(!stderr(&o).contains(AZURITE_KEY) && !stdout(&o).contains(AZURITE_KEY));
+    Ok(())
+}
+
+/// `gs://` through `[default.storage.gcs] endpoint` alone (no service account): the import
+/// reaches fake-gcs-server with OAuth off, a missing object is named, and the export that
+/// the emulator refuses (it serves no XML API uploads) fails naming the URL.
+#[tokio::test]
+async fn gcs_import_through_the_storage_gcs_endpoint() -> anyhow::Result<()> {
+    let gcs = FakeGcs::start()?;
+    gcs.create_bucket("shop")?;
+    gcs.upload(
+        "shop",
+        "in/shelf.csv",
+        "id,title,price\n1,Dune,9.99\n2,\"Emma, a novel\",\n3,Kokoro ✓,12\n".as_bytes(),
+    )?;
+    let (db, dir, password) = setup("object-store-gcs").await?;
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        format!(
+            "{}\n[default.storage.gcs]\nendpoint = \"{}\"\n",
+            connection_toml(&db),
+            gcs.endpoint()
+        ),
+    )?;
+    let env = [(PASSWORD_VAR, password.as_str())];
+    let o = pgtide_env(
+        &dir,
+        &[
+            "import",
+            "gs://shop/in/shelf.csv",
+            "--table",
+            "copy",
+            "--create",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("imported 3 rows into copy"),
+        "{}",
+        stdout(&o)
+    );
+    same(&db, "shelf", "copy").await?;
+
+    let o = pgtide_env(
+        &dir,
+        &["import", "gs://shop/in/missing.csv", "--table", "copy"],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("gs://shop/in/missing.csv: not found"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pgtide_env(
+        &dir,
+        &["export", "--table", "shelf", "gs://shop/out/shelf.csv"],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("gs://shop/out/shelf.csv: failed"),
+        "{}",
+        stderr(&o)
+    );
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! | `-` (stdin for import, stdout for export), a local path, `file:///abs/path` | `transfer` |
 //! | `s3://bucket/key` | `s3` |
 //! | `az://container/path`, `abfs://container@account.dfs.core.windows.net/path` | `azure` |
-//! | `gs://bucket/key` (compiled, not tested against an emulator) | `gcp` |
+//! | `gs://bucket/key` (imports tested against fake-gcs-server; exports untested: no emulator serves the XML API uploads) | `gcp` |
 //!
 //! Both stream: an import reads the object a chunk at a time, an export uploads it in parts
 //! (multipart once it outgrows 8 MiB, two parts in flight), so memory stays flat whatever
