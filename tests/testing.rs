@@ -148,9 +148,10 @@ async fn a_changed_directory_drops_its_older_template_and_no_other() -> anyhow::
         .iter()
         .filter(|t| !with_first.contains(t))
         .collect();
-    assert_eq!(
-        (gone.len(), added.len()),
-        (1, 1),
+    // Tests running beside this one may add templates of their own directories meanwhile,
+    // never drop one: exactly one went (this directory's first), at least one came.
+    assert!(
+        gone.len() == 1 && !added.is_empty(),
         "{with_first:?} -> {with_second:?}"
     );
     // Copies made from the dropped template live on; other directories' templates stay.
@@ -163,7 +164,11 @@ async fn a_changed_directory_drops_its_older_template_and_no_other() -> anyhow::
         .execute(&mut conn)
         .await?;
     let again = TestDatabase::new("migrations-fixtures").await?;
-    assert_eq!(templates(&again).await?, with_second);
+    let now = templates(&again).await?;
+    assert!(
+        with_second.iter().all(|t| now.contains(t)),
+        "{with_second:?} -> {now:?}"
+    );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
