@@ -28,9 +28,11 @@
 pub mod generate;
 pub mod names;
 pub mod nullability;
+pub mod overrides;
 pub mod parse;
 pub mod persist;
 pub mod prepare;
+mod rust_type;
 pub mod sqlx_data;
 pub mod synthetic;
 pub mod typemap;
@@ -123,6 +125,9 @@ pub struct Codegen {
     pub out: PathBuf,
     /// The command suggested when `.sqlx` is missing or stale.
     pub regenerate_hint: String,
+    /// The `codegen.types` table: Rust types for PostgreSQL types, by name
+    /// ([`overrides`]; empty by default).
+    pub types: overrides::TypeOverrides,
 }
 
 impl Codegen {
@@ -147,6 +152,7 @@ impl Codegen {
             sqlx_dir,
             out: out.into(),
             regenerate_hint: hint,
+            types: overrides::TypeOverrides::new(),
         }
     }
 
@@ -154,6 +160,22 @@ impl Codegen {
     /// `pgtide prepare` command line).
     pub fn regenerate_hint(mut self, hint: impl Into<String>) -> Self {
         self.regenerate_hint = hint.into();
+        self
+    }
+
+    /// Sets the `codegen.types` table (see [`overrides`]): `prepare` describes the text
+    /// casts it adds, `generate` maps the types with it.
+    ///
+    /// ```
+    /// use pgtide_codegen::{Codegen, overrides::TypeOverrides};
+    ///
+    /// let types = TypeOverrides::from_entries([("tsvector", "String")])?;
+    /// let codegen = Codegen::new("queries", ".sqlx", "src/queries").types(types);
+    /// assert_eq!(codegen.types.get("tsvector"), Some("String"));
+    /// # Ok::<(), pgtide_codegen::overrides::OverrideError>(())
+    /// ```
+    pub fn types(mut self, types: overrides::TypeOverrides) -> Self {
+        self.types = types;
         self
     }
 
@@ -323,6 +345,7 @@ impl Codegen {
             generate::GenOptions {
                 sqlx_dir_from_out: &rel,
                 regenerate_hint: &self.regenerate_hint,
+                types: &self.types,
             },
         )?)
     }
