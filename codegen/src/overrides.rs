@@ -72,19 +72,9 @@ impl TypeOverrides {
                 key: key.clone(),
                 message,
             };
-            crate::rust_type::pg_type_name(&key).map_err(error)?;
-            let rust = crate::rust_type::rust_type(value.as_ref()).map_err(error)?;
-            if rust.starts_with('&') {
-                return Err(error(format!(
-                    "`{rust}` is a reference; name an owned type (row fields own their values), e.g. `String`"
-                )));
-            }
-            let last = last_part(&key);
-            if let Some(other) = out.keys().find(|k: &&String| last_part(k) == last) {
-                return Err(error(format!(
-                    "`{other}` names a type `{last}` too, and `.sqlx` metadata names a type on the search path without its schema; keep one"
-                )));
-            }
+            let rust =
+                crate::rust_type::type_entry(out.keys().map(String::as_str), &key, value.as_ref())
+                    .map_err(error)?;
             out.insert(key, rust);
         }
         Ok(Self { entries: out })

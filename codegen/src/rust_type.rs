@@ -43,6 +43,32 @@ pub(crate) fn pg_type_name(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// One entry of the `codegen.types` table, checked against the entries before it
+/// (`existing`): the name as [`pg_type_name`] accepts it, the value an owned Rust type (row
+/// fields own their values), and no two names of one type as `.sqlx` metadata writes it (a
+/// type on the search path is written without its schema). `Ok` is the Rust type trimmed.
+pub(crate) fn type_entry<'a>(
+    mut existing: impl Iterator<Item = &'a str>,
+    name: &str,
+    rust: &str,
+) -> Result<String, String> {
+    pg_type_name(name)?;
+    let rust = rust_type(rust)?;
+    if rust.starts_with('&') {
+        return Err(format!(
+            "`{rust}` is a reference; name an owned type (row fields own their values), e.g. `String`"
+        ));
+    }
+    let last = |n: &'a str| n.rsplit('.').next().unwrap_or(n);
+    let own = name.rsplit('.').next().unwrap_or(name);
+    if let Some(other) = existing.find(|k| last(k) == own) {
+        return Err(format!(
+            "`{other}` names a type `{own}` too, and `.sqlx` metadata writes a type on the search path without its schema; keep one"
+        ));
+    }
+    Ok(rust)
+}
+
 fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
     use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
     match ty {

@@ -31,6 +31,12 @@ fn check_level(dict: &Dict, prefix: &str) -> Result<(), Unknown> {
                         .into(),
                 });
             }
+            if key.kind == Kind::TypeMap && !matches!(value, Value::Dict(..)) {
+                return Err(Unknown {
+                    key: full,
+                    hint: "`codegen.types` is a table of PostgreSQL type → Rust type, e.g. `[default.codegen.types]` with `tsvector = \"String\"`".into(),
+                });
+            }
             continue;
         }
         let group = format!("{full}.");
