@@ -322,6 +322,17 @@ pub(super) fn analyze<'q>(
     })
 }
 
+/// The SQL the statement of `query` runs: its own, or with the text casts of `codegen.types`
+/// entries of `"String"`; `Err` when `gen` would refuse the query.
+pub(crate) fn statement_sql(
+    file: &QueryFile,
+    query: &Query,
+    metadata: &BTreeMap<String, Metadata>,
+    options: GenOptions<'_>,
+) -> Result<String, GenError> {
+    analyze(file, query, metadata, options, &mut BTreeMap::new()).map(|a| a.sql)
+}
+
 /// Per stored embed of `query`, its result columns `(start, len)`, checked against the
 /// query's `sqlc.embed`s and its result; `Err` is `(file:line, message)`.
 fn embed_spans(

@@ -30,6 +30,7 @@ use crate::typemap::EnumType;
 pub use hash::metadata_hash;
 
 use analyze::analyze;
+pub(crate) use analyze::statement_sql;
 use enums::render_enums;
 use index::render_mod;
 use module::render_module;
