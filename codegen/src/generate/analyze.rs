@@ -579,4 +579,50 @@ mod tests {
         let err = gen_embed(sql, Some(outside)).unwrap_err();
         assert!(err.contains("does not fit the result's 3 columns"), "{err}");
     }
+
+    /// A column override beats the `codegen.types` table for its column, and leaves the
+    /// statement uncast; a `:copyfrom` of a type the table sends as text is refused.
+    #[test]
+    fn column_overrides_win_and_copy_cannot_cast() {
+        let types =
+            crate::overrides::TypeOverrides::from_entries([("tsvector", "String")]).unwrap();
+        let options = GenOptions {
+            types: &types,
+            ..OPTIONS
+        };
+        let tsvector = serde_json::json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        let run = |text: &str, columns: serde_json::Value, params: serde_json::Value| {
+            let file = parse_file("q.sql", text).unwrap();
+            let describe = serde_json::json!({
+                "columns": columns, "parameters": {"Left": params}, "nullable": [false, false],
+            });
+            let data = crate::sqlx_data::render(&file.queries[0].sql, &describe);
+            let meta = Metadata {
+                data: serde_json::from_str(&data).unwrap(),
+                bytes: data.into_bytes(),
+                decisions: None,
+            };
+            let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+            generate(&[file], &metadata, options).map(|f| f[0].contents.clone())
+        };
+        let columns = serde_json::json!([
+            {"ordinal": 0, "name": "a: my::Tsv", "type_info": tsvector},
+            {"ordinal": 1, "name": "b", "type_info": tsvector},
+        ]);
+        let out = run(
+            "-- name: Q :one\nSELECT a AS \"a: my::Tsv\", b FROM t",
+            columns,
+            serde_json::json!([]),
+        )
+        .unwrap();
+        assert!(out.contains("    pub a: my::Tsv,\n    /// `tsvector`\n    pub b: String,"), "{out}");
+        assert!(out.contains("SELECT c1 AS \\\"a\\\", c2::text AS \\\"b\\\""), "{out}");
+        let err = run(
+            "-- name: C :copyfrom\nINSERT INTO t (b) VALUES (@b)",
+            serde_json::json!([]),
+            serde_json::json!([tsvector]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("which binary COPY cannot apply"), "{err}");
+    }
 }
