@@ -85,7 +85,10 @@ fn yaml_and_the_environment_write_the_same_table() {
     let loaded = loader(&[
         ("PGPASSWORD", "pw"),
         ("PGTIDE_DEFAULT__CODEGEN__TYPES__LTREE", "String"),
-        ("PGTIDE_DEFAULT__CODEGEN__TYPES__PUBLIC__MYTYPE", "my_app::My"),
+        (
+            "PGTIDE_DEFAULT__CODEGEN__TYPES__PUBLIC__MYTYPE",
+            "my_app::My",
+        ),
     ])
     .load_explained()
     .unwrap();
@@ -93,7 +96,11 @@ fn yaml_and_the_environment_write_the_same_table() {
     assert_eq!(types["ltree"], "String");
     assert_eq!(types["public.mytype"], "my_app::My");
     assert_eq!(
-        loaded.entry("codegen.types.ltree").unwrap().source.to_string(),
+        loaded
+            .entry("codegen.types.ltree")
+            .unwrap()
+            .source
+            .to_string(),
         "environment variable PGTIDE_DEFAULT__CODEGEN__TYPES__LTREE"
     );
     // And code.
@@ -140,10 +147,13 @@ fn a_value_that_is_not_a_plain_rust_type_is_a_config_error_naming_key_and_line()
 
 #[test]
 fn a_value_instead_of_a_table_gets_a_hint() {
-    let err = loader(&[("PGPASSWORD", "pw"), ("PGTIDE_DEFAULT__CODEGEN__TYPES", "String")])
-        .load()
-        .unwrap_err()
-        .to_string();
+    let err = loader(&[
+        ("PGPASSWORD", "pw"),
+        ("PGTIDE_DEFAULT__CODEGEN__TYPES", "String"),
+    ])
+    .load()
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("`codegen.types` is a table of PostgreSQL type → Rust type"),
         "{err}"

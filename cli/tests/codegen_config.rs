@@ -148,8 +148,8 @@ async fn codegen_commands_need_no_flags_and_no_password_on_the_command_line() ->
 /// statements with text casts too, `gen` maps `tsvector` to `String`, `config show` lists the
 /// entry with its line, and a bad entry stops the commands naming key and line.
 #[tokio::test]
-async fn gen_with_no_flags_takes_the_codegen_types_table_from_the_config_file()
--> anyhow::Result<()> {
+async fn gen_with_no_flags_takes_the_codegen_types_table_from_the_config_file() -> anyhow::Result<()>
+{
     let db = pgtide_testkit::TestDb::new().await?;
     let mut conn = db.connect().await?;
     sqlx::raw_sql("CREATE TABLE notes (note_id bigint PRIMARY KEY, body tsvector NOT NULL)")
@@ -173,7 +173,11 @@ async fn gen_with_no_flags_takes_the_codegen_types_table_from_the_config_file()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .filter(|text| text.contains("\"describe\""))
         .collect();
-    assert_eq!(entries.len(), 2, "the query's entry and its statement's with casts");
+    assert_eq!(
+        entries.len(),
+        2,
+        "the query's entry and its statement's with casts"
+    );
     assert!(
         entries
             .iter()

@@ -29,9 +29,9 @@ pub(crate) async fn describe(
             let Some(p) = prepared.iter().find(|p| p.file_name == name) else {
                 continue;
             };
-            let parsed = serde_json::from_str(&p.contents)
-                .ok()
-                .zip(serde_json::from_str::<nullability::store::QueryNullability>(&p.nullability).ok());
+            let parsed = serde_json::from_str(&p.contents).ok().zip(
+                serde_json::from_str::<nullability::store::QueryNullability>(&p.nullability).ok(),
+            );
             let Some((data, ours)) = parsed else {
                 continue;
             };

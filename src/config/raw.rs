@@ -384,6 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn codegen_types_is_a_table_of_free_names_and_typos_are_hinted() {
+        let ok = r#"{"codegen": {"types": {"tsvector": "String", "public": {"t": "my::T"}}}}"#;
+        assert!(check_keys(&dict(ok)).is_ok());
+        let err =
+            check_keys(&dict(r#"{"codegen": {"type": {"tsvector": "String"}}}"#)).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.hint.as_str()),
+            ("codegen.type", "did you mean `types`?")
+        );
+        let err = check_keys(&dict(r#"{"codegen": {"types": "String"}}"#)).unwrap_err();
+        assert!(err.hint.contains("[default.codegen.types]"), "{}", err.hint);
+        let err = check_keys(&dict(r#"{"codegen": {"zzzzzzzz": 1}}"#)).unwrap_err();
+        assert!(
+            err.hint.ends_with("queries, sqlx_dir, out, types"),
+            "{}",
+            err.hint
+        );
+    }
+
+    #[test]
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("max_siz", "max_size"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);

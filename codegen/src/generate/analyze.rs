@@ -615,14 +615,23 @@ mod tests {
             serde_json::json!([]),
         )
         .unwrap();
-        assert!(out.contains("    pub a: my::Tsv,\n    /// `tsvector`\n    pub b: String,"), "{out}");
-        assert!(out.contains("SELECT c1 AS \\\"a\\\", c2::text AS \\\"b\\\""), "{out}");
+        assert!(
+            out.contains("    pub a: my::Tsv,\n    /// `tsvector`\n    pub b: String,"),
+            "{out}"
+        );
+        assert!(
+            out.contains("SELECT c1 AS \\\"a\\\", c2::text AS \\\"b\\\""),
+            "{out}"
+        );
         let err = run(
             "-- name: C :copyfrom\nINSERT INTO t (b) VALUES (@b)",
             serde_json::json!([]),
             serde_json::json!([tsvector]),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("which binary COPY cannot apply"), "{err}");
+        assert!(
+            err.to_string().contains("which binary COPY cannot apply"),
+            "{err}"
+        );
     }
 }

@@ -428,7 +428,11 @@ pub(crate) static KEYS: &[Key] = &[
         example: "String",
         read: Read::Entries(|d, name, v| {
             let rust = raw::text(v)?;
-            let rust = super::super::codegen_types::check(d.codegen.types.keys().map(String::as_str), name, &rust)?;
+            let rust = super::super::codegen_types::check(
+                d.codegen.types.keys().map(String::as_str),
+                name,
+                &rust,
+            )?;
             d.codegen.types.insert(name.to_owned(), rust);
             Ok(())
         }),
