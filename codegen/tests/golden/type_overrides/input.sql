@@ -7,11 +7,12 @@ VALUES (@title, @body, @history?)
 RETURNING doc_id, body, history;
 
 -- name: SearchTsvDocs :many
--- A `$1` inside a literal or a comment is left alone: '$1'.
+-- A `$1` inside a literal or a comment is left alone: '$1'. Newest first: the wrapper the
+-- casts need keeps the query's order.
 SELECT doc_id, title, body, note, '$1' AS dollar
 FROM tsv_docs
 WHERE body @@ @query -- matches $1
-ORDER BY doc_id;
+ORDER BY doc_id DESC;
 
 -- name: GetTsvBody :one
 SELECT body FROM tsv_docs WHERE doc_id = @doc_id;

@@ -67,13 +67,13 @@ pub fn insert_tsv_doc<'e, E: PgExecutor<'e> + 'e>(
 /// The statement [`search_tsv_docs`] runs.
 pub const SEARCH_TSV_DOCS: Statement = Statement {
     name: "SearchTsvDocs",
-    sql: "WITH pgtide_cast (c1, c2, c3, c4, c5) AS (\nSELECT doc_id, title, body, note, '$1' AS dollar\nFROM tsv_docs\nWHERE body @@ ($1::text::\"tsquery\") -- matches $1\nORDER BY doc_id\n)\nSELECT c1 AS \"doc_id\", c2 AS \"title\", c3::text AS \"body\", c4::text AS \"note\", c5 AS \"dollar\" FROM pgtide_cast",
+    sql: "WITH pgtide_cast (c1, c2, c3, c4, c5) AS (\nSELECT doc_id, title, body, note, '$1' AS dollar\nFROM tsv_docs\nWHERE body @@ ($1::text::\"tsquery\") -- matches $1\nORDER BY doc_id DESC\n)\nSELECT c1 AS \"doc_id\", c2 AS \"title\", c3::text AS \"body\", c4::text AS \"note\", c5 AS \"dollar\" FROM pgtide_cast",
 };
 const _: () = assert!(
     metadata_hash(include_bytes!(
         // .sqlx entry of query `SearchTsvDocs` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-ce79fbda71469ddc39b9c4812b66506de03994c37c28e7dcabb1cae1f0f89ec6.json"
-    )) == 0x0b1600745235e181,
+        "../.sqlx/query-7daea1ab033f763fd4a898a588bebca44ffaf3d261e32ba12229f5c1a139a6d9.json"
+    )) == 0x6160024ac04211d0,
     "query `SearchTsvDocs` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
@@ -106,13 +106,14 @@ impl SearchTsvDocsRow {
 
 /// `SearchTsvDocs` (`input.sql:9`)
 ///
-/// A `$1` inside a literal or a comment is left alone: '$1'.
+/// A `$1` inside a literal or a comment is left alone: '$1'. Newest first: the wrapper the
+/// casts need keeps the query's order.
 ///
 /// ```sql
 /// SELECT doc_id, title, body, note, '$1' AS dollar
 /// FROM tsv_docs
 /// WHERE body @@ $1 -- matches $1
-/// ORDER BY doc_id
+/// ORDER BY doc_id DESC
 /// ```
 pub fn search_tsv_docs<'e, E: PgExecutor<'e> + 'e>(
     db: E,
@@ -129,13 +130,13 @@ pub const GET_TSV_BODY: Statement = Statement {
 };
 const _: () = assert!(
     metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetTsvBody` (input.sql:16); missing? run `pgtide prepare` and `pgtide gen`
+        // .sqlx entry of query `GetTsvBody` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-260751565b9d1b61d86d70828f9d3adb99b26a5b478a8c9a9a07483a71b6c2c5.json"
     )) == 0xdd24a9945ed86b37,
-    "query `GetTsvBody` (input.sql:16): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+    "query `GetTsvBody` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
-/// `GetTsvBody` (`input.sql:16`)
+/// `GetTsvBody` (`input.sql:17`)
 ///
 /// ```sql
 /// SELECT body FROM tsv_docs WHERE doc_id = $1
@@ -157,13 +158,13 @@ pub const SET_TSV_NOTE: Statement = Statement {
 };
 const _: () = assert!(
     metadata_hash(include_bytes!(
-        // .sqlx entry of query `SetTsvNote` (input.sql:19); missing? run `pgtide prepare` and `pgtide gen`
+        // .sqlx entry of query `SetTsvNote` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-5155e5246071fbacc82a147a128b3b39e535b52aab411756b998b1d4140e5368.json"
     )) == 0x74bb5041a6ff9c3b,
-    "query `SetTsvNote` (input.sql:19): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+    "query `SetTsvNote` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
-/// `SetTsvNote` (`input.sql:19`)
+/// `SetTsvNote` (`input.sql:20`)
 ///
 /// ```sql
 /// UPDATE tsv_docs SET note = $1 WHERE doc_id = $2
@@ -184,13 +185,13 @@ pub const COUNT_TSV_MATCHES: Statement = Statement {
 };
 const _: () = assert!(
     metadata_hash(include_bytes!(
-        // .sqlx entry of query `CountTsvMatches` (input.sql:22); missing? run `pgtide prepare` and `pgtide gen`
+        // .sqlx entry of query `CountTsvMatches` (input.sql:23); missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/query-0732bddce33672e37a0ce64ad74836aeb33572b83ace05059d0184faf9a8cfea.json"
     )) == 0x81e4e6f5d6e255ae,
-    "query `CountTsvMatches` (input.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
+    "query `CountTsvMatches` (input.sql:23): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
 );
 
-/// `CountTsvMatches` (`input.sql:22`)
+/// `CountTsvMatches` (`input.sql:23`)
 ///
 /// ```sql
 /// SELECT count(*) AS "n!" FROM tsv_docs WHERE body @@ to_tsquery('simple', $1)
