@@ -17,6 +17,9 @@
 //! `prepare` describes that statement too and writes its `.sqlx` entry, so the statement
 //! that runs is one the server has checked, and `.sqlx` describes it.
 //!
+//! A key is `name` or `schema.name`: a built-in type by its short name (`uuid`, `int8`), any
+//! other as `.sqlx` metadata names it (PostgreSQL's `regtype` text, without the schema when
+//! the type is on the search path: `public.mytype` matches `mytype`).
 //! An entry also replaces a built-in mapping (`uuid = "my_app::Id"`): the table is yours.
 //! Rust types are checked as column overrides are ([`crate::typemap::rust_type`]), and must
 //! be owned (no `&`): they are row fields.
