@@ -231,9 +231,12 @@ impl Codegen {
                 ]
             })
             .collect();
-        files.extend(statements?);
-        files.sort();
-        files.dedup_by(|a, b| a.0 == b.0);
+        for (name, contents) in statements? {
+            // A statement may be another query's SQL: the same file, written once.
+            if !files.iter().any(|(n, _)| *n == name) {
+                files.push((name, contents));
+            }
+        }
         Ok(persist::sync_dir(
             &self.sqlx_dir,
             &files,
