@@ -143,3 +143,89 @@ async fn codegen_commands_need_no_flags_and_no_password_on_the_command_line() ->
     );
     Ok(())
 }
+
+/// The `codegen.types` table of the config file, with no flags: `prepare` describes the
+/// statements with text casts too, `gen` maps `tsvector` to `String`, `config show` lists the
+/// entry with its line, and a bad entry stops the commands naming key and line.
+#[tokio::test]
+async fn gen_with_no_flags_takes_the_codegen_types_table_from_the_config_file() -> anyhow::Result<()>
+{
+    let db = pgtide_testkit::TestDb::new().await?;
+    let mut conn = db.connect().await?;
+    sqlx::raw_sql("CREATE TABLE notes (note_id bigint PRIMARY KEY, body tsvector NOT NULL)")
+        .execute(&mut conn)
+        .await?;
+    let dir = fresh_dir("codegen-types");
+    std::fs::create_dir_all(dir.join("queries"))?;
+    std::fs::write(
+        dir.join("queries/notes.sql"),
+        "-- name: GetNote :one\nSELECT note_id, body FROM notes WHERE body @@ to_tsquery(@query);\n",
+    )?;
+    let connection = connection_toml(&db);
+    let config = |types: &str| format!("{connection}\n[default.codegen.types]\n{types}\n");
+    std::fs::write(dir.join("pgtide.toml"), config("tsvector = \"String\""))?;
+    let password = db.server().password.clone();
+    let env = [(PASSWORD_VAR, password.as_str())];
+
+    let o = pgtide_env(&dir, &["prepare"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let entries: Vec<String> = std::fs::read_dir(dir.join(".sqlx"))?
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|text| text.contains("\"describe\""))
+        .collect();
+    assert_eq!(
+        entries.len(),
+        2,
+        "the query's entry and its statement's with casts"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.contains("WITH pgtide_cast") && e.contains("\"Text\"")),
+        "{entries:?}"
+    );
+
+    let o = pgtide_env(&dir, &["gen"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let notes = std::fs::read_to_string(dir.join("src/queries/notes.rs"))?;
+    assert!(notes.contains("    pub body: String,\n"), "{notes}");
+    assert!(notes.contains("c2::text AS \\\"body\\\""), "{notes}");
+    let o = pgtide(&dir, &["gen", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = pgtide_env(&dir, &["config", "show"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shown = stdout(&o);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("codegen.types.tsvector = String "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(line.ends_with("# file pgtide.toml, line 9"), "{shown}");
+
+    // Without the table, gen names the type and the table to add it to.
+    std::fs::write(dir.join("pgtide.toml"), &connection)?;
+    let o = pgtide(&dir, &["gen", "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("column `body` has type `tsvector`")
+            && stderr(&o).contains("[default.codegen.types]"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A value that is not a plain Rust type stops every command, naming key and line.
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        config("tsvector = \"String } fn evil() {\""),
+    )?;
+    let o = pgtide(&dir, &["gen"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("codegen.types.tsvector")
+            && err.contains("pgtide.toml, line ")
+            && err.contains("is not a Rust type pgtide accepts"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -28,10 +28,13 @@
 pub mod generate;
 pub mod names;
 pub mod nullability;
+pub mod overrides;
 pub mod parse;
 pub mod persist;
 pub mod prepare;
+mod rust_type;
 pub mod sqlx_data;
+mod statements;
 pub mod synthetic;
 pub mod typemap;
 
@@ -123,6 +126,9 @@ pub struct Codegen {
     pub out: PathBuf,
     /// The command suggested when `.sqlx` is missing or stale.
     pub regenerate_hint: String,
+    /// The `codegen.types` table: Rust types for PostgreSQL types, by name
+    /// ([`overrides`]; empty by default).
+    pub types: overrides::TypeOverrides,
 }
 
 impl Codegen {
@@ -147,6 +153,7 @@ impl Codegen {
             sqlx_dir,
             out: out.into(),
             regenerate_hint: hint,
+            types: overrides::TypeOverrides::new(),
         }
     }
 
@@ -154,6 +161,22 @@ impl Codegen {
     /// `pgtide prepare` command line).
     pub fn regenerate_hint(mut self, hint: impl Into<String>) -> Self {
         self.regenerate_hint = hint.into();
+        self
+    }
+
+    /// Sets the `codegen.types` table (see [`overrides`]): `prepare` describes the text
+    /// casts it adds, `generate` maps the types with it.
+    ///
+    /// ```
+    /// use pgtide_codegen::{Codegen, overrides::TypeOverrides};
+    ///
+    /// let types = TypeOverrides::from_entries([("tsvector", "String")])?;
+    /// let codegen = Codegen::new("queries", ".sqlx", "src/queries").types(types);
+    /// assert_eq!(codegen.types.get("tsvector"), Some("String"));
+    /// # Ok::<(), pgtide_codegen::overrides::OverrideError>(())
+    /// ```
+    pub fn types(mut self, types: overrides::TypeOverrides) -> Self {
+        self.types = types;
         self
     }
 
@@ -188,10 +211,18 @@ impl Codegen {
         let sessions = conns.into_iter().map(prepare::describe_session);
         let mut conns = futures_util::future::try_join_all(sessions).await?;
         let prepared = prepare::prepare_sessions(&mut conns, &files).await;
+        // The statements `gen` runs with the text casts of `codegen.types`, described too.
+        let statements = match (&prepared, conns.first_mut()) {
+            (Ok(prepared), Some(conn)) if !self.types.is_empty() => {
+                let rel = relative_path(&self.out, &self.sqlx_dir);
+                statements::describe(conn, &files, prepared, self.gen_options(&rel)).await
+            }
+            _ => Ok(Vec::new()),
+        };
         for conn in conns {
             let _ = sqlx::Connection::close(conn).await;
         }
-        let files: Vec<(String, String)> = prepared?
+        let mut files: Vec<(String, String)> = prepared?
             .into_iter()
             .flat_map(|p| {
                 [
@@ -200,6 +231,12 @@ impl Codegen {
                 ]
             })
             .collect();
+        for (name, contents) in statements? {
+            // A statement may be another query's SQL: the same file, written once.
+            if !files.iter().any(|(n, _)| *n == name) {
+                files.push((name, contents));
+            }
+        }
         Ok(persist::sync_dir(
             &self.sqlx_dir,
             &files,
@@ -276,33 +313,16 @@ impl Codegen {
                     continue;
                 }
                 match sqlx_data::read(&self.sqlx_dir, &query.sql) {
-                    Ok((mut data, bytes)) => {
+                    Ok((data, bytes)) => {
                         let error = |source| Error::Metadata {
                             location: query.location(file),
                             name: query.name.clone(),
                             source,
                         };
-                        let (ours, ours_bytes) =
+                        let ours =
                             nullability::store::read(&self.sqlx_dir, &query.sql).map_err(error)?;
-                        apply_decisions(&mut data, &ours).map_err(error)?;
-                        let decisions = generate::Decisions {
-                            file_name: nullability::store::file_name(&query.sql),
-                            bytes: ours_bytes,
-                            rules: ours
-                                .columns
-                                .into_iter()
-                                .map(|c| c.decision.rule.text)
-                                .collect(),
-                            embeds: ours.embeds,
-                        };
-                        metadata.insert(
-                            query.sql.clone(),
-                            generate::Metadata {
-                                data,
-                                bytes,
-                                decisions: Some(decisions),
-                            },
-                        );
+                        let entry = metadata_entry((data, bytes), ours).map_err(error)?;
+                        metadata.insert(query.sql.clone(), entry);
                     }
                     // `gen` reports the missing entry with the query's location and the fix.
                     Err(sqlx_data::ReadError::Missing(_)) => {}
@@ -320,11 +340,16 @@ impl Codegen {
         Ok(generate::generate(
             &files,
             &metadata,
-            generate::GenOptions {
-                sqlx_dir_from_out: &rel,
-                regenerate_hint: &self.regenerate_hint,
-            },
+            self.gen_options(&rel),
         )?)
+    }
+
+    fn gen_options<'a>(&'a self, sqlx_dir_from_out: &'a str) -> generate::GenOptions<'a> {
+        generate::GenOptions {
+            sqlx_dir_from_out,
+            regenerate_hint: &self.regenerate_hint,
+            types: &self.types,
+        }
     }
 
     /// Per query and result column, pgtide's nullability decision and the rule that made it,
@@ -374,6 +399,30 @@ impl Codegen {
             .collect();
         Ok(persist::sync_dir(&self.out, &files, is_generated, check)?)
     }
+}
+
+/// What `gen` needs of one query: its `.sqlx` entry with pgtide's decisions applied, and
+/// the decisions file (both as parsed and as bytes).
+fn metadata_entry(
+    (mut data, bytes): (sqlx_data::QueryData, Vec<u8>),
+    (ours, ours_bytes): (nullability::store::QueryNullability, Vec<u8>),
+) -> Result<generate::Metadata, sqlx_data::ReadError> {
+    apply_decisions(&mut data, &ours)?;
+    let decisions = generate::Decisions {
+        file_name: nullability::store::file_name(&data.query),
+        bytes: ours_bytes,
+        rules: ours
+            .columns
+            .into_iter()
+            .map(|c| c.decision.rule.text)
+            .collect(),
+        embeds: ours.embeds,
+    };
+    Ok(generate::Metadata {
+        data,
+        bytes,
+        decisions: Some(decisions),
+    })
 }
 
 fn is_query_data(name: &str, _contents: &[u8]) -> bool {

@@ -173,6 +173,37 @@ impl PgType {
         }
     }
 
+    /// The name a `codegen.types` entry matches: as `.sqlx` metadata names the type
+    /// (PostgreSQL's for built-ins); `None` for an array (an entry for its element applies).
+    pub fn type_name(&self) -> Option<&str> {
+        match self {
+            PgType::Builtin(b) => Some(b.pg),
+            PgType::Enum(e) => Some(&e.name),
+            PgType::Domain { name, .. } => Some(name),
+            PgType::Unsupported(name) => Some(name),
+            PgType::Array(_) => None,
+        }
+    }
+
+    /// Whether the type is one sqlx sends a `String` as (`text`, `varchar`, `bpchar`,
+    /// `name`, or a domain over one).
+    pub fn is_text(&self) -> bool {
+        match self {
+            PgType::Builtin(b) => matches!(b.sqlx, "Text" | "Varchar" | "Bpchar" | "Name"),
+            PgType::Domain { base, .. } => base.is_text(),
+            _ => false,
+        }
+    }
+
+    /// Whether sqlx decodes the type as a `String` (the text types and `citext`).
+    pub fn decodes_as_string(&self) -> bool {
+        match self {
+            PgType::Builtin(b) if b.sqlx == "citext" => true,
+            PgType::Domain { base, .. } => base.decodes_as_string(),
+            other => other.is_text(),
+        }
+    }
+
     /// The owned Rust type; `None` for unsupported types.
     pub fn owned(&self) -> Option<String> {
         match self {
@@ -258,10 +289,11 @@ pub fn enum_rust_name(e: &EnumType) -> String {
     }
 }
 
-/// A Rust type written by a user (a column override `AS "total: MyType"`), checked before it
-/// goes into generated code: it must parse as one Rust type (with `syn`) made only of paths,
-/// references, slices, tuples and arrays of literal length, with no comments. So an override
-/// cannot close the field it is pasted into, add items, or call a macro.
+/// A Rust type written by a user (a column override `AS "total: MyType"`, a `codegen.types`
+/// entry), checked before it goes into generated code: it must parse as one Rust type (with
+/// `syn`) made only of paths, references, slices, tuples and arrays of literal length, with no
+/// comments. So an override cannot close the field it is pasted into, add items, or call a
+/// macro. (pgtide's config loader checks `codegen.types` with the same rules.)
 ///
 /// ```
 /// use pgtide_codegen::typemap::rust_type;
@@ -271,59 +303,7 @@ pub fn enum_rust_name(e: &EnumType) -> String {
 /// assert!(rust_type("[u8; { fn evil() {} 4 }]").is_err());
 /// ```
 pub fn rust_type(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    let refuse = |why: &str| {
-        format!(
-            "`{}` is not a Rust type pgtide accepts: {why}",
-            text.escape_debug()
-        )
-    };
-    if text.contains(['/', '\n', '\r']) || text.contains(char::is_control) {
-        return Err(refuse("it has a comment or a line break"));
-    }
-    let ty: syn::Type = syn::parse_str(text).map_err(|e| refuse(&e.to_string()))?;
-    check_type(&ty).map_err(|what| refuse(&format!("{what} is not allowed")))?;
-    Ok(text.to_owned())
-}
-
-fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
-    use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
-    match ty {
-        Type::Path(p) => {
-            if p.qself.is_some() {
-                return Err("a qualified path (`<T as Trait>::X`)");
-            }
-            for segment in &p.path.segments {
-                match &segment.arguments {
-                    PathArguments::None => {}
-                    PathArguments::AngleBracketed(args) => {
-                        for arg in &args.args {
-                            match arg {
-                                GenericArgument::Type(t) => check_type(t)?,
-                                GenericArgument::Lifetime(_) => {}
-                                _ => {
-                                    return Err("a generic argument other than a type or lifetime");
-                                }
-                            }
-                        }
-                    }
-                    PathArguments::Parenthesized(_) => {
-                        return Err("a function-style path (`Fn(…)`)");
-                    }
-                }
-            }
-            Ok(())
-        }
-        Type::Reference(r) => check_type(&r.elem),
-        Type::Slice(s) => check_type(&s.elem),
-        Type::Paren(p) => check_type(&p.elem),
-        Type::Tuple(t) => t.elems.iter().try_for_each(check_type),
-        Type::Array(a) => match &a.len {
-            Expr::Lit(lit) if matches!(lit.lit, Lit::Int(_)) => check_type(&a.elem),
-            _ => Err("an array length other than a number"),
-        },
-        _ => Err("this kind of type (macro, `impl`, `dyn`, fn pointer, `_`, `!`)"),
-    }
+    crate::rust_type::rust_type(text)
 }
 
 /// How one `:copyfrom` field is written (see [`PgType::copy_encoding`]).

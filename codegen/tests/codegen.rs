@@ -51,6 +51,8 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
         "schema_types",
         "batches",
         "embed",
+        "type_overrides",
+        "type_overrides_user",
     ] {
         let golden = root().join("codegen/tests/golden").join(case);
         copy_dir(

@@ -6,6 +6,9 @@
 //! whose queries use `sqlc.embed` also keeps pgtide's nullability decisions files (they
 //! place the embeds), and generates with them.
 //!
+//! A case may have a `types.txt` (`pg_type = RustType` lines): the `codegen.types` table
+//! it is prepared and generated with.
+//!
 //! `UPDATE_GOLDEN=1 cargo nextest run -p pgtide-codegen --test golden` rewrites the
 //! expectations, re-describing each case against a fresh test database for `.sqlx/`
 //! (needs `cargo xtask db up`). Review the diff before committing it.
@@ -15,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use pgtide_codegen::generate::{Decisions, GenOptions, Metadata, generate_with_warnings};
 use pgtide_codegen::nullability::store;
+use pgtide_codegen::overrides::TypeOverrides;
 use pgtide_codegen::parse::{QueryFile, parse_file};
 use pgtide_codegen::{persist, prepare, sqlx_data};
 
@@ -32,6 +36,17 @@ fn cases() -> Vec<PathBuf> {
 
 fn updating() -> bool {
     std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1")
+}
+
+/// The case's `codegen.types` table (`types.txt`), empty when it has none.
+fn types(case: &Path) -> TypeOverrides {
+    let text = std::fs::read_to_string(case.join("types.txt")).unwrap_or_default();
+    TypeOverrides::from_entries(
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim())),
+    )
+    .unwrap()
 }
 
 fn parsed(case: &Path) -> QueryFile {
@@ -122,9 +137,11 @@ async fn gen_stage() {
                 },
             );
         }
+        let types = types(&case);
         let options = GenOptions {
             sqlx_dir_from_out: "../.sqlx",
             regenerate_hint: "`pgtide prepare`",
+            types: &types,
         };
         let out = generate_with_warnings(std::slice::from_ref(&file), &metadata, options).unwrap();
         let warnings: String = out.warnings.iter().map(|w| format!("{w}\n")).collect();

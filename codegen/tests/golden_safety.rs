@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 const OPTIONS: GenOptions<'static> = GenOptions {
     sqlx_dir_from_out: "../.sqlx",
     regenerate_hint: "`pgtide gen`",
+    types: &pgtide_codegen::overrides::TypeOverrides::new(),
 };
 
 /// One query's describe output: its parameter and column types.

@@ -153,6 +153,26 @@ impl Merged<'_> {
                 }
                 Ok(())
             }
+            Read::Entries(store) => {
+                let Value::Dict(_, entries) = value else {
+                    return Ok(()); // `check_keys` refused anything but a table
+                };
+                for (name, value) in entries {
+                    // `public.mytype = "…"` is a nested table in TOML and the environment.
+                    let nested = match value {
+                        Value::Dict(_, inner) => inner
+                            .into_iter()
+                            .map(|(inner_name, v)| (format!("{name}.{inner_name}"), v))
+                            .collect(),
+                        value => vec![(name, value)],
+                    };
+                    for (name, value) in nested {
+                        let full = format!("{}.{name}", key.name);
+                        store(&mut b.draft, &name, &value).map_err(|m| self.error(&full, m))?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -119,6 +119,7 @@ impl Draft {
                 queries: PathBuf::new(),
                 sqlx_dir: PathBuf::new(),
                 out: PathBuf::new(),
+                types: BTreeMap::new(),
             },
         }
     }

@@ -83,7 +83,7 @@ impl fmt::Display for LoadedConfig {
 }
 
 /// Every key of `config` the key table shows, spelled as in a file (the password
-/// redacted), then one entry per session setting.
+/// redacted), then one entry per session setting and one per `codegen.types` entry.
 fn effective_values(config: &Config) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = KEYS
         .iter()
@@ -95,6 +95,13 @@ fn effective_values(config: &Config) -> Vec<(String, String)> {
             .extra
             .iter()
             .map(|(k, v)| (format!("settings.{k}"), v.clone())),
+    );
+    out.extend(
+        config
+            .codegen()
+            .types
+            .iter()
+            .map(|(k, v)| (format!("codegen.types.{k}"), v.clone())),
     );
     out
 }

@@ -31,6 +31,12 @@ fn check_level(dict: &Dict, prefix: &str) -> Result<(), Unknown> {
                         .into(),
                 });
             }
+            if key.kind == Kind::TypeMap && !matches!(value, Value::Dict(..)) {
+                return Err(Unknown {
+                    key: full,
+                    hint: "`codegen.types` is a table of PostgreSQL type → Rust type, e.g. `[default.codegen.types]` with `tsvector = \"String\"`".into(),
+                });
+            }
             continue;
         }
         let group = format!("{full}.");
@@ -375,6 +381,26 @@ mod tests {
     #[test]
     fn settings_are_free_form() {
         assert!(check_keys(&dict(r#"{"settings": {"work_mem": "64MB"}}"#)).is_ok());
+    }
+
+    #[test]
+    fn codegen_types_is_a_table_of_free_names_and_typos_are_hinted() {
+        let ok = r#"{"codegen": {"types": {"tsvector": "String", "public": {"t": "my::T"}}}}"#;
+        assert!(check_keys(&dict(ok)).is_ok());
+        let err =
+            check_keys(&dict(r#"{"codegen": {"type": {"tsvector": "String"}}}"#)).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.hint.as_str()),
+            ("codegen.type", "did you mean `types`?")
+        );
+        let err = check_keys(&dict(r#"{"codegen": {"types": "String"}}"#)).unwrap_err();
+        assert!(err.hint.contains("[default.codegen.types]"), "{}", err.hint);
+        let err = check_keys(&dict(r#"{"codegen": {"zzzzzzzz": 1}}"#)).unwrap_err();
+        assert!(
+            err.hint.ends_with("queries, sqlx_dir, out, types"),
+            "{}",
+            err.hint
+        );
     }
 
     #[test]

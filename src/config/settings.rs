@@ -377,4 +377,8 @@ pub struct CodegenSettings {
     pub sqlx_dir: PathBuf,
     /// Directory of the generated modules. Default `src/queries`.
     pub out: PathBuf,
+    /// The `codegen.types` table: PostgreSQL type name (`tsvector`, `public.mytype`) → the
+    /// Rust type generated code uses for it (`String`, `my_app::Wkb`), each checked as a
+    /// Rust type when the config loads. Empty by default. See `pgtide_codegen::overrides`.
+    pub types: std::collections::BTreeMap<String, String>,
 }

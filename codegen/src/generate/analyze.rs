@@ -63,6 +63,9 @@ pub(super) enum Presence {
 /// A query ready to render.
 pub(super) struct Analyzed<'q> {
     pub(super) query: &'q Query,
+    /// The SQL the statement runs: the query's, with the text casts of `codegen.types`
+    /// entries of `"String"` ([`super::cast::with_casts`]).
+    pub(super) sql: String,
     /// `file:line` of the query.
     pub(super) location: String,
     pub(super) args: Vec<Arg>,
@@ -124,17 +127,29 @@ pub(super) fn analyze<'q>(
         )));
     }
     let mut args = Vec::new();
+    let mut param_casts = Vec::new();
     for (param, ty) in query.params.iter().zip(param_types) {
         let ty = PgType::from_json(ty);
-        let Some(base) = ty.arg() else {
+        let mapped = options.types.resolve(&ty);
+        let Some(base) = mapped.as_ref().map(|m| m.arg.clone()).or_else(|| ty.arg()) else {
             return Err(err(format!(
-                "parameter `{}` has type `{}`, which pgtide cannot map; cast it to a supported type, e.g. `@{}::text`",
+                "parameter `{}` has type `{}`, which pgtide cannot map; cast it to a supported type, e.g. `@{}::text`, or map the type in the config file (`[default.codegen.types]`, e.g. `{} = \"String\"`)",
                 param.name,
                 ty.pg_name(),
-                param.name
+                param.name,
+                ty.type_name().unwrap_or("mytype"),
             )));
         };
-        let copy = if query.cardinality == Cardinality::CopyFrom {
+        let cast = mapped.as_ref().and_then(|m| m.param_cast.clone());
+        let copy = if let (Some(_), Cardinality::CopyFrom) = (&cast, query.cardinality) {
+            return Err(err(format!(
+                "parameter `{}` of type `{}` is sent as text with a cast (`codegen.types`), which binary COPY cannot apply; load it with an :exec INSERT instead, or map the type to a type of yours that encodes it",
+                param.name,
+                ty.pg_name()
+            )));
+        } else if mapped.is_some() {
+            CopyEncoding::Plain
+        } else if query.cardinality == Cardinality::CopyFrom {
             let column = query
                 .copy
                 .as_ref()
@@ -151,7 +166,10 @@ pub(super) fn analyze<'q>(
         } else {
             CopyEncoding::Plain
         };
-        collect_enums(&ty, enums).map_err(&err)?;
+        if mapped.is_none() {
+            collect_enums(&ty, enums).map_err(&err)?;
+        }
+        param_casts.push(cast);
         let borrowed = base.starts_with('&');
         let field_base = if borrowed {
             format!("&'a {}", &base[1..])
@@ -174,6 +192,7 @@ pub(super) fn analyze<'q>(
     }
 
     let mut columns = Vec::new();
+    let mut column_casts = Vec::new();
     let mut warnings = Vec::new();
     let stored_embeds = meta.decisions.as_ref().map_or(&[][..], |d| &d.embeds[..]);
     let cols = describe["columns"].as_array().unwrap_or(&empty);
@@ -238,24 +257,32 @@ pub(super) fn analyze<'q>(
                 .nullable
                 .or(own)
                 .unwrap_or_else(|| describe["nullable"][i].as_bool() != Some(false));
-            let base = match (&name.rust_type, ty.owned()) {
-                (Some(over), _) => crate::typemap::rust_type(over)
+            let mapped = options.types.resolve(&ty);
+            let mut cast = None;
+            let base = match (&name.rust_type, mapped, ty.owned()) {
+                (Some(over), _, _) => crate::typemap::rust_type(over)
                     .map_err(|m| err(format!("column `{}`: {m}", name.name.escape_debug())))?,
-                (None, Some(owned)) => {
+                (None, Some(mapped), _) => {
+                    cast = mapped.column_cast;
+                    mapped.owned
+                }
+                (None, None, Some(owned)) => {
                     collect_enums(&ty, enums).map_err(&err)?;
                     owned
                 }
-                (None, None) => {
+                (None, None, None) => {
                     return Err(err(format!(
-                        "column `{}` has type `{}`, which pgtide cannot map; cast it (`{}::text AS {}`) or name a Rust type that decodes it (`AS \"{}: MyType\"`)",
+                        "column `{}` has type `{}`, which pgtide cannot map; cast it (`{}::text AS {}`), name a Rust type that decodes it (`AS \"{}: MyType\"`), or map the type in the config file (`[default.codegen.types]`, e.g. `{} = \"String\"`)",
                         name.name,
                         ty.pg_name(),
                         name.name,
                         name.name,
-                        name.name
+                        name.name,
+                        ty.type_name().unwrap_or("mytype"),
                     )));
                 }
             };
+            column_casts.push((name.name.clone(), cast));
             let ty_s = if nullable {
                 format!("Option<{base}>")
             } else {
@@ -276,6 +303,7 @@ pub(super) fn analyze<'q>(
     let embeds = embedded(query, stored_embeds, &embed_spans, &columns, &file.path)?;
     Ok(Analyzed {
         query,
+        sql: super::cast::with_casts(&query.sql, &param_casts, &column_casts),
         location,
         args,
         columns,
@@ -292,6 +320,17 @@ pub(super) fn analyze<'q>(
         }),
         warnings,
     })
+}
+
+/// The SQL the statement of `query` runs: its own, or with the text casts of `codegen.types`
+/// entries of `"String"`; `Err` when `gen` would refuse the query.
+pub(crate) fn statement_sql(
+    file: &QueryFile,
+    query: &Query,
+    metadata: &BTreeMap<String, Metadata>,
+    options: GenOptions<'_>,
+) -> Result<String, GenError> {
+    analyze(file, query, metadata, options, &mut BTreeMap::new()).map(|a| a.sql)
 }
 
 /// Per stored embed of `query`, its result columns `(start, len)`, checked against the
@@ -465,6 +504,7 @@ mod tests {
     const OPTIONS: GenOptions<'static> = GenOptions {
         sqlx_dir_from_out: "../.sqlx",
         regenerate_hint: "`pgtide prepare`",
+        types: &crate::overrides::TypeOverrides::new(),
     };
 
     fn gen_embed(sql: &str, embeds: Option<Vec<StoredEmbed>>) -> Result<String, String> {
@@ -538,5 +578,60 @@ mod tests {
         outside[0].start = 2;
         let err = gen_embed(sql, Some(outside)).unwrap_err();
         assert!(err.contains("does not fit the result's 3 columns"), "{err}");
+    }
+
+    /// A column override beats the `codegen.types` table for its column, and leaves the
+    /// statement uncast; a `:copyfrom` of a type the table sends as text is refused.
+    #[test]
+    fn column_overrides_win_and_copy_cannot_cast() {
+        let types =
+            crate::overrides::TypeOverrides::from_entries([("tsvector", "String")]).unwrap();
+        let options = GenOptions {
+            types: &types,
+            ..OPTIONS
+        };
+        let tsvector = serde_json::json!({"Custom": {"name": "tsvector", "kind": "Simple"}});
+        let run = |text: &str, columns: serde_json::Value, params: serde_json::Value| {
+            let file = parse_file("q.sql", text).unwrap();
+            let describe = serde_json::json!({
+                "columns": columns, "parameters": {"Left": params}, "nullable": [false, false],
+            });
+            let data = crate::sqlx_data::render(&file.queries[0].sql, &describe);
+            let meta = Metadata {
+                data: serde_json::from_str(&data).unwrap(),
+                bytes: data.into_bytes(),
+                decisions: None,
+            };
+            let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
+            generate(&[file], &metadata, options).map(|f| f[0].contents.clone())
+        };
+        let columns = serde_json::json!([
+            {"ordinal": 0, "name": "a: my::Tsv", "type_info": tsvector},
+            {"ordinal": 1, "name": "b", "type_info": tsvector},
+        ]);
+        let out = run(
+            "-- name: Q :one\nSELECT a AS \"a: my::Tsv\", b FROM t",
+            columns,
+            serde_json::json!([]),
+        )
+        .unwrap();
+        assert!(
+            out.contains("    pub a: my::Tsv,\n    /// `tsvector`\n    pub b: String,"),
+            "{out}"
+        );
+        assert!(
+            out.contains("SELECT c1 AS \\\"a\\\", c2::text AS \\\"b\\\""),
+            "{out}"
+        );
+        let err = run(
+            "-- name: C :copyfrom\nINSERT INTO t (b) VALUES (@b)",
+            serde_json::json!([]),
+            serde_json::json!([tsvector]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("which binary COPY cannot apply"),
+            "{err}"
+        );
     }
 }

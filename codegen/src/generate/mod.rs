@@ -12,6 +12,7 @@
 //! render `enums.rs` and `mod.rs`; `rust` holds the literal and layout helpers.
 
 mod analyze;
+mod cast;
 mod embed;
 mod enums;
 mod hash;
@@ -29,6 +30,7 @@ use crate::typemap::EnumType;
 pub use hash::metadata_hash;
 
 use analyze::analyze;
+pub(crate) use analyze::statement_sql;
 use enums::render_enums;
 use index::render_mod;
 use module::render_module;
@@ -72,6 +74,9 @@ pub struct GenOptions<'a> {
     pub sqlx_dir_from_out: &'a str,
     /// The command to suggest when metadata is stale or missing.
     pub regenerate_hint: &'a str,
+    /// The `codegen.types` table
+    /// ([`TypeOverrides::new`](crate::overrides::TypeOverrides::new) for none).
+    pub types: &'a crate::overrides::TypeOverrides,
 }
 
 /// One generated file.
@@ -212,6 +217,7 @@ mod tests {
     const OPTIONS: GenOptions<'static> = GenOptions {
         sqlx_dir_from_out: "../.sqlx",
         regenerate_hint: "`cargo xtask gen`",
+        types: &crate::overrides::TypeOverrides::new(),
     };
 
     #[test]
@@ -224,7 +230,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "q.sql:2: query `Ranges`: column `r` has type `tsvector`, which pgtide cannot map; \
-             cast it (`r::text AS r`) or name a Rust type that decodes it (`AS \"r: MyType\"`)"
+             cast it (`r::text AS r`), name a Rust type that decodes it (`AS \"r: MyType\"`), \
+             or map the type in the config file (`[default.codegen.types]`, e.g. `tsvector = \"String\"`)"
         );
     }
 

@@ -91,7 +91,7 @@ fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     let hash_fn = imports.name(&format!("{SUPPORT}::metadata_hash"));
     let sql = match &q.copy {
         Some(target) => target.copy_sql(),
-        None => q.sql.clone(),
+        None => a.sql.clone(),
     };
     let _ = writeln!(s, "/// The statement [`{}`] runs.", raw_ident(&q.fn_name));
     // One line each: the SQL reads best in the function's doc below.

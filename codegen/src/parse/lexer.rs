@@ -2,13 +2,13 @@
 //! dollar-quoted body: the one place that knows PostgreSQL's lexical rules, so no later step
 //! rewrites a `@name` inside `'…'` or splits a file at a `-- name:` inside `/* … */`.
 
-pub(super) fn ident_char(b: u8) -> bool {
+pub(crate) fn ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// The length of the string literal, quoted identifier, comment or dollar-quoted body that
 /// starts at byte `i` of `sql` (`i` on a char boundary), if one does.
-pub(super) fn literal_len(sql: &str, i: usize) -> Option<usize> {
+pub(crate) fn literal_len(sql: &str, i: usize) -> Option<usize> {
     let bytes = sql.as_bytes();
     let b = bytes[i];
     let rest = &sql[i..];

@@ -24,7 +24,7 @@
 mod annotation;
 mod file;
 mod insert;
-mod lexer;
+pub(crate) mod lexer;
 mod params;
 
 use std::fmt;

@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     Path,
     /// A table of free-form session settings.
     Settings,
+    /// A table of PostgreSQL type name → Rust type (`codegen.types`).
+    TypeMap,
     /// A secret other than the password (object store keys and tokens), stored as written
     /// and resolved after the build by `config::storage`.
     StorageSecret,
@@ -57,6 +59,7 @@ impl Kind {
             Self::HealthCheck => "\"always\", \"never\" or duration",
             Self::Path => "path",
             Self::Settings => "table",
+            Self::TypeMap => "table of type → Rust type",
             Self::StorageSecret => "secret",
         }
     }
@@ -64,6 +67,9 @@ impl Kind {
 
 /// Stores one written value into the builder's draft, or says what is wrong with it.
 pub(crate) type Store = fn(&mut Draft, &Value) -> Result<(), String>;
+
+/// Stores one entry (its name inside the table, its value) of a table-shaped key.
+pub(crate) type StoreEntry = fn(&mut Draft, &str, &Value) -> Result<(), String>;
 
 /// How the loader reads a key.
 #[derive(Clone, Copy)]
@@ -75,6 +81,10 @@ pub(crate) enum Read {
     Loader,
     /// The free-form `settings` table.
     Settings,
+    /// A table whose entries are stored one by one (`codegen.types`); an entry may be a
+    /// table of its own one level down (`public.mytype`, which TOML and the environment
+    /// write as nested tables), stored under its dotted name.
+    Entries(StoreEntry),
 }
 
 /// One configuration key.

@@ -420,6 +420,26 @@ pub(crate) static KEYS: &[Key] = &[
         show: Some(|c| c.codegen.out.display().to_string()),
         hash: None,
     },
+    Key {
+        name: "codegen.types",
+        kind: Kind::TypeMap,
+        default: None,
+        doc: "PostgreSQL type → Rust type for generated code (`tsvector = \"String\"`, `public.mytype = \"my::T\"`), arrays of it follow; `\"String\"` adds text casts (not hashed)",
+        example: "String",
+        read: Read::Entries(|d, name, v| {
+            let rust = raw::text(v)?;
+            let rust = super::super::codegen_types::check(
+                d.codegen.types.keys().map(String::as_str),
+                name,
+                &rust,
+            )?;
+            d.codegen.types.insert(name.to_owned(), rust);
+            Ok(())
+        }),
+        // One entry per type (`codegen.types.tsvector`), after the keys.
+        show: None,
+        hash: None,
+    },
     // TLS and authentication (issue 14).
     Key {
         name: "require_auth",

@@ -42,6 +42,7 @@ enum Via {
 fn written_name(key: &Key) -> String {
     match key.read {
         Read::Settings => format!("{}.work_mem", key.name),
+        Read::Entries(_) => format!("{}.tsvector", key.name),
         _ => key.name.to_string(),
     }
 }

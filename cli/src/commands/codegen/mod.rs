@@ -4,7 +4,8 @@
 //! the file; defaults `queries/`, `.sqlx/`, `src/queries/`) and the database from the same
 //! loader the application uses (profiles, `DATABASE_URL`, `secret://`), so no password goes
 //! on a command line. `--queries`, `--sqlx-dir`, `--out` and `--database-url` override, for
-//! scripts; they are relative to the working directory.
+//! scripts; they are relative to the working directory. The `codegen.types` table (PostgreSQL
+//! type → Rust type) has no flag: it is always the config file's.
 //!
 //! When a config file is found, the commands run from its directory, so paths written into
 //! generated code and messages are the same whichever directory `pgtide` is started from.
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use pgtide_codegen::Codegen;
+use pgtide_codegen::overrides::TypeOverrides;
 
 use crate::failure::{CommandResult, Failure};
 use crate::project::{self, Project};
@@ -130,7 +132,10 @@ impl Setup {
         let queries = pick("queries", &dirs.queries);
         let sqlx_dir = pick("sqlx-dir", &dirs.sqlx_dir);
         let out = pick("out", &dirs.out);
-        let mut codegen = Codegen::new(queries, sqlx_dir, out);
+        // The `codegen.types` table: no flag, the config file's (checked when it loaded).
+        let loaded = project.explained_without_password()?.loaded;
+        let types = TypeOverrides::from_entries(&loaded.config().codegen().types)?;
+        let mut codegen = Codegen::new(queries, sqlx_dir, out).types(types);
         if flags.is_empty() {
             codegen = codegen.regenerate_hint("`pgtide prepare`");
         }

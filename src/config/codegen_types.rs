@@ -1,0 +1,15 @@
+//! The `codegen.types` table's values are Rust types pasted into generated code: the loader
+//! checks each entry with the codegen's own rules (the same file, compiled here too), so a
+//! bad value is a config error naming the key and where it was written.
+
+#[path = "../../codegen/src/rust_type.rs"]
+mod rules;
+
+/// Checks one entry against those before it (`existing`); `Ok` is the Rust type trimmed.
+pub(crate) fn check<'a>(
+    existing: impl Iterator<Item = &'a str>,
+    name: &str,
+    rust: &str,
+) -> Result<String, String> {
+    rules::type_entry(existing, name, rust)
+}
