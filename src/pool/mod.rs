@@ -41,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod boxed;
 mod close;
 pub(crate) mod connect;
@@ -438,7 +439,7 @@ impl PooledConnection {
         timeout: Duration,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        deadline::run_timed(self, timeout, f).await
+        deadline::run_timed(self, timeout, body::Raw(f)).await
     }
 }
 
