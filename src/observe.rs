@@ -239,6 +239,12 @@ where
     .await
 }
 
+/// Whether any span could be recorded: false until a tracing subscriber is installed (global
+/// or scoped), so the hot path of a program that never installs one builds no span at all.
+pub(crate) fn spans_possible() -> bool {
+    tracing::dispatcher::has_been_set()
+}
+
 /// `&Pool` as a sqlx executor: inside a pgtide helper's `pgtide.query` span or a named
 /// `pgtide.statement` span (generated code), fills in that span's database and server;
 /// otherwise runs `fut` in a `pgtide.query` span of its own (`db.operation` = `operation`).

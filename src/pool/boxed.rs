@@ -6,15 +6,11 @@ use std::time::Duration;
 
 use futures_core::future::BoxFuture;
 
-use std::sync::Arc;
-
-use super::deadline::{begin_timed, end_timed, past_deadline, timed_call};
-use super::idempotent::idempotent_loop;
+use super::Pool;
+use super::body::Boxed;
+use super::deadline::run_timed;
 use super::session::Session;
-use super::{Pool, PooledConnection};
-use crate::error::Error;
 use crate::error::Result;
-use crate::observe;
 
 impl Pool {
     /// [`idempotent`](Self::idempotent) for a body that returns a boxed `Send` future.
@@ -42,8 +38,7 @@ impl Pool {
     where
         B: for<'c> FnMut(&'c mut Session<'_>) -> BoxFuture<'c, Result<T>>,
     {
-        let mut work = work;
-        idempotent_loop!(self, |conn| work(&mut Session::new(conn)))
+        self.idempotent_with(Boxed(work)).await
     }
 
     /// [`with_timeout`](Self::with_timeout) for a body that returns a boxed `Send` future.
@@ -52,6 +47,6 @@ impl Pool {
         B: for<'c> FnOnce(&'c mut Session<'_>) -> BoxFuture<'c, Result<T>>,
     {
         let mut conn = self.acquire().await?;
-        timed_call!(&mut conn, timeout, |guarded| f(&mut Session::new(guarded)))
+        run_timed(&mut conn, timeout, Boxed(f)).await
     }
 }

@@ -10,7 +10,9 @@ use sqlx::postgres::PgTransactionManager;
 use sqlx_core::transaction::TransactionManager;
 use tokio::time::Instant;
 
+use super::body::{Raw, SessionBodyOnce};
 use super::connect::millis;
+use super::session::Session;
 use super::{Pool, PooledConnection, Shared};
 use crate::error::{Error, Result, TimeoutKind};
 
@@ -23,7 +25,7 @@ impl Pool {
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.acquire().await?;
-        conn.with_timeout(timeout, f).await
+        run_timed(&mut conn, timeout, Raw(f)).await
     }
 }
 
@@ -38,56 +40,45 @@ fn server_backstop(timeout: Duration) -> Duration {
         .min(MAX)
 }
 
-/// Runs `$call` (with `$raw` bound to the raw session) on `$conn` under a client-side
-/// deadline that cancels the server-side statement. A macro rather than a function generic
-/// over the body, so that `with_timeout_boxed`'s future stays visibly `Send`
-/// (rust-lang/rust#100013).
+/// Runs `body` on `conn` under a client-side deadline that cancels the server-side
+/// statement. The body gets the guarded connection as a [`Session`]: a raw body
+/// ([`Raw`](super::body::Raw)) takes the raw connection from it (marked for a reset), a boxed
+/// one runs its statements through it (marked only for statements that may change the
+/// session).
 ///
 /// The whole call is one guarded operation: until `statement_timeout` is restored and the
 /// statement's reply read, the session is not fit for reuse, so a future dropped midway (an
 /// outer timeout, `select!`) leaves the connection busy and the pool discards it.
-macro_rules! timed_call {
-    ($conn:expr, $timeout:expr, |$guarded:ident| $call:expr) => {{
-        let conn: &mut PooledConnection = $conn;
-        let timeout: Duration = $timeout;
-        let shared = Arc::clone(&conn.shared);
-        let busy = conn.conn().enter();
-        // One deadline for the whole call, the backstop's `SET` included (on a network that
-        // hangs, the `SET` is what never answers).
-        // A timeout too large for `Instant` (effectively none): about 30 years.
-        let now = tokio::time::Instant::now();
-        let deadline = now
-            .checked_add(timeout)
-            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
-        let result = async {
-            let started = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await
-            {
-                Ok(started) => started?,
-                // The `SET` was abandoned midway: the connection stays busy and is discarded.
-                Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
-            };
-            // The body gets the guarded connection: lent raw (marked for a reset) or as a
-            // `Session` (which marks it only for statements that may change the session).
-            let outcome = {
-                let $guarded: &mut super::Conn = conn.conn();
-                tokio::time::timeout_at(started.client_deadline(deadline), $call).await
-            };
-            end_timed(&shared, conn, timeout, started, outcome.ok()).await
-        }
-        .await;
-        conn.conn().leave(busy, result.as_ref().err()).await;
-        result
-    }};
-}
-pub(crate) use timed_call;
-
-/// Runs `f` on `conn` under a client-side deadline; see [`timed_call!`].
 pub(crate) async fn run_timed<T>(
     conn: &mut PooledConnection,
     timeout: Duration,
-    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    body: impl SessionBodyOnce<T>,
 ) -> Result<T> {
-    timed_call!(conn, timeout, |guarded| f(guarded.raw_for_borrower()))
+    let shared = Arc::clone(&conn.shared);
+    let busy = conn.conn().enter();
+    // One deadline for the whole call, the backstop's `SET` included (on a network that
+    // hangs, the `SET` is what never answers).
+    // A timeout too large for `Instant` (effectively none): about 30 years.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
+    let result = async {
+        let started = match tokio::time::timeout_at(deadline, begin_timed(conn, timeout)).await {
+            Ok(started) => started?,
+            // The `SET` was abandoned midway: the connection stays busy and is discarded.
+            Err(_) => return Err(past_deadline(timeout, "setting the statement's backstop")),
+        };
+        let outcome = tokio::time::timeout_at(
+            started.client_deadline(deadline),
+            body.call_once(&mut Session::new(conn.conn())),
+        )
+        .await;
+        end_timed(&shared, conn, timeout, started, outcome.ok()).await
+    }
+    .await;
+    conn.conn().leave(busy, result.as_ref().err()).await;
+    result
 }
 
 /// How a timed call was started.
@@ -120,7 +111,7 @@ impl Started {
 /// happens in between. A plain `SET` made before a savepoint survives `ROLLBACK TO SAVEPOINT`
 /// of a body whose `RESET` failed (the transaction was aborted at that moment), and the
 /// commit would then leave it on the pooled session.
-pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<Started> {
+async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<Started> {
     if let Some(bouncer) = &conn.shared.inner.manager().pgbouncer {
         use sqlx_core::transaction::TransactionManager;
         let opened =
@@ -167,7 +158,7 @@ pub(super) async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) 
 }
 
 /// After the body: `outcome` is `None` when the deadline passed first.
-pub(super) async fn end_timed<T>(
+async fn end_timed<T>(
     shared: &Shared,
     conn: &mut PooledConnection,
     timeout: Duration,
@@ -200,7 +191,7 @@ pub(super) async fn end_timed<T>(
 }
 
 /// The error of a call past its per-call deadline.
-pub(super) fn past_deadline(timeout: Duration, what: &str) -> Error {
+fn past_deadline(timeout: Duration, what: &str) -> Error {
     Error::timeout(
         TimeoutKind::ClientDeadline,
         format!("{what}: client deadline of {timeout:?}"),

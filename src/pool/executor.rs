@@ -87,6 +87,46 @@ async fn on_raw<T>(
     }
 }
 
+/// One statement on a connection checked out for it, at most one row back; run again once
+/// after a stale cached plan (see [`Replayable`]).
+async fn fetch_optional_on<'q, E: 'q + Execute<'q, Postgres>>(
+    pool: &Pool,
+    query: E,
+) -> crate::Result<Option<PgRow>> {
+    let mut query = Replayable::new(query, pool)?;
+    let mut pooled = pool.acquire().await?;
+    let conn = pooled.conn();
+    let q = query.first();
+    // One guarded operation, spelled out (`Conn::track` is made of these two calls) so that
+    // the hot path has no closure futures to move: dropped midway, the connection stays
+    // busy and is discarded.
+    let busy = conn.enter();
+    let result = match &pool.shared.inner.manager().pgbouncer {
+        None => conn
+            .raw_for_reads()
+            .fetch_optional(q)
+            .await
+            .map_err(Error::from),
+        Some(_) => {
+            on_raw(pool, conn.raw_for_reads(), async |raw| {
+                Ok(raw.fetch_optional(q).await?)
+            })
+            .await
+        }
+    };
+    conn.leave(busy, result.as_ref().err()).await;
+    match result {
+        Err(err) => match query.again(&err) {
+            Some(q) => {
+                conn.track(async |raw| Ok(raw.fetch_optional(q).await?))
+                    .await
+            }
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
 impl<'p> Executor<'p> for &'p Pool {
     type Database = Postgres;
 
@@ -156,37 +196,21 @@ impl<'p> Executor<'p> for &'p Pool {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
         Box::pin(async move {
-            let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
-            // Boxed for the same reason as in `fetch_many`.
-            observe::pool_executor(
-                "fetch_optional",
-                &pool.shared.target,
-                rows,
-                Box::pin(async {
-                    let mut query = Replayable::new(query, pool)?;
-                    let mut conn = pool.acquire().await?;
-                    let q = query.first();
-                    let result = conn
-                        .conn()
-                        .track(async |raw| {
-                            on_raw(pool, raw, async |raw| Ok(raw.fetch_optional(q).await?)).await
-                        })
-                        .await;
-                    match result {
-                        Err(err) => match query.again(&err) {
-                            Some(q) => {
-                                conn.conn()
-                                    .track(async |raw| Ok(raw.fetch_optional(q).await?))
-                                    .await
-                            }
-                            None => Err(err),
-                        },
-                        ok => ok,
-                    }
-                }),
-            )
-            .await
-            .map_err(into_sqlx)
+            let result = if observe::spans_possible() {
+                let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
+                // Boxed for the same reason as in `fetch_many`.
+                observe::pool_executor(
+                    "fetch_optional",
+                    &pool.shared.target,
+                    rows,
+                    Box::pin(fetch_optional_on(pool, query)),
+                )
+                .await
+            } else {
+                // No subscriber was ever installed: no span, no wrapper, no allocation.
+                fetch_optional_on(pool, query).await
+            };
+            result.map_err(into_sqlx)
         })
     }
 

@@ -74,7 +74,9 @@ impl Conn {
     /// The operation entered with `busy` completed; `error` is what it failed with.
     pub(crate) async fn leave(&mut self, busy: Busy, error: Option<&Error>) {
         if let Some(err) = error {
-            self.observe(err).await;
+            // Boxed: rare, and its future (clearing the statement cache) would otherwise
+            // make every `leave` future as large.
+            Box::pin(self.observe(err)).await;
         }
         let Busy(()) = busy;
         self.busy -= 1;

@@ -4,6 +4,8 @@
 use sqlx::PgConnection;
 
 use super::Pool;
+use super::body::{Raw, SessionBody};
+use super::session::Session;
 use crate::error::{Error, Result};
 use crate::observe;
 
@@ -27,48 +29,37 @@ impl Pool {
     /// ```
     pub async fn idempotent<T>(
         &self,
-        mut work: impl AsyncFnMut(&mut PgConnection) -> Result<T>,
+        work: impl AsyncFnMut(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        idempotent_loop!(self, |conn| work(conn.raw_for_borrower()))
+        self.idempotent_with(Raw(work)).await
     }
-}
 
-/// The attempt loop of [`Pool::idempotent`] and [`Pool::idempotent_boxed`]. A macro rather
-/// than a function generic over the body, so that `idempotent_boxed`'s future stays visibly
-/// `Send` (rust-lang/rust#100013).
-macro_rules! idempotent_loop {
-    ($pool:expr, |$conn:ident| $call:expr) => {{
-        let pool: &Pool = $pool;
-        observe::operation("idempotent", &pool.shared.target, |_| None, async {
-            let mut attempts = pool.shared.retry.start("idempotent");
+    /// The attempt loop of [`idempotent`](Self::idempotent) and
+    /// [`idempotent_boxed`](Self::idempotent_boxed): each attempt on a fresh connection,
+    /// the body one guarded operation (dropped midway, by an outer timeout, the connection is
+    /// discarded rather than handed out with the statement still running).
+    pub(super) async fn idempotent_with<T>(&self, mut body: impl SessionBody<T>) -> Result<T> {
+        observe::operation("idempotent", &self.shared.target, |_| None, async {
+            let mut attempts = self.shared.retry.start("idempotent");
             loop {
-                let result = match pool.acquire().await {
-                    // One guarded operation: dropped midway (an outer timeout), the
-                    // connection is discarded rather than handed out with the statement
-                    // still running.
+                let err = match self.acquire().await {
                     Ok(mut conn) => {
-                        let guarded = conn.conn();
-                        let busy = guarded.enter();
-                        let result = {
-                            let $conn: &mut super::Conn = guarded;
-                            $call.await
-                        };
-                        conn.conn().leave(busy, result.as_ref().err()).await;
-                        result
-                    }
-                    Err(err) => Err(err),
-                };
-                match result {
-                    Ok(value) => return Ok(value),
-                    Err(err) => {
-                        if !attempts.pause(&err, Error::is_retryable).await {
-                            return Err(err);
+                        let conn = conn.conn();
+                        let busy = conn.enter();
+                        let result = body.call(&mut Session::new(conn)).await;
+                        conn.leave(busy, result.as_ref().err()).await;
+                        match result {
+                            Ok(value) => return Ok(value),
+                            Err(err) => err,
                         }
                     }
+                    Err(err) => err,
+                };
+                if !attempts.pause(&err, Error::is_retryable).await {
+                    return Err(err);
                 }
             }
         })
         .await
-    }};
+    }
 }
-pub(crate) use idempotent_loop;

@@ -11,7 +11,7 @@
 //!   connections idle for more than 30 s.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::postgres::PgConnectOptions;
@@ -143,8 +143,18 @@ impl ConnectionManager {
         }
     }
 
-    fn too_old(&self, metrics: &Metrics) -> bool {
-        self.max_lifetime.is_some_and(|max| metrics.age() >= max)
+    fn too_old(&self, metrics: &Metrics, now: &mut Clock) -> bool {
+        self.max_lifetime
+            .is_some_and(|max| now.get().saturating_duration_since(metrics.created) >= max)
+    }
+}
+
+/// The time of a checkout, read from the clock when first asked.
+struct Clock(Option<Instant>);
+
+impl Clock {
+    fn get(&mut self) -> Instant {
+        *self.0.get_or_insert_with(Instant::now)
     }
 }
 
@@ -161,18 +171,20 @@ impl deadpool::managed::Manager for ConnectionManager {
     }
 
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+        // At most one clock read per checkout, shared by the lifetime and idle checks.
+        let mut now = Clock(None);
         let verdict = if conn.broken {
             Err(RecycleError::message("the connection is broken"))
         } else if conn.is_busy() {
             Err(RecycleError::message(
                 "an operation on the connection was abandoned midway",
             ))
-        } else if self.too_old(metrics) {
+        } else if self.too_old(metrics, &mut now) {
             Err(RecycleError::message(
                 "the connection reached pool.max_lifetime",
             ))
         } else if (conn.touched && self.reset.get() != SessionReset::Never)
-            || self.wants_check(conn)
+            || self.wants_check(conn, &mut now)
         {
             // A round trip: boxed, so the common case's future stays small.
             Box::pin(self.check(conn)).await
@@ -208,12 +220,14 @@ impl ConnectionManager {
     }
 
     /// Whether the health-check policy wants a ping before this checkout.
-    fn wants_check(&self, conn: &Conn) -> bool {
+    fn wants_check(&self, conn: &Conn, now: &mut Clock) -> bool {
         conn.suspect
             || match self.health_check {
                 HealthCheck::Always => true,
                 HealthCheck::Never => false,
-                HealthCheck::IdleLongerThan(idle) => conn.idle_since.elapsed() > idle,
+                HealthCheck::IdleLongerThan(idle) => {
+                    now.get().saturating_duration_since(conn.idle_since) > idle
+                }
             }
     }
 

@@ -41,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod boxed;
 mod close;
 pub(crate) mod connect;
@@ -60,6 +61,7 @@ pub(crate) mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use deadpool::managed::{Object, PoolError};
@@ -203,6 +205,16 @@ impl Pool {
         transaction::note_checkout();
         let counters = &self.shared.counters;
         Counters::bump(&counters.acquires);
+        // Uncontended, deadpool hands out an idle connection on the first poll: no clock
+        // read, no timer, nothing waited. Otherwise the same checkout goes on waiting, under
+        // the acquire timeout from here.
+        let mut get = std::pin::pin!(self.shared.inner.get());
+        let mut first = match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
+            Poll::Ready(Ok(object)) => {
+                return Ok(PooledConnection::new(object, Arc::clone(&self.shared)));
+            }
+            polled => Some(polled),
+        };
         // One clock read starts the wait; the deadline is absolute, so each attempt's timer
         // (`timeout_at`) needs no read of its own.
         let started = tokio::time::Instant::now();
@@ -221,10 +233,10 @@ impl Pool {
                 break;
             }
             attempt += 1;
-            let get = self.shared.inner.get();
-            let got = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, get).await,
-                None => Ok(get.await),
+            let got = match (first.take(), deadline) {
+                (Some(Poll::Ready(got)), _) => Ok(got),
+                (_, Some(deadline)) => tokio::time::timeout_at(deadline, get.as_mut()).await,
+                (_, None) => Ok(get.as_mut().await),
             };
             match got {
                 Ok(Ok(object)) => {
@@ -255,6 +267,8 @@ impl Pool {
                 }
                 Err(_elapsed) => break,
             }
+            // The last checkout completed (with an error): the next attempt is a new one.
+            get.set(self.shared.inner.get());
             now = tokio::time::Instant::now();
         }
         let waited = started.elapsed();
@@ -438,7 +452,7 @@ impl PooledConnection {
         timeout: Duration,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<T> {
-        deadline::run_timed(self, timeout, f).await
+        deadline::run_timed(self, timeout, body::Raw(f)).await
     }
 }
 

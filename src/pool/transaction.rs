@@ -13,6 +13,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::PgTransactionManager;
 use sqlx_core::transaction::TransactionManager;
 
+use super::body::{Body, Boxed, Plain};
 use super::guard::is_stale_plan;
 use super::reset::RESET_SQL;
 use super::{Pool, PooledConnection, SessionReset};
@@ -437,51 +438,6 @@ async fn finish<T>(
     }
 }
 
-/// The attempt loop of [`Pool::transaction`] and [`Pool::transaction_boxed`]: begin, run the
-/// body as one guarded operation, commit or roll back, and decide whether to run it again.
-/// A macro rather than a function generic over the body, so that `transaction_boxed`'s
-/// future stays visibly `Send` (an async closure's would hide it, rust-lang/rust#100013).
-macro_rules! attempt_loop {
-    ($pool:expr, $options:expr, |$tx:ident| $call:expr) => {{
-        let pool: &Pool = $pool;
-        let options: TxOptions = $options;
-        let policy = pool.transaction_policy(options);
-        observe::operation("transaction", &pool.shared.target, |_| None, async {
-            let mut attempts = policy.start("transaction");
-            loop {
-                let marker = Arc::new(BodyMarker::default());
-                let once = async {
-                    let mut tx = pool.begin(options).await.map_err(Failed::begin)?;
-                    // The body is one guarded operation: dropped midway, the connection is
-                    // discarded (its statement stopped); a panic leaves it busy too.
-                    let busy = tx.pooled().conn().enter();
-                    let outcome = {
-                        let $tx = &mut tx;
-                        AssertUnwindSafe(BODY.scope(Arc::clone(&marker), $call))
-                            .catch_unwind()
-                            .await
-                    };
-                    if let Ok(result) = &outcome {
-                        tx.pooled().conn().leave(busy, result.as_ref().err()).await;
-                    }
-                    finish(tx, outcome).await
-                };
-                let failed = match once.await {
-                    Ok(value) => return Ok(value),
-                    Err(failed) => failed,
-                };
-                // A body that used the pool directly is never run again: what it ran there
-                // is outside this transaction and may have committed.
-                let retry = failed.retry && !marker.used_pool.load(Ordering::Relaxed);
-                if !attempts.pause(&failed.error, |_| retry).await {
-                    return Err(failed.error);
-                }
-            }
-        })
-        .await
-    }};
-}
-
 impl Pool {
     /// Begins a transaction on a connection checked out for it (manual control: no
     /// automatic retry).
@@ -508,9 +464,9 @@ impl Pool {
     pub async fn transaction<T>(
         &self,
         options: TxOptions,
-        mut body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
+        body: impl AsyncFnMut(&mut Transaction) -> Result<T>,
     ) -> Result<T> {
-        attempt_loop!(self, options, |tx| body(tx))
+        self.transaction_with(options, Plain(body)).await
     }
 
     /// [`transaction`](Self::transaction) for a body that returns a boxed `Send` future.
@@ -537,11 +493,59 @@ impl Pool {
     /// task.await.expect("no panic")?;
     /// # Ok(()) }
     /// ```
-    pub async fn transaction_boxed<T, B>(&self, options: TxOptions, mut body: B) -> Result<T>
+    pub async fn transaction_boxed<T, B>(&self, options: TxOptions, body: B) -> Result<T>
     where
         B: for<'t> FnMut(&'t mut Transaction) -> BoxFuture<'t, Result<T>>,
     {
-        attempt_loop!(self, options, |tx| body(tx))
+        self.transaction_with(options, Boxed(body)).await
+    }
+
+    /// The attempt loop of [`transaction`](Self::transaction) and
+    /// [`transaction_boxed`](Self::transaction_boxed): begin, run the body as one guarded
+    /// operation, commit or roll back, and decide whether to run it again.
+    async fn transaction_with<T>(
+        &self,
+        options: TxOptions,
+        mut body: impl Body<Transaction, T>,
+    ) -> Result<T> {
+        let policy = self.transaction_policy(options);
+        observe::operation("transaction", &self.shared.target, |_| None, async {
+            let mut attempts = policy.start("transaction");
+            loop {
+                let marker = Arc::new(BodyMarker::default());
+                let failed = match self.attempt(options, &marker, &mut body).await {
+                    Ok(value) => return Ok(value),
+                    Err(failed) => failed,
+                };
+                // A body that used the pool directly is never run again: what it ran there
+                // is outside this transaction and may have committed.
+                let retry = failed.retry && !marker.used_pool.load(Ordering::Relaxed);
+                if !attempts.pause(&failed.error, |_| retry).await {
+                    return Err(failed.error);
+                }
+            }
+        })
+        .await
+    }
+
+    /// One attempt of a transaction body: begin, the body as one guarded operation (dropped
+    /// midway, the connection is discarded and its statement stopped; a panic leaves it busy
+    /// too), then commit or roll back.
+    async fn attempt<T>(
+        &self,
+        options: TxOptions,
+        marker: &Arc<BodyMarker>,
+        body: &mut impl Body<Transaction, T>,
+    ) -> std::result::Result<T, Failed> {
+        let mut tx = self.begin(options).await.map_err(Failed::begin)?;
+        let busy = tx.pooled().conn().enter();
+        let outcome = AssertUnwindSafe(BODY.scope(Arc::clone(marker), body.call(&mut tx)))
+            .catch_unwind()
+            .await;
+        if let Ok(result) = &outcome {
+            tx.pooled().conn().leave(busy, result.as_ref().err()).await;
+        }
+        finish(tx, outcome).await
     }
 
     fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
