@@ -16,7 +16,10 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1000);
     let root = pgtide_testkit::workspace_root().join(format!("target/codegen-bench/{n}"));
-    let _ = std::fs::remove_dir_all(&root);
+    // Everything but the crate's `target/` (its dependencies stay checked between runs).
+    for old in ["queries", ".sqlx", "crate/src"] {
+        let _ = std::fs::remove_dir_all(root.join(old));
+    }
     let queries = root.join("queries");
     pgtide_codegen::synthetic::write_queries(&queries, n)?;
     let crate_dir = root.join("crate");
