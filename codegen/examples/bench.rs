@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(1000);
     let root = pgtide_testkit::workspace_root().join(format!("target/codegen-bench/{n}"));
     // Everything but the crate's `target/` (its dependencies stay checked between runs).
-    for old in ["queries", ".sqlx", "crate/src"] {
+    for old in ["queries", ".sqlx", "crate/src", "sqlx-crate/src"] {
         let _ = std::fs::remove_dir_all(root.join(old));
     }
     let queries = root.join("queries");
@@ -60,6 +60,31 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "crate: {} (build it with SQLX_OFFLINE=true cargo build --offline)",
         crate_dir.display()
+    );
+
+    // The same queries through sqlx's own `query!`, offline from the same `.sqlx` entries.
+    let macros_dir = root.join("sqlx-crate");
+    std::fs::create_dir_all(macros_dir.join("src"))?;
+    std::fs::write(
+        macros_dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"pgtide-bench-sqlx-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsqlx = {{ version = \"=0.9.0\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"macros\", \"json\", \"uuid\", \"chrono\", \"rust_decimal\", \"ipnetwork\"] }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n"
+        ),
+    )?;
+    std::fs::copy(
+        pgtide_testkit::workspace_root().join("Cargo.lock"),
+        macros_dir.join("Cargo.lock"),
+    )?;
+    let (source, count) = pgtide_codegen::synthetic::sqlx_macro_crate(n);
+    std::fs::write(macros_dir.join("src/lib.rs"), source)?;
+    std::fs::write(
+        macros_dir.join(".env"),
+        format!("SQLX_OFFLINE_DIR={}\n", root.join(".sqlx").display()),
+    )?;
+    println!(
+        "sqlx query! crate: {} ({count} of the queries; check it with SQLX_OFFLINE=true SQLX_OFFLINE_DIR={} cargo check --offline)",
+        macros_dir.display(),
+        root.join(".sqlx").display()
     );
     Ok(())
 }

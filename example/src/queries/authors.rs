@@ -9,7 +9,7 @@ use pgtide::codegen_support::{
     Future, Statement, check_manifest, execute, execute_unit, fetch_all, fetch_one, fetch_optional,
     first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 
@@ -85,14 +85,8 @@ pub struct GetAuthorRow {
 
 impl GetAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-            bio: row.try_get(3)?,
-            born: row.try_get(4)?,
-            created_at: row.try_get(5)?,
-        })
+        let (author_id, name, email, bio, born, created_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, email, bio, born, created_at })
     }
 }
 
@@ -132,10 +126,8 @@ pub struct FindAuthorByEmailRow {
 
 impl FindAuthorByEmailRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-        })
+        let (author_id, name) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name })
     }
 }
 
@@ -171,11 +163,8 @@ pub struct ListAuthorsRow {
 
 impl ListAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-        })
+        let (author_id, name, email) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, email })
     }
 }
 

@@ -9,7 +9,7 @@ use pgtide::codegen_support::{
     Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, fetch_all, fetch_one,
     fetch_optional, fetch_stream,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
@@ -76,11 +76,8 @@ pub struct CreateBookRow {
 
 impl CreateBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            genre: row.try_get(1)?,
-            price: row.try_get(2)?,
-        })
+        let (book_id, genre, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, genre, price })
     }
 }
 
@@ -144,17 +141,29 @@ pub struct GetBookRow {
 
 impl GetBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
+        let (
+            book_id,
+            author_id,
+            title,
+            isbn,
+            genre,
+            tags,
+            price,
+            pages,
+            metadata,
+            published_at,
+        ) = sqlx::FromRow::from_row(&row)?;
         Ok(Self {
-            book_id: row.try_get(0)?,
-            author_id: row.try_get(1)?,
-            title: row.try_get(2)?,
-            isbn: row.try_get(3)?,
-            genre: row.try_get(4)?,
-            tags: row.try_get(5)?,
-            price: row.try_get(6)?,
-            pages: row.try_get(7)?,
-            metadata: row.try_get(8)?,
-            published_at: row.try_get(9)?,
+            book_id,
+            author_id,
+            title,
+            isbn,
+            genre,
+            tags,
+            price,
+            pages,
+            metadata,
+            published_at,
         })
     }
 }
@@ -195,12 +204,8 @@ pub struct ListBooksByGenreRow {
 
 impl ListBooksByGenreRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            genre: row.try_get(2)?,
-            tags: row.try_get(3)?,
-        })
+        let (book_id, title, genre, tags) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, title, genre, tags })
     }
 }
 
@@ -241,11 +246,8 @@ pub struct ListBooksWithAuthorsRow {
 
 impl ListBooksWithAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            title: row.try_get(0)?,
-            author_name: row.try_get(1)?,
-            price: row.try_get(2)?,
-        })
+        let (title, author_name, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { title, author_name, price })
     }
 }
 
@@ -286,11 +288,8 @@ pub struct StreamBooksRow {
 
 impl StreamBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            metadata: row.try_get(2)?,
-        })
+        let (book_id, title, metadata) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, title, metadata })
     }
 }
 
@@ -397,11 +396,8 @@ pub struct BookStatsRow {
 
 impl BookStatsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            books: row.try_get(0)?,
-            total_price: row.try_get(1)?,
-            latest: row.try_get(2)?,
-        })
+        let (books, total_price, latest) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { books, total_price, latest })
     }
 }
 

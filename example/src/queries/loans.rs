@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{Future, Statement, check_manifest, execute, fetch_all, fetch_one};
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::PgInterval;
 use pgtide::sqlx::types::Uuid;
@@ -46,10 +46,8 @@ pub struct LendBookRow {
 
 impl LendBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            loan_id: row.try_get(0)?,
-            loaned_at: row.try_get(1)?,
-        })
+        let (loan_id, loaned_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { loan_id, loaned_at })
     }
 }
 
@@ -119,15 +117,16 @@ pub struct OpenLoansRow {
 
 impl OpenLoansRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            loan_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            borrower: row.try_get(2)?,
-            client_addr: row.try_get(3)?,
-            loaned_at: row.try_get(4)?,
-            rating: row.try_get(5)?,
-            lent_for: row.try_get(6)?,
-        })
+        let (
+            loan_id,
+            title,
+            borrower,
+            client_addr,
+            loaned_at,
+            rating,
+            lent_for,
+        ) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { loan_id, title, borrower, client_addr, loaned_at, rating, lent_for })
     }
 }
 

@@ -5,11 +5,11 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
+use pgtide::sqlx;
 use pgtide::codegen_support::{
     Statement, Target, batch_execute, batch_fetch_all, batch_fetch_one, check_manifest,
     first_column,
 };
-use pgtide::sqlx::{self, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 
 // The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
@@ -128,10 +128,8 @@ pub struct CountersAboveRow {
 
 impl CountersAboveRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            name: row.try_get(0)?,
-            value: row.try_get(1)?,
-        })
+        let (name, value) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { name, value })
     }
 }
 

@@ -9,7 +9,7 @@ use pgtide::codegen_support::{
     Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, execute_unit,
     fetch_all, fetch_one, fetch_optional, fetch_stream, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 
 // The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
@@ -74,11 +74,8 @@ pub struct FindAuthorRow {
 
 impl FindAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            bio: row.try_get(2)?,
-        })
+        let (author_id, name, bio) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, bio })
     }
 }
 
@@ -167,10 +164,8 @@ pub struct StreamCountersRow {
 
 impl StreamCountersRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            name: row.try_get(0)?,
-            value: row.try_get(1)?,
-        })
+        let (name, value) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { name, value })
     }
 }
 

@@ -9,7 +9,7 @@ use pgtide::codegen_support::{
     Future, Statement, check_manifest, execute_unit, fetch_all, fetch_one, fetch_optional,
     first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 
@@ -128,10 +128,8 @@ pub struct ManyParamsRow {
 
 impl ManyParamsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            created_at: row.try_get(1)?,
-        })
+        let (author_id, created_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, created_at })
     }
 }
 

@@ -9,7 +9,7 @@ use pgtide::codegen_support::{
     ArrayOf, ElementType, Future, Statement, Target, check_manifest, copy_rows_typed, execute,
     fetch_all, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::{PgCiText, PgHstore};
 use pgtide::sqlx::types::BitVec;
@@ -134,19 +134,20 @@ pub struct ListJobsRow {
 
 impl ListJobsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            job_id: row.try_get(0)?,
-            flags: row.try_get(1)?,
-            mask: row.try_get(2)?,
-            names: row.try_get(3)?,
-            codes: row.try_get(4)?,
-            genres: row.try_get(5)?,
-            isbns: row.try_get(6)?,
-            labels: row.try_get(7)?,
-            bits: row.try_get(8)?,
-            email: row.try_get(9)?,
-            attrs: row.try_get(10)?,
-        })
+        let (
+            job_id,
+            flags,
+            mask,
+            names,
+            codes,
+            genres,
+            isbns,
+            labels,
+            bits,
+            email,
+            attrs,
+        ) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { job_id, flags, mask, names, codes, genres, isbns, labels, bits, email, attrs })
     }
 }
 

@@ -8,7 +8,7 @@
 use pgtide::codegen_support::{
     Future, Statement, check_manifest, execute, fetch_all, fetch_one, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
 
@@ -108,12 +108,8 @@ pub struct AuthorsWithBooksRow {
 
 impl AuthorsWithBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            author_id_2: row.try_get(2)?,
-            title: row.try_get(3)?,
-        })
+        let (author_id, name, author_id_2, title) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, author_id_2, title })
     }
 }
 

@@ -355,12 +355,8 @@ pub struct OverridesRow {
 
 impl OverridesRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            title: row.try_get(0)?,
-            n: row.try_get(1)?,
-            pages: row.try_get(2)?,
-            price: row.try_get(3)?,
-        })
+        let (title, n, pages, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { title, n, pages, price })
     }
 }
 
