@@ -42,48 +42,20 @@ async fn main() -> anyhow::Result<()> {
     assert!(codegen.check()?.is_empty());
     println!("gen --check: {n} queries in {:.1?}", started.elapsed());
 
-    std::fs::write(
-        crate_dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"pgtide-bench-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\npgtide = {{ path = {:?} }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n",
-            pgtide_testkit::workspace_root().display().to_string()
-        ),
-    )?;
-    std::fs::copy(
-        pgtide_testkit::workspace_root().join("Cargo.lock"),
-        crate_dir.join("Cargo.lock"),
-    )?;
-    std::fs::write(
-        crate_dir.join("src/lib.rs"),
-        "//! Generated queries, for timing the build.\n#![deny(warnings)]\npub mod queries;\n",
+    let workspace = pgtide_testkit::workspace_root();
+    let count = pgtide_codegen::synthetic::write_check_crates(
+        &root,
+        n,
+        &workspace,
+        &workspace.join("Cargo.lock"),
     )?;
     println!(
-        "crate: {} (build it with SQLX_OFFLINE=true cargo build --offline)",
+        "crate: {} (check it with SQLX_OFFLINE=true cargo check --offline)",
         crate_dir.display()
     );
-
-    // The same queries through sqlx's own `query!`, offline from the same `.sqlx` entries.
-    let macros_dir = root.join("sqlx-crate");
-    std::fs::create_dir_all(macros_dir.join("src"))?;
-    std::fs::write(
-        macros_dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"pgtide-bench-sqlx-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsqlx = {{ version = \"=0.9.0\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"macros\", \"json\", \"uuid\", \"chrono\", \"rust_decimal\", \"ipnetwork\"] }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n"
-        ),
-    )?;
-    std::fs::copy(
-        pgtide_testkit::workspace_root().join("Cargo.lock"),
-        macros_dir.join("Cargo.lock"),
-    )?;
-    let (source, count) = pgtide_codegen::synthetic::sqlx_macro_crate(n);
-    std::fs::write(macros_dir.join("src/lib.rs"), source)?;
-    std::fs::write(
-        macros_dir.join(".env"),
-        format!("SQLX_OFFLINE_DIR={}\n", root.join(".sqlx").display()),
-    )?;
     println!(
         "sqlx query! crate: {} ({count} of the queries; check it with SQLX_OFFLINE=true SQLX_OFFLINE_DIR={} cargo check --offline)",
-        macros_dir.display(),
+        root.join("sqlx-crate").display(),
         root.join(".sqlx").display()
     );
     Ok(())

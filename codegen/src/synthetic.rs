@@ -87,6 +87,46 @@ pub fn sqlx_macro_crate(n: usize) -> (String, usize) {
     (src, count)
 }
 
+/// Writes the two crates whose `cargo check` the codegen benchmarks compare, for `n` queries
+/// whose `.sqlx` entries are in `sqlx_dir`:
+/// `dir/crate` (package `pgtide-bench-<n>`, the generated modules go to `dir/crate/src/queries`)
+/// and `dir/sqlx-crate` (package `pgtide-bench-sqlx-<n>`, [`sqlx_macro_crate`]), both with
+/// `lock` as their lock file and `pgtide` (the workspace root) as the pgtide dependency.
+/// Returns how many queries the `query!` crate holds.
+pub fn write_check_crates(
+    dir: &Path,
+    n: usize,
+    pgtide: &Path,
+    lock: &Path,
+) -> std::io::Result<usize> {
+    let generated = dir.join("crate");
+    std::fs::create_dir_all(generated.join("src/queries"))?;
+    std::fs::write(
+        generated.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"pgtide-bench-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\npgtide = {{ path = {:?} }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n",
+            pgtide.display().to_string()
+        ),
+    )?;
+    std::fs::copy(lock, generated.join("Cargo.lock"))?;
+    std::fs::write(
+        generated.join("src/lib.rs"),
+        "//! Generated queries, for timing the build.\n#![deny(warnings)]\npub mod queries;\n",
+    )?;
+    let macros = dir.join("sqlx-crate");
+    std::fs::create_dir_all(macros.join("src"))?;
+    std::fs::write(
+        macros.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"pgtide-bench-sqlx-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsqlx = {{ version = \"=0.9.0\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"macros\", \"json\", \"uuid\", \"chrono\", \"rust_decimal\", \"ipnetwork\"] }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n"
+        ),
+    )?;
+    std::fs::copy(lock, macros.join("Cargo.lock"))?;
+    let (source, count) = sqlx_macro_crate(n);
+    std::fs::write(macros.join("src/lib.rs"), source)?;
+    Ok(count)
+}
+
 /// The number of the first query in the file `name` (`q002.sql` → 200).
 fn file_start(name: &str) -> usize {
     let n: usize = name[1..4].parse().expect("q###.sql");
