@@ -57,7 +57,7 @@ pub fn not_found(statement: &Statement) -> crate::Error {
 /// const MANIFEST: &str = "# header\nGetAuthor 5f3a0c9e1d2b4a67\n";
 /// const _: () = check_manifest(
 ///     MANIFEST,
-///     35,
+///     36,
 ///     &[(9, "GetAuthor 5f3a0c9e1d2b4a67", "query `GetAuthor`: changed; run `pgtide gen`")],
 ///     "queries added; run `pgtide gen`",
 /// );
@@ -69,7 +69,7 @@ pub fn not_found(statement: &Statement) -> crate::Error {
 /// const MANIFEST: &str = "# header\nGetAuthor 0000000000000000\n";
 /// const _: () = check_manifest(
 ///     MANIFEST,
-///     35,
+///     36,
 ///     &[(9, "GetAuthor 5f3a0c9e1d2b4a67", "query `GetAuthor`: changed; run `pgtide gen`")],
 ///     "queries added; run `pgtide gen`",
 /// );

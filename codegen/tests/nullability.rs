@@ -252,9 +252,16 @@ async fn run_generated_functions(
         .expect("a title column");
     assert!(title.decision.nullable);
     title.decision.nullable = false;
+    let forced = store::render(&sql, decisions.columns);
+    std::fs::write(tampered_sqlx.join(store::file_name(&sql)), &forced)?;
+    // Recorded as `prepare` would have recorded that decision (the module manifest), so
+    // `gen` takes it.
+    let file = &tampered.parse()?[0];
+    let entry = std::fs::read(tampered_sqlx.join(pgtide_codegen::sqlx_data::file_name(&sql)))?;
+    let hash = pgtide_codegen::manifest::query_hash(&entry, Some(forced.as_bytes()));
     std::fs::write(
-        tampered_sqlx.join(store::file_name(&sql)),
-        store::render(&sql, decisions.columns),
+        tampered_sqlx.join(pgtide_codegen::manifest::file_name(&file.module)),
+        pgtide_codegen::manifest::render([(file.queries[0].name.as_str(), hash)]).text,
     )?;
     tampered.generate()?;
 
