@@ -89,7 +89,7 @@ pub fn codegen(plan: &Plan, db: &TestDb, scratch: &Path) -> anyhow::Result<Table
 /// `cargo check` of the generated code for the 500 prepared queries in `dir` vs the same
 /// queries through sqlx's `query!` (offline, the same `.sqlx`): CPU seconds (user + sys) of
 /// each `cargo check` after `cargo clean -p` of the crate, dependencies checked first
-/// (untimed; their target directories stay in the scratch directory between runs), the two
+/// (untimed; their target directories stay in `target/bench` between runs), the two
 /// interleaved per round, and the ratio per query.
 fn check_rows(table: &mut Table, dir: &Path, rounds: usize) -> anyhow::Result<()> {
     let workspace = pgtide_testkit::workspace_root();
@@ -107,7 +107,8 @@ fn check_rows(table: &mut Table, dir: &Path, rounds: usize) -> anyhow::Result<()
         .current_dir(dir);
     child::run(&mut generate, dir)?;
     let sqlx_dir = dir.join(".sqlx");
-    let targets = dir.parent().unwrap_or(dir).join("codegen-check-targets");
+    // Outside the scratch directory (removed after each run): dependencies stay checked.
+    let targets = workspace.join("target/bench/codegen-check-targets");
     let check = |krate: &str, package: &str, clean: bool| -> anyhow::Result<f64> {
         let target = targets.join(krate);
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
