@@ -4,15 +4,8 @@
 //! Application code rarely touches this module directly; it is public (and stable within a
 //! pgtide minor version) because generated code calls it.
 //!
-//! ```
-//! use pgtide::codegen_support::metadata_hash;
-//!
-//! // Generated code checks at compile time that the `.sqlx` file it was generated from is
-//! // unchanged, with this hash evaluated in a `const`:
-//! const HASH: u64 = metadata_hash(b"{}");
-//! assert_eq!(HASH, metadata_hash(b"{}"));
-//! assert_ne!(HASH, metadata_hash(b"{ }"));
-//! ```
+//! Generated code checks at compile time that the `.sqlx` metadata it was generated from is
+//! still what `pgtide prepare` recorded ([`check_manifest`]).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -47,32 +40,66 @@ pub fn not_found(statement: &Statement) -> crate::Error {
     }
 }
 
-/// A 64-bit hash of `bytes`, usable in `const` context.
+/// The build-time staleness check of a generated module: `manifest` (the module manifest
+/// `pgtide prepare` wrote beside the `.sqlx` entries, read with `include_str!`) must hold each
+/// of `lines` (`(offset, line, message)`: the query's `<name> <hash>` line, ending in `\n`, at
+/// `offset`) and be `len` bytes long. Otherwise evaluating it panics, failing the build, with
+/// the first differing query's `message`, or `other` when only the length differs (a query
+/// added at the end).
 ///
-/// Generated code compares the hash of each query's `.sqlx` file (read with
-/// `include_bytes!`) with the hash it was generated from, so a `.sqlx` file that changed
-/// after `pgtide gen` fails the build. The hash is FNV-1a with a 128-bit state over
-/// little-endian 16-byte words (then the remaining bytes), folded to 64 bits: not
-/// cryptographic, it only has to notice an edit. Compile-time evaluation is interpreted and
-/// costs about the same per step whatever the step's width, so taking 16 bytes a step is what
-/// keeps it cheap (16× fewer steps than a byte-wise loop, half those of 8-byte words; see the
-/// README for the measured build cost).
-pub const fn metadata_hash(bytes: &[u8]) -> u64 {
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    let (words, rest) = bytes.as_chunks::<16>();
+/// So metadata `pgtide prepare` recorded after `pgtide gen` (a schema change, a query edited,
+/// added or removed) fails the build; see the README's "Checked offline" for what only
+/// `pgtide gen --check` sees. The work is a byte comparison of a few dozen bytes per query.
+///
+/// ```
+/// use pgtide::codegen_support::check_manifest;
+///
+/// const MANIFEST: &str = "# header\nGetAuthor 5f3a0c9e1d2b4a67\n";
+/// const _: () = check_manifest(
+///     MANIFEST,
+///     36,
+///     &[(9, "GetAuthor 5f3a0c9e1d2b4a67", "query `GetAuthor`: changed; run `pgtide gen`")],
+///     "queries added; run `pgtide gen`",
+/// );
+/// ```
+///
+/// ```compile_fail
+/// use pgtide::codegen_support::check_manifest;
+///
+/// const MANIFEST: &str = "# header\nGetAuthor 0000000000000000\n";
+/// const _: () = check_manifest(
+///     MANIFEST,
+///     36,
+///     &[(9, "GetAuthor 5f3a0c9e1d2b4a67", "query `GetAuthor`: changed; run `pgtide gen`")],
+///     "queries added; run `pgtide gen`",
+/// );
+/// ```
+pub const fn check_manifest(
+    manifest: &str,
+    len: usize,
+    lines: &[(usize, &str, &str)],
+    other: &str,
+) {
+    let manifest = manifest.as_bytes();
     let mut i = 0;
-    while i < words.len() {
-        hash = (hash ^ u128::from_le_bytes(words[i])).wrapping_mul(PRIME);
-        hash ^= hash >> 64;
+    while i < lines.len() {
+        let (offset, line, message) = lines[i];
+        let line = line.as_bytes();
+        if offset + line.len() >= manifest.len() || manifest[offset + line.len()] != b'\n' {
+            panic!("{}", message);
+        }
+        let mut j = 0;
+        while j < line.len() {
+            if manifest[offset + j] != line[j] {
+                panic!("{}", message);
+            }
+            j += 1;
+        }
         i += 1;
     }
-    let mut i = 0;
-    while i < rest.len() {
-        hash = (hash ^ rest[i] as u128).wrapping_mul(PRIME);
-        i += 1;
+    if manifest.len() != len {
+        panic!("{}", other);
     }
-    (hash ^ (hash >> 64)) as u64
 }
 
 /// A statement with its arguments bound, as generated functions build it.

@@ -52,7 +52,7 @@ async fn codegen_commands_need_no_flags_and_no_password_on_the_command_line() ->
         "{books}"
     );
     assert!(
-        books.contains("include_bytes!(") && books.contains("\"../../meta/query-"),
+        books.contains("include_str!(") && books.contains("\"../../meta/pgtide-module-books.txt\""),
         "paths relative to the file"
     );
 

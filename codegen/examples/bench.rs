@@ -16,7 +16,10 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1000);
     let root = pgtide_testkit::workspace_root().join(format!("target/codegen-bench/{n}"));
-    let _ = std::fs::remove_dir_all(&root);
+    // Everything but the crate's `target/` (its dependencies stay checked between runs).
+    for old in ["queries", ".sqlx", "crate/src", "sqlx-crate/src"] {
+        let _ = std::fs::remove_dir_all(root.join(old));
+    }
     let queries = root.join("queries");
     pgtide_codegen::synthetic::write_queries(&queries, n)?;
     let crate_dir = root.join("crate");
@@ -39,24 +42,21 @@ async fn main() -> anyhow::Result<()> {
     assert!(codegen.check()?.is_empty());
     println!("gen --check: {n} queries in {:.1?}", started.elapsed());
 
-    std::fs::write(
-        crate_dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"pgtide-bench-{n}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\npgtide = {{ path = {:?} }}\n\n[profile.dev]\ndebug = false\n\n[workspace]\n",
-            pgtide_testkit::workspace_root().display().to_string()
-        ),
-    )?;
-    std::fs::copy(
-        pgtide_testkit::workspace_root().join("Cargo.lock"),
-        crate_dir.join("Cargo.lock"),
-    )?;
-    std::fs::write(
-        crate_dir.join("src/lib.rs"),
-        "//! Generated queries, for timing the build.\n#![deny(warnings)]\npub mod queries;\n",
+    let workspace = pgtide_testkit::workspace_root();
+    let count = pgtide_codegen::synthetic::write_check_crates(
+        &root,
+        n,
+        &workspace,
+        &workspace.join("Cargo.lock"),
     )?;
     println!(
-        "crate: {} (build it with SQLX_OFFLINE=true cargo build --offline)",
+        "crate: {} (check it with SQLX_OFFLINE=true cargo check --offline)",
         crate_dir.display()
+    );
+    println!(
+        "sqlx query! crate: {} ({count} of the queries; check it with SQLX_OFFLINE=true SQLX_OFFLINE_DIR={} cargo check --offline)",
+        root.join("sqlx-crate").display(),
+        root.join(".sqlx").display()
     );
     Ok(())
 }

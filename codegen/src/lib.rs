@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod generate;
+pub mod manifest;
 pub mod names;
 pub mod nullability;
 pub mod overrides;
@@ -222,7 +223,12 @@ impl Codegen {
         for conn in conns {
             let _ = sqlx::Connection::close(conn).await;
         }
-        let mut files: Vec<(String, String)> = prepared?
+        let prepared = prepared?;
+        let manifests: Vec<(String, String)> = files
+            .iter()
+            .map(|file| prepare::manifest(file, &prepared, true))
+            .collect();
+        let mut files: Vec<(String, String)> = prepared
             .into_iter()
             .flat_map(|p| {
                 [
@@ -230,6 +236,7 @@ impl Codegen {
                     (p.nullability_file, p.nullability),
                 ]
             })
+            .chain(manifests)
             .collect();
         for (name, contents) in statements? {
             // A statement may be another query's SQL: the same file, written once.
@@ -337,11 +344,77 @@ impl Codegen {
             }
         }
         let rel = relative_path(&self.out, &self.sqlx_dir);
-        Ok(generate::generate(
+        let generated = generate::generate(
             &files,
             &metadata,
             self.gen_options(&rel),
-        )?)
+        )?;
+        for file in &files {
+            self.check_manifest(file, &metadata)?;
+        }
+        Ok(generated)
+    }
+
+    /// Refuses metadata that disagrees with the manifest `prepare` wrote beside it (an entry
+    /// or decisions file changed by hand or by another tool): the generated module would
+    /// otherwise record hashes the build then finds nowhere. Names the first such query.
+    fn check_manifest(
+        &self,
+        file: &parse::QueryFile,
+        metadata: &BTreeMap<String, generate::Metadata>,
+    ) -> Result<(), Error> {
+        let expected = manifest::render(file.queries.iter().map(|q| {
+            let meta = &metadata[&q.sql];
+            let decisions = meta.decisions.as_ref().map(|d| &d.bytes[..]);
+            (
+                q.name.as_str(),
+                manifest::query_hash(&meta.bytes, decisions),
+            )
+        }));
+        let path = self.sqlx_dir.join(manifest::file_name(&file.module));
+        let on_disk = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(generate::GenError {
+                    location: format!("{}:1", file.path),
+                    name: file.module.clone(),
+                    message: format!(
+                        "no module manifest {} (`pgtide prepare` writes it beside the .sqlx \
+                         entries); run {}",
+                        path.display(),
+                        self.regenerate_hint
+                    ),
+                }
+                .into());
+            }
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        let Some(i) = manifest::mismatch(&expected, &on_disk) else {
+            return Ok(());
+        };
+        let (location, name, what) = match file.queries.get(i) {
+            Some(q) => (
+                q.location(file),
+                q.name.clone(),
+                "its .sqlx entry or nullability decisions differ from what `pgtide prepare` \
+                 recorded",
+            ),
+            None => (
+                format!("{}:1", file.path),
+                file.module.clone(),
+                "the manifest lists other queries than the file has",
+            ),
+        };
+        Err(generate::GenError {
+            location,
+            name,
+            message: format!(
+                "{what} in {} (edited by hand or by another tool?); run {}",
+                path.display(),
+                self.regenerate_hint
+            ),
+        }
+        .into())
     }
 
     fn gen_options<'a>(&'a self, sqlx_dir_from_out: &'a str) -> generate::GenOptions<'a> {
@@ -426,7 +499,8 @@ fn metadata_entry(
 }
 
 fn is_query_data(name: &str, _contents: &[u8]) -> bool {
-    (name.starts_with("query-") || name.starts_with("nullability-")) && name.ends_with(".json")
+    ((name.starts_with("query-") || name.starts_with("nullability-")) && name.ends_with(".json"))
+        || manifest::is_manifest(name)
 }
 
 /// Replaces sqlx's plan-based `nullable` array of a `.sqlx` entry with pgtide's decisions.

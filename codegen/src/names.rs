@@ -60,7 +60,6 @@ const TAKEN_BY_GENERATED_CODE: &[&str] = &[
     "fetch_optional",
     "fetch_stream",
     "first_column",
-    "metadata_hash",
 ];
 
 /// Appends `_` to Rust keywords (`type` → `type_`) and to names generated code uses itself

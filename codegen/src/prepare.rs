@@ -168,6 +168,29 @@ pub async fn prepare_sessions(
     Ok(out)
 }
 
+/// The module manifest of `file` ([`crate::manifest`]) as `(file name, contents)`, from the
+/// files [`prepare`] rendered for it (sorted by file name, as it returns them); `decisions`: whether its hashes cover the decisions
+/// files (they do wherever those are written beside the entries, as `Codegen` does).
+///
+/// # Panics
+///
+/// When `prepared` lacks a query of `file` (it holds every query [`prepare`] was given).
+pub fn manifest(file: &QueryFile, prepared: &[PreparedQuery], decisions: bool) -> (String, String) {
+    let manifest = crate::manifest::render(file.queries.iter().map(|query| {
+        let name = sqlx_data::file_name(&query.sql);
+        let i = prepared
+            .binary_search_by(|p| p.file_name.cmp(&name))
+            .expect("prepare rendered every query");
+        let p = &prepared[i];
+        let ours = decisions.then_some(p.nullability.as_bytes());
+        (
+            query.name.as_str(),
+            crate::manifest::query_hash(p.contents.as_bytes(), ours),
+        )
+    }));
+    (crate::manifest::file_name(&file.module), manifest.text)
+}
+
 /// Describes one query of `file` and renders its `.sqlx` and decisions files.
 pub async fn prepare_query(
     conn: &mut PgConnection,

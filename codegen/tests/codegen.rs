@@ -1,7 +1,8 @@
 //! The whole loop against the real server: `prepare` (describe, write `.sqlx`), `gen`
 //! (offline), build the output in a scratch crate with `SQLX_OFFLINE=true` and no
-//! `DATABASE_URL`, run every generated function, then prove that a changed or missing
-//! `.sqlx` entry breaks the offline build with the query's name.
+//! `DATABASE_URL`, run every generated function, then prove that metadata prepared after
+//! `gen` breaks the offline build with the query's name, and that metadata changed by
+//! anything else fails `gen --check`.
 
 mod support;
 
@@ -24,8 +25,8 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     // prepare: one sqlx-format file per query, byte-identical to the checked-in `.sqlx/`
     // (described against a fresh database of the same schema).
     let changes = codegen.prepare(&db.url()).await?;
-    // 17 queries: a `.sqlx` entry and a nullability decisions file each.
-    assert_eq!(changes.len(), 34, "{changes:?}");
+    // 17 queries: a `.sqlx` entry and a nullability decisions file each; 3 module manifests.
+    assert_eq!(changes.len(), 37, "{changes:?}");
     for change in &changes {
         let name = change.path().file_name().unwrap();
         let ours = std::fs::read_to_string(change.path())?;
@@ -98,63 +99,101 @@ async fn prepare_gen_build_run_and_catch_stale_metadata() -> anyhow::Result<()> 
     );
     assert!(String::from_utf8_lossy(&run.stdout).contains("every generated function ran"));
 
-    // pgtide's nullability decisions are checked the same way: a changed decisions file
-    // (a schema change that only pgtide's analysis sees) fails the offline build.
-    let decisions = dir
-        .join(".sqlx")
-        .join(pgtide_codegen::nullability::store::file_name(
-            &codegen.parse()?[0].queries[1].sql,
-        ));
-    let original = std::fs::read_to_string(&decisions)?;
-    let changed = original.replacen("\"nullable\": true", "\"nullable\": false", 1);
-    assert_ne!(changed, original);
-    std::fs::write(&decisions, &changed)?;
+    // A `.sqlx` entry or decisions file changed by anything but `prepare` (a hand edit,
+    // another tool) disagrees with the manifest `prepare` wrote: `gen` and `gen --check`
+    // refuse it, naming the query and `pgtide prepare` (the build does not read entries).
+    let get_author_sql = codegen.parse()?[0].queries[1].sql.clone();
+    for (file, from, to) in [
+        (
+            pgtide_codegen::nullability::store::file_name(&get_author_sql),
+            "\"nullable\": true",
+            "\"nullable\": false",
+        ),
+        (
+            pgtide_codegen::sqlx_data::file_name(&get_author_sql),
+            "true",
+            "false",
+        ),
+    ] {
+        let path = dir.join(".sqlx").join(&file);
+        let original = std::fs::read_to_string(&path)?;
+        let changed = original.replacen(from, to, 1);
+        assert_ne!(changed, original);
+        std::fs::write(&path, &changed)?;
+        let err = codegen.check().unwrap_err().to_string();
+        assert!(
+            err.contains("authors.sql:9: query `GetAuthor`: its .sqlx entry or nullability decisions differ from what `pgtide prepare` recorded")
+                && err.contains("pgtide prepare --queries"),
+            "{file}: {err}"
+        );
+        std::fs::write(&path, &original)?;
+    }
+    assert!(codegen.check()?.is_empty());
+
+    // A query added and prepared, gen not rerun: the manifest has a line the module does not
+    // know, and the offline build fails naming the file.
+    let authors = dir.join("queries/authors.sql");
+    let original_authors = std::fs::read_to_string(&authors)?;
+    std::fs::write(
+        &authors,
+        format!("{original_authors}\n-- name: CountAuthors :one\nSELECT count(*) FROM authors;\n"),
+    )?;
+    codegen.prepare(&db.url()).await?;
     let output = build(&dir);
     assert!(
         !output.status.success(),
-        "changed decisions must fail the build"
+        "an added query must fail the build"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("authors.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`"),
+        "{err}"
+    );
+    std::fs::write(&authors, &original_authors)?;
+    codegen.prepare(&db.url()).await?;
+
+    // Schema change + prepare, but no gen: GetAuthor's metadata changes (`created_at` is only
+    // in its result) and the offline build fails naming the query.
+    sqlx::raw_sql("ALTER TABLE authors ALTER COLUMN created_at TYPE timestamp")
+        .execute(&mut db.connect().await?)
+        .await?;
+    let changes = codegen.prepare(&db.url()).await?;
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.path().ends_with("pgtide-module-authors.txt")),
+        "{changes:?}"
+    );
+    let output = build(&dir);
+    assert!(
+        !output.status.success(),
+        "metadata prepared after gen must fail the build"
     );
     let err = stderr(&output);
     assert!(
         err.contains("query `GetAuthor` (")
-            && err.contains("its nullability decisions changed since `pgtide gen`"),
-        "{err}"
-    );
-    std::fs::write(&decisions, &original)?;
-
-    // Schema change + prepare, but no gen: the `.sqlx` entry of GetAuthor changes and the
-    // offline build fails naming the query.
-    let get_author = dir.join(".sqlx").join(pgtide_codegen::sqlx_data::file_name(
-        &codegen.parse()?[0].queries[1].sql,
-    ));
-    let original = std::fs::read_to_string(&get_author)?;
-    let changed = original.replacen("true", "false", 1);
-    assert_ne!(changed, original);
-    std::fs::write(&get_author, &changed)?;
-    let output = build(&dir);
-    assert!(
-        !output.status.success(),
-        "a changed .sqlx entry must fail the build"
-    );
-    let err = stderr(&output);
-    assert!(
-        err.contains("query `GetAuthor` (") && err.contains("entry changed since `pgtide gen`"),
+            && err.contains("its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
         "{err}"
     );
 
-    // The entry disappears (the query was edited and prepared, gen not rerun).
-    std::fs::remove_file(&get_author)?;
+    // The manifest disappears (its `.sql` file was removed and prepared, gen not rerun).
+    let manifest = dir.join(".sqlx/pgtide-module-authors.txt");
+    std::fs::remove_file(&manifest)?;
     let output = build(&dir);
     assert!(
         !output.status.success(),
-        "a missing .sqlx entry must fail the build"
+        "a missing manifest must fail the build"
     );
     let err = stderr(&output);
     let snippet = err.split("help:").next().unwrap_or_default();
     assert!(
-        snippet.contains("couldn't read") && snippet.contains(".sqlx entry of query `GetAuthor`"),
+        snippet.contains("couldn't read") && snippet.contains("manifest of queries/authors.sql"),
         "{err}"
     );
+    let get_author = dir
+        .join(".sqlx")
+        .join(pgtide_codegen::sqlx_data::file_name(&get_author_sql));
+    std::fs::remove_file(&get_author)?;
 
     // And gen itself refuses, naming the query and the command to run.
     let err = codegen.check().unwrap_err().to_string();

@@ -94,15 +94,19 @@ async fn gen_stage() {
                 .await
                 .unwrap();
             let embeds = file.queries.iter().any(|q| !q.embeds.is_empty());
+            let manifest = prepare::manifest(&file, &prepared, embeds);
             let files: Vec<_> = prepared
                 .into_iter()
                 .flat_map(|p| {
                     let decisions = embeds.then_some((p.nullability_file, p.nullability));
                     std::iter::once((p.file_name, p.contents)).chain(decisions)
                 })
+                .chain([manifest])
                 .collect();
             let ours = |n: &str, _: &[u8]| {
-                n.starts_with("query-") || (embeds && n.starts_with("nullability-"))
+                n.starts_with("query-")
+                    || (embeds && n.starts_with("nullability-"))
+                    || pgtide_codegen::manifest::is_manifest(n)
             };
             persist::sync_dir(&sqlx_dir, &files, ours, false).unwrap();
         }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use super::hash::metadata_hash;
 use super::{GenError, GenOptions, Metadata};
 use crate::parse::{Cardinality, Query, QueryFile};
 use crate::typemap::{ColumnName, CopyEncoding, EnumType, PgType, enum_rust_name};
@@ -73,12 +72,9 @@ pub(super) struct Analyzed<'q> {
     /// The query's `sqlc.embed`s: their columns are fields of nested structs, not of the
     /// row (`columns` still lists every result column, in order).
     pub(super) embeds: Vec<Embedded>,
-    /// The `.sqlx` entry's path as `include_bytes!` in the module sees it.
-    pub(super) include: String,
-    /// [`metadata_hash`] of that entry.
-    pub(super) hash: u64,
-    /// The decisions file's path as `include_bytes!` sees it, and its [`metadata_hash`].
-    pub(super) decisions: Option<(String, u64)>,
+    /// The hash of its `.sqlx` entry and decisions file, as its module manifest line has it
+    /// ([`crate::manifest::query_hash`]).
+    pub(super) manifest_hash: String,
     /// What `gen` changed on its own (a duplicate column's field name), for the user to see.
     pub(super) warnings: Vec<String>,
 }
@@ -308,16 +304,10 @@ pub(super) fn analyze<'q>(
         args,
         columns,
         embeds,
-        include: format!(
-            "{}/{}",
-            options.sqlx_dir_from_out,
-            crate::sqlx_data::file_name(&query.sql)
+        manifest_hash: crate::manifest::query_hash(
+            &meta.bytes,
+            meta.decisions.as_ref().map(|d| &d.bytes[..]),
         ),
-        hash: metadata_hash(&meta.bytes),
-        decisions: meta.decisions.as_ref().map(|d| {
-            let include = format!("{}/{}", options.sqlx_dir_from_out, d.file_name);
-            (include, metadata_hash(&d.bytes))
-        }),
         warnings,
     })
 }

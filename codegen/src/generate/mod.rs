@@ -15,7 +15,6 @@ mod analyze;
 mod cast;
 mod embed;
 mod enums;
-mod hash;
 mod imports;
 mod index;
 mod module;
@@ -26,8 +25,6 @@ use std::collections::BTreeMap;
 use crate::parse::QueryFile;
 use crate::sqlx_data::QueryData;
 use crate::typemap::EnumType;
-
-pub use hash::metadata_hash;
 
 use analyze::analyze;
 pub(crate) use analyze::statement_sql;
@@ -46,10 +43,10 @@ pub const MAX_ARGS: usize = 4;
 pub struct Metadata {
     /// The parsed file.
     pub data: QueryData,
-    /// Its exact bytes (hashed into the build-time staleness check).
+    /// Its exact bytes (hashed into the module manifest, [`crate::manifest`]).
     pub bytes: Vec<u8>,
-    /// pgtide's nullability decisions for the query, checked at build time like the entry
-    /// (`None`: the entry's own nullability, no second check).
+    /// pgtide's nullability decisions for the query, hashed with the entry
+    /// (`None`: the entry's own nullability).
     pub decisions: Option<Decisions>,
 }
 
@@ -58,7 +55,7 @@ pub struct Metadata {
 pub struct Decisions {
     /// Its name in the `.sqlx` directory.
     pub file_name: String,
-    /// Its exact bytes (hashed into the build-time staleness check).
+    /// Its exact bytes (hashed into the module manifest with the entry).
     pub bytes: Vec<u8>,
     /// Per result column, the rule that decided its nullability (named in the row's docs).
     pub rules: Vec<String>,
@@ -70,7 +67,7 @@ pub struct Decisions {
 #[derive(Debug, Clone, Copy)]
 pub struct GenOptions<'a> {
     /// The `.sqlx` directory relative to the output directory, with `/` separators, as
-    /// `include_bytes!` in a generated module sees it (e.g. `../../.sqlx`).
+    /// `include_str!` in a generated module sees it (e.g. `../../.sqlx`).
     pub sqlx_dir_from_out: &'a str,
     /// The command to suggest when metadata is stale or missing.
     pub regenerate_hint: &'a str,
@@ -176,7 +173,7 @@ pub fn generate_with_warnings(
         }
         out.push(GeneratedFile {
             name: format!("{}.rs", file.module),
-            contents: render_module(file, &analyzed),
+            contents: render_module(file, &analyzed, options.sqlx_dir_from_out),
         });
     }
     if !enums.is_empty() {

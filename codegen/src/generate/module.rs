@@ -15,7 +15,11 @@ use crate::typemap::{CopyEncoding, ElementType};
 const SUPPORT: &str = "pgtide::codegen_support";
 
 /// The module generated from `file`.
-pub(super) fn render_module(file: &QueryFile, queries: &[Analyzed<'_>]) -> String {
+pub(super) fn render_module(
+    file: &QueryFile,
+    queries: &[Analyzed<'_>],
+    sqlx_dir_from_out: &str,
+) -> String {
     let mut items = Vec::new();
     for a in queries {
         items.extend([
@@ -28,6 +32,8 @@ pub(super) fn render_module(file: &QueryFile, queries: &[Analyzed<'_>]) -> Strin
     }
     let mut imports = Imports::new(items.iter().map(String::as_str));
     let mut body = String::with_capacity(2048 * queries.len().max(1));
+    body.push('\n');
+    render_manifest_check(&mut body, &mut imports, file, queries, sqlx_dir_from_out);
     for a in queries {
         body.push('\n');
         render_query(&mut body, &mut imports, a);
@@ -81,14 +87,62 @@ fn params_borrow(a: &Analyzed<'_>) -> bool {
     a.args.iter().any(|arg| arg.borrowed)
 }
 
-/// The `Statement` constant and the build-time staleness check of its `.sqlx` entry: a
-/// missing entry fails `include_bytes!` (the comment inside the call shows in the compiler's
-/// snippet), a changed one fails the assertion.
+/// The build-time staleness check of the whole module: the manifest `pgtide prepare` wrote
+/// ([`crate::manifest`]) must hold, at its place, each query's line as this module was
+/// generated from it. A missing manifest fails `include_str!` (the comment inside the call
+/// shows in the compiler's snippet); a changed line fails with that query's message. Every
+/// piece of input text is escaped (`comment`, `str_lit`).
+fn render_manifest_check(
+    s: &mut String,
+    imports: &mut Imports,
+    file: &QueryFile,
+    queries: &[Analyzed<'_>],
+    sqlx_dir_from_out: &str,
+) {
+    let check = imports.name(&format!("{SUPPORT}::check_manifest"));
+    let manifest = crate::manifest::render(
+        queries
+            .iter()
+            .map(|a| (a.query.name.as_str(), a.manifest_hash.clone())),
+    );
+    let path = format!(
+        "{sqlx_dir_from_out}/{}",
+        crate::manifest::file_name(&file.module)
+    );
+    let _ = writeln!(
+        s,
+        "// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the\n// build fails when it has recorded anything else since (README \"Checked offline\").\nconst _: () = {check}(\n    include_str!(\n        // manifest of {}; missing? run `pgtide prepare` and `pgtide gen`\n        {}\n    ),\n    {},\n    &[",
+        comment(&file.path),
+        str_lit(&path),
+        manifest.text.len(),
+    );
+    for (a, line) in queries.iter().zip(&manifest.lines) {
+        let _ = writeln!(
+            s,
+            "        ({}, {}, {}),",
+            line.offset,
+            str_lit(&line.text),
+            str_lit(&format!(
+                "query `{}` ({}): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`",
+                a.query.name, a.location
+            )),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "    ],\n    {},\n);",
+        str_lit(&format!(
+            "{}: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+            file.path
+        )),
+    );
+}
+
+/// The `Statement` constant of a query.
 fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     let q = a.query;
     let konst = const_name(a);
     let statement = imports.name(&format!("{SUPPORT}::Statement"));
-    let hash_fn = imports.name(&format!("{SUPPORT}::metadata_hash"));
     let sql = match &q.copy {
         Some(target) => target.copy_sql(),
         None => a.sql.clone(),
@@ -101,41 +155,14 @@ fn render_statement(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         str_lit(&q.name)
     );
     if one_line.len() <= WIDTH {
-        let _ = writeln!(s, "{one_line}");
+        let _ = writeln!(s, "{one_line}\n");
     } else {
         let _ = writeln!(
             s,
-            "pub const {konst}: {statement} = {statement} {{\n    name: {},\n    sql: {sql},\n}};",
+            "pub const {konst}: {statement} = {statement} {{\n    name: {},\n    sql: {sql},\n}};\n",
             str_lit(&q.name)
         );
     }
-    render_staleness(s, &hash_fn, a, ".sqlx entry", &a.include, a.hash);
-    if let Some((include, hash)) = &a.decisions {
-        render_staleness(s, &hash_fn, a, "nullability decisions", include, *hash);
-    }
-}
-
-/// One build-time staleness check: the file at `include` (the query's `what`) still hashes to
-/// `hash`. Every piece of input text is escaped (`comment`, `str_lit`).
-fn render_staleness(
-    s: &mut String,
-    hash_fn: &str,
-    a: &Analyzed<'_>,
-    what: &str,
-    include: &str,
-    hash: u64,
-) {
-    let name = comment(&a.query.name);
-    let loc = comment(&a.location);
-    let _ = writeln!(
-        s,
-        "const _: () = assert!(\n    {hash_fn}(include_bytes!(\n        // {what} of query `{name}` ({loc}); missing? run `pgtide prepare` and `pgtide gen`\n        {include}\n    )) == {hash:#018x},\n    {message},\n);\n",
-        include = str_lit(include),
-        message = str_lit(&format!(
-            "query `{}` ({}): its {what} changed since `pgtide gen`; run `pgtide gen`",
-            a.query.name, a.location
-        )),
-    );
 }
 
 /// The params struct: a `:copyfrom` row, or the arguments of a query with many.
@@ -199,13 +226,43 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             imports.ty(&c.ty)
         );
     }
-    imports.use_trait("pgtide::sqlx::Row");
     let pg_row = imports.name("pgtide::sqlx::postgres::PgRow");
     let sqlx = imports.name("pgtide::sqlx");
     let _ = writeln!(
         s,
-        "}}\n\nimpl {row_ty} {{\n    fn from_row(row: {pg_row}) -> Result<Self, {sqlx}::Error> {{\n        Ok(Self {{"
+        "}}\n\nimpl {row_ty} {{\n    fn from_row(row: {pg_row}) -> Result<Self, {sqlx}::Error> {{"
     );
+    if a.embeds.is_empty() && a.columns.len() <= MAX_TUPLE {
+        // One call decodes the row as a tuple (sqlx's `FromRow`, by index): the compiler
+        // checks one trait bound per row type instead of a `try_get` call and a `?` per
+        // column (README "Performance", the build figure).
+        let fields: Vec<&str> = a.columns.iter().map(|c| c.field.as_str()).collect();
+        let fields = fields.join(", ");
+        let binding = format!("        let ({fields}) = {sqlx}::FromRow::from_row(&row)?;");
+        if binding.len() <= WIDTH {
+            let _ = writeln!(s, "{binding}");
+        } else {
+            let _ = writeln!(s, "        let (");
+            for c in &a.columns {
+                let _ = writeln!(s, "            {},", c.field);
+            }
+            let _ = writeln!(s, "        ) = {sqlx}::FromRow::from_row(&row)?;");
+        }
+        let built = format!("        Ok(Self {{ {fields} }})");
+        if built.len() <= WIDTH {
+            let _ = writeln!(s, "{built}");
+        } else {
+            s.push_str("        Ok(Self {\n");
+            for c in &a.columns {
+                let _ = writeln!(s, "            {},", c.field);
+            }
+            s.push_str("        })\n");
+        }
+        s.push_str("    }\n}\n\n");
+        return;
+    }
+    imports.use_trait("pgtide::sqlx::Row");
+    s.push_str("        Ok(Self {\n");
     for (i, c) in a.columns.iter().enumerate() {
         if let Some(e) = a.embeds.iter().find(|e| e.start == i) {
             super::embed::render_embed(s, imports, e);
@@ -220,6 +277,9 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     }
     s.push_str("        })\n    }\n}\n\n");
 }
+
+/// The most columns sqlx's `FromRow` decodes as a tuple; wider rows decode column by column.
+const MAX_TUPLE: usize = 16;
 
 /// The function's rustdoc: name, location, the user's comments, the SQL.
 fn render_doc(s: &mut String, a: &Analyzed<'_>) {

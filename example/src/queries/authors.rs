@@ -6,33 +6,37 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, execute, execute_unit, fetch_all, fetch_one, fetch_optional, first_column,
-    metadata_hash,
+    Future, Statement, check_manifest, execute, execute_unit, fetch_all, fetch_one, fetch_optional,
+    first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of queries/authors.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/pgtide-module-authors.txt"
+    ),
+    294,
+    &[
+        (97, "CreateAuthor 9659bace6737665f", "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (127, "GetAuthor e3c4f07aaa3e4a9d", "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (154, "FindAuthorByEmail c232a11a1f10c019", "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (189, "ListAuthors 4234ed14397ee7c5", "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (218, "UpdateAuthorBio 4560a864a46a06b1", "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (251, "DeleteAuthorsWithoutBooks 5666228249e852bd", "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "queries/authors.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`create_author`] runs.
 pub const CREATE_AUTHOR: Statement = Statement {
     name: "CreateAuthor",
     sql: "INSERT INTO authors (name, email, bio, born)\nVALUES ($1, $2, $3, $4)\nRETURNING author_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
-    )) == 0x5e8d89f75e8229e9,
-    "query `CreateAuthor` (queries/authors.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `CreateAuthor` (queries/authors.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-850fb60e3b0234c4388047d8528f4274252bb348312ff9c284b25af0cc84aa51.json"
-    )) == 0x8f20979c3e6bb9b1,
-    "query `CreateAuthor` (queries/authors.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `CreateAuthor` (`queries/authors.sql:3`)
 ///
@@ -61,21 +65,6 @@ pub const GET_AUTHOR: Statement = Statement {
     name: "GetAuthor",
     sql: "SELECT author_id, name, email, bio, born, created_at\nFROM authors\nWHERE author_id = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
-    )) == 0x1ac0eaeb34bbb7cd,
-    "query `GetAuthor` (queries/authors.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `GetAuthor` (queries/authors.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-ac9c328cc127b6ac00f8d44d8e88b2eecf19ae8dc4d22938c04146bc8fa6ce6d.json"
-    )) == 0xb97839fb6ef2ca4d,
-    "query `GetAuthor` (queries/authors.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`get_author`].
 #[derive(Debug, Clone)]
@@ -96,14 +85,8 @@ pub struct GetAuthorRow {
 
 impl GetAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-            bio: row.try_get(3)?,
-            born: row.try_get(4)?,
-            created_at: row.try_get(5)?,
-        })
+        let (author_id, name, email, bio, born, created_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, email, bio, born, created_at })
     }
 }
 
@@ -131,21 +114,6 @@ pub const FIND_AUTHOR_BY_EMAIL: Statement = Statement {
     name: "FindAuthorByEmail",
     sql: "SELECT author_id, name FROM authors WHERE email = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
-    )) == 0xb81aec0ebb809f39,
-    "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `FindAuthorByEmail` (queries/authors.sql:15); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-c4a5d0e741c0da1a6b8152ad00ffbfe199bfc1c40e932cbc3e303d1eea5f7059.json"
-    )) == 0x17009fd6d6592aa8,
-    "query `FindAuthorByEmail` (queries/authors.sql:15): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`find_author_by_email`].
 #[derive(Debug, Clone)]
@@ -158,10 +126,8 @@ pub struct FindAuthorByEmailRow {
 
 impl FindAuthorByEmailRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-        })
+        let (author_id, name) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name })
     }
 }
 
@@ -183,21 +149,6 @@ pub const LIST_AUTHORS: Statement = Statement {
     name: "ListAuthors",
     sql: "SELECT author_id, name, email FROM authors ORDER BY name, author_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
-    )) == 0x4b6226c6affe8574,
-    "query `ListAuthors` (queries/authors.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `ListAuthors` (queries/authors.sql:18); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-73c7758ae8139202679c41196d9dc7d0044ff3bff3ce2990b5813e4521219f58.json"
-    )) == 0x26325590b1fa5a5c,
-    "query `ListAuthors` (queries/authors.sql:18): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`list_authors`].
 #[derive(Debug, Clone)]
@@ -212,11 +163,8 @@ pub struct ListAuthorsRow {
 
 impl ListAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            email: row.try_get(2)?,
-        })
+        let (author_id, name, email) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, email })
     }
 }
 
@@ -239,21 +187,6 @@ pub const UPDATE_AUTHOR_BIO: Statement = Statement {
     name: "UpdateAuthorBio",
     sql: "UPDATE authors SET bio = $1 WHERE author_id = $2",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
-    )) == 0x05bc3f0b1d5c3a94,
-    "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `UpdateAuthorBio` (queries/authors.sql:22); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-3b535536e5ddef9ea8d6632bb417c04c94b6df279d51f2d3f6554be415c880f0.json"
-    )) == 0x92b2e117fc44bf05,
-    "query `UpdateAuthorBio` (queries/authors.sql:22): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `UpdateAuthorBio` (`queries/authors.sql:22`)
 ///
@@ -274,21 +207,6 @@ pub const DELETE_AUTHORS_WITHOUT_BOOKS: Statement = Statement {
     name: "DeleteAuthorsWithoutBooks",
     sql: "DELETE FROM authors a\nWHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
-    )) == 0x19cfcded8496bebe,
-    "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-65311add6c76631783ad44092aa0a4cd0515bcc384a68dec5f5d0885a6975cef.json"
-    )) == 0xf9a8512ea08e0eeb,
-    "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `DeleteAuthorsWithoutBooks` (`queries/authors.sql:25`)
 ///

@@ -6,35 +6,41 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, RowStream, Statement, Target, copy_rows, execute, fetch_all, fetch_one, fetch_optional,
-    fetch_stream, metadata_hash,
+    Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, fetch_all, fetch_one,
+    fetch_optional, fetch_stream,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
 use super::BookGenre;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of queries/books.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/pgtide-module-books.txt"
+    ),
+    330,
+    &[
+        (97, "CreateBook 799639b12a50f3ff", "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (125, "GetBook 86a224f48c580ef6", "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (150, "ListBooksByGenre f9f698af09990b01", "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (184, "ListBooksWithAuthors aba7a59d519d7a09", "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (222, "StreamBooks 045553edd6ccd565", "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (251, "CopyBooks bab6c614211113b8", "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (278, "TagBook e38904a2c5aa6b25", "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (303, "BookStats b9a9365def5817e9", "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "queries/books.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`create_book`] runs.
 pub const CREATE_BOOK: Statement = Statement {
     name: "CreateBook",
     sql: "INSERT INTO books (author_id, title, isbn, genre, tags, price, metadata, published_at)\nVALUES ($1, $2, $3, $4, $5, $6, $7, $8)\nRETURNING book_id, genre, price",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
-    )) == 0xcaa3c9357f6a339e,
-    "query `CreateBook` (queries/books.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `CreateBook` (queries/books.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-44083bc73f46c4308405b964fec9c294218ca739c9cb52c7bae13e654cae337c.json"
-    )) == 0x92afe18c54837b29,
-    "query `CreateBook` (queries/books.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`create_book`].
 #[derive(Debug, Clone)]
@@ -70,11 +76,8 @@ pub struct CreateBookRow {
 
 impl CreateBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            genre: row.try_get(1)?,
-            price: row.try_get(2)?,
-        })
+        let (book_id, genre, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, genre, price })
     }
 }
 
@@ -110,21 +113,6 @@ pub const GET_BOOK: Statement = Statement {
     name: "GetBook",
     sql: "SELECT book_id, author_id, title, isbn, genre, tags, price, pages, metadata, published_at\nFROM books\nWHERE book_id = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
-    )) == 0x26e41bcf636004f0,
-    "query `GetBook` (queries/books.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `GetBook` (queries/books.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-080751221c7e1451d641f5ae58e2f6a36f0902c694567c48599e8816fd1197ea.json"
-    )) == 0x1df3fc3dfb3e5b73,
-    "query `GetBook` (queries/books.sql:9): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`get_book`].
 #[derive(Debug, Clone)]
@@ -153,17 +141,29 @@ pub struct GetBookRow {
 
 impl GetBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
+        let (
+            book_id,
+            author_id,
+            title,
+            isbn,
+            genre,
+            tags,
+            price,
+            pages,
+            metadata,
+            published_at,
+        ) = sqlx::FromRow::from_row(&row)?;
         Ok(Self {
-            book_id: row.try_get(0)?,
-            author_id: row.try_get(1)?,
-            title: row.try_get(2)?,
-            isbn: row.try_get(3)?,
-            genre: row.try_get(4)?,
-            tags: row.try_get(5)?,
-            price: row.try_get(6)?,
-            pages: row.try_get(7)?,
-            metadata: row.try_get(8)?,
-            published_at: row.try_get(9)?,
+            book_id,
+            author_id,
+            title,
+            isbn,
+            genre,
+            tags,
+            price,
+            pages,
+            metadata,
+            published_at,
         })
     }
 }
@@ -188,21 +188,6 @@ pub const LIST_BOOKS_BY_GENRE: Statement = Statement {
     name: "ListBooksByGenre",
     sql: "SELECT book_id, title, genre, tags\nFROM books\nWHERE genre = ANY ($1)\nORDER BY published_at DESC NULLS LAST, title",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
-    )) == 0x3a656e6de0561688,
-    "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `ListBooksByGenre` (queries/books.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-99548439ea0b9f78a2be8684c16c97e87f974787f8008474a30d52484baa5cf9.json"
-    )) == 0x792169396f0e5b60,
-    "query `ListBooksByGenre` (queries/books.sql:14): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`list_books_by_genre`].
 #[derive(Debug, Clone)]
@@ -219,12 +204,8 @@ pub struct ListBooksByGenreRow {
 
 impl ListBooksByGenreRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            genre: row.try_get(2)?,
-            tags: row.try_get(3)?,
-        })
+        let (book_id, title, genre, tags) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, title, genre, tags })
     }
 }
 
@@ -251,21 +232,6 @@ pub const LIST_BOOKS_WITH_AUTHORS: Statement = Statement {
     name: "ListBooksWithAuthors",
     sql: "SELECT b.title AS \"title!\", a.name AS \"author_name?\", b.price\nFROM books b\nLEFT JOIN authors a ON a.author_id = b.author_id AND a.bio IS NOT NULL\nORDER BY b.title",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
-    )) == 0xdaa37a640129d183,
-    "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `ListBooksWithAuthors` (queries/books.sql:21); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-74f624a3500600c6915f4c3dc1ae7b76a0a349f4b73b91592515c1c1529bbeab.json"
-    )) == 0x070e133f375b7244,
-    "query `ListBooksWithAuthors` (queries/books.sql:21): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`list_books_with_authors`].
 #[derive(Debug, Clone)]
@@ -280,11 +246,8 @@ pub struct ListBooksWithAuthorsRow {
 
 impl ListBooksWithAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            title: row.try_get(0)?,
-            author_name: row.try_get(1)?,
-            price: row.try_get(2)?,
-        })
+        let (title, author_name, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { title, author_name, price })
     }
 }
 
@@ -311,21 +274,6 @@ pub const STREAM_BOOKS: Statement = Statement {
     name: "StreamBooks",
     sql: "SELECT book_id, title, metadata FROM books ORDER BY title",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
-    )) == 0xa10c6bbe43fe0581,
-    "query `StreamBooks` (queries/books.sql:29): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `StreamBooks` (queries/books.sql:29); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-356d55882752346103cb2a7dccb5797aa3663cbfb6b17ee956598a5686eb46b4.json"
-    )) == 0x8a820f2fc57fbc7f,
-    "query `StreamBooks` (queries/books.sql:29): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`stream_books`].
 #[derive(Debug, Clone)]
@@ -340,11 +288,8 @@ pub struct StreamBooksRow {
 
 impl StreamBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            book_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            metadata: row.try_get(2)?,
-        })
+        let (book_id, title, metadata) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { book_id, title, metadata })
     }
 }
 
@@ -365,21 +310,6 @@ pub const COPY_BOOKS: Statement = Statement {
     name: "CopyBooks",
     sql: "COPY books (author_id, title, isbn, genre, tags, price, metadata) FROM STDIN (FORMAT binary)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
-    )) == 0x7792f62818ad0195,
-    "query `CopyBooks` (queries/books.sql:33): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `CopyBooks` (queries/books.sql:33); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-d9ae4894521c1d11f30c7c82f0ee1a3d5c631b297434ca9bde8f0126808dd65c.json"
-    )) == 0x5bae126e97fe13bf,
-    "query `CopyBooks` (queries/books.sql:33): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// One row for [`copy_books`].
 #[derive(Debug, Clone)]
@@ -432,21 +362,6 @@ pub const TAG_BOOK: Statement = Statement {
     name: "TagBook",
     sql: "UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
-    )) == 0xf3081fbcbc3016ab,
-    "query `TagBook` (queries/books.sql:38): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `TagBook` (queries/books.sql:38); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-e3f8133ddf4aeae341e1b419442c352d18e53fcb3667606bfa93c3100d7bb494.json"
-    )) == 0x684d48476437aa7a,
-    "query `TagBook` (queries/books.sql:38): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `TagBook` (`queries/books.sql:38`)
 ///
@@ -467,21 +382,6 @@ pub const BOOK_STATS: Statement = Statement {
     name: "BookStats",
     sql: "SELECT count(*) AS \"books!\", sum(price) AS total_price, max(published_at) AS latest\nFROM books\nWHERE author_id = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
-    )) == 0x360131f394c6d8ad,
-    "query `BookStats` (queries/books.sql:41): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `BookStats` (queries/books.sql:41); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-1d123041ffd3823fbef3897f180ee8ba5772bee77931549bb04cb8c2f9e13e9f.json"
-    )) == 0x440e40c9983a356d,
-    "query `BookStats` (queries/books.sql:41): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`book_stats`].
 #[derive(Debug, Clone)]
@@ -496,11 +396,8 @@ pub struct BookStatsRow {
 
 impl BookStatsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            books: row.try_get(0)?,
-            total_price: row.try_get(1)?,
-            latest: row.try_get(2)?,
-        })
+        let (books, total_price, latest) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { books, total_price, latest })
     }
 }
 

@@ -5,34 +5,35 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, execute, fetch_all, fetch_one, metadata_hash};
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::codegen_support::{Future, Statement, check_manifest, execute, fetch_all, fetch_one};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::PgInterval;
 use pgtide::sqlx::types::Uuid;
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
 use pgtide::sqlx::types::ipnetwork::IpNetwork;
 
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of queries/loans.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../../../.sqlx/pgtide-module-loans.txt"
+    ),
+    178,
+    &[
+        (97, "LendBook 82c298a5fc8e67d2", "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (123, "ReturnBook 81ada22d54568f75", "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (151, "OpenLoans fd70f6183f91a6e8", "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "queries/loans.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
+
 /// The statement [`lend_book`] runs.
 pub const LEND_BOOK: Statement = Statement {
     name: "LendBook",
     sql: "INSERT INTO loans (book_id, borrower, client_addr)\nVALUES ($1, $2, $3)\nRETURNING loan_id, loaned_at",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
-    )) == 0x147035e54ea2326a,
-    "query `LendBook` (queries/loans.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `LendBook` (queries/loans.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-8899edbe4078df97e7005445cb25060119ec6ad0afaf02edadb110fc177f65d8.json"
-    )) == 0xbc812b98e9f99d8e,
-    "query `LendBook` (queries/loans.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`lend_book`].
 #[derive(Debug, Clone)]
@@ -45,10 +46,8 @@ pub struct LendBookRow {
 
 impl LendBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            loan_id: row.try_get(0)?,
-            loaned_at: row.try_get(1)?,
-        })
+        let (loan_id, loaned_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { loan_id, loaned_at })
     }
 }
 
@@ -76,21 +75,6 @@ pub const RETURN_BOOK: Statement = Statement {
     name: "ReturnBook",
     sql: "UPDATE loans SET returned_at = now(), rating = $1 WHERE loan_id = $2 AND returned_at IS NULL",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
-    )) == 0xedd2e6529b57293d,
-    "query `ReturnBook` (queries/loans.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `ReturnBook` (queries/loans.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-fcab749befa733d736bbf8134a101e1e49a5155bd768aa61ce67f1cfebb0d5e8.json"
-    )) == 0x42315cd89fcc87a9,
-    "query `ReturnBook` (queries/loans.sql:8): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `ReturnBook` (`queries/loans.sql:8`)
 ///
@@ -111,21 +95,6 @@ pub const OPEN_LOANS: Statement = Statement {
     name: "OpenLoans",
     sql: "SELECT l.loan_id, b.title, l.borrower, l.client_addr, l.loaned_at,\n       l.rating::int4 AS \"rating: i32\", now() - l.loaned_at AS \"lent_for!\"\nFROM loans l\nJOIN books b USING (book_id)\nWHERE l.returned_at IS NULL\nORDER BY l.loaned_at",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/query-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
-    )) == 0xa54789cc5cc509d9,
-    "query `OpenLoans` (queries/loans.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `OpenLoans` (queries/loans.sql:11); missing? run `pgtide prepare` and `pgtide gen`
-        "../../../.sqlx/nullability-df1eecaf2d1f1ad4d598652bb2a131f76e6d5d925da7a02d623a0f70b33eb467.json"
-    )) == 0x7be7141cef02a7ce,
-    "query `OpenLoans` (queries/loans.sql:11): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`open_loans`].
 #[derive(Debug, Clone)]
@@ -148,15 +117,16 @@ pub struct OpenLoansRow {
 
 impl OpenLoansRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            loan_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            borrower: row.try_get(2)?,
-            client_addr: row.try_get(3)?,
-            loaned_at: row.try_get(4)?,
-            rating: row.try_get(5)?,
-            lent_for: row.try_get(6)?,
-        })
+        let (
+            loan_id,
+            title,
+            borrower,
+            client_addr,
+            loaned_at,
+            rating,
+            lent_for,
+        ) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { loan_id, title, borrower, client_addr, loaned_at, rating, lent_for })
     }
 }
 

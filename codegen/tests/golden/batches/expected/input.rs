@@ -5,24 +5,34 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
+use pgtide::sqlx;
 use pgtide::codegen_support::{
-    Statement, Target, batch_execute, batch_fetch_all, batch_fetch_one, first_column, metadata_hash,
+    Statement, Target, batch_execute, batch_fetch_all, batch_fetch_one, check_manifest,
+    first_column,
 };
-use pgtide::sqlx::{self, Row as _};
 use pgtide::sqlx::postgres::PgRow;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    187,
+    &[
+        (97, "AddCounters 89ef6e940324cbb9", "query `AddCounters` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (126, "BumpCounters 510cdb81223de3ea", "query `BumpCounters` (input.sql:6): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (156, "CountersAbove 3b7767913471f82a", "query `CountersAbove` (input.sql:10): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`add_counters`] runs.
 pub const ADD_COUNTERS: Statement = Statement {
     name: "AddCounters",
     sql: "INSERT INTO counters (name, value) VALUES ($1, $2)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `AddCounters` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
-    )) == 0x1fa3040e1ea2731b,
-    "query `AddCounters` (input.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`add_counters`].
 #[derive(Debug, Clone)]
@@ -60,13 +70,6 @@ pub const BUMP_COUNTERS: Statement = Statement {
     name: "BumpCounters",
     sql: "UPDATE counters SET value = value + $1 WHERE name = $2 RETURNING value",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `BumpCounters` (input.sql:6); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-4a22cd31ee9b9e7eae0a16b7c56a1ee98b70fa4ab348c360e49c157db5bb09d2.json"
-    )) == 0x66057191bb9889f0,
-    "query `BumpCounters` (input.sql:6): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`bump_counters`].
 #[derive(Debug, Clone)]
@@ -106,13 +109,6 @@ pub const COUNTERS_ABOVE: Statement = Statement {
     name: "CountersAbove",
     sql: "SELECT name, value FROM counters WHERE value > $1 ORDER BY name",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CountersAbove` (input.sql:10); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-b2295e7b38719b8a18fc0bbc89bad5104e51bc065ae241ecf1cbbcb117d6ba80.json"
-    )) == 0x22a1614542ba867d,
-    "query `CountersAbove` (input.sql:10): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`counters_above`].
 #[derive(Debug, Clone)]
@@ -132,10 +128,8 @@ pub struct CountersAboveRow {
 
 impl CountersAboveRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            name: row.try_get(0)?,
-            value: row.try_get(1)?,
-        })
+        let (name, value) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { name, value })
     }
 }
 

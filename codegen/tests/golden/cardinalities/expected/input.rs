@@ -6,24 +6,37 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, RowStream, Statement, Target, copy_rows, execute, execute_unit, fetch_all, fetch_one,
-    fetch_optional, fetch_stream, first_column, metadata_hash,
+    Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, execute_unit,
+    fetch_all, fetch_one, fetch_optional, fetch_stream, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    312,
+    &[
+        (97, "GetAuthorName 565d787ff5b58e7d", "query `GetAuthorName` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (128, "FindAuthor 012c4b1988a7d049", "query `FindAuthor` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (156, "ListAuthorNames 1bf70bc4dbe4f7be", "query `ListAuthorNames` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (189, "TouchCounter 890a3d84fced930b", "query `TouchCounter` (input.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (219, "ResetCounters 2bd9a45d60b52681", "query `ResetCounters` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (250, "StreamCounters 1189392ccf82c94b", "query `StreamCounters` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (282, "CopyCounters 89ef6e940324cbb9", "query `CopyCounters` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`get_author_name`] runs.
 pub const GET_AUTHOR_NAME: Statement = Statement {
     name: "GetAuthorName",
     sql: "SELECT name FROM authors WHERE author_id = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetAuthorName` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-553c3550dff3dbfc23e71744153c2f324e7cbd8ca28353b1f594d17382dcec45.json"
-    )) == 0x1671da4be1b72e73,
-    "query `GetAuthorName` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `GetAuthorName` (`input.sql:1`)
 ///
@@ -47,13 +60,6 @@ pub const FIND_AUTHOR: Statement = Statement {
     name: "FindAuthor",
     sql: "SELECT author_id, name, bio FROM authors WHERE email = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `FindAuthor` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-a9f77b122877c99594802a44fa08f330dc8d9bd9dc5e3ece771473624c7c4d91.json"
-    )) == 0x65b1c92ad3e5597f,
-    "query `FindAuthor` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`find_author`].
 #[derive(Debug, Clone)]
@@ -68,11 +74,8 @@ pub struct FindAuthorRow {
 
 impl FindAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            bio: row.try_get(2)?,
-        })
+        let (author_id, name, bio) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, bio })
     }
 }
 
@@ -94,13 +97,6 @@ pub const LIST_AUTHOR_NAMES: Statement = Statement {
     name: "ListAuthorNames",
     sql: "SELECT name FROM authors ORDER BY name",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListAuthorNames` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-b032f3fd53cfbea196be13dd79987593d7f195c189f9c76e37b58d1193ab91d1.json"
-    )) == 0x37cad9f85f54e13a,
-    "query `ListAuthorNames` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `ListAuthorNames` (`input.sql:8`)
 ///
@@ -119,13 +115,6 @@ pub const TOUCH_COUNTER: Statement = Statement {
     name: "TouchCounter",
     sql: "UPDATE counters SET value = value + 1 WHERE name = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `TouchCounter` (input.sql:11); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-c4107c5441d7ba526f1ba8510d765d44aa2795d4c2bbe1fc12f156a4884cc953.json"
-    )) == 0x91271459f51530c2,
-    "query `TouchCounter` (input.sql:11): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `TouchCounter` (`input.sql:11`)
 ///
@@ -145,13 +134,6 @@ pub const RESET_COUNTERS: Statement = Statement {
     name: "ResetCounters",
     sql: "UPDATE counters SET value = 0",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ResetCounters` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-7582dba07ed6b0d15c88bab9ef14ffdc9d239e2eed51b8a0000d40cb6cdfa1af.json"
-    )) == 0xa214631ab83910b7,
-    "query `ResetCounters` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `ResetCounters` (`input.sql:14`)
 ///
@@ -170,13 +152,6 @@ pub const STREAM_COUNTERS: Statement = Statement {
     name: "StreamCounters",
     sql: "SELECT name, value FROM counters ORDER BY name",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `StreamCounters` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-3cec4ed1d3a335d99704365dc29cc7973bee389214ae21691f34cdd2a5779e42.json"
-    )) == 0xedd1a09d8e156a9f,
-    "query `StreamCounters` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`stream_counters`].
 #[derive(Debug, Clone)]
@@ -189,10 +164,8 @@ pub struct StreamCountersRow {
 
 impl StreamCountersRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            name: row.try_get(0)?,
-            value: row.try_get(1)?,
-        })
+        let (name, value) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { name, value })
     }
 }
 
@@ -211,13 +184,6 @@ pub const COPY_COUNTERS: Statement = Statement {
     name: "CopyCounters",
     sql: "COPY counters (name, value) FROM STDIN (FORMAT binary)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CopyCounters` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-0c61801b7a414a5e24e4c43508d8c1a984a585e58b40318ce5e79626560b099e.json"
-    )) == 0x1fa3040e1ea2731b,
-    "query `CopyCounters` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// One row for [`copy_counters`].
 #[derive(Debug, Clone)]

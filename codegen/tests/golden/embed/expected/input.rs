@@ -5,31 +5,32 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, fetch_all, fetch_one, metadata_hash};
+use pgtide::codegen_support::{Future, Statement, check_manifest, fetch_all, fetch_one};
 use pgtide::sqlx::{self, PgExecutor, Row as _, ValueRef as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::NaiveDate;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    197,
+    &[
+        (97, "GetPetWithOwner 431f2917bebc4222", "query `GetPetWithOwner` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (130, "ListOwnersWithPets 0a1e27a4ba153947", "query `ListOwnersWithPets` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (166, "PetsWithNotes c5f693cbafc23bc0", "query `PetsWithNotes` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`get_pet_with_owner`] runs.
 pub const GET_PET_WITH_OWNER: Statement = Statement {
     name: "GetPetWithOwner",
     sql: "SELECT p.pet_id, p.name, owners.*\nFROM pets p JOIN owners ON owners.owner_id = p.owner_id\nWHERE p.pet_id = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetPetWithOwner` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-0dad84315fd33e0e4f4e0b5c2b478ea930b6dbf2b50ea06fdc54922e42b1320a.json"
-    )) == 0xb87479200871b862,
-    "query `GetPetWithOwner` (input.sql:3): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `GetPetWithOwner` (input.sql:3); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/nullability-0dad84315fd33e0e4f4e0b5c2b478ea930b6dbf2b50ea06fdc54922e42b1320a.json"
-    )) == 0xfb8f42ca1fe68fe9,
-    "query `GetPetWithOwner` (input.sql:3): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// The columns of `sqlc.embed(owners)` in a row of [`get_pet_with_owner`].
 #[derive(Debug, Clone)]
@@ -89,21 +90,6 @@ pub const LIST_OWNERS_WITH_PETS: Statement = Statement {
     name: "ListOwnersWithPets",
     sql: "SELECT o.owner_id, pets.*, o.name\nFROM owners o LEFT JOIN pets ON pets.owner_id = o.owner_id\nORDER BY o.owner_id, pets.pet_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListOwnersWithPets` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-a146fbc77306a4ae9b2b6ba95b4fc7ee73c8218eedf383d5f8f4495a84c686df.json"
-    )) == 0xe01482746ceaa432,
-    "query `ListOwnersWithPets` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `ListOwnersWithPets` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/nullability-a146fbc77306a4ae9b2b6ba95b4fc7ee73c8218eedf383d5f8f4495a84c686df.json"
-    )) == 0x23ba55ae62842258,
-    "query `ListOwnersWithPets` (input.sql:8): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// The columns of `sqlc.embed(pets)` in a row of [`list_owners_with_pets`].
 #[derive(Debug, Clone)]
@@ -169,21 +155,6 @@ pub const PETS_WITH_NOTES: Statement = Statement {
     name: "PetsWithNotes",
     sql: "SELECT p.pet_id, pet_notes.*\nFROM pets p LEFT JOIN pet_notes ON pet_notes.pet_name = p.name\nORDER BY p.pet_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `PetsWithNotes` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-1be396349a2daeb8be0a6138652faee43e8d805cc85fe1b68c01c975704151c7.json"
-    )) == 0x148eee11b52fb096,
-    "query `PetsWithNotes` (input.sql:14): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
-
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // nullability decisions of query `PetsWithNotes` (input.sql:14); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/nullability-1be396349a2daeb8be0a6138652faee43e8d805cc85fe1b68c01c975704151c7.json"
-    )) == 0x3ee53235de2ec1ad,
-    "query `PetsWithNotes` (input.sql:14): its nullability decisions changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// The columns of `sqlc.embed(pet_notes)` in a row of [`pets_with_notes`].
 #[derive(Debug, Clone)]

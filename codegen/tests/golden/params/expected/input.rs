@@ -6,25 +6,36 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, execute_unit, fetch_all, fetch_one, fetch_optional, first_column,
-    metadata_hash,
+    Future, Statement, check_manifest, execute_unit, fetch_all, fetch_one, fetch_optional,
+    first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    242,
+    &[
+        (97, "Positional 1f1e0a52928c75c8", "query `Positional` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (125, "NamedRepeatedNullable 22a30567e26cd8a0", "query `NamedRepeatedNullable` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (164, "SqlcMacros 542c95ca03cc7211", "query `SqlcMacros` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (192, "manyParams 3586f929eb9350b2", "query `manyParams` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (220, "Move d8edd6a75f5c6667", "query `Move` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`positional`] runs.
 pub const POSITIONAL: Statement = Statement {
     name: "Positional",
     sql: "SELECT author_id FROM authors WHERE name = $1 AND author_id > $2 AND $3::int4 > 0",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `Positional` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-05ace9e1fc93a226ffa9ed1fed01bb6bbd1c23d14f3bb7d7d9228c6ab4c3d308.json"
-    )) == 0xf61e9f95473ca27f,
-    "query `Positional` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `Positional` (`input.sql:1`)
 ///
@@ -48,13 +59,6 @@ pub const NAMED_REPEATED_NULLABLE: Statement = Statement {
     name: "NamedRepeatedNullable",
     sql: "SELECT author_id FROM authors\nWHERE (name = $1 OR email = $1) AND bio IS NOT DISTINCT FROM $2",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `NamedRepeatedNullable` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-aeb4556d75338bbac3b7df8418a7ff17f2545c3f6176a41c44876dbcf167aab2.json"
-    )) == 0x3e8c47847c6d0b82,
-    "query `NamedRepeatedNullable` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `NamedRepeatedNullable` (`input.sql:5`)
 ///
@@ -76,13 +80,6 @@ pub const SQLC_MACROS: Statement = Statement {
     name: "SqlcMacros",
     sql: "UPDATE authors SET bio = $1, email = $2 WHERE author_id = $3",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `SqlcMacros` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-897d38e8c835d17cc58edfee68c087037d37f42ea1c2f6d89c28bbbfd6fc2de9.json"
-    )) == 0xaf49eb853715c362,
-    "query `SqlcMacros` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `SqlcMacros` (`input.sql:9`)
 ///
@@ -104,13 +101,6 @@ pub const MANY_PARAMS: Statement = Statement {
     name: "manyParams",
     sql: "INSERT INTO authors (name, email, bio, born, created_at)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING author_id, created_at",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `manyParams` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-7c39e57d5d0d3ac9285dfa73e4b91e11855e9cac817e813485f495c6b51403f8.json"
-    )) == 0x89370f89b6e05b8e,
-    "query `manyParams` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`many_params`].
 #[derive(Debug, Clone)]
@@ -138,10 +128,8 @@ pub struct ManyParamsRow {
 
 impl ManyParamsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            created_at: row.try_get(1)?,
-        })
+        let (author_id, created_at) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, created_at })
     }
 }
 
@@ -174,13 +162,6 @@ pub const MOVE: Statement = Statement {
     name: "Move",
     sql: "SELECT author_id AS \"n: _\" FROM authors WHERE author_id = $1 AND name <> 'Zoë'",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `Move` (input.sql:18); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-beac085ea6b66e98963e826ffbd8d7421f6672c78c4cff1a6ad37a786a10d086.json"
-    )) == 0x775abc03e57d95eb,
-    "query `Move` (input.sql:18): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `Move` (`input.sql:18`)
 ///

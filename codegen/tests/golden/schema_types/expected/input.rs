@@ -6,27 +6,37 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    ArrayOf, ElementType, Future, Statement, Target, copy_rows_typed, execute, fetch_all,
-    first_column, metadata_hash,
+    ArrayOf, ElementType, Future, Statement, Target, check_manifest, copy_rows_typed, execute,
+    fetch_all, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::{PgCiText, PgHstore};
 use pgtide::sqlx::types::BitVec;
 use super::BookGenre;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    204,
+    &[
+        (97, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (123, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (149, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:13): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (178, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`copy_jobs`] runs.
 pub const COPY_JOBS: Statement = Statement {
     name: "CopyJobs",
     sql: "COPY jobs (flags, mask, names, codes, genres, isbns, labels, bits, email, attrs) FROM STDIN (FORMAT binary)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CopyJobs` (input.sql:4); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-91ba6ba64a7b99ad171996f2903ce163df2eb2817ba96e9113e7ac743e3650c3.json"
-    )) == 0x3f62a0e2da049eb7,
-    "query `CopyJobs` (input.sql:4): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// One row for [`copy_jobs`].
 #[derive(Debug, Clone)]
@@ -94,13 +104,6 @@ pub const LIST_JOBS: Statement = Statement {
     name: "ListJobs",
     sql: "SELECT job_id, flags, mask, names, codes, genres, isbns, labels, bits, email, attrs\nFROM jobs\nORDER BY job_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ListJobs` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-eef02b321acd9d6559fbb6a02978d292cf155519414dd52b10f4c4f5ce50bc40.json"
-    )) == 0x352b02463833a335,
-    "query `ListJobs` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`list_jobs`].
 #[derive(Debug, Clone)]
@@ -131,19 +134,20 @@ pub struct ListJobsRow {
 
 impl ListJobsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            job_id: row.try_get(0)?,
-            flags: row.try_get(1)?,
-            mask: row.try_get(2)?,
-            names: row.try_get(3)?,
-            codes: row.try_get(4)?,
-            genres: row.try_get(5)?,
-            isbns: row.try_get(6)?,
-            labels: row.try_get(7)?,
-            bits: row.try_get(8)?,
-            email: row.try_get(9)?,
-            attrs: row.try_get(10)?,
-        })
+        let (
+            job_id,
+            flags,
+            mask,
+            names,
+            codes,
+            genres,
+            isbns,
+            labels,
+            bits,
+            email,
+            attrs,
+        ) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { job_id, flags, mask, names, codes, genres, isbns, labels, bits, email, attrs })
     }
 }
 
@@ -166,13 +170,6 @@ pub const JOBS_BY_EMAIL: Statement = Statement {
     name: "JobsByEmail",
     sql: "SELECT job_id FROM jobs WHERE email = $1 ORDER BY job_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `JobsByEmail` (input.sql:13); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-609bb1e1622971938cac77ee8f6f2f88753ffa8126a95f275aca3d2e52544e55.json"
-    )) == 0x376961457f581764,
-    "query `JobsByEmail` (input.sql:13): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `JobsByEmail` (`input.sql:13`)
 ///
@@ -194,13 +191,6 @@ pub const SET_FLAGS: Statement = Statement {
     name: "SetFlags",
     sql: "UPDATE jobs SET flags = $1, attrs = $2 WHERE job_id = $3",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `SetFlags` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-9878182db43f2d0204686585b106666ff26d737f99ec2a403eb50a5593c0e33e.json"
-    )) == 0x65cae51521dacdd0,
-    "query `SetFlags` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `SetFlags` (`input.sql:17`)
 ///

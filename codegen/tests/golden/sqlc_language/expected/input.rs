@@ -6,21 +6,32 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, execute, fetch_all, fetch_one, first_column, metadata_hash,
+    Future, Statement, check_manifest, execute, fetch_all, fetch_one, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::{DateTime, Utc};
 
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    250,
+    &[
+        (97, "CountersNow 9156549b4d564a10", "query `CountersNow` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (126, "ResetCounter 499d0111552ff268", "query `ResetCounter` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (156, "CounterRows cbb74f1e22c25fff", "query `CounterRows` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (185, "AuthorsWithBooks 9e8a0b0786e92913", "query `AuthorsWithBooks` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (219, "CountersNamed ae6dba849eeab72f", "query `CountersNamed` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
+
 /// The statement [`counters_now`] runs.
 pub const COUNTERS_NOW: Statement = Statement { name: "CountersNow", sql: "SELECT now() AS at" };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CountersNow` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-b3ba5d8dec8e134f8b9657aa4352cf4e825f86c64f7152a7df5887d4f5a25a82.json"
-    )) == 0xd609a879467dcc2e,
-    "query `CountersNow` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `CountersNow` (`input.sql:1`)
 ///
@@ -43,13 +54,6 @@ pub const RESET_COUNTER: Statement = Statement {
     name: "ResetCounter",
     sql: "UPDATE counters SET value = 0 WHERE name = $1",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `ResetCounter` (input.sql:5); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-1d62cd02bb247c9fd0d126aa9a7ea57e65b608441aa9629ebff4da8150fed34f.json"
-    )) == 0x4b4f1a32566e21e4,
-    "query `ResetCounter` (input.sql:5): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `ResetCounter` (`input.sql:5`)
 ///
@@ -68,13 +72,6 @@ pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(
 
 /// The statement [`counter_rows`] runs.
 pub const COUNTER_ROWS: Statement = Statement { name: "CounterRows", sql: "SELECT FROM counters" };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CounterRows` (input.sql:8); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-6b5b1ead8adbc0d2e654499c307098b535d5e140dc39d34c65a83eeda851f3db.json"
-    )) == 0xf557f2b10577593f,
-    "query `CounterRows` (input.sql:8): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `CounterRows` (`input.sql:8`)
 ///
@@ -95,13 +92,6 @@ pub const AUTHORS_WITH_BOOKS: Statement = Statement {
     name: "AuthorsWithBooks",
     sql: "SELECT a.author_id, a.name, b.author_id, b.title\nFROM authors a JOIN books b ON b.author_id = a.author_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `AuthorsWithBooks` (input.sql:12); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-f4656f428130c795bb158704f2968ec705f780cbab3ea2899545d2fbc51de283.json"
-    )) == 0x4b373c93635520b5,
-    "query `AuthorsWithBooks` (input.sql:12): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`authors_with_books`].
 #[derive(Debug, Clone)]
@@ -118,12 +108,8 @@ pub struct AuthorsWithBooksRow {
 
 impl AuthorsWithBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            author_id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            author_id_2: row.try_get(2)?,
-            title: row.try_get(3)?,
-        })
+        let (author_id, name, author_id_2, title) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { author_id, name, author_id_2, title })
     }
 }
 
@@ -147,13 +133,6 @@ pub const COUNTERS_NAMED: Statement = Statement {
     name: "CountersNamed",
     sql: "SELECT name FROM counters WHERE name = ANY($1) ORDER BY name",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CountersNamed` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-1529d2e6d39b9972a64ce46946e61fd5ae596ecdb4c5733ecbdd709c25066cf2.json"
-    )) == 0x8ea2dd3e13b8f026,
-    "query `CountersNamed` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `CountersNamed` (`input.sql:17`)
 ///

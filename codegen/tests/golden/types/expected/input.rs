@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, fetch_one, metadata_hash};
+use pgtide::codegen_support::{Future, Statement, check_manifest, fetch_one};
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::{
@@ -17,18 +17,26 @@ use pgtide::sqlx::types::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTim
 use pgtide::sqlx::types::ipnetwork::IpNetwork;
 use super::BookGenre;
 
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    151,
+    &[
+        (97, "EveryType 9e4609d001c4109e", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
+
 /// The statement [`every_type`] runs.
 pub const EVERY_TYPE: Statement = Statement {
     name: "EveryType",
     sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::money AS m, $22::oid AS o, $23::int4[] AS \"ia!\", $24::text[] AS ta,\n       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,\n       $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,\n       $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,\n       $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,\n       $41::polygon AS pg, $42::circle AS ci",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `EveryType` (input.sql:1); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-2616077d1237af32078986befc70be9eacd1697879e60434172dd88443cf2b6a.json"
-    )) == 0x9ffdd925026ad3c9,
-    "query `EveryType` (input.sql:1): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// Parameters of [`every_type`].
 #[derive(Debug, Clone)]
@@ -331,13 +339,6 @@ pub const OVERRIDES: Statement = Statement {
     name: "Overrides",
     sql: "SELECT b.title AS \"title?\", count(*) AS \"n!\", b.pages AS \"pages: i64\", b.price AS \"price!: pgtide::sqlx::types::Decimal\"\nFROM books b GROUP BY b.title, b.pages, b.price",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `Overrides` (input.sql:15); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-32066a3d8d06c66adcd26f7cdaf1881ded6165d96694ccdf30e7963ceb035225.json"
-    )) == 0xc9798cfe9632b96e,
-    "query `Overrides` (input.sql:15): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`overrides`].
 #[derive(Debug, Clone)]
@@ -354,12 +355,8 @@ pub struct OverridesRow {
 
 impl OverridesRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            title: row.try_get(0)?,
-            n: row.try_get(1)?,
-            pages: row.try_get(2)?,
-            price: row.try_get(3)?,
-        })
+        let (title, n, pages, price) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { title, n, pages, price })
     }
 }
 
