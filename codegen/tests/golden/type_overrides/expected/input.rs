@@ -6,23 +6,34 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, execute, fetch_all, fetch_one, first_column, metadata_hash,
+    Future, Statement, check_manifest, execute, fetch_all, fetch_one, first_column,
 };
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    247,
+    &[
+        (97, "InsertTsvDoc 56f7f1a4cc3e62f5", "query `InsertTsvDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (127, "SearchTsvDocs 2000ca711a264b02", "query `SearchTsvDocs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (158, "GetTsvBody cc207ceff8453104", "query `GetTsvBody` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (186, "SetTsvNote cfa8292786a79816", "query `SetTsvNote` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (214, "CountTsvMatches f331a77e3ccf7a9d", "query `CountTsvMatches` (input.sql:23): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`insert_tsv_doc`] runs.
 pub const INSERT_TSV_DOC: Statement = Statement {
     name: "InsertTsvDoc",
     sql: "WITH pgtide_cast (c1, c2, c3) AS (\nINSERT INTO tsv_docs (title, body, history)\nVALUES ($1, ($2::text::\"tsvector\"), ($3::text[]::\"tsvector\"[]))\nRETURNING doc_id, body, history\n)\nSELECT c1 AS \"doc_id\", c2::text AS \"body\", c3::text[] AS \"history\" FROM pgtide_cast",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `InsertTsvDoc` (input.sql:4); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-cbfc9c98ff0f31893f21c3c00556c2ab0ff531606c3209838e449ee5dbb657b7.json"
-    )) == 0xc8de9722cdfbf68a,
-    "query `InsertTsvDoc` (input.sql:4): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`insert_tsv_doc`].
 #[derive(Debug, Clone)]
@@ -37,11 +48,8 @@ pub struct InsertTsvDocRow {
 
 impl InsertTsvDocRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            doc_id: row.try_get(0)?,
-            body: row.try_get(1)?,
-            history: row.try_get(2)?,
-        })
+        let (doc_id, body, history) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { doc_id, body, history })
     }
 }
 
@@ -69,13 +77,6 @@ pub const SEARCH_TSV_DOCS: Statement = Statement {
     name: "SearchTsvDocs",
     sql: "WITH pgtide_cast (c1, c2, c3, c4, c5) AS (\nSELECT doc_id, title, body, note, '$1' AS dollar\nFROM tsv_docs\nWHERE body @@ ($1::text::\"tsquery\") -- matches $1\nORDER BY doc_id DESC\n)\nSELECT c1 AS \"doc_id\", c2 AS \"title\", c3::text AS \"body\", c4::text AS \"note\", c5 AS \"dollar\" FROM pgtide_cast",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `SearchTsvDocs` (input.sql:9); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-7daea1ab033f763fd4a898a588bebca44ffaf3d261e32ba12229f5c1a139a6d9.json"
-    )) == 0x6160024ac04211d0,
-    "query `SearchTsvDocs` (input.sql:9): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`search_tsv_docs`].
 #[derive(Debug, Clone)]
@@ -94,13 +95,8 @@ pub struct SearchTsvDocsRow {
 
 impl SearchTsvDocsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            doc_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            body: row.try_get(2)?,
-            note: row.try_get(3)?,
-            dollar: row.try_get(4)?,
-        })
+        let (doc_id, title, body, note, dollar) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { doc_id, title, body, note, dollar })
     }
 }
 
@@ -128,13 +124,6 @@ pub const GET_TSV_BODY: Statement = Statement {
     name: "GetTsvBody",
     sql: "WITH pgtide_cast (c1) AS (\nSELECT body FROM tsv_docs WHERE doc_id = $1\n)\nSELECT c1::text AS \"body\" FROM pgtide_cast",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `GetTsvBody` (input.sql:17); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-260751565b9d1b61d86d70828f9d3adb99b26a5b478a8c9a9a07483a71b6c2c5.json"
-    )) == 0xdd24a9945ed86b37,
-    "query `GetTsvBody` (input.sql:17): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `GetTsvBody` (`input.sql:17`)
 ///
@@ -156,13 +145,6 @@ pub const SET_TSV_NOTE: Statement = Statement {
     name: "SetTsvNote",
     sql: "UPDATE tsv_docs SET note = ($1::text::\"tsvector\") WHERE doc_id = $2",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `SetTsvNote` (input.sql:20); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-5155e5246071fbacc82a147a128b3b39e535b52aab411756b998b1d4140e5368.json"
-    )) == 0x74bb5041a6ff9c3b,
-    "query `SetTsvNote` (input.sql:20): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `SetTsvNote` (`input.sql:20`)
 ///
@@ -183,13 +165,6 @@ pub const COUNT_TSV_MATCHES: Statement = Statement {
     name: "CountTsvMatches",
     sql: "SELECT count(*) AS \"n!\" FROM tsv_docs WHERE body @@ to_tsquery('simple', $1)",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `CountTsvMatches` (input.sql:23); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-0732bddce33672e37a0ce64ad74836aeb33572b83ace05059d0184faf9a8cfea.json"
-    )) == 0x81e4e6f5d6e255ae,
-    "query `CountTsvMatches` (input.sql:23): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `CountTsvMatches` (`input.sql:23`)
 ///

@@ -5,22 +5,32 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, fetch_all, fetch_one, first_column, metadata_hash};
-use pgtide::sqlx::{self, PgExecutor, Row as _};
+use pgtide::codegen_support::{
+    Future, Statement, check_manifest, fetch_all, fetch_one, first_column,
+};
+use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
+
+// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
+// build fails when it has recorded anything else since (README "Checked offline").
+const _: () = check_manifest(
+    include_str!(
+        // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
+        "../.sqlx/pgtide-module-input.txt"
+    ),
+    160,
+    &[
+        (97, "InsertLexemeDoc 527104d7db1391c2", "query `InsertLexemeDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (130, "LexemeBodies a73432ce50ce080d", "query `LexemeBodies` (input.sql:7): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+    ],
+    "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
+);
 
 /// The statement [`insert_lexeme_doc`] runs.
 pub const INSERT_LEXEME_DOC: Statement = Statement {
     name: "InsertLexemeDoc",
     sql: "INSERT INTO lexeme_docs (body, history) VALUES ($1, $2) RETURNING doc_id, body, history",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `InsertLexemeDoc` (input.sql:4); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-21a711d1ae049009ae6625662df22ced8e3dceef6378a465e2b47e6b0209afb1.json"
-    )) == 0x55b4605913c61ddd,
-    "query `InsertLexemeDoc` (input.sql:4): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// A row returned by [`insert_lexeme_doc`].
 #[derive(Debug, Clone)]
@@ -35,11 +45,8 @@ pub struct InsertLexemeDocRow {
 
 impl InsertLexemeDocRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            doc_id: row.try_get(0)?,
-            body: row.try_get(1)?,
-            history: row.try_get(2)?,
-        })
+        let (doc_id, body, history) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { doc_id, body, history })
     }
 }
 
@@ -64,13 +71,6 @@ pub const LEXEME_BODIES: Statement = Statement {
     name: "LexemeBodies",
     sql: "SELECT body FROM lexeme_docs WHERE body = ANY($1) ORDER BY doc_id",
 };
-const _: () = assert!(
-    metadata_hash(include_bytes!(
-        // .sqlx entry of query `LexemeBodies` (input.sql:7); missing? run `pgtide prepare` and `pgtide gen`
-        "../.sqlx/query-ac1608e90b5e228bd221811d47ff56cf99171413253fb28e6cbc7165327df7ef.json"
-    )) == 0xd765aad080e026ad,
-    "query `LexemeBodies` (input.sql:7): its .sqlx entry changed since `pgtide gen`; run `pgtide gen`",
-);
 
 /// `LexemeBodies` (`input.sql:7`)
 ///
