@@ -344,11 +344,7 @@ impl Codegen {
             }
         }
         let rel = relative_path(&self.out, &self.sqlx_dir);
-        let generated = generate::generate(
-            &files,
-            &metadata,
-            self.gen_options(&rel),
-        )?;
+        let generated = generate::generate(&files, &metadata, self.gen_options(&rel))?;
         for file in &files {
             self.check_manifest(file, &metadata)?;
         }

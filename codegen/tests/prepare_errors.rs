@@ -45,14 +45,14 @@ async fn prepare_reports_every_failure_writes_nothing_and_verify_checks_decision
         "prepare wrote files despite failures"
     );
 
-    // Fixed: both files per query, and verify is clean.
+    // Fixed: both files per query and the file's module manifest, and verify is clean.
     std::fs::write(
         dir.join("queries/a.sql"),
         "-- name: Good :many\nSELECT id, label FROM items;\n",
     )?;
     std::fs::remove_file(dir.join("queries/b.sql"))?;
     let changes = codegen.prepare(&db.url()).await?;
-    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes.len(), 3, "{changes:?}");
     assert!(codegen.verify(&db.url()).await?.is_empty());
 
     // A decisions file edited by hand (or stale after a schema change) is drift.
