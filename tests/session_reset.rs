@@ -25,65 +25,79 @@ async fn scalar(conn: &mut PgConnection, sql: &'static str) -> String {
         .unwrap_or_default()
 }
 
-/// What a session can change, as (name, statements the first borrower runs, probe, value the
-/// probe has on a fresh session).
-fn kinds(role: &str) -> Vec<(&'static str, String, &'static str, &'static str)> {
+/// One kind of session state: what the first borrower runs to change it, a probe, and the
+/// value the probe has on a fresh session.
+struct Kind {
+    name: &'static str,
+    change: String,
+    probe: &'static str,
+    fresh: String,
+}
+
+/// What a session can change. `user` is what `current_user` is on a fresh session.
+fn kinds(role: &str, user: &str) -> Vec<Kind> {
+    let kind = |name, change: String, probe, fresh: &str| Kind {
+        name,
+        change,
+        probe,
+        fresh: fresh.to_owned(),
+    };
     vec![
-        (
+        kind(
             "SET of a custom setting",
             "SET app.tenant = '42'".into(),
             "SELECT coalesce(current_setting('app.tenant', true), '')",
             "",
         ),
-        (
+        kind(
             "set_config",
             "SELECT set_config('app.user_id', '7', false)".into(),
             "SELECT coalesce(current_setting('app.user_id', true), '')",
             "",
         ),
-        (
+        kind(
             "search_path",
             "SET search_path = pg_catalog".into(),
             "SELECT current_setting('search_path')",
             "\"$user\", public",
         ),
-        (
+        kind(
             "SET ROLE",
-            format!("SET ROLE {role}"),
+            format!("SET ROLE \"{role}\""),
             "SELECT current_user::text",
-            "",
+            user,
         ),
-        (
+        kind(
             "advisory lock",
             "SELECT pg_advisory_lock(4242)".into(),
             "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
             "0",
         ),
-        (
+        kind(
             "temp table",
             "CREATE TEMP TABLE scratch (x int)".into(),
             "SELECT coalesce(to_regclass('pg_temp.scratch')::text, '')",
             "",
         ),
-        (
+        kind(
             "LISTEN",
             "LISTEN some_channel".into(),
             "SELECT count(*)::text FROM pg_listening_channels()",
             "0",
         ),
-        (
+        kind(
             "PREPARE",
             "PREPARE mine AS SELECT 1".into(),
             "SELECT count(*)::text FROM pg_prepared_statements WHERE from_sql",
             "0",
         ),
-        (
+        kind(
             "WITH HOLD cursor",
             "BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT".into(),
             "SELECT count(*)::text FROM pg_cursors WHERE name = 'held'",
             "0",
         ),
-        (
+        kind(
             "statement_timeout from the configuration stays",
             "SET statement_timeout = '1s'".into(),
             "SELECT current_setting('statement_timeout')",
@@ -113,89 +127,104 @@ async fn drop_role(db: &TestDb, role: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A pool of one on a fresh database, with a role the kinds' `SET ROLE` switches to.
+struct Sessions {
+    db: TestDb,
+    role: String,
+    pool: Pool,
+    user: String,
+}
+
+impl Sessions {
+    async fn new() -> anyhow::Result<Self> {
+        let db = TestDb::new().await?;
+        let role = with_role(&db).await?;
+        let pool = pool_of_one(&db).await?;
+        let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
+        Ok(Self {
+            db,
+            role,
+            pool,
+            user,
+        })
+    }
+
+    fn kinds(&self) -> Vec<Kind> {
+        kinds(&self.role, &self.user)
+    }
+
+    /// The next borrower's session shows `kind` as on a fresh session.
+    async fn assert_next_sees_it_fresh(&self, kind: &Kind, after: &str) -> anyhow::Result<()> {
+        let mut next = self.pool.acquire().await?;
+        assert_eq!(
+            scalar(&mut next, kind.probe).await,
+            kind.fresh,
+            "{}: leaked {after}",
+            kind.name
+        );
+        Ok(())
+    }
+
+    async fn drop_role(self) -> anyhow::Result<()> {
+        drop(self.pool);
+        drop_role(&self.db, &self.role).await
+    }
+}
+
 #[tokio::test]
 async fn what_a_borrower_changed_is_not_seen_by_the_next() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let role = with_role(&db).await?;
-    let pool = pool_of_one(&db).await?;
-    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
-    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
-        let fresh = if kind == "SET ROLE" {
-            user.as_str()
-        } else {
-            fresh
-        };
-        let mut first = pool.acquire().await?;
+    let s = Sessions::new().await?;
+    for kind in s.kinds() {
+        let mut first = s.pool.acquire().await?;
         let pid = first.backend_pid().await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(kind.change.clone()))
             .execute(&mut *first)
             .await?;
         assert_ne!(
-            scalar(&mut first, probe).await,
-            fresh,
-            "{kind}: the change took effect"
+            scalar(&mut first, kind.probe).await,
+            kind.fresh,
+            "{}: the change took effect",
+            kind.name
         );
         drop(first);
-        let mut second = pool.acquire().await?;
+        let mut second = s.pool.acquire().await?;
         assert_eq!(
             second.backend_pid().await?,
             pid,
-            "{kind}: the same connection"
+            "{}: the same connection",
+            kind.name
         );
-        assert_eq!(
-            scalar(&mut second, probe).await,
-            fresh,
-            "{kind}: leaked to the next borrower"
-        );
+        drop(second);
+        s.assert_next_sees_it_fresh(&kind, "to the next borrower")
+            .await?;
     }
-    drop(pool);
-    drop_role(&db, &role).await
+    s.drop_role().await
 }
 
 #[tokio::test]
 async fn what_a_transaction_body_changed_is_reset_before_commit() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let role = with_role(&db).await?;
-    let pool = pool_of_one(&db).await?;
-    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
-    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
-        if kind == "PREPARE" {
+    let s = Sessions::new().await?;
+    for kind in s.kinds() {
+        let change = match kind.name {
             // Documented exception: the pre-commit reset does not look for SQL-level
             // prepared statements (see `pgtide::pool::reset`).
-            continue;
-        }
-        if kind == "WITH HOLD cursor" {
+            "PREPARE" => continue,
             // BEGIN/COMMIT inside a body is not a thing; declared in the body instead.
-            pool.transaction(TxOptions::default(), async |tx| {
-                sqlx::raw_sql("DECLARE held CURSOR WITH HOLD FOR SELECT 1")
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
-            .await?;
-        } else {
-            pool.transaction(TxOptions::default(), async |tx| {
+            "WITH HOLD cursor" => "DECLARE held CURSOR WITH HOLD FOR SELECT 1".to_owned(),
+            _ => kind.change.clone(),
+        };
+        s.pool
+            .transaction(TxOptions::default(), async |tx| {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(change.clone()))
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
             })
             .await?;
-        }
-        let fresh = if kind == "SET ROLE" {
-            user.as_str()
-        } else {
-            fresh
-        };
-        let mut next = pool.acquire().await?;
-        assert_eq!(
-            scalar(&mut next, probe).await,
-            fresh,
-            "{kind}: leaked past the transaction"
-        );
+        s.assert_next_sees_it_fresh(&kind, "past the transaction")
+            .await?;
     }
-    drop(pool);
-    drop_role(&db, &role).await
+    s.drop_role().await
 }
 
 #[tokio::test]
@@ -295,72 +324,64 @@ async fn last_statement(db: &TestDb, pid: i32) -> anyhow::Result<String> {
 /// connection) is not seen by the next borrower.
 #[tokio::test]
 async fn what_a_boxed_body_changed_is_not_seen_by_the_next() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let role = with_role(&db).await?;
-    let pool = pool_of_one(&db).await?;
-    let user = scalar(&mut *pool.acquire().await?, "SELECT current_user::text").await;
-    for (kind, change, probe, fresh) in kinds(&format!("\"{role}\"")) {
-        let fresh = if kind == "SET ROLE" {
-            user.as_str()
-        } else {
-            fresh
-        };
+    let s = Sessions::new().await?;
+    for kind in s.kinds() {
         for variant in ["idempotent_boxed", "with_timeout_boxed", "raw"] {
-            let change = change.clone();
+            let change = kind.change.clone();
             // A batch runs over the simple protocol (`raw_sql`); one statement as sqlx runs
             // a query (prepared), the way a body usually does.
             let batch = change.contains(';');
             match variant {
                 "idempotent_boxed" => {
-                    pool.idempotent_boxed(|s| {
-                        let change = change.clone();
-                        Box::pin(async move {
-                            if batch {
-                                sqlx::raw_sql(sqlx::AssertSqlSafe(change))
-                                    .execute(s)
-                                    .await?;
-                            } else {
-                                sqlx::query(sqlx::AssertSqlSafe(change)).execute(s).await?;
-                            }
-                            Ok(())
+                    s.pool
+                        .idempotent_boxed(|session| {
+                            let change = change.clone();
+                            Box::pin(async move {
+                                if batch {
+                                    sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                        .execute(session)
+                                        .await?;
+                                } else {
+                                    sqlx::query(sqlx::AssertSqlSafe(change))
+                                        .execute(session)
+                                        .await?;
+                                }
+                                Ok(())
+                            })
                         })
-                    })
-                    .await?
+                        .await?
                 }
                 "with_timeout_boxed" => {
-                    pool.with_timeout_boxed(Duration::from_secs(5), |s| {
-                        Box::pin(async move {
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(change))
-                                .execute(s)
-                                .await?;
-                            Ok(())
+                    s.pool
+                        .with_timeout_boxed(Duration::from_secs(5), |session| {
+                            Box::pin(async move {
+                                sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                    .execute(session)
+                                    .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .await?
+                        .await?
                 }
                 _ => {
-                    pool.idempotent_boxed(|s| {
-                        let change = change.clone();
-                        Box::pin(async move {
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(change))
-                                .execute(s.raw())
-                                .await?;
-                            Ok(())
+                    s.pool
+                        .idempotent_boxed(|session| {
+                            let change = change.clone();
+                            Box::pin(async move {
+                                sqlx::raw_sql(sqlx::AssertSqlSafe(change))
+                                    .execute(session.raw())
+                                    .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .await?
+                        .await?
                 }
             }
-            let mut next = pool.acquire().await?;
-            assert_eq!(
-                scalar(&mut next, probe).await,
-                fresh,
-                "{kind}: leaked from a {variant} body"
-            );
+            s.assert_next_sees_it_fresh(&kind, &format!("from a {variant} body"))
+                .await?;
         }
     }
-    drop(pool);
-    drop_role(&db, &role).await
+    s.drop_role().await
 }
 
 /// A boxed body that only reads leaves its connection as it was: no session reset runs

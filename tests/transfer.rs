@@ -62,6 +62,31 @@ struct Fixture<E> {
 }
 
 impl<E> Fixture<E> {
+    /// Importing `url`, an object that does not exist, fails as not found naming the URL,
+    /// and creates nothing (the import asked for `create`).
+    async fn assert_missing_is_not_found(&self, url: &str) -> anyhow::Result<()> {
+        let options = ImportOptions::new("t")
+            .create(true)
+            .storage(self.storage.clone());
+        let err = transfer::import(&self.pool, url, &options)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.storage_kind(),
+            Some(StorageErrorKind::NotFound),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!("{url}: not found")),
+            "{err}"
+        );
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('t')::text")
+            .fetch_one(&self.pool)
+            .await?;
+        assert_eq!(exists, None, "nothing was created");
+        Ok(())
+    }
+
     async fn with(store: E, storage: StorageOptions) -> anyhow::Result<Self> {
         let db = TestDb::new().await?;
         let pool = pool(&db).await?;
@@ -267,26 +292,10 @@ async fn gcs_imports_plain_and_gzip_objects() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_missing_gcs_object_is_not_found_and_names_the_url() -> anyhow::Result<()> {
-    let f = Fixture::gcs("data").await?;
-    let err = transfer::import(
-        &f.pool,
-        "gs://data/nope.csv",
-        &ImportOptions::new("t")
-            .create(true)
-            .storage(f.storage.clone()),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        err.storage_kind(),
-        Some(StorageErrorKind::NotFound),
-        "{err}"
-    );
-    assert!(
-        err.to_string().starts_with("gs://data/nope.csv: not found"),
-        "{err}"
-    );
-    Ok(())
+    Fixture::gcs("data")
+        .await?
+        .assert_missing_is_not_found("gs://data/nope.csv")
+        .await
 }
 
 /// fake-gcs-server answers the XML API upload `object_store` sends with `400 invalid
@@ -321,30 +330,10 @@ async fn a_gcs_export_the_store_refuses_is_permanent_and_leaves_no_object() -> a
 
 #[tokio::test]
 async fn a_missing_object_is_not_found_and_names_the_url() -> anyhow::Result<()> {
-    let f = Fixture::s3("data").await?;
-    let err = transfer::import(
-        &f.pool,
-        "s3://data/nope.csv",
-        &ImportOptions::new("t")
-            .create(true)
-            .storage(f.storage.clone()),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        err.storage_kind(),
-        Some(StorageErrorKind::NotFound),
-        "{err}"
-    );
-    assert!(
-        err.to_string().starts_with("s3://data/nope.csv: not found"),
-        "{err}"
-    );
-    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('t')::text")
-        .fetch_one(&f.pool)
-        .await?;
-    assert_eq!(exists, None, "nothing was created");
-    Ok(())
+    Fixture::s3("data")
+        .await?
+        .assert_missing_is_not_found("s3://data/nope.csv")
+        .await
 }
 
 #[tokio::test]
