@@ -36,6 +36,45 @@ async fn same(db: &TestDb, a: &str, b: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `pgtide import <url> --table <table>` (plus `extra`) succeeds, saying it imported the
+/// shelf's 3 rows, and `table` then holds exactly the rows of `shelf`.
+async fn import_is_the_shelf(
+    db: &TestDb,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    url: &str,
+    table: &str,
+    extra: &[&str],
+) -> anyhow::Result<std::process::Output> {
+    let args = [&["import", url, "--table", table][..], extra].concat();
+    let o = pgtide_env(dir, &args, env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("imported 3 rows into {table}")),
+        "{}",
+        stdout(&o)
+    );
+    same(db, "shelf", table).await?;
+    Ok(o)
+}
+
+/// `pgtide import <url>` of an object that does not exist fails (exit 1), naming it.
+fn import_of_a_missing_object_fails(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    url: &str,
+    table: &str,
+) -> std::process::Output {
+    let o = pgtide_env(dir, &["import", url, "--table", table], env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("{url}: not found")),
+        "{}",
+        stderr(&o)
+    );
+    o
+}
+
 #[tokio::test]
 async fn s3_round_trip_with_the_aws_environment() -> anyhow::Result<()> {
     let moto = Moto::start()?;
@@ -67,36 +106,10 @@ async fn s3_round_trip_with_the_aws_environment() -> anyhow::Result<()> {
         "{}",
         stderr(&o)
     );
-    let o = pgtide_env(
-        &dir,
-        &[
-            "import",
-            "s3://shop/exports/shelf.csv.gz",
-            "--table",
-            "copy",
-            "--create",
-        ],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("imported 3 rows into copy"),
-        "{}",
-        stdout(&o)
-    );
-    same(&db, "shelf", "copy").await?;
+    let url = "s3://shop/exports/shelf.csv.gz";
+    import_is_the_shelf(&db, &dir, &env, url, "copy", &["--create"]).await?;
 
-    let o = pgtide_env(
-        &dir,
-        &["import", "s3://shop/missing.csv", "--table", "shelf"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("s3://shop/missing.csv: not found"),
-        "{}",
-        stderr(&o)
-    );
+    let o = import_of_a_missing_object_fails(&dir, &env, "s3://shop/missing.csv", "shelf");
     let shown = format!("{}{}", stdout(&o), stderr(&o));
     assert!(!shown.contains("aws-secret-not-shown"), "{shown}");
     Ok(())
@@ -130,18 +143,7 @@ async fn azure_round_trip_with_the_azure_environment() -> anyhow::Result<()> {
     sqlx::raw_sql("CREATE TABLE back (LIKE shelf)")
         .execute(&mut conn)
         .await?;
-    let o = pgtide_env(
-        &dir,
-        &["import", "az://exports/shelf.csv", "--table", "back"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("imported 3 rows into back"),
-        "{}",
-        stdout(&o)
-    );
-    same(&db, "shelf", "back").await?;
+    let o = import_is_the_shelf(&db, &dir, &env, "az://exports/shelf.csv", "back", &[]).await?;
     assert!(!stderr(&o).contains(AZURITE_KEY) && !stdout(&o).contains(AZURITE_KEY));
     Ok(())
 }
@@ -168,36 +170,9 @@ async fn gcs_import_through_the_storage_gcs_endpoint() -> anyhow::Result<()> {
         ),
     )?;
     let env = [(PASSWORD_VAR, password.as_str())];
-    let o = pgtide_env(
-        &dir,
-        &[
-            "import",
-            "gs://shop/in/shelf.csv",
-            "--table",
-            "copy",
-            "--create",
-        ],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("imported 3 rows into copy"),
-        "{}",
-        stdout(&o)
-    );
-    same(&db, "shelf", "copy").await?;
-
-    let o = pgtide_env(
-        &dir,
-        &["import", "gs://shop/in/missing.csv", "--table", "copy"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("gs://shop/in/missing.csv: not found"),
-        "{}",
-        stderr(&o)
-    );
+    let url = "gs://shop/in/shelf.csv";
+    import_is_the_shelf(&db, &dir, &env, url, "copy", &["--create"]).await?;
+    import_of_a_missing_object_fails(&dir, &env, "gs://shop/in/missing.csv", "copy");
     let o = pgtide_env(
         &dir,
         &["export", "--table", "shelf", "gs://shop/out/shelf.csv"],
