@@ -82,8 +82,10 @@ impl Conn {
         self.busy -= 1;
     }
 
-    /// Runs `work` on the raw connection as one tracked operation: the only way pool code
-    /// runs anything on a pooled connection.
+    /// Runs `work` on the raw connection as one tracked operation ([`enter`](Self::enter),
+    /// then [`leave`](Self::leave) once it completes): how pool code runs anything on a
+    /// pooled connection. The `&Pool` `fetch_optional` hot path makes the same two calls
+    /// itself, to avoid a closure future (`pool::executor::fetch_optional_on`).
     pub(crate) async fn track<T>(
         &mut self,
         work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
