@@ -56,6 +56,11 @@ fn config_hash_is_equal_for_equal_configs_and_changes_with_any_change() {
         base().session_setting("work_mem", "1MB").build().unwrap(),
         base().retry_jitter(false).build().unwrap(),
         base().profile("prod").build().unwrap(),
+        base().pgbouncer(true).build().unwrap(),
+        base()
+            .target_session_attrs(pgtide::config::TargetSessionAttrs::ReadWrite)
+            .build()
+            .unwrap(),
         Config::builder()
             .host("db.example")
             .password(SecretString::from("pw-one"))
@@ -151,9 +156,9 @@ fn config_hash_of_an_unchanged_config_is_pinned() {
             always.config_hash_with_key(key).to_string(),
         ],
         [
-            "5791236fb8dadd5d7cecce7ac753a9e73bb9a72c3ebcf8a85da9f841c1dea0d1",
-            "faf4798d8d920548aca942ecae9be29916f9a36dd5cc438df2fb0355b94adc46",
-            "5b9cbf9dd6ab32527bc566d187db745e7cd042ba53c4bb244b2759f1cdfeed39",
+            "5b3da3b5c512eeb09fd84fe28ca9a6cbea9a416e7f36b2022ce8aac122e6a678",
+            "6c9a675f320f8c372e34bb07a9426448f28a7394e8d13eeec9e771594675a8e0",
+            "e1503c73946143c652531be94c14a82de24e702533481d135d380ffbd2e20d1d",
         ]
     );
 }

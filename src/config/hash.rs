@@ -127,11 +127,11 @@ const V1_ORDER: &[&str] = &[
     "settings",
 ];
 
+/// Keys added after v1 whose hash value is empty while they hold their default.
+const OMITTED_AT_DEFAULT: &[&str] = &["require_auth", "target_session_attrs", "pgbouncer"];
+
 /// Every setting but the password, in a fixed order: the profile, each key the table
 /// hashes, then each session setting.
-/// Keys whose hash value is empty while they hold the default derived from other keys.
-const OMITTED_AT_DEFAULT: &[&str] = &["require_auth", "target_session_attrs"];
-
 fn canonical(c: &Config) -> Vec<(&'static str, String)> {
     let frozen = V1_ORDER.iter().filter_map(|name| keys::find(name));
     let later = KEYS.iter().filter(|k| !V1_ORDER.contains(&k.name));

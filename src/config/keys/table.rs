@@ -480,7 +480,11 @@ pub(crate) static KEYS: &[Key] = &[
             Ok(())
         }),
         show: Some(|c| c.connection.pgbouncer.to_string()),
-        hash: Some(|c| c.connection.pgbouncer.to_string()),
+        // Empty (left out of the hash) at its default, so hashes from before the key stay.
+        hash: Some(|c| match c.connection.pgbouncer {
+            true => "true".into(),
+            false => String::new(),
+        }),
     },
     // --- scale (issue 16): several hosts, target_session_attrs ---
     Key {
