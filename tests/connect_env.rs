@@ -78,12 +78,10 @@ async fn inner_pgoptions_is_refused() -> anyhow::Result<()> {
 #[ignore = "run in a child process with PGSSLROOTCERT set"]
 async fn inner_sslrootcert_is_refused() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    // TLS off: the certificate would not be used, so it is harmless.
+    // TLS off: the certificate would not be used, so it is harmless and the pool connects.
     let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
-    let path: String = sqlx::query_scalar("SHOW search_path")
-        .fetch_one(&pool)
-        .await?;
-    assert_ne!(path, "x");
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+    assert_eq!(one, 1);
     // TLS on without a root certificate in the configuration: sqlx would use the variable's.
     let cfg = config(&db, 1, 1)
         .ssl_mode(pgtide::config::SslMode::Require)

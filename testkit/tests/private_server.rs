@@ -15,7 +15,7 @@ async fn a_private_server_wants_its_password_and_survives_stop_and_start() -> an
     let server = tokio::task::spawn_blocking(PrivateServer::start_new).await??;
     assert_eq!(answer(&server.url("postgres")).await?, 1);
 
-    // No `trust` on TCP: a wrong password and no password are both refused (28P01).
+    // No `trust` on TCP: a wrong password is refused (28P01), and no password at all.
     let wrong = format!(
         "postgres://{}:not-the-password@{}:{}/postgres?sslmode=disable",
         server.user(),
@@ -28,6 +28,13 @@ async fn a_private_server_wants_its_password_and_survives_stop_and_start() -> an
         .and_then(|e| e.as_database_error())
         .and_then(|e| e.code().map(|c| c.into_owned()));
     assert_eq!(code.as_deref(), Some("28P01"), "{err:#}");
+    let none = format!(
+        "postgres://{}@{}:{}/postgres?sslmode=disable",
+        server.user(),
+        server.host(),
+        server.port()
+    );
+    answer(&none).await.expect_err("no password is refused");
     assert!(!format!("{server:?}").contains(server.password()));
 
     let server = tokio::task::spawn_blocking(move || {
