@@ -204,6 +204,11 @@ async fn prepare_reports_the_server_error_at_its_line_with_a_hint() -> anyhow::R
         dir.join("queries/typo.sql"),
         "-- name: Fine :one\nSELECT 1;\n\n-- name: Typo :many\n-- Doc.\nSELECT author_id,\n       nmae\nFROM authors;\n",
     )?;
+    // A second failing query in another file: both are reported in the one run.
+    std::fs::write(
+        dir.join("queries/zz_other.sql"),
+        "-- name: Other :one\nSELECT missing_column FROM authors;\n",
+    )?;
     let o = Command::new(env!("CARGO_BIN_EXE_pgtide"))
         .args(["prepare", "--queries", "queries", "--sqlx-dir", ".sqlx"])
         .current_dir(&dir)
@@ -216,6 +221,14 @@ async fn prepare_reports_the_server_error_at_its_line_with_a_hint() -> anyhow::R
         "{err}"
     );
     assert!(err.contains("hint:") && err.contains("name"), "{err}");
+    assert!(
+        err.contains(
+            "queries/zz_other.sql:2: query `Other`: column \"missing_column\" does not exist"
+        ),
+        "{err}"
+    );
+    // Nothing is written when any query failed, not even `Fine`'s entry.
+    assert!(!dir.join(".sqlx").exists(), "prepare wrote .sqlx");
 
     // No server hint for an unknown table: pgtide suggests the closest one in the schema.
     std::fs::write(
