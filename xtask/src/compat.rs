@@ -86,6 +86,7 @@ pub fn run() -> anyhow::Result<()> {
                 check("pgtide's .sqlx")?,
                 "sqlx-cli rejects the .sqlx files pgtide prepare wrote"
             );
+            same_bytes_as_the_macros(&crate_dir, &work, &db.url(), &checked)?;
             let changed = tamper_one(&checked)?;
             ensure!(
                 !check(&format!("control, {changed} changed"))?,
@@ -196,6 +197,56 @@ sqlx = {{ version = "={SQLX_CLI_VERSION}", default-features = false, features = 
         bail!("no query could be written as sqlx::query!");
     }
     Ok((checked, skipped))
+}
+
+/// Builds the scratch crate against the database with `SQLX_OFFLINE_DIR` set, so sqlx's own
+/// macros write their query files there (as `cargo sqlx prepare` has them do), and compares
+/// each with pgtide's byte for byte: `prepare --check` compares only as JSON.
+fn same_bytes_as_the_macros(
+    crate_dir: &Path,
+    work: &Path,
+    url: &str,
+    pgtide_files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let theirs = work.join("macros-wrote");
+    let _ = std::fs::remove_dir_all(&theirs);
+    std::fs::create_dir_all(&theirs)?;
+    let cargo = |args: &[&str]| {
+        Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(crate_dir)
+            .env("CARGO_TARGET_DIR", work.join("target"))
+            .env("DATABASE_URL", url)
+            .env("SQLX_OFFLINE_DIR", &theirs)
+            .env_remove("SQLX_OFFLINE")
+            .status()
+    };
+    // The macros run again only when the crate is rebuilt.
+    ensure!(cargo(&["clean", "-p", "pgtide-compat"])?.success());
+    ensure!(
+        cargo(&["check", "-q"])?.success(),
+        "sqlx's macros failed on the scratch crate"
+    );
+    let mut differ = Vec::new();
+    for ours in pgtide_files {
+        let name = ours.file_name().context("a .sqlx file has no name")?;
+        let mine = std::fs::read(ours)?;
+        let written = std::fs::read(theirs.join(name))
+            .with_context(|| format!("sqlx's macros wrote no {}", name.to_string_lossy()))?;
+        if mine != written {
+            differ.push(name.to_string_lossy().into_owned());
+        }
+    }
+    ensure!(
+        differ.is_empty(),
+        "pgtide's bytes differ from what sqlx's macros write for: {}",
+        differ.join(", ")
+    );
+    eprintln!(
+        "compat: all {} files are byte for byte what sqlx's macros write",
+        pgtide_files.len()
+    );
+    Ok(())
 }
 
 /// Flips the first column's nullability in the first of `files` that has a column.
