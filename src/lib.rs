@@ -77,7 +77,6 @@ pub mod connection;
 pub mod copy;
 pub mod error;
 pub mod execute_many;
-pub mod listener;
 pub mod observe;
 pub mod pgbouncer;
 pub mod pool;
@@ -96,6 +95,7 @@ mod tuples;
 
 pub use connection::Connection;
 pub use execute_many::{Params, execute_many};
+pub use pool::listener;
 
 pub use error::{Error, ErrorKind, Result, TimeoutKind, classify_sqlstate};
 pub use pool::{CloseOutcome, Pool, PoolStats, PoolTimeout, PooledConnection, SessionReset};

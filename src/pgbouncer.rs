@@ -46,8 +46,8 @@ use sqlx::postgres::{PgArguments, PgStatement};
 use sqlx::{Execute, PgConnection, Postgres, SqlStr};
 
 use crate::config::SessionSettings;
+use crate::config::startup::{MAX_SESSION_TIMEOUT, millis, startup_settings};
 use crate::error::Result;
-use crate::pool::connect::{millis, startup_settings};
 
 /// The `pgbouncer.ini` settings (`[pgbouncer]` section) pgtide's PgBouncer mode needs, with
 /// why. `pool_mode = session` needs none of this (and no `pgbouncer = true`).
@@ -112,7 +112,7 @@ pub(crate) fn after_begin(session: &SessionSettings, timeout: Option<Duration>) 
     }
     if let Some(timeout) = timeout {
         settings.retain(|(name, _)| name != "statement_timeout");
-        let timeout = timeout.min(crate::pool::connect::MAX_SESSION_TIMEOUT);
+        let timeout = timeout.min(MAX_SESSION_TIMEOUT);
         settings.push(("statement_timeout".into(), millis(timeout)));
     }
     if settings.is_empty() {
@@ -129,7 +129,7 @@ pub(crate) fn set_local_statement_timeout(
     timeout: Option<Duration>,
 ) -> String {
     let value = match timeout.or(session.statement_timeout) {
-        Some(t) => millis(t.min(crate::pool::connect::MAX_SESSION_TIMEOUT)),
+        Some(t) => millis(t.min(MAX_SESSION_TIMEOUT)),
         None => return "SET LOCAL statement_timeout TO DEFAULT".into(),
     };
     format!(

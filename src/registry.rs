@@ -168,10 +168,3 @@ impl Registry {
         futures_util::future::join_all(pools.iter().map(|pool| pool.close_within(grace))).await;
     }
 }
-
-impl Pool {
-    /// Whether `self` and `other` are clones of one pool.
-    pub fn same_pool(&self, other: &Pool) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-}

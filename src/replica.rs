@@ -38,18 +38,3 @@
 //!
 //! Not done: libpq's `load_balance_hosts` (hosts are always tried in order), and a host name
 //! that resolves to several addresses is one host (sqlx connects to the first address).
-
-use crate::config::{Config, TargetSessionAttrs};
-
-/// The read-only twin of `config` (see [`Config::for_replicas`]).
-pub(crate) fn read_only(config: &Config) -> Config {
-    let mut out = config.clone();
-    out.connection.target_session_attrs = match config.connection.target_session_attrs {
-        TargetSessionAttrs::Standby => TargetSessionAttrs::Standby,
-        _ => TargetSessionAttrs::PreferStandby,
-    };
-    out.session
-        .extra
-        .insert("default_transaction_read_only".into(), "on".into());
-    out
-}

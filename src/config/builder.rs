@@ -13,6 +13,7 @@ use super::settings::{
     CodegenSettings, Config, ConnectionSettings, HealthCheck, HostPort, PoolSettings,
     RetrySettings, SessionSettings, SslMode, TargetSessionAttrs, TlsSettings,
 };
+use super::startup::{MAX_SESSION_TIMEOUT, whole_millis};
 use super::{ConfigError, PoolSize, RequireAuth};
 
 /// Type-state marker: no password given yet.
@@ -487,18 +488,15 @@ const OWN_KEYS: &[&str] = &[
 /// Startup-packet parameters that are not settings (PostgreSQL's protocol, "StartupMessage").
 const RESERVED: &[&str] = &["user", "database", "options", "replication"];
 
-/// PostgreSQL's largest timeout, in milliseconds (the GUCs are `int`).
-const MAX_SESSION_TIMEOUT_MS: u128 = i32::MAX as u128;
-
 /// A session timeout must fit PostgreSQL's `int` milliseconds, as sent (sub-millisecond
 /// rounded up); above it, every connection attempt would fail with FATAL.
 fn session_timeout_limit(key: &str, value: Duration) -> Result<(), ConfigError> {
-    let ms = value.as_millis() + u128::from(!value.subsec_nanos().is_multiple_of(1_000_000));
-    if ms > MAX_SESSION_TIMEOUT_MS {
+    let max = MAX_SESSION_TIMEOUT.as_millis();
+    if whole_millis(value) > max {
         return Err(ConfigError::invalid(
             key,
             format!(
-                "must be at most {MAX_SESSION_TIMEOUT_MS}ms (about 24 days, PostgreSQL's limit), got {}; use \"off\" for no limit",
+                "must be at most {max}ms (about 24 days, PostgreSQL's limit), got {}; use \"off\" for no limit",
                 format_duration(value)
             ),
         ));

@@ -132,6 +132,7 @@ mod raw;
 mod require_auth;
 pub(crate) mod secret_ref;
 mod settings;
+pub(crate) mod startup;
 mod storage;
 mod yaml;
 

@@ -56,7 +56,15 @@ impl Config {
     /// (`default_transaction_read_only = on`), so a write fails with the server's `25006`
     /// even on a primary the pool fell back to.
     pub fn for_replicas(&self) -> Config {
-        crate::replica::read_only(self)
+        let mut out = self.clone();
+        out.connection.target_session_attrs = match self.connection.target_session_attrs {
+            TargetSessionAttrs::Standby => TargetSessionAttrs::Standby,
+            _ => TargetSessionAttrs::PreferStandby,
+        };
+        out.session
+            .extra
+            .insert("default_transaction_read_only".into(), "on".into());
+        out
     }
     /// Retry policy for connecting and for work marked idempotent.
     pub fn retry(&self) -> &RetrySettings {

@@ -35,7 +35,8 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, PgConnection};
 
-use crate::config::{Config, SessionSettings, SslMode, TargetSessionAttrs};
+use crate::config::startup::startup_settings;
+use crate::config::{Config, SslMode, TargetSessionAttrs};
 use crate::error::{Error, Result, TimeoutKind};
 
 /// sqlx connect options for `config`; fails when the process environment holds settings
@@ -127,41 +128,6 @@ pub(crate) fn inherited_env(
             .into(),
         ),
     })
-}
-
-/// The session settings as `(name, value)` startup options.
-pub(crate) fn startup_settings(session: &SessionSettings) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (name, value) in [
-        ("statement_timeout", session.statement_timeout),
-        ("lock_timeout", session.lock_timeout),
-        (
-            "idle_in_transaction_session_timeout",
-            session.idle_in_transaction_session_timeout,
-        ),
-    ] {
-        if let Some(value) = value {
-            // Defensive: validation refuses larger values; clamped rather than have the
-            // server refuse every connection with a FATAL.
-            out.push((name.to_owned(), millis(value.min(MAX_SESSION_TIMEOUT))));
-        }
-    }
-    if let Some(path) = &session.search_path {
-        out.push(("search_path".to_owned(), path.clone()));
-    }
-    for (name, value) in &session.extra {
-        out.push((name.clone(), value.clone()));
-    }
-    out
-}
-
-/// PostgreSQL's largest session timeout: `INT_MAX` milliseconds.
-pub(crate) const MAX_SESSION_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
-
-/// A duration as PostgreSQL milliseconds, rounded up: `0` would mean "no limit".
-pub(crate) fn millis(d: Duration) -> String {
-    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
-    format!("{}ms", ms.max(1))
 }
 
 fn ssl_mode(mode: SslMode) -> PgSslMode {
@@ -441,25 +407,5 @@ mod tests {
         .unwrap();
         inherited_env(&config(SslMode::Require), env(&[("PGOPTIONS", "")])).unwrap();
         inherited_env(&config(SslMode::Require), env(&[])).unwrap();
-    }
-
-    #[test]
-    fn session_timeouts_are_clamped_to_the_server_limit() {
-        let session = SessionSettings {
-            statement_timeout: Some(Duration::from_secs(10 * 365 * 24 * 3600)),
-            ..SessionSettings::default()
-        };
-        let settings = startup_settings(&session);
-        assert_eq!(
-            settings[0],
-            ("statement_timeout".to_owned(), "2147483647ms".to_owned())
-        );
-    }
-
-    #[test]
-    fn millis_round_up_and_never_zero() {
-        assert_eq!(millis(Duration::from_millis(200)), "200ms");
-        assert_eq!(millis(Duration::from_micros(1500)), "2ms");
-        assert_eq!(millis(Duration::from_nanos(1)), "1ms");
     }
 }

@@ -11,9 +11,9 @@ use sqlx_core::transaction::TransactionManager;
 use tokio::time::Instant;
 
 use super::body::{Raw, SessionBodyOnce};
-use super::connect::millis;
 use super::session::Session;
 use super::{Pool, PooledConnection, Shared};
+use crate::config::startup::millis;
 use crate::error::{Error, Result, TimeoutKind};
 
 impl Pool {

@@ -50,6 +50,7 @@ pub(crate) mod deadline;
 mod executor;
 pub(crate) mod guard;
 mod idempotent;
+pub mod listener;
 pub(crate) mod maintenance;
 mod manager;
 mod migrate;
@@ -346,6 +347,11 @@ impl Pool {
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.shared.inner.is_closed()
+    }
+
+    /// Whether `self` and `other` are clones of one pool.
+    pub fn same_pool(&self, other: &Pool) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Escape hatch: a new connection with the pool's settings (TLS, session limits,
