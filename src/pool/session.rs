@@ -5,14 +5,15 @@
 //! A body handed the raw `&mut PgConnection` could have run anything, so the connection is
 //! reset before the next borrower (a round trip of its own; see [`crate::pool::reset`]). A
 //! body handed a `Session` runs its statements through `&mut Session` (a sqlx executor);
-//! each is classified on the way ([`may_change_session`]): a read that cannot change the
-//! session leaves the connection as it was, anything else (or [`Session::raw`]) marks it for
-//! the reset. So a body that only reads pays nothing, and one that runs `SET`, `set_config`,
-//! `LISTEN`, an advisory lock or a write still has its session reset.
+//! each is classified on the way ([`may_change_session`]): a query or a write that names
+//! nothing session-changing leaves the connection as it was, anything else (or
+//! [`Session::raw`]) marks it for the reset. So a body that only reads and writes rows pays
+//! nothing, and one that runs `SET`, `set_config`, `LISTEN`, an advisory lock or creates a
+//! temp table still has its session reset.
 //!
-//! Limit: a function of your own that changes session state from inside a read
-//! (`SELECT my_fn()` running `set_config`) is not seen, as it is not on `&Pool`. Run such
-//! calls through [`Session::raw`].
+//! Limit: only the statement's text is looked at. A function of your own or a trigger that
+//! changes session state (`SELECT my_fn()` running `set_config`) is not seen. Run such calls
+//! through [`Session::raw`].
 //!
 //! [`Pool::idempotent_boxed`]: crate::Pool::idempotent_boxed
 //! [`Pool::with_timeout_boxed`]: crate::Pool::with_timeout_boxed
@@ -136,48 +137,86 @@ impl<'c> Executor<'c> for &'c mut Session<'_> {
 }
 
 /// Whether running `sql` may change session state that outlives it (settings, roles,
-/// locks, temp tables, listeners, prepared statements, cursors, sequence state). Errs on the
-/// side of "yes": only a single `SELECT`/`WITH`/`VALUES`/`TABLE` statement that names none
-/// of the functions and keywords below counts as a read. Every word of the SQL is looked at
-/// (string literals and comments too, which can only make it say "yes").
+/// session advisory locks, temp tables, listeners, prepared statements, cursors, sequence
+/// state, large objects, dblink connections). Errs on the side of "yes": only a single
+/// `SELECT`/`WITH`/`VALUES`/`TABLE`/`INSERT`/`UPDATE`/`DELETE`/`MERGE` statement that names
+/// none of the functions and keywords of [`changes_session`] counts as leaving the session
+/// as it was. Every word of the SQL is looked at (string literals and comments too, which can
+/// only make it say "yes"). What the text does not show is not seen: a function of your own
+/// or a trigger that calls `set_config` (see the module docs).
+///
+/// One pass over the bytes: it runs on every statement through `&Pool` and a [`Session`].
 pub(crate) fn may_change_session(sql: &str) -> bool {
-    let text = sql.trim_start();
-    let first = text
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("");
-    let read = ["select", "with", "values", "table"]
+    let bytes = sql.as_bytes().trim_ascii();
+    // The first word: a plain statement that itself leaves the session as it was, or the
+    // text is not looked into (a leading comment, another statement).
+    let first_end = bytes
         .iter()
-        .any(|k| first.eq_ignore_ascii_case(k));
-    // Two statements (a simple-protocol batch) or a leading comment: not looked into.
-    if !read || text.trim_end().trim_end_matches(';').contains(';') {
+        .position(|&b| !WORD_BYTES[usize::from(b)])
+        .unwrap_or(bytes.len());
+    if !leaves_session(&bytes[..first_end]) {
         return true;
     }
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(changes_session)
+    let mut i = first_end;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if WORD_BYTES[usize::from(b)] {
+            let start = i;
+            while i < bytes.len() && WORD_BYTES[usize::from(bytes[i])] {
+                i += 1;
+            }
+            if changes_session(&bytes[start..i]) {
+                return true;
+            }
+            continue;
+        }
+        if b == b';' && !bytes[i..].iter().all(|&b| b == b';') {
+            // Two statements (a simple-protocol batch): not looked into.
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
-/// One word of SQL that changes session state (or writes, which can fire triggers that do).
-fn changes_session(word: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "set_config",
-        "nextval",
-        "setval",
-        "into",
-        "insert",
-        "update",
-        "delete",
-        "merge",
-        "temp",
-        "temporary",
-        "for",
+/// ASCII letters, digits and `_`, as a table (a lookup per byte).
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
+
+/// A statement's first word when the statement itself leaves the session as it was.
+fn leaves_session(word: &[u8]) -> bool {
+    const FIRST: [&[u8]; 8] = [
+        b"select", b"with", b"values", b"table", b"insert", b"update", b"delete", b"merge",
     ];
-    const PREFIXES: [&str; 4] = ["pg_advisory", "pg_try_advisory", "dblink", "lo_"];
-    let starts = |prefix: &str| {
-        word.len() >= prefix.len()
-            && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    FIRST.iter().any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// One word of SQL that names a function or keyword changing session state: `set_config`,
+/// `nextval`/`setval` (`currval`), `TEMP`/`TEMPORARY` tables, session advisory locks, `dblink`
+/// connections, large objects (`lo_*`). Dispatches on the first letter: most words of a query
+/// are rejected after one comparison.
+fn changes_session(word: &[u8]) -> bool {
+    let is = |name: &[u8]| word.eq_ignore_ascii_case(name);
+    let starts = |prefix: &[u8]| {
+        word.len() >= prefix.len() && word[..prefix.len()].eq_ignore_ascii_case(prefix)
     };
-    WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) || PREFIXES.iter().any(|p| starts(p))
+    match word[0].to_ascii_lowercase() {
+        b's' => is(b"set_config") || is(b"setval"),
+        b'n' => is(b"nextval"),
+        b't' => is(b"temp") || is(b"temporary"),
+        b'p' => starts(b"pg_advisory") || starts(b"pg_try_advisory"),
+        b'd' => starts(b"dblink"),
+        b'l' => starts(b"lo_"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +232,12 @@ mod tests {
             "VALUES (1)",
             "TABLE authors",
             "SELECT count(*) FROM pg_class WHERE relname = $1",
+            "INSERT INTO t VALUES (1) RETURNING id;  ",
+            "UPDATE t SET x = 1",
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+            "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+            "SELECT * FROM t FOR UPDATE",
+            "SELECT templates, lo, pg_adv, settings FROM t;;\n",
         ] {
             assert!(!may_change_session(sql), "{sql}");
         }
@@ -210,9 +255,6 @@ mod tests {
             "select pg_try_advisory_lock(1)",
             "SELECT nextval('s')",
             "SELECT * INTO TEMP t FROM authors",
-            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-            "INSERT INTO t VALUES (1)",
-            "UPDATE t SET x = 1",
             "LISTEN ch",
             "PREPARE p AS SELECT 1",
             "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
@@ -220,11 +262,15 @@ mod tests {
             "SELECT 1; SET x = 1",
             "-- comment\nSELECT 1",
             "/* c */ SELECT 1",
-            "SELECT * FROM t FOR UPDATE",
             "SET ROLE r",
             "SELECT dblink_connect('x')",
             "SELECT lo_open(1, 2)",
+            "INSERT INTO audit SELECT set_config('app.tenant', '42', false)",
+            "UPDATE t SET x = nextval('s')",
+            "CREATE TABLE t (x int)",
+            "BEGIN",
             "",
+            "   ",
         ] {
             assert!(may_change_session(sql), "{sql}");
         }
