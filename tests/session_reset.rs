@@ -202,6 +202,62 @@ async fn what_a_borrower_changed_is_not_seen_by_the_next() -> anyhow::Result<()>
 }
 
 #[tokio::test]
+async fn what_a_statement_through_the_pool_changed_is_not_seen_by_the_next() -> anyhow::Result<()> {
+    let s = Sessions::new().await?;
+    for kind in s.kinds() {
+        // The simple protocol (`execute`, any statement) and the extended one
+        // (`fetch_optional`, pgtide's hot path) where the change is a single statement.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(kind.change.clone()))
+            .execute(&s.pool)
+            .await?;
+        s.assert_next_sees_it_fresh(&kind, "from a statement run through &Pool")
+            .await?;
+        if !kind.change.contains(';') && kind.name != "PREPARE" {
+            sqlx::query(sqlx::AssertSqlSafe(kind.change.clone()))
+                .fetch_optional(&s.pool)
+                .await?;
+            s.assert_next_sees_it_fresh(&kind, "from a prepared statement through &Pool")
+                .await?;
+        }
+    }
+    s.drop_role().await
+}
+
+/// Reads and plain writes through `&Pool` leave the session alone (no reset, which would
+/// cost a round trip): a temp table left by an earlier borrower survives them, and goes with
+/// the first statement that may change the session.
+#[tokio::test]
+async fn queries_and_writes_through_the_pool_cost_no_reset() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    sqlx::query("CREATE TABLE items (id int)")
+        .execute(&pool)
+        .await?;
+    pool.set_session_reset(SessionReset::Never);
+    sqlx::query("CREATE TEMP TABLE marker (x int)")
+        .execute(&mut *pool.acquire().await?)
+        .await?;
+    pool.set_session_reset(SessionReset::AfterRawUse);
+    let marker = "SELECT coalesce(to_regclass('pg_temp.marker')::text, '')";
+    for statement in [
+        "SELECT count(*) FROM items",
+        "INSERT INTO items VALUES (1)",
+        "UPDATE items SET id = 2",
+        "WITH gone AS (DELETE FROM items RETURNING id) SELECT count(*) FROM gone",
+    ] {
+        sqlx::query(statement).execute(&pool).await?;
+        let found: String = sqlx::query_scalar(marker).fetch_one(&pool).await?;
+        assert_eq!(found, "marker", "reset after {statement}");
+    }
+    sqlx::query("SELECT set_config('app.tenant', '1', false)")
+        .fetch_one(&pool)
+        .await?;
+    let found: String = sqlx::query_scalar(marker).fetch_one(&pool).await?;
+    assert_eq!(found, "", "set_config through &Pool resets the session");
+    Ok(())
+}
+
+#[tokio::test]
 async fn what_a_transaction_body_changed_is_reset_before_commit() -> anyhow::Result<()> {
     let s = Sessions::new().await?;
     for kind in s.kinds() {

@@ -103,12 +103,12 @@ async fn fetch_optional_on<'q, E: 'q + Execute<'q, Postgres>>(
     let busy = conn.enter();
     let result = match &pool.shared.inner.manager().pgbouncer {
         None => conn
-            .raw_for_reads()
+            .raw_for_statement(&q.sql)
             .fetch_optional(q)
             .await
             .map_err(Error::from),
         Some(_) => {
-            on_raw(pool, conn.raw_for_reads(), async |raw| {
+            on_raw(pool, conn.raw_for_statement(&q.sql), async |raw| {
                 Ok(raw.fetch_optional(q).await?)
             })
             .await
@@ -156,6 +156,7 @@ impl<'p> Executor<'p> for &'p Pool {
                     let mut next = Some(query.first());
                     while let Some(q) = next.take() {
                         let mut yielded = false;
+                        conn.conn().note_statement(&q.sql);
                         let result = conn
                             .conn()
                             .track(async |raw| {

@@ -18,7 +18,9 @@
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, SqlStr};
+
+use super::session::Verdicts;
 
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 
@@ -38,6 +40,8 @@ pub(crate) struct Conn {
     /// A borrower had the raw connection (`DerefMut`, a transaction or idempotent body, a
     /// per-call timeout's closure) and could have changed session state: reset before reuse.
     pub(crate) touched: bool,
+    /// Which statements it ran may change the session (see [`Conn::raw_for_statement`]).
+    verdicts: Verdicts,
     /// When it was last handed back to the pool.
     pub(crate) idle_since: Instant,
     /// Keeps `pid` in the pool's set of open backends while this connection exists (for
@@ -61,6 +65,7 @@ impl Conn {
             broken: false,
             busy: 0,
             touched: false,
+            verdicts: Verdicts::default(),
             idle_since: Instant::now(),
         }
     }
@@ -108,8 +113,24 @@ impl Conn {
         &mut self.raw
     }
 
-    /// The raw connection for a statement classified as unable to change the session (see
-    /// [`super::session`]): the session is not marked changed.
+    /// The raw connection to run `sql` on: marks the session as possibly changed when the
+    /// statement may change it ([`may_change_session`](super::session::may_change_session),
+    /// remembered per text). How pgtide runs a statement it was given.
+    pub(crate) fn raw_for_statement(&mut self, sql: &SqlStr) -> &mut PgConnection {
+        self.note_statement(sql);
+        &mut self.raw
+    }
+
+    /// Marks the session as possibly changed when `sql` may change it, for a statement run
+    /// through [`track`](Self::track).
+    pub(crate) fn note_statement(&mut self, sql: &SqlStr) {
+        if self.verdicts.may_change(sql) {
+            self.touched = true;
+        }
+    }
+
+    /// The raw connection for what cannot change the session: parsing and describing a
+    /// statement, pgtide's own statements.
     pub(crate) fn raw_for_reads(&mut self) -> &mut PgConnection {
         &mut self.raw
     }

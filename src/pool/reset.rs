@@ -19,8 +19,11 @@
 //! checks the transaction is not aborted: committing costs no extra round trip. That reset
 //! leaves out statements `PREPARE`d in SQL (finding them costs the server more than the rest
 //! together): inside a transaction body, `PREPARE` persists past the commit; `DEALLOCATE` it
-//! yourself, or run it outside a transaction. Connections only used
-//! through `&Pool` and pgtide's own helpers are never reset: nothing could have changed them.
+//! yourself, or run it outside a transaction. A statement run through `&Pool` (generated
+//! functions given `&pool` included) or a boxed body's `Session` is judged by its text: one
+//! that may change the session (`SET`, `set_config`, an advisory lock, a temp table, …; see
+//! `pool::session`) marks the connection for the reset; a query or a plain write does not, so
+//! a pool used that way is never reset and pays nothing.
 //! A reset that fails discards the connection.
 //!
 //! [`SessionReset`] changes the policy per pool ([`Pool::set_session_reset`]).

@@ -66,11 +66,7 @@ impl<'c> Session<'c> {
             Err(err) => return Err(sqlx::Error::Encode(err)),
         };
         let sql: SqlStr = query.sql();
-        let raw = if may_change_session(sql.as_str()) {
-            self.conn.raw_for_borrower()
-        } else {
-            self.conn.raw_for_reads()
-        };
+        let raw = self.conn.raw_for_statement(&sql);
         Ok((
             raw,
             Statement {
@@ -133,6 +129,48 @@ impl<'c> Executor<'c> for &'c mut Session<'_> {
         'c: 'e,
     {
         self.conn.raw_for_reads().describe(sql)
+    }
+}
+
+/// What [`may_change_session`] said about the SQL texts a connection ran last, so that a
+/// statement run again costs a few pointer comparisons instead of a pass over its text.
+#[derive(Debug, Default)]
+pub(crate) struct Verdicts {
+    known: Vec<(SqlStr, bool)>,
+    /// The entry replaced next once `known` is full.
+    next: usize,
+}
+
+impl Verdicts {
+    /// How many texts a connection remembers (a pool's hot statements are few).
+    const REMEMBERED: usize = 16;
+
+    /// Whether running `sql` may change the session.
+    pub(crate) fn may_change(&mut self, sql: &SqlStr) -> bool {
+        let text = sql.as_str();
+        // The same address and length is the same text: each remembered text is kept alive
+        // by its entry (a static string, or a share of its `Arc`), so its memory cannot
+        // have been reused for another.
+        if let Some((_, verdict)) = self
+            .known
+            .iter()
+            .find(|(k, _)| std::ptr::eq(k.as_str(), text))
+        {
+            return *verdict;
+        }
+        let verdict = may_change_session(text);
+        let kept = sql.clone();
+        // sqlx shares static and `Arc` texts on clone and copies the others: a copy would
+        // never be found again, so it is not remembered.
+        if std::ptr::eq(kept.as_str(), text) {
+            if self.known.len() < Self::REMEMBERED {
+                self.known.push((kept, verdict));
+            } else {
+                self.known[self.next] = (kept, verdict);
+                self.next = (self.next + 1) % Self::REMEMBERED;
+            }
+        }
+        verdict
     }
 }
 
