@@ -334,6 +334,16 @@ async fn a_schema_change_under_a_cached_select_star_does_not_fail_the_next_call(
         .await?;
     let rows = select().fetch_all(&pool).await?;
     assert_eq!(sqlx::Row::len(&rows[0]), 4);
+    // On a connection you hold, the error is yours, as sqlx reports it; clearing sqlx's
+    // statement cache makes the statement run again.
+    let mut held = pool.acquire().await?;
+    sqlx::raw_sql("ALTER TABLE shape ADD COLUMN e int")
+        .execute(&mut admin)
+        .await?;
+    let err = select().fetch_one(&mut *held).await.unwrap_err();
+    assert_eq!(pgtide::Error::from(err).sqlstate(), Some("0A000"));
+    sqlx::Connection::clear_cached_statements(&mut *held).await?;
+    assert_eq!(sqlx::Row::len(&select().fetch_one(&mut *held).await?), 5);
     Ok(())
 }
 
