@@ -155,6 +155,71 @@ async fn a_transaction_dropped_mid_statement_releases_its_locks_at_once() -> any
     Ok(())
 }
 
+/// A transaction you hold (`pool.begin()`) whose statement future is dropped: its rollback
+/// cannot run behind the statement, so after the connect timeout the backend is terminated
+/// (the row lock goes with it), not left running until `statement_timeout`.
+#[tokio::test]
+async fn a_held_transaction_dropped_mid_statement_releases_its_locks() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let mut admin = db.connect().await?;
+    sqlx::raw_sql("CREATE TABLE locked (id int PRIMARY KEY); INSERT INTO locked VALUES (1)")
+        .execute(&mut admin)
+        .await?;
+    let marker = "abandoned_held_transaction";
+    {
+        let mut tx = pool.begin(TxOptions::default()).await?;
+        sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let sql = format!("SELECT pg_sleep(60) AS {marker}");
+        let statement = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx);
+        tokio::select! {
+            _ = statement => panic!("the statement sleeps for a minute"),
+            () = running(&mut admin, marker) => {}
+        }
+    }
+    sqlx::query("SET lock_timeout = '20s'")
+        .execute(&mut admin)
+        .await?;
+    sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
+        .execute(&mut admin)
+        .await?;
+    none_running(&mut admin, marker).await;
+    next_checkout_is_clean(&pool).await;
+    Ok(())
+}
+
+/// Nesting the other way round: a per-call timeout inside a body completes (its count goes
+/// back), then the body is dropped mid-statement: the body's own count still discards it.
+#[tokio::test]
+async fn a_body_dropped_after_a_completed_nested_call_discards_the_connection() -> anyhow::Result<()>
+{
+    let db = TestDb::new().await?;
+    let pool = pool_of_one(&db).await?;
+    let mut admin = db.connect().await?;
+    let marker = "abandoned_after_nested_call";
+    let body = pool.transaction(TxOptions::default().no_retry(), async |tx| {
+        tx.with_timeout(Duration::from_secs(5), async |c| {
+            sqlx::query("SELECT 1").execute(c).await?;
+            Ok(())
+        })
+        .await?;
+        let sql = format!("SELECT pg_sleep(60) AS {marker}");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    });
+    tokio::select! {
+        _ = body => panic!("the statement sleeps for a minute"),
+        () = running(&mut admin, marker) => {}
+    }
+    next_checkout_is_clean(&pool).await;
+    none_running(&mut admin, marker).await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn prepare_and_describe_errors_are_observed() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

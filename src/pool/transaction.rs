@@ -316,23 +316,20 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     let limit = conn.shared.config.connection().connect_timeout;
-                    let rolled_back = conn
-                        .conn()
-                        .track(async |raw| {
-                            match tokio::time::timeout(limit, PgTransactionManager::rollback(raw))
-                                .await
-                            {
-                                Ok(result) => Ok(result?),
-                                Err(_) => Err(Error::timeout(
-                                    TimeoutKind::ClientDeadline,
-                                    "rolling back",
-                                    None,
-                                )),
-                            }
-                        })
-                        .await;
-                    if rolled_back.is_err() {
-                        conn.conn().broken = true;
+                    let guarded = conn.conn();
+                    let busy = guarded.enter();
+                    let rollback = PgTransactionManager::rollback(guarded.raw_for_reads());
+                    match tokio::time::timeout(limit, rollback).await {
+                        Ok(Ok(())) => guarded.leave(busy, None).await,
+                        Ok(Err(err)) => {
+                            guarded.leave(busy, Some(&err.into())).await;
+                            guarded.broken = true;
+                        }
+                        // Queued behind a statement of yours still running (its future was
+                        // dropped, sqlx waits for its end first): the rollback is abandoned
+                        // like any dropped operation, so the connection is discarded and its
+                        // backend terminated, which ends the statement and the transaction.
+                        Err(_) => drop(busy),
                     }
                 });
             }
