@@ -222,23 +222,31 @@ async fn a_body_dropped_after_a_completed_nested_call_discards_the_connection() 
 
 #[tokio::test]
 async fn prepare_and_describe_errors_are_observed() -> anyhow::Result<()> {
+    use sqlx::Executor;
     let db = TestDb::new().await?;
     let pool = pool_of_one(&db).await?;
     let mut admin = db.connect().await?;
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&pool)
-        .await?;
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(pid)
-        .execute(&mut admin)
-        .await?;
-    // The connection is dead; `prepare` on it fails with a lost connection, which the guard
-    // sees: the connection is discarded, not handed out again.
-    use sqlx::Executor;
-    let _ = (&pool)
-        .prepare(sqlx::SqlSafeStr::into_sql_str("SELECT 1"))
-        .await
-        .unwrap_err();
-    next_checkout_is_clean(&pool).await;
+    for call in ["prepare", "describe"] {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&pool)
+            .await?;
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&mut admin)
+            .await?;
+        // The connection is dead; the call fails with a lost connection, which the guard
+        // sees: the connection is discarded, not handed out again.
+        let sql = sqlx::SqlSafeStr::into_sql_str("SELECT 1");
+        let failed = match call {
+            "prepare" => (&pool).prepare(sql).await.is_err(),
+            _ => (&pool).describe(sql).await.is_err(),
+        };
+        assert!(failed, "{call} on a terminated backend");
+        next_checkout_is_clean(&pool).await;
+        let now: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&pool)
+            .await?;
+        assert_ne!(now, pid, "{call}: the dead connection was discarded");
+    }
     Ok(())
 }
