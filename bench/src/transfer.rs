@@ -189,6 +189,22 @@ pub async fn copy(plan: &Plan, db: &TestDb, scratch: &Path) -> anyhow::Result<Ta
     Ok(table)
 }
 
+/// `pgtide-bench --copy-only`: the COPY table alone (full size, 3 rounds), printed to the
+/// terminal, for iterating on import and export.
+pub async fn copy_only(plan: Plan) -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let scratch = pgtide_testkit::workspace_root().join("target/bench/scratch-copy");
+    std::fs::create_dir_all(&scratch)?;
+    let table = copy(&plan, &db, &scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "load average {}\n\n{}",
+        crate::report::load_average(),
+        table?.terminal()
+    );
+    Ok(())
+}
+
 const STREAM_SQL: &str =
     "SELECT g::int8, 'row number ' || g, g * 0.5::float8 FROM generate_series(1, $1::int8) g";
 
