@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use async_compression::tokio::write::GzipEncoder;
-use object_store::buffered::BufWriter;
 use bytes::Bytes;
+use object_store::buffered::BufWriter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::io::StreamReader;
 
