@@ -1,5 +1,5 @@
-//! A large object through S3 (moto) each way in flat memory: exported by multipart upload,
-//! imported by a streamed GET, peak RSS growth checked. A binary of its own (peak RSS is per
+//! A large local file imported, then a large object through S3 (moto) each way, in flat
+//! memory: exported by multipart upload, imported by a streamed GET, peak RSS growth checked. A binary of its own (peak RSS is per
 //! process). The suite moves 24 MiB (three parts); `PGTIDE_TRANSFER_MB=200 cargo nextest
 //! run -p pgtide --features s3,azure --test transfer_memory` moves 200 MB.
 
@@ -35,6 +35,43 @@ async fn a_large_object_each_way_in_flat_memory() -> anyhow::Result<()> {
     sqlx::query("CREATE UNLOGGED TABLE back (id text, pad text)")
         .execute(&pool)
         .await?;
+
+    // A local file first (read on a thread of its own, a chunk at a time), while the heap
+    // is fresh: holding the file, or more than a few chunks of it, would show.
+    let file = std::env::temp_dir().join(format!("pgtide-memory-{}.csv", std::process::id()));
+    {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for i in 1..=lines {
+            writeln!(out, "{i:07},{}", "x".repeat(91))?;
+        }
+        out.flush()?;
+    }
+    let before = reset_peak_rss();
+    let local = transfer::import(
+        &pool,
+        &file.display().to_string(),
+        &ImportOptions::new("back").header(Header::No),
+    )
+    .await;
+    let local_growth = peak_rss_since(before);
+    std::fs::remove_file(&file)?;
+    let local = local?;
+    assert_eq!(local.rows, lines);
+    assert_eq!(local.bytes, lines * 100);
+    println!(
+        "{:.1} MiB from a local file: {:.1} s, peak RSS growth {:.1} MiB",
+        local.bytes as f64 / (1024.0 * 1024.0),
+        local.elapsed.as_secs_f64(),
+        local_growth as f64 / (1024.0 * 1024.0)
+    );
+    assert!(
+        local_growth < 8 * 1024 * 1024,
+        "importing a {} MB local file raised peak RSS by {local_growth} bytes",
+        mb
+    );
+    sqlx::query("TRUNCATE back").execute(&pool).await?;
+
     let before = reset_peak_rss();
 
     let out = transfer::export(

@@ -127,6 +127,7 @@ fn main() -> anyhow::Result<()> {
         ["--quick"] => multi_thread()?.block_on(run(Plan::new(true))),
         ["--smoke"] => multi_thread()?.block_on(run(Plan::smoke())),
         ["--profile", client, queries] => profile::run(client, queries.parse()?),
+        ["--copy-only"] => multi_thread()?.block_on(transfer::copy_only(Plan::new(false))),
         ["--stream-child", client, rows] => transfer::stream_child(client, rows.parse()?),
         _ => anyhow::bail!(
             "usage: pgtide-bench [--quick | --smoke | --profile <pgtide|floor|deadpool-postgres> <queries>]"

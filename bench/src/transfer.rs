@@ -108,7 +108,11 @@ pub async fn copy(plan: &Plan, db: &TestDb, scratch: &Path) -> anyhow::Result<Ta
     }
     let csv_s = csv.display().to_string();
     let exp_s = exported.display().to_string();
-    let rounds = plan.rounds.min(3);
+    // `PGTIDE_BENCH_COPY_ROUNDS` asks for more rounds (the spreads are wide on a busy machine).
+    let rounds = std::env::var("PGTIDE_BENCH_COPY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(plan.rounds.min(3));
     // [client][round]: pgtide import, psql import, pgtide export, psql export
     let mut secs = vec![Vec::new(); 4];
     let mut rss = vec![Vec::new(); 4];
@@ -187,6 +191,23 @@ pub async fn copy(plan: &Plan, db: &TestDb, scratch: &Path) -> anyhow::Result<Ta
         .await?;
     conn.close().await?;
     Ok(table)
+}
+
+/// `pgtide-bench --copy-only`: the COPY table alone (full size, 3 rounds unless
+/// `PGTIDE_BENCH_COPY_ROUNDS` says otherwise), printed to the terminal, for iterating on
+/// import and export.
+pub async fn copy_only(plan: Plan) -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let scratch = pgtide_testkit::workspace_root().join("target/bench/scratch-copy");
+    std::fs::create_dir_all(&scratch)?;
+    let table = copy(&plan, &db, &scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "load average {}\n\n{}",
+        crate::report::load_average(),
+        table?.terminal()
+    );
+    Ok(())
 }
 
 const STREAM_SQL: &str =

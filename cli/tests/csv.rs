@@ -355,3 +355,64 @@ async fn stdin_and_gzip_files_round_trip() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// UTF-8 input is checked in place and sent as read, a chunk at a time: characters of 2, 3
+/// and 4 bytes cut by every chunk boundary (and by the end of the 64 KiB sniffing sample),
+/// in a file of several chunks that starts with a BOM, all arrive whole and in order; so do
+/// they through stdin and through a gzipped file (whose reads end anywhere).
+#[tokio::test]
+async fn utf8_characters_cut_by_chunk_boundaries_arrive_whole() -> anyhow::Result<()> {
+    let s = setup(
+        "csv-utf8-chunks",
+        "CREATE TABLE words (id integer PRIMARY KEY, word text NOT NULL)",
+    )
+    .await?;
+    // Lines of different lengths, so the 256 KiB chunk ends fall at every offset of a
+    // character over the file.
+    let mut csv = String::from("\u{feff}id,word\n");
+    let rows = 40_000;
+    for id in 1..=rows {
+        csv.push_str(&format!("{id},{}\n", "é€😀".repeat(id % 7 + 1)));
+    }
+    assert!(csv.len() > 4 * 256 * 1024, "several chunks: {}", csv.len());
+    let all_whole = async || -> anyhow::Result<()> {
+        assert_eq!(
+            s.rows("SELECT count(*)::text FROM words").await?,
+            [rows.to_string()]
+        );
+        let cut = "SELECT count(*)::text FROM words WHERE word <> repeat('é€😀', id % 7 + 1)";
+        assert_eq!(s.rows(cut).await?, ["0"], "every word arrived whole");
+        Ok(())
+    };
+    let plain = s.write("words.csv", csv.as_bytes());
+    let out = s.import_ok(&[&plain, "--table", "words"]);
+    assert!(
+        out.starts_with(&format!("imported {rows} rows into words")) && out.contains("UTF-8"),
+        "{out}"
+    );
+    all_whole().await?;
+
+    let o = s.run(&["export", "--table", "words", "words.csv.gz", "--header"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    s.rows("DELETE FROM words RETURNING ''").await?;
+    s.import_ok(&["words.csv.gz", "--table", "words"]);
+    all_whole().await?;
+
+    s.rows("DELETE FROM words RETURNING ''").await?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgtide"))
+        .args(["import", "-", "--table", "words"])
+        .current_dir(&s.dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(PASSWORD_VAR, &s.password)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, csv.as_bytes()));
+    let o = child.wait_with_output()?;
+    writer.join().expect("the writer thread")?;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    all_whole().await
+}

@@ -115,3 +115,39 @@ async fn a_100_mb_field_is_a_clear_error_naming_the_line() -> anyhow::Result<()>
     assert!(err.contains("--max-line-mb"), "{err}");
     s.unchanged().await
 }
+
+/// Far into a UTF-8 file (past the sniffing sample and the first chunks, where the bytes are
+/// checked in place rather than transcoded), a byte that is not UTF-8 still names its line.
+#[tokio::test]
+async fn a_bad_byte_deep_in_a_utf8_file_names_its_line() -> anyhow::Result<()> {
+    let s = Setup::new("csv-bad-deep-byte").await?;
+    let mut bytes = b"id,name,born\n".to_vec();
+    for id in 1..=40_000 {
+        let name = if id == 35_000 { "Bad \u{FFFD}" } else { "Zoë" };
+        bytes.extend_from_slice(format!("{id},{name} {id:020},2000-01-01\n").as_bytes());
+    }
+    let at = bytes
+        .windows(3)
+        .position(|w| w == "\u{FFFD}".as_bytes())
+        .expect("the marker");
+    bytes.splice(at..at + 3, [0xFF]);
+    assert!(at > 1024 * 1024, "past the first chunks: {at}");
+    let err = s.import_fails("deep.csv", &bytes, &[]);
+    assert!(err.contains("line 35001:"), "{err}");
+    assert!(err.contains("UTF-8"), "{err}");
+    s.unchanged().await
+}
+
+/// A UTF-8 file whose last character is cut short by its end fails naming the last line.
+#[tokio::test]
+async fn a_character_cut_by_the_end_of_the_file_names_the_last_line() -> anyhow::Result<()> {
+    let s = Setup::new("csv-bad-cut-char").await?;
+    let err = s.import_fails(
+        "cut-char.csv",
+        b"id,name,born\n1,One,2000-01-01\n2,Zo\xC3",
+        &["--encoding", "utf-8"],
+    );
+    assert!(err.contains("line 3:"), "{err}");
+    assert!(err.contains("UTF-8"), "{err}");
+    s.unchanged().await
+}

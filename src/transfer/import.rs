@@ -9,25 +9,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use async_compression::tokio::bufread::GzipDecoder;
-use bytes::Bytes;
-use encoding_rs::{Decoder, DecoderResult, Encoding};
+use encoding_rs::Encoding;
 use futures_util::TryStreamExt;
-use object_store::ObjectStoreExt;
-use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
+use object_store::{GetResultPayload, ObjectStoreExt};
+use tokio::io::{AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
+use super::decode::{CHUNK, Feed, Source, decoded};
 use super::error::Error;
-use super::io::{Counting, FailureSlot, record, take};
+use super::io::{Counting, FailureSlot, file_reader, take};
 use super::location::{self, Location};
 use super::sniff::{self, SAMPLE};
-use super::{Header, ImportOptions, ImportSummary, Progress, ProgressFn, create};
+use super::{Header, ImportOptions, ImportSummary, create};
 use crate::copy::CopyIn;
 use crate::{Pool, TxOptions};
-
-/// Bytes read from the source per chunk.
-const CHUNK: usize = 64 * 1024;
-
-type Source = Box<dyn AsyncRead + Unpin + Send>;
 
 pub(crate) async fn run(
     pool: &Pool,
@@ -44,8 +39,16 @@ pub(crate) async fn run(
                 .get(&path)
                 .await
                 .map_err(|e| Error::storage(&url, &e))?;
-            let stream = object.into_stream().map_err(std::io::Error::other);
-            Box::new(StreamReader::new(stream))
+            match object.payload {
+                // A local file: read on a thread of its own, a chunk at a time (the store's
+                // own stream reads 8 KiB per blocking task).
+                GetResultPayload::File(file, _) => {
+                    Box::new(file_reader(file).map_err(|e| Error::io(&url, &e))?)
+                }
+                GetResultPayload::Stream(stream) => {
+                    Box::new(StreamReader::new(stream.map_err(std::io::Error::other)))
+                }
+            }
         }
     };
     let counted = Counting {
@@ -148,148 +151,6 @@ pub(crate) async fn run(
         header,
         elapsed: started.elapsed(),
         url,
-    })
-}
-
-/// What the decoding stream reports to.
-struct Feed {
-    url: String,
-    /// The longest line accepted, in bytes of UTF-8 ([`ImportOptions::max_line_bytes`]).
-    max_line: u64,
-    failure: FailureSlot,
-    read: Arc<AtomicU64>,
-    lines: Arc<AtomicU64>,
-    progress: Option<ProgressFn>,
-}
-
-struct State {
-    sample: Option<Vec<u8>>,
-    reader: Source,
-    decoder: Decoder,
-    input: Vec<u8>,
-    done: bool,
-    /// Bytes of the current line decoded so far.
-    line_len: u64,
-    feed: Feed,
-}
-
-/// Keeps a data error (bytes invalid in the encoding, a line too long) as the import's
-/// failure and returns the I/O error that ends the `COPY`.
-fn invalid(slot: &FailureSlot, message: String) -> std::io::Error {
-    let mut kept = slot
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if kept.is_none() {
-        *kept = Some(Error::Invalid(message.clone()));
-    }
-    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
-}
-
-/// The sample, then the rest of `reader`, decoded to UTF-8 a chunk at a time (the BOM is
-/// dropped). Bytes that are not valid in `encoding` and a line longer than the limit are
-/// errors naming the line: nothing is replaced or cut silently, and the import rolls back.
-fn decoded(
-    sample: Vec<u8>,
-    reader: Source,
-    encoding: &'static Encoding,
-    feed: Feed,
-) -> impl futures_core::Stream<Item = std::io::Result<Bytes>> + Send {
-    let state = State {
-        sample: Some(sample),
-        reader,
-        decoder: encoding.new_decoder_with_bom_removal(),
-        input: vec![0; CHUNK],
-        done: false,
-        line_len: 0,
-        feed,
-    };
-    futures_util::stream::try_unfold(state, |mut s| async move {
-        loop {
-            if s.done {
-                return Ok(None);
-            }
-            let n = match s.sample.take() {
-                Some(sample) => {
-                    let n = sample.len();
-                    s.input = sample;
-                    n
-                }
-                None => {
-                    if s.input.len() < CHUNK {
-                        s.input.resize(CHUNK, 0);
-                    }
-                    match s.reader.read(&mut s.input[..CHUNK]).await {
-                        Ok(n) => n,
-                        Err(e) => {
-                            record(&s.feed.failure, &s.feed.url, &e);
-                            return Err(e);
-                        }
-                    }
-                }
-            };
-            let last = n == 0;
-            let need = s
-                .decoder
-                .max_utf8_buffer_length_without_replacement(n)
-                .unwrap_or(CHUNK * 3 + 16);
-            let mut out = vec![0; need];
-            let (result, _, written) =
-                s.decoder
-                    .decode_to_utf8_without_replacement(&s.input[..n], &mut out, last);
-            out.truncate(written);
-            s.done = last;
-            let before = s.feed.lines.load(Ordering::Relaxed);
-            let mut lines = before;
-            for &b in &out {
-                if b == b'\n' {
-                    lines = lines.saturating_add(1);
-                    s.line_len = 0;
-                } else {
-                    s.line_len = s.line_len.saturating_add(1);
-                    if s.line_len > s.feed.max_line {
-                        return Err(invalid(
-                            &s.feed.failure,
-                            format!(
-                                "line {} is longer than {} MiB (a broken file, or a field too \
-                                 large to import: raise the line limit, --max-line-mb)",
-                                lines.saturating_add(1),
-                                s.feed.max_line / (1024 * 1024)
-                            ),
-                        ));
-                    }
-                }
-            }
-            match result {
-                DecoderResult::InputEmpty => {}
-                DecoderResult::Malformed(..) => {
-                    return Err(invalid(
-                        &s.feed.failure,
-                        format!(
-                            "line {}: bytes that are not valid {} (give the file's encoding, \
-                             --encoding)",
-                            lines.saturating_add(1),
-                            s.decoder.encoding().name()
-                        ),
-                    ));
-                }
-                DecoderResult::OutputFull => {
-                    return Err(invalid(
-                        &s.feed.failure,
-                        "decoding needed more room than it asked for".into(),
-                    ));
-                }
-            }
-            s.feed.lines.store(lines, Ordering::Relaxed);
-            if let Some(progress) = &s.feed.progress {
-                progress(Progress {
-                    bytes: s.feed.read.load(Ordering::Relaxed),
-                    lines,
-                });
-            }
-            if !out.is_empty() {
-                return Ok(Some((Bytes::from(out), s)));
-            }
-        }
     })
 }
 

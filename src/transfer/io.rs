@@ -8,9 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use async_compression::tokio::write::GzipEncoder;
+use bytes::Bytes;
 use object_store::buffered::BufWriter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_util::io::StreamReader;
 
+use super::decode::CHUNK;
 use super::error::Error;
 
 /// Where the first failure of a source or sink is kept with its kind: `COPY` reports a
@@ -52,6 +55,41 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         poll
     }
+}
+
+/// Chunks a local file's reader thread may read ahead of the import.
+const READ_AHEAD: usize = 2;
+
+/// A local file read on a thread of its own, [`CHUNK`] bytes a read, at most
+/// [`READ_AHEAD`] chunks ahead of the reader: the thread ends at the end of the file, at a
+/// read error (passed on), or when the reader is dropped.
+pub(crate) fn file_reader(file: std::fs::File) -> std::io::Result<impl AsyncRead + Unpin + Send> {
+    use std::io::Read as _;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
+    std::thread::Builder::new()
+        .name("pgtide-import-read".into())
+        .spawn(move || {
+            let mut file = file;
+            loop {
+                let mut buf = Vec::with_capacity(CHUNK);
+                match (&mut file).take(CHUNK as u64).read_to_end(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        })?;
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(StreamReader::new(Box::pin(chunks)))
 }
 
 /// Bytes buffered per uploaded part: above S3's 5 MiB minimum part size.

@@ -42,6 +42,7 @@ mod aws_profile;
 mod classify;
 mod configured;
 mod create;
+mod decode;
 mod error;
 mod export;
 mod import;
