@@ -321,8 +321,12 @@ mod tests {
         let a = generate(std::slice::from_ref(&file), &metadata, OPTIONS).unwrap();
         let b = generate(&[file], &metadata, OPTIONS).unwrap();
         assert_eq!(a, b);
-        assert!(a[0].contents.contains(
-            "pub fn one<'e, E: PgExecutor<'e> + 'e>(\n    db: E,\n    y: &str,\n) -> impl Future<Output = pgtide::Result<i64>> + 'e {"
-        ), "{}", a[0].contents);
+        assert!(
+            a[0].contents.contains(
+                "pub fn one<'e, E: PgExecutor<'e> + 'e>(db: E, y: &str) -> FetchOne<'e, i64> {"
+            ),
+            "{}",
+            a[0].contents
+        );
     }
 }
