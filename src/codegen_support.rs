@@ -216,7 +216,19 @@ where
 /// [`crate::Error::NotFound`] naming the statement when there is none (more than one row
 /// returns the first).
 ///
-/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]).
+/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]). Like the
+/// other futures of generated functions, it is `Send` and `Unpin`:
+///
+/// ```
+/// use pgtide::codegen_support::{Execute, ExecuteUnit, FetchAll, FetchOne, FetchOptional};
+///
+/// fn spawnable<T: Send + Unpin>() {}
+/// spawnable::<FetchOne<'static, String>>();
+/// spawnable::<FetchOptional<'static, String>>();
+/// spawnable::<FetchAll<'static, String>>();
+/// spawnable::<Execute<'static>>();
+/// spawnable::<ExecuteUnit<'static>>();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct FetchOne<'e, T> {
     inner: SqlxFuture<'e, Option<sqlx::postgres::PgRow>>,
