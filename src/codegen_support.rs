@@ -118,91 +118,345 @@ where
 
 // The shared bodies of generated functions. Generated code only binds arguments and calls
 // one of these, so the compiler type-checks the sqlx call chains once, not once per query.
+// Each returns a named future type rather than an `async fn`'s opaque one: a generated
+// function's signature then names a plain struct, and the compiler neither infers nor
+// checks one opaque future type per query (most of what checking generated code cost;
+// README "Performance"). The futures add no allocation: sqlx's executor already returns a
+// boxed future or stream, which they poll in place.
 
-/// `:one`: the row, or [`crate::Error::NotFound`] naming the statement.
-pub async fn fetch_one<'e, E, T>(
+/// A future of sqlx's executor, as the named futures below hold it.
+type SqlxFuture<'e, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'e>>;
+
+/// The `pgtide.statement` span of a generated call: what [`observe::named`] does for an
+/// `async fn`, for a future polled by hand. Opened on the first poll, entered (with the
+/// statement's name in scope) around every poll, closed with the outcome.
+struct InSpan {
+    statement: &'static Statement,
+    state: SpanState,
+}
+
+enum SpanState {
+    /// Not polled yet.
+    Unpolled,
+    /// No tracing subscriber was ever installed: no span, no scope, no clock.
+    Off,
+    /// The span (perhaps disabled) and, when it is enabled, when the call started.
+    On {
+        span: tracing::Span,
+        started: Option<Instant>,
+    },
+}
+
+impl InSpan {
+    fn new(statement: &'static Statement) -> Self {
+        Self {
+            statement,
+            state: SpanState::Unpolled,
+        }
+    }
+
+    /// Runs `poll` in the span; on completion records `db.rows` (from `rows`) or
+    /// `error.kind`, and `duration_ms`.
+    fn poll<R>(
+        &mut self,
+        rows: fn(&R) -> Option<u64>,
+        poll: impl FnOnce() -> Poll<crate::Result<R>>,
+    ) -> Poll<crate::Result<R>> {
+        if let SpanState::Unpolled = self.state {
+            self.state = if observe::spans_possible() {
+                let span = observe::statement_span(self.statement.name);
+                let started = (!span.is_disabled()).then(Instant::now);
+                SpanState::On { span, started }
+            } else {
+                SpanState::Off
+            };
+        }
+        let SpanState::On { span, started } = &self.state else {
+            return poll();
+        };
+        let polled = {
+            let _entered = span.enter();
+            observe::in_statement(self.statement.name, poll)
+        };
+        if let (Poll::Ready(result), Some(started)) = (&polled, started) {
+            span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+            match result {
+                Ok(value) => {
+                    if let Some(rows) = rows(value) {
+                        span.record("db.rows", rows);
+                    }
+                }
+                Err(err) => {
+                    span.record("error.kind", err.kind().as_str());
+                }
+            }
+        }
+        polled
+    }
+}
+
+/// `:one`: the row, or [`crate::Error::NotFound`] naming the statement (see [`FetchOne`]).
+pub fn fetch_one<'e, E, T>(
     db: E,
     statement: &'static Statement,
     query: BoundQuery,
     map: RowMapper<T>,
-) -> crate::Result<T>
+) -> FetchOne<'e, T>
 where
     E: sqlx::PgExecutor<'e>,
-    T: Send + Unpin + 'static,
 {
-    observe::named(statement.name, |_| Some(1), async {
-        query
-            .try_map(map)
-            .fetch_optional(db)
-            .await?
-            .ok_or_else(|| not_found(statement))
-    })
-    .await
+    FetchOne {
+        inner: db.fetch_optional(query),
+        span: InSpan::new(statement),
+        map,
+    }
 }
 
-/// `:opt`: the row, if any.
-pub async fn fetch_optional<'e, E, T>(
+/// What a generated `:one` function returns: a future of the row, or of
+/// [`crate::Error::NotFound`] naming the statement when there is none (more than one row
+/// returns the first).
+///
+/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]). Like the
+/// other futures of generated functions, it is `Send` and `Unpin`:
+///
+/// ```
+/// use pgtide::codegen_support::{Execute, ExecuteUnit, FetchAll, FetchOne, FetchOptional};
+///
+/// fn spawnable<T: Send + Unpin>() {}
+/// spawnable::<FetchOne<'static, String>>();
+/// spawnable::<FetchOptional<'static, String>>();
+/// spawnable::<FetchAll<'static, String>>();
+/// spawnable::<Execute<'static>>();
+/// spawnable::<ExecuteUnit<'static>>();
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct FetchOne<'e, T> {
+    inner: SqlxFuture<'e, Option<sqlx::postgres::PgRow>>,
+    span: InSpan,
+    map: RowMapper<T>,
+}
+
+impl<T> Future for FetchOne<'_, T> {
+    type Output = crate::Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let (inner, map, statement) = (&mut this.inner, this.map, this.span.statement);
+        this.span.poll(
+            |_| Some(1),
+            || {
+                inner.as_mut().poll(cx).map(|row| match row? {
+                    Some(row) => Ok(map(row)?),
+                    None => Err(not_found(statement)),
+                })
+            },
+        )
+    }
+}
+
+/// `:opt`: the row, if any (see [`FetchOptional`]).
+pub fn fetch_optional<'e, E, T>(
     db: E,
     statement: &'static Statement,
     query: BoundQuery,
     map: RowMapper<T>,
-) -> crate::Result<Option<T>>
+) -> FetchOptional<'e, T>
 where
     E: sqlx::PgExecutor<'e>,
-    T: Send + Unpin + 'static,
 {
-    observe::named(
-        statement.name,
-        |row: &Option<T>| Some(u64::from(row.is_some())),
-        async { Ok(query.try_map(map).fetch_optional(db).await?) },
-    )
-    .await
+    FetchOptional {
+        inner: db.fetch_optional(query),
+        span: InSpan::new(statement),
+        map,
+    }
 }
 
-/// `:many`: every row.
-pub async fn fetch_all<'e, E, T>(
+/// What a generated `:opt` function returns: a future of the row, if any.
+///
+/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]).
+#[must_use = "futures do nothing unless awaited"]
+pub struct FetchOptional<'e, T> {
+    inner: SqlxFuture<'e, Option<sqlx::postgres::PgRow>>,
+    span: InSpan,
+    map: RowMapper<T>,
+}
+
+impl<T> Future for FetchOptional<'_, T> {
+    type Output = crate::Result<Option<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let (inner, map) = (&mut this.inner, this.map);
+        this.span.poll(
+            |row| Some(u64::from(row.is_some())),
+            || {
+                inner
+                    .as_mut()
+                    .poll(cx)
+                    .map(|row| Ok(row?.map(map).transpose()?))
+            },
+        )
+    }
+}
+
+/// `:many`: every row (see [`FetchAll`]).
+pub fn fetch_all<'e, E, T>(
     db: E,
     statement: &'static Statement,
     query: BoundQuery,
     map: RowMapper<T>,
-) -> crate::Result<Vec<T>>
+) -> FetchAll<'e, T>
 where
     E: sqlx::PgExecutor<'e>,
-    T: Send + Unpin + 'static,
 {
-    observe::named(
-        statement.name,
-        |rows: &Vec<T>| Some(rows.len() as u64),
-        async { Ok(query.try_map(map).fetch_all(db).await?) },
-    )
-    .await
+    FetchAll {
+        inner: db.fetch(query),
+        span: InSpan::new(statement),
+        map,
+        rows: Vec::new(),
+    }
 }
 
-/// `:execrows` and `:execresult`: the number of rows affected.
-pub async fn execute<'e, E>(
+/// What a generated `:many` function returns: a future of every row, in order.
+///
+/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]).
+#[must_use = "futures do nothing unless awaited"]
+pub struct FetchAll<'e, T> {
+    inner: BoxStream<'e, Result<sqlx::postgres::PgRow, sqlx::Error>>,
+    span: InSpan,
+    map: RowMapper<T>,
+    rows: Vec<T>,
+}
+
+// The rows are never pinned: they are moved out when the future completes.
+impl<T> Unpin for FetchAll<'_, T> {}
+
+impl<T> Future for FetchAll<'_, T> {
+    type Output = crate::Result<Vec<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let (inner, map, rows) = (&mut this.inner, this.map, &mut this.rows);
+        this.span.poll(
+            |rows: &Vec<T>| Some(rows.len() as u64),
+            || loop {
+                match inner.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(row))) => match map(row) {
+                        Ok(row) => rows.push(row),
+                        Err(err) => return Poll::Ready(Err(err.into())),
+                    },
+                    Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(err.into())),
+                    Poll::Ready(None) => return Poll::Ready(Ok(std::mem::take(rows))),
+                }
+            },
+        )
+    }
+}
+
+/// `:execrows` and `:execresult`: the number of rows affected (see [`Execute`]).
+pub fn execute<'e, E>(db: E, statement: &'static Statement, query: BoundQuery) -> Execute<'e>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    Execute {
+        inner: db.execute(query),
+        span: InSpan::new(statement),
+    }
+}
+
+/// What a generated `:execrows` or `:execresult` function returns: a future of the number
+/// of rows affected.
+///
+/// It runs in the statement's `pgtide.statement` span (see [`crate::observe`]).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Execute<'e> {
+    inner: SqlxFuture<'e, sqlx::postgres::PgQueryResult>,
+    span: InSpan,
+}
+
+impl Future for Execute<'_> {
+    type Output = crate::Result<u64>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let inner = &mut this.inner;
+        this.span.poll(
+            |rows| Some(*rows),
+            || {
+                inner
+                    .as_mut()
+                    .poll(cx)
+                    .map(|done| Ok(done?.rows_affected()))
+            },
+        )
+    }
+}
+
+/// `:exec`: runs the statement; the row count is dropped (see [`ExecuteUnit`]).
+pub fn execute_unit<'e, E>(
     db: E,
     statement: &'static Statement,
     query: BoundQuery,
-) -> crate::Result<u64>
+) -> ExecuteUnit<'e>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    observe::named(statement.name, |rows: &u64| Some(*rows), async {
-        Ok(query.execute(db).await?.rows_affected())
-    })
-    .await
+    ExecuteUnit(execute(db, statement, query))
 }
 
-/// `:exec`: runs the statement; the row count is dropped.
-pub async fn execute_unit<'e, E>(
-    db: E,
-    statement: &'static Statement,
-    query: BoundQuery,
-) -> crate::Result<()>
-where
-    E: sqlx::PgExecutor<'e>,
-{
-    execute(db, statement, query).await.map(drop)
+/// What a generated `:exec` function returns: a future that runs the statement (the span
+/// still records the rows affected).
+#[must_use = "futures do nothing unless awaited"]
+pub struct ExecuteUnit<'e>(Execute<'e>);
+
+impl Future for ExecuteUnit<'_> {
+    type Output = crate::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.get_mut().0)
+            .poll(cx)
+            .map(|rows| rows.map(drop))
+    }
+}
+
+impl std::fmt::Debug for InSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.statement.name, f)
+    }
+}
+
+impl<T> std::fmt::Debug for FetchOne<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FetchOne").field(&self.span).finish()
+    }
+}
+
+impl<T> std::fmt::Debug for FetchOptional<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FetchOptional").field(&self.span).finish()
+    }
+}
+
+impl<T> std::fmt::Debug for FetchAll<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchAll")
+            .field("statement", &self.span)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Execute<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Execute").field(&self.span).finish()
+    }
+}
+
+impl std::fmt::Debug for ExecuteUnit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ExecuteUnit").field(&self.0.span).finish()
+    }
 }
 
 /// `:stream`: the rows as they arrive.

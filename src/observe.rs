@@ -93,6 +93,13 @@ pub(crate) async fn with_target<F: Future>(target: &Target, fut: F) -> F::Output
     TARGET.scope(target.clone(), fut).await
 }
 
+/// Runs `f` with `name` as the enclosing statement: the synchronous form of the scope
+/// [`named`] sets, for the futures of generated code, which are polled by hand
+/// (`crate::codegen_support`).
+pub(crate) fn in_statement<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
+    STATEMENT.sync_scope(name, f)
+}
+
 /// The statement name set by an enclosing [`statement`], if any.
 pub(crate) fn current_statement() -> Option<&'static str> {
     STATEMENT.try_with(|s| *s).ok()

@@ -94,6 +94,9 @@ pub struct Drift {
     pub missing: bool,
     /// The server's error when the query no longer describes at all (e.g. a dropped column).
     pub error: Option<String>,
+    /// Whether this is about the statement `gen` runs for the query with the text casts of
+    /// `codegen.types` (its own `.sqlx` entry), not the query's SQL itself.
+    pub cast_statement: bool,
 }
 
 impl std::fmt::Display for Drift {
@@ -106,9 +109,14 @@ impl std::fmt::Display for Drift {
         } else {
             "no longer matches its .sqlx entry"
         };
+        let which = if self.cast_statement {
+            ": its statement with the text casts of `codegen.types`"
+        } else {
+            ""
+        };
         write!(
             f,
-            "{}: query `{}` {what} ({})",
+            "{}: query `{}`{which} {what} ({})",
             self.location,
             self.name,
             self.file.display()
@@ -238,10 +246,10 @@ impl Codegen {
             })
             .chain(manifests)
             .collect();
-        for (name, contents) in statements? {
+        for statement in statements? {
             // A statement may be another query's SQL: the same file, written once.
-            if !files.iter().any(|(n, _)| *n == name) {
-                files.push((name, contents));
+            if !files.iter().any(|(n, _)| *n == statement.file_name) {
+                files.push((statement.file_name, statement.contents));
             }
         }
         Ok(persist::sync_dir(
@@ -266,20 +274,21 @@ impl Codegen {
             .await
             .map_err(prepare::PrepareError::Catalog)?;
         let mut drift = Vec::new();
+        let mut fresh_queries = Vec::new();
+        let read = |name: &str| std::fs::read(self.sqlx_dir.join(name)).ok();
         for file in &files {
             for query in &file.queries {
                 let path = self.sqlx_dir.join(sqlx_data::file_name(&query.sql));
-                let read = |name: String| std::fs::read(self.sqlx_dir.join(name)).ok();
-                let on_disk = read(sqlx_data::file_name(&query.sql))
-                    .zip(read(nullability::store::file_name(&query.sql)));
+                let on_disk = read(&sqlx_data::file_name(&query.sql))
+                    .zip(read(&nullability::store::file_name(&query.sql)));
                 let (fresh, error) =
                     match prepare::prepare_query(&mut conn, &catalog, file, query).await {
-                        Ok(p) => (Some((p.contents, p.nullability)), None),
+                        Ok(p) => (Some(p), None),
                         Err(e) => (None, Some(e.to_string())),
                     };
                 let same = match (&on_disk, &fresh) {
-                    (Some((sqlx, ours)), Some((fresh_sqlx, fresh_ours))) => {
-                        sqlx == fresh_sqlx.as_bytes() && ours == fresh_ours.as_bytes()
+                    (Some((sqlx, ours)), Some(fresh)) => {
+                        sqlx == fresh.contents.as_bytes() && ours == fresh.nullability.as_bytes()
                     }
                     _ => false,
                 };
@@ -290,8 +299,52 @@ impl Codegen {
                         file: path,
                         missing: on_disk.is_none(),
                         error,
+                        cast_statement: false,
                     });
                 }
+                fresh_queries.extend(fresh);
+            }
+        }
+        // The statements `gen` runs with text casts: described again as `prepare` did, from
+        // the queries as they describe now.
+        if !self.types.is_empty() {
+            let rel = relative_path(&self.out, &self.sqlx_dir);
+            let described =
+                statements::describe(&mut conn, &files, &fresh_queries, self.gen_options(&rel))
+                    .await;
+            let (statements, errors) = match described {
+                Ok(statements) => (statements, Vec::new()),
+                Err(prepare::PrepareError::Failed(errors)) => (Vec::new(), errors),
+                Err(other) => (Vec::new(), vec![other]),
+            };
+            for statement in statements {
+                let on_disk = read(&statement.file_name);
+                if on_disk.as_deref() != Some(statement.contents.as_bytes()) {
+                    drift.push(Drift {
+                        location: statement.location,
+                        name: statement.name,
+                        file: self.sqlx_dir.join(&statement.file_name),
+                        missing: on_disk.is_none(),
+                        error: None,
+                        cast_statement: true,
+                    });
+                }
+            }
+            for error in errors {
+                let (location, name) = match &error {
+                    prepare::PrepareError::Query { location, name, .. } => {
+                        (location.clone(), name.clone())
+                    }
+                    _ => (String::new(), String::new()),
+                };
+                drift.push(Drift {
+                    location,
+                    name,
+                    file: self.sqlx_dir.clone(),
+                    missing: false,
+                    error: Some(error.to_string()),
+                    cast_statement: true,
+                });
             }
         }
         let _ = sqlx::Connection::close(conn).await;
@@ -359,14 +412,11 @@ impl Codegen {
         file: &parse::QueryFile,
         metadata: &BTreeMap<String, generate::Metadata>,
     ) -> Result<(), Error> {
-        let expected = manifest::render(file.queries.iter().map(|q| {
-            let meta = &metadata[&q.sql];
-            let decisions = meta.decisions.as_ref().map(|d| &d.bytes[..]);
-            (
-                q.name.as_str(),
-                manifest::query_hash(&meta.bytes, decisions),
-            )
-        }));
+        let expected = manifest::render(
+            file.queries
+                .iter()
+                .map(|q| (q.name.as_str(), metadata[&q.sql].hash().to_owned())),
+        );
         let path = self.sqlx_dir.join(manifest::file_name(&file.module));
         let on_disk = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -487,11 +537,7 @@ fn metadata_entry(
             .collect(),
         embeds: ours.embeds,
     };
-    Ok(generate::Metadata {
-        data,
-        bytes,
-        decisions: Some(decisions),
-    })
+    Ok(generate::Metadata::new(data, bytes, Some(decisions)))
 }
 
 fn is_query_data(name: &str, _contents: &[u8]) -> bool {

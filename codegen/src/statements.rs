@@ -12,15 +12,28 @@ use crate::parse::QueryFile;
 use crate::prepare::{PrepareError, PreparedQuery};
 use crate::{metadata_entry, nullability, sqlx_data};
 
+/// The `.sqlx` entry of one statement with text casts, and the query it runs for.
+#[derive(Debug)]
+pub(crate) struct CastStatement {
+    /// `file:line` of the query.
+    pub(crate) location: String,
+    /// The query's name.
+    pub(crate) name: String,
+    /// The entry's file name in the `.sqlx` directory.
+    pub(crate) file_name: String,
+    /// The entry, as `prepare` writes it.
+    pub(crate) contents: String,
+}
+
 /// Describes every statement with text casts of `files` (whose queries `prepared` holds);
-/// returns their `.sqlx` entries (file name, contents). A query `gen` would refuse is left to
-/// `gen` to report.
+/// returns their `.sqlx` entries. A query `gen` would refuse is left to `gen` to report.
+/// `prepare` writes the entries; `verify` compares them with the files.
 pub(crate) async fn describe(
     conn: &mut PgConnection,
     files: &[QueryFile],
     prepared: &[PreparedQuery],
     options: GenOptions<'_>,
-) -> Result<Vec<(String, String)>, PrepareError> {
+) -> Result<Vec<CastStatement>, PrepareError> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for file in files {
@@ -52,12 +65,12 @@ pub(crate) async fn describe(
                 .describe(sqlx::AssertSqlSafe(sql.clone()).into_sql_str())
                 .await
             {
-                Ok(described) => {
-                    out.push((
-                        sqlx_data::file_name(&sql),
-                        sqlx_data::render(&sql, &described),
-                    ));
-                }
+                Ok(described) => out.push(CastStatement {
+                    location: query.location(file),
+                    name: query.name.clone(),
+                    file_name: sqlx_data::file_name(&sql),
+                    contents: sqlx_data::render(&sql, &described),
+                }),
                 Err(err) => errors.push(PrepareError::Query {
                     location: query.location(file),
                     name: query.name.clone(),

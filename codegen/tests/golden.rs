@@ -132,14 +132,7 @@ async fn gen_stage() {
                         embeds: ours.embeds,
                     }
                 });
-            metadata.insert(
-                query.sql.clone(),
-                Metadata {
-                    data,
-                    bytes,
-                    decisions,
-                },
-            );
+            metadata.insert(query.sql.clone(), Metadata::new(data, bytes, decisions));
         }
         let types = types(&case);
         let options = GenOptions {

@@ -43,11 +43,11 @@ fn metadata(file: &QueryFile, describe: impl Fn(usize) -> Describe) -> BTreeMap<
         );
         out.insert(
             q.sql.clone(),
-            Metadata {
-                data: serde_json::from_str(&text).unwrap(),
-                bytes: text.into_bytes(),
-                decisions: None,
-            },
+            Metadata::new(
+                serde_json::from_str(&text).unwrap(),
+                text.into_bytes(),
+                None,
+            ),
         );
     }
     out

@@ -1,5 +1,6 @@
 //! `prepare` against the real server: every failing query is reported in one run, each at
-//! its `file:line`, and nothing is written; `verify` notices a changed decisions file.
+//! its `file:line`, and nothing is written; `verify` notices a changed decisions file and a
+//! changed or missing entry of a statement with the text casts of `codegen.types`.
 
 use pgtide_codegen::{Codegen, Error};
 use sqlx::Executor;
@@ -103,6 +104,67 @@ async fn sqlc_embed_errors_name_file_line_and_the_table() -> anyhow::Result<()> 
         "{message}"
     );
     assert!(!dir.join(".sqlx").exists());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// `verify` describes the statements `gen` runs with the text casts of `codegen.types` as
+/// `prepare` did: a cast statement's entry that no longer matches, or is missing, is drift,
+/// though the query's own entry still matches.
+#[tokio::test]
+async fn verify_describes_the_cast_statements_of_codegen_types() -> anyhow::Result<()> {
+    let db = pgtide_testkit::TestDb::new().await?;
+    db.connect()
+        .await?
+        .execute("CREATE TABLE docs (id bigint PRIMARY KEY, body tsvector)")
+        .await?;
+    let dir = pgtide_testkit::workspace_root().join("target/codegen-scratch/verify-casts");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("queries"))?;
+    std::fs::write(
+        dir.join("queries/docs.sql"),
+        "-- name: GetDoc :one\nSELECT id, body FROM docs WHERE id = @id;\n",
+    )?;
+    let types = pgtide_codegen::overrides::TypeOverrides::from_entries([("tsvector", "String")])?;
+    let codegen =
+        Codegen::new(dir.join("queries"), dir.join(".sqlx"), dir.join("out")).types(types);
+    codegen.prepare(&db.url()).await?;
+    assert!(codegen.verify(&db.url()).await?.is_empty());
+
+    // The cast statement's entry: the `query-*.json` that is not the query's own.
+    let own = pgtide_codegen::sqlx_data::file_name(&codegen.parse()?[0].queries[0].sql);
+    let mut casts = Vec::new();
+    for entry in std::fs::read_dir(dir.join(".sqlx"))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with("query-") && name != own {
+            casts.push(dir.join(".sqlx").join(name));
+        }
+    }
+    assert_eq!(casts.len(), 1, "{casts:?}");
+    let cast = &casts[0];
+    let text = std::fs::read_to_string(cast)?;
+    assert!(text.contains("::text"), "{text}");
+
+    // Its described column type changed: drift of the cast statement, named as such.
+    std::fs::write(cast, text.replacen("\"Text\"", "\"Varchar\"", 1))?;
+    let drift = codegen.verify(&db.url()).await?;
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0].name, "GetDoc");
+    assert!(drift[0].cast_statement && !drift[0].missing, "{drift:?}");
+    assert_eq!(&drift[0].file, cast);
+    let message = drift[0].to_string();
+    assert!(
+        message.contains(
+            "docs.sql:1: query `GetDoc`: its statement with the text casts of `codegen.types` no longer matches its .sqlx entry"
+        ),
+        "{message}"
+    );
+
+    // Removed: missing.
+    std::fs::remove_file(cast)?;
+    let drift = codegen.verify(&db.url()).await?;
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].cast_statement && drift[0].missing, "{drift:?}");
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

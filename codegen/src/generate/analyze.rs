@@ -304,10 +304,7 @@ pub(super) fn analyze<'q>(
         args,
         columns,
         embeds,
-        manifest_hash: crate::manifest::query_hash(
-            &meta.bytes,
-            meta.decisions.as_ref().map(|d| &d.bytes[..]),
-        ),
+        manifest_hash: meta.hash().to_owned(),
         warnings,
     })
 }
@@ -514,11 +511,11 @@ mod tests {
             rules: Vec::new(),
             embeds,
         });
-        let meta = Metadata {
-            data: serde_json::from_str(&text).unwrap(),
-            bytes: text.into_bytes(),
+        let meta = Metadata::new(
+            serde_json::from_str(&text).unwrap(),
+            text.into_bytes(),
             decisions,
-        };
+        );
         let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
         generate(&[file], &metadata, OPTIONS)
             .map(|files| files[0].contents.clone())
@@ -587,11 +584,11 @@ mod tests {
                 "columns": columns, "parameters": {"Left": params}, "nullable": [false, false],
             });
             let data = crate::sqlx_data::render(&file.queries[0].sql, &describe);
-            let meta = Metadata {
-                data: serde_json::from_str(&data).unwrap(),
-                bytes: data.into_bytes(),
-                decisions: None,
-            };
+            let meta = Metadata::new(
+                serde_json::from_str(&data).unwrap(),
+                data.into_bytes(),
+                None,
+            );
             let metadata = BTreeMap::from([(file.queries[0].sql.clone(), meta)]);
             generate(&[file], &metadata, options).map(|f| f[0].contents.clone())
         };

@@ -48,6 +48,28 @@ pub struct Metadata {
     /// pgtide's nullability decisions for the query, hashed with the entry
     /// (`None`: the entry's own nullability).
     pub decisions: Option<Decisions>,
+    /// [`crate::manifest::query_hash`] of `bytes` and the decisions' bytes, computed once
+    /// ([`Metadata::new`]): the module's manifest lines and `gen`'s check of the manifest on
+    /// disk both read it.
+    hash: String,
+}
+
+impl Metadata {
+    /// The entry `data` read from `bytes`, with pgtide's `decisions`; hashes them once.
+    pub fn new(data: QueryData, bytes: Vec<u8>, decisions: Option<Decisions>) -> Self {
+        let hash = crate::manifest::query_hash(&bytes, decisions.as_ref().map(|d| &d.bytes[..]));
+        Self {
+            data,
+            bytes,
+            decisions,
+            hash,
+        }
+    }
+
+    /// The hash of the entry and its decisions, as its module manifest line has it.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
 }
 
 /// pgtide's nullability decisions file of one query ([`crate::nullability::store`]).
@@ -204,11 +226,11 @@ mod tests {
             "nullable": [false],
         });
         let text = crate::sqlx_data::render(sql, &describe);
-        Metadata {
-            data: serde_json::from_str(&text).unwrap(),
-            bytes: text.into_bytes(),
-            decisions: None,
-        }
+        Metadata::new(
+            serde_json::from_str(&text).unwrap(),
+            text.into_bytes(),
+            None,
+        )
     }
 
     const OPTIONS: GenOptions<'static> = GenOptions {
@@ -321,8 +343,12 @@ mod tests {
         let a = generate(std::slice::from_ref(&file), &metadata, OPTIONS).unwrap();
         let b = generate(&[file], &metadata, OPTIONS).unwrap();
         assert_eq!(a, b);
-        assert!(a[0].contents.contains(
-            "pub fn one<'e, E: PgExecutor<'e> + 'e>(\n    db: E,\n    y: &str,\n) -> impl Future<Output = pgtide::Result<i64>> + 'e {"
-        ), "{}", a[0].contents);
+        assert!(
+            a[0].contents.contains(
+                "pub fn one<'e, E: PgExecutor<'e> + 'e>(db: E, y: &str) -> FetchOne<'e, i64> {"
+            ),
+            "{}",
+            a[0].contents
+        );
     }
 }

@@ -493,15 +493,16 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         }
     }
     // Not `async fn`: the function binds its arguments and returns the shared helper's
-    // future, so the compiler builds one future type per helper instead of one per query
-    // (most of what checking generated code used to cost; README "Performance").
-    let (result, helper, with_mapper) = match q.cardinality {
-        Cardinality::One => (item_ty.clone(), "fetch_one", true),
-        Cardinality::Opt => (format!("Option<{item_ty}>"), "fetch_optional", true),
-        Cardinality::Many => (format!("Vec<{item_ty}>"), "fetch_all", true),
-        Cardinality::Exec => ("()".to_owned(), "execute_unit", false),
-        Cardinality::ExecRows | Cardinality::ExecResult => ("u64".to_owned(), "execute", false),
-        Cardinality::Stream => (String::new(), "fetch_stream", true),
+    // future, a named type (`FetchOne<'e, Row>`), so the compiler builds no future type per
+    // query and infers no opaque one (most of what checking generated code used to cost;
+    // README "Performance").
+    let (helper, future) = match q.cardinality {
+        Cardinality::One => ("fetch_one", "FetchOne"),
+        Cardinality::Opt => ("fetch_optional", "FetchOptional"),
+        Cardinality::Many => ("fetch_all", "FetchAll"),
+        Cardinality::Exec => ("execute_unit", "ExecuteUnit"),
+        Cardinality::ExecRows | Cardinality::ExecResult => ("execute", "Execute"),
+        Cardinality::Stream => ("fetch_stream", "RowStream"),
         Cardinality::CopyFrom
         | Cardinality::BatchExec
         | Cardinality::BatchOne
@@ -509,12 +510,15 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
             unreachable!("rendered by render_copy_fn and render_batch_fn")
         }
     };
-    let ret = if q.cardinality == Cardinality::Stream {
-        let stream = imports.name(&format!("{SUPPORT}::RowStream"));
-        format!("{stream}<'e, {item_ty}>")
+    let with_mapper = !matches!(
+        q.cardinality,
+        Cardinality::Exec | Cardinality::ExecRows | Cardinality::ExecResult
+    );
+    let future = imports.name(&format!("{SUPPORT}::{future}"));
+    let ret = if with_mapper {
+        format!("{future}<'e, {item_ty}>")
     } else {
-        let future = imports.name(&format!("{SUPPORT}::Future"));
-        format!("impl {future}<Output = pgtide::Result<{result}>> + 'e")
+        format!("{future}<'e>")
     };
     let head = format!(
         "pub fn {}<'e, E: {executor}<'e> + 'e>",

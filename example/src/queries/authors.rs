@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, check_manifest, execute, execute_unit, fetch_all, fetch_one, fetch_optional,
-    first_column,
+    Execute, ExecuteUnit, FetchAll, FetchOne, FetchOptional, Statement, check_manifest, execute,
+    execute_unit, fetch_all, fetch_one, fetch_optional, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -55,7 +55,7 @@ pub fn create_author<'e, E: PgExecutor<'e> + 'e>(
     email: Option<&str>,
     bio: Option<&str>,
     born: Option<NaiveDate>,
-) -> impl Future<Output = pgtide::Result<i64>> + 'e {
+) -> FetchOne<'e, i64> {
     let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
     fetch_one(db, &CREATE_AUTHOR, query, first_column)
 }
@@ -101,10 +101,7 @@ impl GetAuthorRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn get_author<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    author_id: i64,
-) -> impl Future<Output = pgtide::Result<GetAuthorRow>> + 'e {
+pub fn get_author<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, GetAuthorRow> {
     let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
     fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row)
 }
@@ -139,7 +136,7 @@ impl FindAuthorByEmailRow {
 pub fn find_author_by_email<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
-) -> impl Future<Output = pgtide::Result<Option<FindAuthorByEmailRow>>> + 'e {
+) -> FetchOptional<'e, FindAuthorByEmailRow> {
     let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
     fetch_optional(db, &FIND_AUTHOR_BY_EMAIL, query, FindAuthorByEmailRow::from_row)
 }
@@ -175,9 +172,7 @@ impl ListAuthorsRow {
 /// ```sql
 /// SELECT author_id, name, email FROM authors ORDER BY name, author_id
 /// ```
-pub fn list_authors<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<ListAuthorsRow>>> + 'e {
+pub fn list_authors<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ListAuthorsRow> {
     let query = sqlx::query(LIST_AUTHORS.sql);
     fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row)
 }
@@ -197,7 +192,7 @@ pub fn update_author_bio<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     bio: Option<&str>,
     author_id: i64,
-) -> impl Future<Output = pgtide::Result<()>> + 'e {
+) -> ExecuteUnit<'e> {
     let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
     execute_unit(db, &UPDATE_AUTHOR_BIO, query)
 }
@@ -216,9 +211,7 @@ pub const DELETE_AUTHORS_WITHOUT_BOOKS: Statement = Statement {
 /// DELETE FROM authors a
 /// WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)
 /// ```
-pub fn delete_authors_without_books<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+pub fn delete_authors_without_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> Execute<'e> {
     let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
     execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query)
 }

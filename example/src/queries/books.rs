@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, fetch_all, fetch_one,
-    fetch_optional, fetch_stream,
+    Execute, FetchAll, FetchOne, FetchOptional, RowStream, Statement, Target, check_manifest,
+    copy_rows, execute, fetch_all, fetch_one, fetch_optional, fetch_stream,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -95,7 +95,7 @@ impl CreateBookRow {
 pub fn create_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: CreateBookParams<'_>,
-) -> impl Future<Output = pgtide::Result<CreateBookRow>> + 'e {
+) -> FetchOne<'e, CreateBookRow> {
     let query = sqlx::query(CREATE_BOOK.sql)
         .bind(params.author_id)
         .bind(params.title)
@@ -175,10 +175,7 @@ impl GetBookRow {
 /// FROM books
 /// WHERE book_id = $1
 /// ```
-pub fn get_book<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    book_id: Uuid,
-) -> impl Future<Output = pgtide::Result<Option<GetBookRow>>> + 'e {
+pub fn get_book<'e, E: PgExecutor<'e> + 'e>(db: E, book_id: Uuid) -> FetchOptional<'e, GetBookRow> {
     let query = sqlx::query(GET_BOOK.sql).bind(book_id);
     fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row)
 }
@@ -222,7 +219,7 @@ impl ListBooksByGenreRow {
 pub fn list_books_by_genre<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     genres: &[BookGenre],
-) -> impl Future<Output = pgtide::Result<Vec<ListBooksByGenreRow>>> + 'e {
+) -> FetchAll<'e, ListBooksByGenreRow> {
     let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
     fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row)
 }
@@ -264,7 +261,7 @@ impl ListBooksWithAuthorsRow {
 /// ```
 pub fn list_books_with_authors<'e, E: PgExecutor<'e> + 'e>(
     db: E,
-) -> impl Future<Output = pgtide::Result<Vec<ListBooksWithAuthorsRow>>> + 'e {
+) -> FetchAll<'e, ListBooksWithAuthorsRow> {
     let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
     fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row)
 }
@@ -368,11 +365,7 @@ pub const TAG_BOOK: Statement = Statement {
 /// ```sql
 /// UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2
 /// ```
-pub fn tag_book<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    tag: &str,
-    book_id: Uuid,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+pub fn tag_book<'e, E: PgExecutor<'e> + 'e>(db: E, tag: &str, book_id: Uuid) -> Execute<'e> {
     let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
     execute(db, &TAG_BOOK, query)
 }
@@ -412,10 +405,7 @@ impl BookStatsRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn book_stats<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    author_id: i64,
-) -> impl Future<Output = pgtide::Result<BookStatsRow>> + 'e {
+pub fn book_stats<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, BookStatsRow> {
     let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
     fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row)
 }

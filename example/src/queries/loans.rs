@@ -5,7 +5,9 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, check_manifest, execute, fetch_all, fetch_one};
+use pgtide::codegen_support::{
+    Execute, FetchAll, FetchOne, Statement, check_manifest, execute, fetch_all, fetch_one,
+};
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::PgInterval;
@@ -65,7 +67,7 @@ pub fn lend_book<'e, E: PgExecutor<'e> + 'e>(
     book_id: Uuid,
     borrower: &str,
     client_addr: Option<IpNetwork>,
-) -> impl Future<Output = pgtide::Result<LendBookRow>> + 'e {
+) -> FetchOne<'e, LendBookRow> {
     let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
     fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row)
 }
@@ -85,7 +87,7 @@ pub fn return_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     rating: Option<i16>,
     loan_id: i64,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+) -> Execute<'e> {
     let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
     execute(db, &RETURN_BOOK, query)
 }
@@ -142,9 +144,7 @@ impl OpenLoansRow {
 /// WHERE l.returned_at IS NULL
 /// ORDER BY l.loaned_at
 /// ```
-pub fn open_loans<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<OpenLoansRow>>> + 'e {
+pub fn open_loans<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, OpenLoansRow> {
     let query = sqlx::query(OPEN_LOANS.sql);
     fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row)
 }

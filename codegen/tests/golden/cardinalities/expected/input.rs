@@ -6,8 +6,9 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, RowStream, Statement, Target, check_manifest, copy_rows, execute, execute_unit,
-    fetch_all, fetch_one, fetch_optional, fetch_stream, first_column,
+    Execute, ExecuteUnit, FetchAll, FetchOne, FetchOptional, RowStream, Statement, Target,
+    check_manifest, copy_rows, execute, execute_unit, fetch_all, fetch_one, fetch_optional,
+    fetch_stream, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -47,10 +48,7 @@ pub const GET_AUTHOR_NAME: Statement = Statement {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn get_author_name<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    author_id: i64,
-) -> impl Future<Output = pgtide::Result<String>> + 'e {
+pub fn get_author_name<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, String> {
     let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
     fetch_one(db, &GET_AUTHOR_NAME, query, first_column)
 }
@@ -87,7 +85,7 @@ impl FindAuthorRow {
 pub fn find_author<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
-) -> impl Future<Output = pgtide::Result<Option<FindAuthorRow>>> + 'e {
+) -> FetchOptional<'e, FindAuthorRow> {
     let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
     fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row)
 }
@@ -103,9 +101,7 @@ pub const LIST_AUTHOR_NAMES: Statement = Statement {
 /// ```sql
 /// SELECT name FROM authors ORDER BY name
 /// ```
-pub fn list_author_names<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<String>>> + 'e {
+pub fn list_author_names<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, String> {
     let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
     fetch_all(db, &LIST_AUTHOR_NAMES, query, first_column)
 }
@@ -121,10 +117,7 @@ pub const TOUCH_COUNTER: Statement = Statement {
 /// ```sql
 /// UPDATE counters SET value = value + 1 WHERE name = $1
 /// ```
-pub fn touch_counter<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    name: &str,
-) -> impl Future<Output = pgtide::Result<()>> + 'e {
+pub fn touch_counter<'e, E: PgExecutor<'e> + 'e>(db: E, name: &str) -> ExecuteUnit<'e> {
     let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
     execute_unit(db, &TOUCH_COUNTER, query)
 }
@@ -140,9 +133,7 @@ pub const RESET_COUNTERS: Statement = Statement {
 /// ```sql
 /// UPDATE counters SET value = 0
 /// ```
-pub fn reset_counters<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+pub fn reset_counters<'e, E: PgExecutor<'e> + 'e>(db: E) -> Execute<'e> {
     let query = sqlx::query(RESET_COUNTERS.sql);
     execute(db, &RESET_COUNTERS, query)
 }

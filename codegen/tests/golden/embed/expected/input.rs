@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, check_manifest, fetch_all, fetch_one};
+use pgtide::codegen_support::{FetchAll, FetchOne, Statement, check_manifest, fetch_all, fetch_one};
 use pgtide::sqlx::{self, PgExecutor, Row as _, ValueRef as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::types::chrono::NaiveDate;
@@ -80,7 +80,7 @@ impl GetPetWithOwnerRow {
 pub fn get_pet_with_owner<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     pet_id: i64,
-) -> impl Future<Output = pgtide::Result<GetPetWithOwnerRow>> + 'e {
+) -> FetchOne<'e, GetPetWithOwnerRow> {
     let query = sqlx::query(GET_PET_WITH_OWNER.sql).bind(pet_id);
     fetch_one(db, &GET_PET_WITH_OWNER, query, GetPetWithOwnerRow::from_row)
 }
@@ -145,7 +145,7 @@ impl ListOwnersWithPetsRow {
 /// ```
 pub fn list_owners_with_pets<'e, E: PgExecutor<'e> + 'e>(
     db: E,
-) -> impl Future<Output = pgtide::Result<Vec<ListOwnersWithPetsRow>>> + 'e {
+) -> FetchAll<'e, ListOwnersWithPetsRow> {
     let query = sqlx::query(LIST_OWNERS_WITH_PETS.sql);
     fetch_all(db, &LIST_OWNERS_WITH_PETS, query, ListOwnersWithPetsRow::from_row)
 }
@@ -197,9 +197,7 @@ impl PetsWithNotesRow {
 /// FROM pets p LEFT JOIN pet_notes ON pet_notes.pet_name = p.name
 /// ORDER BY p.pet_id
 /// ```
-pub fn pets_with_notes<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<PetsWithNotesRow>>> + 'e {
+pub fn pets_with_notes<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, PetsWithNotesRow> {
     let query = sqlx::query(PETS_WITH_NOTES.sql);
     fetch_all(db, &PETS_WITH_NOTES, query, PetsWithNotesRow::from_row)
 }

@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, check_manifest, execute_unit, fetch_all, fetch_one, fetch_optional,
-    first_column,
+    ExecuteUnit, FetchAll, FetchOne, FetchOptional, Statement, check_manifest, execute_unit,
+    fetch_all, fetch_one, fetch_optional, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -49,7 +49,7 @@ pub fn positional<'e, E: PgExecutor<'e> + 'e>(
     name: &str,
     author_id: i64,
     param_3: i32,
-) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
+) -> FetchAll<'e, i64> {
     let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
     fetch_all(db, &POSITIONAL, query, first_column)
 }
@@ -70,7 +70,7 @@ pub fn named_repeated_nullable<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     name: &str,
     bio: Option<&str>,
-) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
+) -> FetchAll<'e, i64> {
     let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
     fetch_all(db, &NAMED_REPEATED_NULLABLE, query, first_column)
 }
@@ -91,7 +91,7 @@ pub fn sqlc_macros<'e, E: PgExecutor<'e> + 'e>(
     bio: Option<&str>,
     email: &str,
     author_id: i64,
-) -> impl Future<Output = pgtide::Result<()>> + 'e {
+) -> ExecuteUnit<'e> {
     let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
     execute_unit(db, &SQLC_MACROS, query)
 }
@@ -147,7 +147,7 @@ impl ManyParamsRow {
 pub fn many_params<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: ManyParamsParams<'_>,
-) -> impl Future<Output = pgtide::Result<ManyParamsRow>> + 'e {
+) -> FetchOne<'e, ManyParamsRow> {
     let query = sqlx::query(MANY_PARAMS.sql)
         .bind(params.name)
         .bind(params.email)
@@ -170,10 +170,7 @@ pub const MOVE: Statement = Statement {
 /// ```sql
 /// SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'
 /// ```
-pub fn r#move<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    author_id: i64,
-) -> impl Future<Output = pgtide::Result<Option<i64>>> + 'e {
+pub fn r#move<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOptional<'e, i64> {
     let query = sqlx::query(MOVE.sql).bind(author_id);
     fetch_optional(db, &MOVE, query, first_column)
 }

@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    ArrayOf, ElementType, Future, Statement, Target, check_manifest, copy_rows_typed, execute,
-    fetch_all, first_column,
+    ArrayOf, ElementType, Execute, FetchAll, Statement, Target, check_manifest, copy_rows_typed,
+    execute, fetch_all, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -158,9 +158,7 @@ impl ListJobsRow {
 /// FROM jobs
 /// ORDER BY job_id
 /// ```
-pub fn list_jobs<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<ListJobsRow>>> + 'e {
+pub fn list_jobs<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ListJobsRow> {
     let query = sqlx::query(LIST_JOBS.sql);
     fetch_all(db, &LIST_JOBS, query, ListJobsRow::from_row)
 }
@@ -178,10 +176,7 @@ pub const JOBS_BY_EMAIL: Statement = Statement {
 /// ```sql
 /// SELECT job_id FROM jobs WHERE email = $1 ORDER BY job_id
 /// ```
-pub fn jobs_by_email<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    email: &PgCiText,
-) -> impl Future<Output = pgtide::Result<Vec<i64>>> + 'e {
+pub fn jobs_by_email<'e, E: PgExecutor<'e> + 'e>(db: E, email: &PgCiText) -> FetchAll<'e, i64> {
     let query = sqlx::query(JOBS_BY_EMAIL.sql).bind(email);
     fetch_all(db, &JOBS_BY_EMAIL, query, first_column)
 }
@@ -202,7 +197,7 @@ pub fn set_flags<'e, E: PgExecutor<'e> + 'e>(
     flags: &BitVec,
     attrs: &PgHstore,
     job_id: i64,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+) -> Execute<'e> {
     let query = sqlx::query(SET_FLAGS.sql).bind(flags).bind(attrs).bind(job_id);
     execute(db, &SET_FLAGS, query)
 }

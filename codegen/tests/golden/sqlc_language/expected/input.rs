@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, check_manifest, execute, fetch_all, fetch_one, first_column,
+    Execute, FetchAll, FetchOne, Statement, check_manifest, execute, fetch_all, fetch_one,
+    first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -42,9 +43,7 @@ pub const COUNTERS_NOW: Statement = Statement { name: "CountersNow", sql: "SELEC
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn counters_now<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Option<DateTime<Utc>>>> + 'e {
+pub fn counters_now<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, Option<DateTime<Utc>>> {
     let query = sqlx::query(COUNTERS_NOW.sql);
     fetch_one(db, &COUNTERS_NOW, query, first_column)
 }
@@ -62,10 +61,7 @@ pub const RESET_COUNTER: Statement = Statement {
 /// ```
 ///
 /// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.
-pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    name: &str,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(db: E, name: &str) -> Execute<'e> {
     let query = sqlx::query(RESET_COUNTER.sql).bind(name);
     execute(db, &RESET_COUNTER, query)
 }
@@ -80,9 +76,7 @@ pub const COUNTER_ROWS: Statement = Statement { name: "CounterRows", sql: "SELEC
 /// ```sql
 /// SELECT FROM counters
 /// ```
-pub fn counter_rows<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<()>>> + 'e {
+pub fn counter_rows<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ()> {
     let query = sqlx::query(COUNTER_ROWS.sql);
     fetch_all(db, &COUNTER_ROWS, query, |_| Ok(()))
 }
@@ -121,9 +115,7 @@ impl AuthorsWithBooksRow {
 /// SELECT a.author_id, a.name, b.author_id, b.title
 /// FROM authors a JOIN books b ON b.author_id = a.author_id
 /// ```
-pub fn authors_with_books<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<Vec<AuthorsWithBooksRow>>> + 'e {
+pub fn authors_with_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, AuthorsWithBooksRow> {
     let query = sqlx::query(AUTHORS_WITH_BOOKS.sql);
     fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row)
 }
@@ -141,10 +133,7 @@ pub const COUNTERS_NAMED: Statement = Statement {
 /// ```sql
 /// SELECT name FROM counters WHERE name = ANY($1) ORDER BY name
 /// ```
-pub fn counters_named<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    names: &[String],
-) -> impl Future<Output = pgtide::Result<Vec<String>>> + 'e {
+pub fn counters_named<'e, E: PgExecutor<'e> + 'e>(db: E, names: &[String]) -> FetchAll<'e, String> {
     let query = sqlx::query(COUNTERS_NAMED.sql).bind(names);
     fetch_all(db, &COUNTERS_NAMED, query, first_column)
 }

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, check_manifest, execute, fetch_all, fetch_one, first_column,
+    Execute, FetchAll, FetchOne, Statement, check_manifest, execute, fetch_all, fetch_one,
+    first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -67,7 +68,7 @@ pub fn insert_tsv_doc<'e, E: PgExecutor<'e> + 'e>(
     title: &str,
     body: &str,
     history: Option<&[String]>,
-) -> impl Future<Output = pgtide::Result<InsertTsvDocRow>> + 'e {
+) -> FetchOne<'e, InsertTsvDocRow> {
     let query = sqlx::query(INSERT_TSV_DOC.sql).bind(title).bind(body).bind(history);
     fetch_one(db, &INSERT_TSV_DOC, query, InsertTsvDocRow::from_row)
 }
@@ -114,7 +115,7 @@ impl SearchTsvDocsRow {
 pub fn search_tsv_docs<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     query: &str,
-) -> impl Future<Output = pgtide::Result<Vec<SearchTsvDocsRow>>> + 'e {
+) -> FetchAll<'e, SearchTsvDocsRow> {
     let query = sqlx::query(SEARCH_TSV_DOCS.sql).bind(query);
     fetch_all(db, &SEARCH_TSV_DOCS, query, SearchTsvDocsRow::from_row)
 }
@@ -132,10 +133,7 @@ pub const GET_TSV_BODY: Statement = Statement {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn get_tsv_body<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    doc_id: i64,
-) -> impl Future<Output = pgtide::Result<String>> + 'e {
+pub fn get_tsv_body<'e, E: PgExecutor<'e> + 'e>(db: E, doc_id: i64) -> FetchOne<'e, String> {
     let query = sqlx::query(GET_TSV_BODY.sql).bind(doc_id);
     fetch_one(db, &GET_TSV_BODY, query, first_column)
 }
@@ -155,7 +153,7 @@ pub fn set_tsv_note<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     note: Option<&str>,
     doc_id: i64,
-) -> impl Future<Output = pgtide::Result<u64>> + 'e {
+) -> Execute<'e> {
     let query = sqlx::query(SET_TSV_NOTE.sql).bind(note).bind(doc_id);
     execute(db, &SET_TSV_NOTE, query)
 }
@@ -173,10 +171,7 @@ pub const COUNT_TSV_MATCHES: Statement = Statement {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn count_tsv_matches<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-    words: &str,
-) -> impl Future<Output = pgtide::Result<i64>> + 'e {
+pub fn count_tsv_matches<'e, E: PgExecutor<'e> + 'e>(db: E, words: &str) -> FetchOne<'e, i64> {
     let query = sqlx::query(COUNT_TSV_MATCHES.sql).bind(words);
     fetch_one(db, &COUNT_TSV_MATCHES, query, first_column)
 }

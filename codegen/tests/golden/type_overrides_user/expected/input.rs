@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    Future, Statement, check_manifest, fetch_all, fetch_one, first_column,
+    FetchAll, FetchOne, Statement, check_manifest, fetch_all, fetch_one, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
@@ -61,7 +61,7 @@ pub fn insert_lexeme_doc<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     body: &crate::Lexemes,
     history: &[crate::Lexemes],
-) -> impl Future<Output = pgtide::Result<InsertLexemeDocRow>> + 'e {
+) -> FetchOne<'e, InsertLexemeDocRow> {
     let query = sqlx::query(INSERT_LEXEME_DOC.sql).bind(body).bind(history);
     fetch_one(db, &INSERT_LEXEME_DOC, query, InsertLexemeDocRow::from_row)
 }
@@ -80,7 +80,7 @@ pub const LEXEME_BODIES: Statement = Statement {
 pub fn lexeme_bodies<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     bodies: &[crate::Lexemes],
-) -> impl Future<Output = pgtide::Result<Vec<crate::Lexemes>>> + 'e {
+) -> FetchAll<'e, crate::Lexemes> {
     let query = sqlx::query(LEXEME_BODIES.sql).bind(bodies);
     fetch_all(db, &LEXEME_BODIES, query, first_column)
 }

@@ -5,7 +5,7 @@
 // An application rarely calls every query it has written (yet).
 #![allow(dead_code)]
 
-use pgtide::codegen_support::{Future, Statement, check_manifest, fetch_one};
+use pgtide::codegen_support::{FetchOne, Statement, check_manifest, fetch_one};
 use pgtide::sqlx::{self, PgExecutor, Row as _};
 use pgtide::sqlx::postgres::PgRow;
 use pgtide::sqlx::postgres::types::{
@@ -287,7 +287,7 @@ impl EveryTypeRow {
 pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: EveryTypeParams<'_>,
-) -> impl Future<Output = pgtide::Result<EveryTypeRow>> + 'e {
+) -> FetchOne<'e, EveryTypeRow> {
     let query = sqlx::query(EVERY_TYPE.sql)
         .bind(params.b)
         .bind(params.i2)
@@ -368,9 +368,7 @@ impl OverridesRow {
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
-pub fn overrides<'e, E: PgExecutor<'e> + 'e>(
-    db: E,
-) -> impl Future<Output = pgtide::Result<OverridesRow>> + 'e {
+pub fn overrides<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, OverridesRow> {
     let query = sqlx::query(OVERRIDES.sql);
     fetch_one(db, &OVERRIDES, query, OverridesRow::from_row)
 }
