@@ -9,6 +9,8 @@
 //!
 //! `--query-only [--quick]` runs only the point-select table's pgtide, floor and
 //! deadpool-postgres cells (the targets' three clients; about a minute, for iterating).
+//! `PGTIDE_BENCH_MS` and `PGTIDE_BENCH_ROUNDS` change a cell's length and the number of
+//! rounds of any run but `--smoke`.
 //!
 //! `--profile <pgtide|floor|deadpool-postgres> <queries> [--tasks N]` runs that many point
 //! selects inside `profile::hot_loop` (one task on a single-threaded runtime, or `N` tasks on
@@ -59,9 +61,14 @@ impl Plan {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(default_ms);
+        let rounds = std::env::var("PGTIDE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(if quick { 3 } else { 5 });
         Self {
             cell: Duration::from_millis(ms),
-            rounds: if quick { 3 } else { 5 },
+            rounds,
             quick,
             smoke: false,
             query_only,

@@ -113,7 +113,10 @@ async fn backend_pids(db: &TestDb) -> anyhow::Result<Vec<u32>> {
     .fetch_all(&mut conn)
     .await?;
     sqlx::Connection::close(conn).await?;
-    Ok(pids.into_iter().filter_map(|p| u32::try_from(p).ok()).collect())
+    Ok(pids
+        .into_iter()
+        .filter_map(|p| u32::try_from(p).ok())
+        .collect())
 }
 
 /// CPU time and context switches so far, from `/proc` (Linux; zeros elsewhere).
