@@ -178,6 +178,10 @@ impl Pool {
         .with_route(connect::Route::new(config)?);
         let inner = deadpool::managed::Pool::builder(manager)
             .max_size(pool_settings.size.max() as usize)
+            // The most recently returned connection goes out first (PgBouncer does the same
+            // with its server connections): the busy few stay warm on the server, and the
+            // rest go idle and are closed by the idle reaper.
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .expect("a runtime is set, so building cannot fail");
