@@ -157,7 +157,10 @@ async fn the_last_connection_back_goes_out_first_and_the_rest_idle_out() -> anyh
     // and the idle reaper closes them (handed out in turn, none would ever be idle 300 ms).
     let mut admin = db.connect().await?;
     eventually("the unused connections idle out", SOON, async || {
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         one == 1 && backends(&mut admin, &cfg).await == 1
     })
     .await;
