@@ -22,8 +22,8 @@ async fn min_size_is_opened_at_start_and_kept() -> anyhow::Result<()> {
     assert_eq!(pool.stats().size, 3);
     assert_eq!(pool.stats().idle, 3);
 
-    // Kill one from the server side: the pool notices at checkout or in maintenance and
-    // opens a replacement to keep the minimum.
+    // Kill one from the server side: the pool notices at checkout and opens a replacement
+    // to keep the minimum.
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(pool.acquire().await?);
@@ -35,6 +35,10 @@ async fn min_size_is_opened_at_start_and_kept() -> anyhow::Result<()> {
         .bind(victim)
         .execute(&mut admin)
         .await?;
+    // The last connection back goes out first, so the dead one (returned first) is checked
+    // out when all three are: it fails its ping and is replaced.
+    let again = futures_util::future::try_join_all((0..3).map(|_| pool.acquire())).await?;
+    drop(again);
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
     assert_eq!(one, 1);
     eventually("the minimum is restored", SOON, async || {
@@ -127,6 +131,41 @@ async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result
     let stats = pool.stats();
     assert_eq!(stats.size, 1);
     assert!(stats.connections_closed >= 3, "{stats}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_last_connection_back_goes_out_first_and_the_rest_idle_out() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 3)
+        .idle_timeout(Some(Duration::from_millis(300)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut held = futures_util::future::try_join_all((0..3).map(|_| pool.acquire())).await?;
+    let mut pids = Vec::new();
+    for conn in &mut held {
+        pids.push(conn.backend_pid().await?);
+    }
+    // Handed back in order (a `Vec` drops front to back): the last one back goes out first,
+    // each time.
+    drop(held);
+    for _ in 0..3 {
+        let mut conn = pool.acquire().await?;
+        assert_eq!(conn.backend_pid().await?, pids[2]);
+    }
+    // One statement at a time keeps reusing that one connection, so the other two sit idle
+    // and the idle reaper closes them (handed out in turn, none would ever be idle 300 ms).
+    let mut admin = db.connect().await?;
+    eventually("the unused connections idle out", SOON, async || {
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        one == 1 && backends(&mut admin, &cfg).await == 1
+    })
+    .await;
+    let mut conn = pool.acquire().await?;
+    assert_eq!(conn.backend_pid().await?, pids[2]);
     Ok(())
 }
 

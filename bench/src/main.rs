@@ -7,9 +7,15 @@
 //! `--smoke` (one 30 ms round of the in-process comparisons; `cargo xtask test` runs it) only
 //! proves every client works.
 //!
-//! `--profile <pgtide|floor|deadpool-postgres> <queries>` runs that many point selects on one
-//! task and a single-threaded runtime inside `profile::hot_loop`, for
-//! `valgrind --tool=callgrind --toggle-collect='*hot_loop*'` (instructions per query).
+//! `--query-only [--quick]` runs only the point-select table's pgtide, floor and
+//! deadpool-postgres cells (the targets' three clients; about a minute, for iterating).
+//! `PGTIDE_BENCH_MS` and `PGTIDE_BENCH_ROUNDS` change a cell's length and the number of
+//! rounds of any run but `--smoke`.
+//!
+//! `--profile <pgtide|floor|deadpool-postgres> <queries> [--tasks N]` runs that many point
+//! selects inside `profile::hot_loop` (one task on a single-threaded runtime, or `N` tasks on
+//! the multi-thread runtime), for `valgrind --tool=callgrind --toggle-collect='*hot_loop*'`
+//! (instructions per query), and prints CPU time per query (client and server) on stderr.
 
 mod child;
 mod codegen;
@@ -33,6 +39,8 @@ pub struct Plan {
     rounds: usize,
     quick: bool,
     smoke: bool,
+    /// Only the point-select cells of pgtide, the floor and deadpool-postgres.
+    query_only: bool,
 }
 
 impl Plan {
@@ -43,28 +51,37 @@ impl Plan {
             rounds: 1,
             quick: true,
             smoke: true,
+            query_only: false,
         }
     }
 
-    fn new(quick: bool) -> Self {
+    fn new(quick: bool, query_only: bool) -> Self {
         let default_ms = if quick { 200 } else { 1000 };
         let ms = std::env::var("PGTIDE_BENCH_MS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(default_ms);
+        let rounds = std::env::var("PGTIDE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(if quick { 3 } else { 5 });
         Self {
             cell: Duration::from_millis(ms),
-            rounds: if quick { 3 } else { 5 },
+            rounds,
             quick,
             smoke: false,
+            query_only,
         }
     }
 
     fn mode(&self) -> &'static str {
-        match (self.smoke, self.quick) {
-            (true, _) => "--smoke",
-            (false, true) => "--quick",
-            (false, false) => "full",
+        match (self.smoke, self.quick, self.query_only) {
+            (true, _, _) => "--smoke",
+            (false, true, true) => "--query-only --quick",
+            (false, false, true) => "--query-only",
+            (false, true, false) => "--quick",
+            (false, false, false) => "full",
         }
     }
 }
@@ -91,7 +108,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         show(&t);
         tables.push(t);
     }
-    if !plan.smoke {
+    if !plan.smoke && !plan.query_only {
         let root = pgtide_testkit::workspace_root().join("target/bench");
         let scratch = root.join("scratch");
         std::fs::create_dir_all(&scratch)?;
@@ -123,14 +140,22 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        [] => multi_thread()?.block_on(run(Plan::new(false))),
-        ["--quick"] => multi_thread()?.block_on(run(Plan::new(true))),
+        [] => multi_thread()?.block_on(run(Plan::new(false, false))),
+        ["--quick"] => multi_thread()?.block_on(run(Plan::new(true, false))),
+        ["--query-only"] => multi_thread()?.block_on(run(Plan::new(false, true))),
+        ["--query-only", "--quick"] | ["--quick", "--query-only"] => {
+            multi_thread()?.block_on(run(Plan::new(true, true)))
+        }
         ["--smoke"] => multi_thread()?.block_on(run(Plan::smoke())),
-        ["--profile", client, queries] => profile::run(client, queries.parse()?),
-        ["--copy-only"] => multi_thread()?.block_on(transfer::copy_only(Plan::new(false))),
+        ["--profile", client, queries] => profile::run(client, queries.parse()?, 1),
+        ["--profile", client, queries, "--tasks", tasks] => {
+            profile::run(client, queries.parse()?, tasks.parse()?)
+        }
+        ["--copy-only"] => multi_thread()?.block_on(transfer::copy_only(Plan::new(false, false))),
         ["--stream-child", client, rows] => transfer::stream_child(client, rows.parse()?),
         _ => anyhow::bail!(
-            "usage: pgtide-bench [--quick | --smoke | --profile <pgtide|floor|deadpool-postgres> <queries>]"
+            "usage: pgtide-bench [--quick | --smoke | --query-only [--quick] | --copy-only | \
+             --profile <pgtide|floor|deadpool-postgres> <queries> [--tasks N]]"
         ),
     }
 }

@@ -1,33 +1,65 @@
-//! One task, one thread, a fixed number of queries: what callgrind counts per query.
+//! A fixed number of point selects through one client, for counting what a query costs:
+//! instructions under callgrind, and CPU time (this process's and the server backends') from
+//! `/proc`, which sees what callgrind cannot (system calls, wakeups across worker threads).
+//!
+//! One task runs on a current-thread runtime inside [`hot_loop`] (callgrind:
+//! `--toggle-collect='*hot_loop*'`). With `--tasks N` the queries are split over `N` tasks on
+//! the bench's multi-thread runtime (one worker per core, as in the wall-clock tables), also
+//! inside [`hot_loop`]; callgrind then counts the whole run (`cargo xtask bench --callgrind`
+//! subtracts a shorter run of the same client to take setup out).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use pgtide_testkit::TestDb;
 
 use crate::query::{Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, setup};
 
-/// Sets up on a current-thread runtime, warms up, then runs `queries` point selects of
-/// `client` inside [`hot_loop`].
-pub fn run(client: &str, queries: u64) -> anyhow::Result<()> {
-    if !matches!(client, "pgtide" | "floor" | "deadpool-postgres") {
+/// The clients `--profile` runs.
+pub const CLIENTS: [&str; 3] = ["pgtide", "floor", "deadpool-postgres"];
+
+/// Sets up, warms up, then runs `queries` point selects of `client` over `tasks` tasks inside
+/// [`hot_loop`]; prints what they cost per query on stderr.
+pub fn run(client: &str, queries: u64, tasks: usize) -> anyhow::Result<()> {
+    if !CLIENTS.contains(&client) {
         bail!("--profile takes pgtide, floor or deadpool-postgres, not `{client}`");
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    if tasks == 0 {
+        bail!("--tasks takes a positive count");
+    }
+    let rt = if tasks == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        crate::multi_thread()?
+    };
     let (db, pools) = rt.block_on(async {
         let db = TestDb::new().await?;
         let pools = setup(&db).await?;
         anyhow::Ok((db, pools))
     })?;
-    rt.block_on(queries_of(client, &pools, 200));
-    hot_loop(&rt, queries_of(client, &pools, queries));
+    // Every connection the run needs is open and warm before it starts.
+    rt.block_on(spread(client, &pools, 200 * tasks as u64, tasks));
+    let backends = rt.block_on(backend_pids(&db))?;
+    let before = Usage::now(&backends);
+    let started = Instant::now();
+    hot_loop(&rt, spread(client, &pools, queries, tasks));
+    let wall = started.elapsed();
+    let used = Usage::now(&backends).since(&before);
     // Let the pools' background work settle outside the measured span.
     // (The timer is made inside the runtime: `sleep` needs its context when called.)
     rt.block_on(async { tokio::time::sleep(Duration::from_millis(10)).await });
     drop((pools, db));
-    eprintln!("profiled {queries} queries through {client}");
+    let per = |ns: u64| ns as f64 / 1000.0 / queries as f64;
+    eprintln!(
+        "profiled {queries} queries through {client} on {tasks} task(s): {:.0} queries/s; per \
+         query: client CPU {:.1} µs, server CPU {:.1} µs, client context switches {:.2}",
+        queries as f64 / wall.as_secs_f64(),
+        per(used.client_ns),
+        per(used.server_ns),
+        used.client_switches as f64 / queries as f64,
+    );
     Ok(())
 }
 
@@ -37,8 +69,25 @@ pub fn hot_loop(rt: &tokio::runtime::Runtime, work: impl std::future::Future<Out
     rt.block_on(work);
 }
 
-async fn queries_of(client: &str, pools: &Pools, queries: u64) {
-    for i in 0..queries {
+/// `queries` point selects split over `tasks` tasks (spawned when more than one).
+async fn spread(client: &str, pools: &Pools, queries: u64, tasks: usize) {
+    if tasks == 1 {
+        return queries_of(client, pools, 0, queries).await;
+    }
+    let per_task = queries / tasks as u64;
+    let handles: Vec<_> = (0..tasks as u64)
+        .map(|t| {
+            let (client, pools) = (client.to_owned(), pools.clone());
+            tokio::spawn(async move { queries_of(&client, &pools, t * 7919, per_task).await })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("profile task");
+    }
+}
+
+async fn queries_of(client: &str, pools: &Pools, first: u64, queries: u64) {
+    for i in first..first + queries {
         let id = (i as i64 * 7) % ROWS + 1;
         match client {
             "pgtide" => {
@@ -52,4 +101,79 @@ async fn queries_of(client: &str, pools: &Pools, queries: u64) {
             _ => deadpool_postgres_query(&pools.deadpool_postgres, Shape::Point, id).await,
         }
     }
+}
+
+/// The server processes serving the bench database (every pool's connections).
+async fn backend_pids(db: &TestDb) -> anyhow::Result<Vec<u32>> {
+    let mut conn = db.connect().await?;
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(pids
+        .into_iter()
+        .filter_map(|p| u32::try_from(p).ok())
+        .collect())
+}
+
+/// CPU time and context switches so far, from `/proc` (Linux; zeros elsewhere).
+struct Usage {
+    client_ns: u64,
+    client_switches: u64,
+    server_ns: u64,
+}
+
+impl Usage {
+    fn now(backends: &[u32]) -> Self {
+        let me = std::process::id();
+        Self {
+            client_ns: cpu_ns(me),
+            client_switches: switches(me),
+            server_ns: backends.iter().map(|&pid| cpu_ns(pid)).sum(),
+        }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            client_ns: self.client_ns.saturating_sub(before.client_ns),
+            client_switches: self.client_switches.saturating_sub(before.client_switches),
+            server_ns: self.server_ns.saturating_sub(before.server_ns),
+        }
+    }
+}
+
+/// The threads of process `pid`.
+fn threads(pid: u32) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|dir| dir.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default()
+}
+
+/// Nanoseconds on a CPU, all threads of `pid` (`schedstat`'s first field).
+fn cpu_ns(pid: u32) -> u64 {
+    threads(pid)
+        .iter()
+        .filter_map(|t| {
+            let text = std::fs::read_to_string(t.join("schedstat")).ok()?;
+            text.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// Voluntary and involuntary context switches, all threads of `pid`.
+fn switches(pid: u32) -> u64 {
+    threads(pid)
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(t.join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }

@@ -137,6 +137,13 @@ impl Client {
     }
 
     fn runs(self, shape: Shape, tasks: usize, plan: &Plan) -> bool {
+        if plan.query_only {
+            return shape == Shape::Point
+                && matches!(
+                    self,
+                    Client::Pgtide | Client::Floor | Client::DeadpoolPostgres
+                );
+        }
         (self != Client::Single || tasks == 1)
             && (shape == Shape::Point || self.is_peer())
             // pgbench costs whole seconds a cell: the smoke run tries it once.
@@ -472,6 +479,7 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
     ]
     .into_iter()
     .enumerate()
+    .take(if plan.query_only { 1 } else { SHAPES.len() })
     {
         let mut table = Table::new(
             title,
@@ -498,6 +506,9 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
             table.row(client.label(), cells);
         }
         tables.push(table);
+    }
+    if plan.query_only {
+        return Ok(tables);
     }
     let point = &qps[0];
     let ratio_rows = |table: &mut Table, num: Client, den: Client, label: &str| {

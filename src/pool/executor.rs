@@ -9,7 +9,7 @@
 
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use futures_util::TryStreamExt;
+use futures_util::{TryFutureExt, TryStreamExt};
 use sqlx::postgres::{PgArguments, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, Postgres, SqlStr};
 use sqlx_core::ext::async_stream::TryAsyncStream;
@@ -25,6 +25,11 @@ use crate::pgbouncer::{self, Statement};
 /// did not run; the guard cleared the connection's statement cache, and it runs once more.
 /// Only prepared (cached) statements can fail this way, so only their arguments are copied.
 ///
+/// The copy (two small allocations) cannot be avoided for a statement sqlx has cached: the
+/// server reports the stale plan only in answer to the `Bind` that carries the arguments,
+/// and sqlx consumes them to write it. It is made after the checkout, so it is not held while
+/// waiting for a connection.
+///
 /// Behind PgBouncer (`pgbouncer = true`) the statement is unnamed (not persistent), so it is
 /// never replayed.
 struct Replayable {
@@ -38,19 +43,25 @@ impl Replayable {
     fn new<'q, E: Execute<'q, Postgres>>(mut query: E, pool: &Pool) -> Result<Self, sqlx::Error> {
         let persistent = query.persistent() && pool.shared.inner.manager().pgbouncer.is_none();
         let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
-        let spare = if persistent { args.clone() } else { None };
         Ok(Self {
             sql: query.sql(),
             args,
-            spare,
+            spare: None,
             persistent,
         })
     }
 
-    /// The query to run now.
+    /// The query to run now; its arguments are copied when it could run again.
     fn first(&mut self) -> Statement {
+        let sql = if self.persistent {
+            self.spare = self.args.clone();
+            self.sql.clone()
+        } else {
+            // Never run again: the SQL moves (a clone of an owned string would allocate).
+            std::mem::replace(&mut self.sql, SqlStr::from_static(""))
+        };
         Statement {
-            sql: self.sql.clone(),
+            sql,
             args: self.args.take(),
             persistent: self.persistent,
         }
@@ -88,14 +99,19 @@ async fn on_raw<T>(
 }
 
 /// One statement on a connection checked out for it, at most one row back; run again once
-/// after a stale cached plan (see [`Replayable`]).
-async fn fetch_optional_on<'q, E: 'q + Execute<'q, Postgres>>(
+/// after a stale cached plan (see [`Replayable`]). Takes the query already taken apart (or
+/// the error taking it apart gave), so the call's boxed future holds it once.
+async fn fetch_optional_on(
     pool: &Pool,
-    query: E,
+    mut query: Result<Replayable, sqlx::Error>,
 ) -> crate::Result<Option<PgRow>> {
-    let mut query = Replayable::new(query, pool)?;
-    let mut pooled = pool.acquire().await?;
-    let conn = pooled.conn();
+    // Used where it lies: moved out, it would take its size a second time in this future.
+    let query = match query {
+        Ok(ref mut query) => query,
+        Err(ref mut err) => return Err(std::mem::replace(err, sqlx::Error::PoolClosed).into()),
+    };
+    let mut checkout = pool.checkout().await?;
+    let conn = checkout.conn();
     let q = query.first();
     // One guarded operation, spelled out (`Conn::track` is made of these two calls) so that
     // the hot path has no closure futures to move: dropped midway, the connection stays
@@ -107,20 +123,19 @@ async fn fetch_optional_on<'q, E: 'q + Execute<'q, Postgres>>(
             .fetch_optional(q)
             .await
             .map_err(Error::from),
+        // Boxed: its transaction future would otherwise make every call's future larger.
         Some(_) => {
-            on_raw(pool, conn.raw_for_statement(&q.sql), async |raw| {
+            Box::pin(on_raw(pool, conn.raw_for_statement(&q.sql), async |raw| {
                 Ok(raw.fetch_optional(q).await?)
-            })
+            }))
             .await
         }
     };
     conn.leave(busy, result.as_ref().err()).await;
     match result {
         Err(err) => match query.again(&err) {
-            Some(q) => {
-                conn.track(async |raw| Ok(raw.fetch_optional(q).await?))
-                    .await
-            }
+            // Rare: boxed, so that its closure future does not grow the common one.
+            Some(q) => Box::pin(conn.track(async |raw| Ok(raw.fetch_optional(q).await?))).await,
             None => Err(err),
         },
         ok => ok,
@@ -150,7 +165,7 @@ impl<'p> Executor<'p> for &'p Pool {
                 |_| None,
                 Box::pin(async {
                     let mut query = Replayable::new(query, pool)?;
-                    let mut conn = pool.acquire().await?;
+                    let mut conn = pool.checkout().await?;
                     // A stream dropped before its end leaves the statement's reply unread: the
                     // guard keeps the connection marked busy then, and it is discarded.
                     let mut next = Some(query.first());
@@ -196,23 +211,22 @@ impl<'p> Executor<'p> for &'p Pool {
     {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
-        Box::pin(async move {
-            let result = if observe::spans_possible() {
-                let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
+        // Taken apart here, before the future is built: the box holds the statement only
+        // (its size is allocation and copying per query; see `pool::future_sizes`).
+        let query = Replayable::new(query, pool);
+        if observe::spans_possible() {
+            let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
+            Box::pin(async move {
                 // Boxed for the same reason as in `fetch_many`.
-                observe::pool_executor(
-                    "fetch_optional",
-                    &pool.shared.target,
-                    rows,
-                    Box::pin(fetch_optional_on(pool, query)),
-                )
-                .await
-            } else {
-                // No subscriber was ever installed: no span, no wrapper, no allocation.
-                fetch_optional_on(pool, query).await
-            };
-            result.map_err(into_sqlx)
-        })
+                let inner = Box::pin(fetch_optional_on(pool, query));
+                observe::pool_executor("fetch_optional", &pool.shared.target, rows, inner)
+                    .await
+                    .map_err(into_sqlx)
+            })
+        } else {
+            // No subscriber was ever installed: no span, no wrapper, one allocation.
+            Box::pin(fetch_optional_on(pool, query).map_err(into_sqlx))
+        }
     }
 
     fn prepare_with<'e>(
@@ -226,7 +240,7 @@ impl<'p> Executor<'p> for &'p Pool {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
         Box::pin(async move {
-            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            let mut conn = pool.checkout().await.map_err(into_sqlx)?;
             conn.conn()
                 .track(async |raw| Ok(raw.prepare_with(sql, parameters).await?))
                 .await
@@ -244,7 +258,7 @@ impl<'p> Executor<'p> for &'p Pool {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
         Box::pin(async move {
-            let mut conn = pool.acquire().await.map_err(into_sqlx)?;
+            let mut conn = pool.checkout().await.map_err(into_sqlx)?;
             conn.conn()
                 .track(async |raw| Ok(raw.describe(sql).await?))
                 .await

@@ -85,6 +85,9 @@ use stats::Counters;
 pub use stats::PoolStats;
 pub use timeout::PoolTimeout;
 
+/// What one deadpool checkout gives.
+type Checked = std::result::Result<Object<ConnectionManager>, PoolError<Error>>;
+
 /// Acquire waits longer than this are logged (`WARN`, target `pgtide::pool`) unless changed
 /// with [`Pool::set_slow_acquire_threshold`].
 pub const DEFAULT_SLOW_ACQUIRE: Duration = Duration::from_millis(100);
@@ -176,6 +179,10 @@ impl Pool {
         .with_route(connect::Route::new(config)?);
         let inner = deadpool::managed::Pool::builder(manager)
             .max_size(pool_settings.size.max() as usize)
+            // The most recently returned connection goes out first (PgBouncer does the same
+            // with its server connections): the busy few stay warm on the server, and the
+            // rest go idle and are closed by the idle reaper.
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .expect("a runtime is set, so building cannot fail");
@@ -203,19 +210,48 @@ impl Pool {
     /// it carries the pool's stats ([`Error::pool_stats`]). Errors retrying cannot fix (wrong
     /// password) return at once.
     pub async fn acquire(&self) -> Result<PooledConnection> {
+        let object = self.checkout_object().await?;
+        Ok(PooledConnection::new(object, Arc::clone(&self.shared)))
+    }
+
+    /// A connection for one call of the `&Pool` executor: [`acquire`](Self::acquire) without
+    /// touching the pool's reference count (the call borrows the pool).
+    pub(crate) async fn checkout(&self) -> Result<Checkout<'_>> {
+        let object = self.checkout_object().await?;
+        Ok(Checkout {
+            object: Some(object),
+            shared: &self.shared,
+        })
+    }
+
+    /// The checkout itself, under `pool.acquire_timeout`.
+    async fn checkout_object(&self) -> Result<Object<ConnectionManager>> {
         transaction::note_checkout();
-        let counters = &self.shared.counters;
-        Counters::bump(&counters.acquires);
+        Counters::bump(&self.shared.counters.acquires);
         // Uncontended, deadpool hands out an idle connection on the first poll: no clock
         // read, no timer, nothing waited. Otherwise the same checkout goes on waiting, under
-        // the acquire timeout from here.
+        // the acquire timeout from here, in a boxed future: its timers and retry state would
+        // otherwise make every checkout's future (and every `&Pool` call's box) larger.
         let mut get = std::pin::pin!(self.shared.inner.get());
-        let mut first = match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
-            Poll::Ready(Ok(object)) => {
-                return Ok(PooledConnection::new(object, Arc::clone(&self.shared)));
-            }
-            polled => Some(polled),
-        };
+        match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
+            Poll::Ready(Ok(object)) => Ok(object),
+            first => Box::pin(self.wait_for(get, first, || self.shared.inner.get())).await,
+        }
+    }
+
+    /// Goes on with checkout `get`, whose first poll gave `first`, until a connection comes or
+    /// the acquire timeout passes; `again` starts a new checkout after one failed.
+    async fn wait_for<F>(
+        &self,
+        mut get: std::pin::Pin<&mut F>,
+        first: Poll<Checked>,
+        again: impl Fn() -> F,
+    ) -> Result<Object<ConnectionManager>>
+    where
+        F: Future<Output = Checked>,
+    {
+        let counters = &self.shared.counters;
+        let mut first = Some(first);
         // One clock read starts the wait; the deadline is absolute, so each attempt's timer
         // (`timeout_at`) needs no read of its own.
         let started = tokio::time::Instant::now();
@@ -244,7 +280,7 @@ impl Pool {
                     let waited = started.elapsed();
                     counters.add_wait(waited);
                     self.log_slow_acquire(waited);
-                    return Ok(PooledConnection::new(object, Arc::clone(&self.shared)));
+                    return Ok(object);
                 }
                 Ok(Err(PoolError::Backend(err))) => {
                     if !connect_retryable(&err) {
@@ -269,7 +305,7 @@ impl Pool {
                 Err(_elapsed) => break,
             }
             // The last checkout completed (with an error): the next attempt is a new one.
-            get.set(self.shared.inner.get());
+            get.set(again());
             now = tokio::time::Instant::now();
         }
         let waited = started.elapsed();
@@ -483,63 +519,90 @@ impl AsMut<PgConnection> for PooledConnection {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        let Some(mut object) = self.object.take() else {
-            return;
-        };
-        if self.shared.inner.is_closed() {
-            // Handed back to a closed pool: closed politely, not parked (see `close`).
-            let busy = object.is_busy();
-            let manager = self.shared.inner.manager();
-            let via = busy.then_some((&manager.options, manager.connect_timeout));
-            Counters::bump(&self.shared.counters.closed);
-            guard::discard(Object::take(object), via);
-            return;
+        if let Some(object) = self.object.take() {
+            hand_back(&self.shared, object);
         }
-        use sqlx_core::transaction::TransactionManager;
-        if object.broken
-            || object.is_busy()
-            || sqlx::postgres::PgTransactionManager::get_transaction_depth(object.raw_ref()) > 0
-        {
-            // Broken; or an operation on it was abandoned midway (its future dropped), so the
-            // session may be inside a transaction sqlx does not know about, have a changed
-            // `statement_timeout`, or still be running a statement (stopped on the server by
-            // `discard`); or a sqlx transaction left open on the raw connection (the health
-            // check would not end it). Not reused.
-            Counters::bump(&self.shared.counters.closed);
-            let manager = self.shared.inner.manager();
-            let busy = object.is_busy();
-            let via = busy.then_some((&manager.options, manager.connect_timeout));
-            guard::discard(Object::take(object), via);
-            return;
+    }
+}
+
+/// A connection checked out for one call of the `&Pool` executor: a [`PooledConnection`] that
+/// borrows the pool for the call instead of holding a reference count. Handed back the same
+/// way when dropped.
+pub(crate) struct Checkout<'p> {
+    object: Option<Object<ConnectionManager>>,
+    shared: &'p Arc<Shared>,
+}
+
+impl Checkout<'_> {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        self.object.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            hand_back(self.shared, object);
         }
-        object.idle_since = Instant::now();
-        if object.touched && self.shared.inner.manager().reset.get() == SessionReset::Never {
-            // No reset wanted, but the borrower may have left the protocol out of step (a
-            // `COPY` dropped midway): a ping at the next checkout finds that out.
-            object.touched = false;
-            object.suspect = true;
-        } else if object.touched {
-            // A borrower had the raw session: reset it before anyone else gets it. Without a
-            // runtime, the next checkout's recycle does it.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let shared = Arc::clone(&self.shared);
-                runtime.spawn(async move {
-                    let limit = shared.config.connection().connect_timeout;
-                    let result = object.track(async |raw| reset::run(raw, limit).await).await;
-                    match result {
-                        Ok(()) => object.touched = false,
-                        Err(err) => {
-                            tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
-                            Counters::bump(&shared.counters.closed);
-                            // Out of step (e.g. an abandoned `COPY`): stop whatever it still
-                            // runs on the server, too.
-                            let manager = shared.inner.manager();
-                            let via = (&manager.options, manager.connect_timeout);
-                            guard::discard(Object::take(object), Some(via));
-                        }
+    }
+}
+
+/// The one way a checked-out connection goes back: reused, reset first, or discarded (see
+/// [`PooledConnection`]).
+fn hand_back(shared: &Arc<Shared>, mut object: Object<ConnectionManager>) {
+    if shared.inner.is_closed() {
+        // Handed back to a closed pool: closed politely, not parked (see `close`).
+        let busy = object.is_busy();
+        let manager = shared.inner.manager();
+        let via = busy.then_some((&manager.options, manager.connect_timeout));
+        Counters::bump(&shared.counters.closed);
+        guard::discard(Object::take(object), via);
+        return;
+    }
+    use sqlx_core::transaction::TransactionManager;
+    if object.broken
+        || object.is_busy()
+        || sqlx::postgres::PgTransactionManager::get_transaction_depth(object.raw_ref()) > 0
+    {
+        // Broken; or an operation on it was abandoned midway (its future dropped), so the
+        // session may be inside a transaction sqlx does not know about, have a changed
+        // `statement_timeout`, or still be running a statement (stopped on the server by
+        // `discard`); or a sqlx transaction left open on the raw connection (the health
+        // check would not end it). Not reused.
+        Counters::bump(&shared.counters.closed);
+        let manager = shared.inner.manager();
+        let busy = object.is_busy();
+        let via = busy.then_some((&manager.options, manager.connect_timeout));
+        guard::discard(Object::take(object), via);
+        return;
+    }
+    object.idle_since = Instant::now();
+    if object.touched && shared.inner.manager().reset.get() == SessionReset::Never {
+        // No reset wanted, but the borrower may have left the protocol out of step (a
+        // `COPY` dropped midway): a ping at the next checkout finds that out.
+        object.touched = false;
+        object.suspect = true;
+    } else if object.touched {
+        // A borrower had the raw session: reset it before anyone else gets it. Without a
+        // runtime, the next checkout's recycle does it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let shared = Arc::clone(shared);
+            runtime.spawn(async move {
+                let limit = shared.config.connection().connect_timeout;
+                let result = object.track(async |raw| reset::run(raw, limit).await).await;
+                match result {
+                    Ok(()) => object.touched = false,
+                    Err(err) => {
+                        tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
+                        Counters::bump(&shared.counters.closed);
+                        // Out of step (e.g. an abandoned `COPY`): stop whatever it still
+                        // runs on the server, too.
+                        let manager = shared.inner.manager();
+                        let via = (&manager.options, manager.connect_timeout);
+                        guard::discard(Object::take(object), Some(via));
                     }
-                });
-            }
+                }
+            });
         }
     }
 }

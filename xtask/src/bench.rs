@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick | --callgrind [queries]]`: builds the `bench/` crate and the
+//! `cargo xtask bench [--quick | --query-only [--quick] | --callgrind [queries]]`: builds the `bench/` crate and the
 //! `pgtide` command in release mode (with line tables, so profiles name file:line) and runs
 //! the bench against the throwaway server; it writes `target/bench/report.md` and
 //! `report.json`. Its heavy dependencies (tokio-postgres, deadpool-postgres) stay out of xtask
@@ -17,7 +17,7 @@ const PROFILED: [&str; 3] = ["pgtide", "floor", "deadpool-postgres"];
 /// Runs the comparison (`args` empty or `--quick`) or the callgrind profile.
 pub fn run(args: &[&str]) -> anyhow::Result<()> {
     match args {
-        [] | ["--quick"] => {
+        [] | ["--quick"] | ["--query-only"] | ["--query-only", "--quick"] => {
             cluster::up(false)?;
             build_release()?;
             let exe = pgtide_testkit::workspace_root().join("target/release/pgtide-bench");
@@ -32,7 +32,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         ["--callgrind"] => callgrind(2000),
         ["--callgrind", n] => callgrind(n.parse().context("--callgrind takes a query count")?),
-        _ => bail!("usage: cargo xtask bench [--quick | --callgrind [queries]]"),
+        _ => bail!(
+            "usage: cargo xtask bench [--quick | --query-only [--quick] | --callgrind [queries]]"
+        ),
     }
 }
 
