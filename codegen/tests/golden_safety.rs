@@ -320,9 +320,10 @@ fn hostile_inputs_generate_inert_code() {
         (prop::collection::vec(hostile(), 1..4), hostile()),
     );
     let generated = std::cell::Cell::new(0);
-    // A fixed seed: the same 512 cases on every run, so the suite is repeatable.
+    // A fixed seed: the same cases on every run, so the suite is repeatable.
+    const CASES: u32 = 512;
     let config = ProptestConfig {
-        cases: 512,
+        cases: CASES,
         failure_persistence: None,
         ..ProptestConfig::default()
     };
@@ -360,7 +361,7 @@ fn hostile_inputs_generate_inert_code() {
         .unwrap();
     assert!(
         generated.get() >= 64,
-        "only {} of 256 cases generated",
+        "only {} of {CASES} cases generated",
         generated.get()
     );
 }

@@ -35,6 +35,8 @@ commands:
   demo              start the server, apply the fixtures and show pgtide at work
   bench [--quick]   start the server and measure pgtide vs its peers: query path, generated code,
                     COPY, streaming, codegen, retry/timeout (release build; target/bench/report.md)
+  bench --query-only [--quick]
+                    only the point-select cells of pgtide, the bare floor, deadpool-postgres
   bench --callgrind [N]
                     instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/
