@@ -114,7 +114,7 @@ async fn on_pooled<T>(
 ) -> Result<T> {
     let conn = conn.conn();
     let busy = conn.enter();
-    let result = work(conn.raw_for_borrower()).await;
+    let result = work(conn.raw_for_work(&busy)).await;
     match &result {
         Ok(_) => conn.leave(busy, None).await,
         Err(err) if err.sqlstate().is_some() => conn.leave(busy, Some(err)).await,

@@ -71,7 +71,7 @@ pub(crate) async fn run_timed<T>(
         };
         let outcome = tokio::time::timeout_at(
             started.client_deadline(deadline),
-            body.call_once(&mut Session::new(conn.conn())),
+            body.call_once(&mut Session::new(conn.conn(), &busy)),
         )
         .await;
         end_timed(&shared, conn, timeout, started, outcome.ok()).await

@@ -119,15 +119,17 @@ async fn fetch_optional_on(
     let busy = conn.enter();
     let result = match &pool.shared.inner.manager().pgbouncer {
         None => conn
-            .raw_for_statement(&q.sql)
+            .raw_for_statement(&busy, &q.sql)
             .fetch_optional(q)
             .await
             .map_err(Error::from),
         // Boxed: its transaction future would otherwise make every call's future larger.
         Some(_) => {
-            Box::pin(on_raw(pool, conn.raw_for_statement(&q.sql), async |raw| {
-                Ok(raw.fetch_optional(q).await?)
-            }))
+            Box::pin(on_raw(
+                pool,
+                conn.raw_for_statement(&busy, &q.sql),
+                async |raw| Ok(raw.fetch_optional(q).await?),
+            ))
             .await
         }
     };

@@ -4,7 +4,11 @@
 //! Everything pgtide runs on a pooled connection goes through [`Conn::track`] (or, for a
 //! transaction body that holds the connection itself, [`Conn::enter`] / [`Conn::leave`], which
 //! `track` is made of). Entering bumps a counter; only leaving, which needs the [`Busy`] token
-//! entering returned, brings it down again, and leaving observes the error. So:
+//! entering returned, brings it down again, and leaving observes the error. The raw
+//! connection is handed to pool code only for a [`Busy`] token (`raw_for_statement`,
+//! `raw_for_reads`, `raw_for_work`), so code that forgot to enter does not compile; the one
+//! exception is the raw connection of a caller holding the pooled connection (`DerefMut`,
+//! `raw_for_holder`), whose own statements pgtide does not run. So:
 //!
 //! - nesting is correct by construction (a per-call timeout inside a transaction body counts
 //!   2, then 1, then 0);
@@ -106,17 +110,26 @@ impl Conn {
         self.busy > 0
     }
 
-    /// The raw connection for a borrower's own statements: marks the session as possibly
-    /// changed.
-    pub(crate) fn raw_for_borrower(&mut self) -> &mut PgConnection {
+    /// The raw connection handed to the code that holds the pooled connection (`DerefMut`):
+    /// marks the session as possibly changed. Not an operation of pgtide's, so it needs no
+    /// [`Busy`] token: what that code runs is its own, and the session is reset after it.
+    pub(crate) fn raw_for_holder(&mut self) -> &mut PgConnection {
         self.touched = true;
         &mut self.raw
     }
 
-    /// The raw connection to run `sql` on: marks the session as possibly changed when the
-    /// statement may change it ([`may_change_session`](super::session::may_change_session),
-    /// remembered per text). How pgtide runs a statement it was given.
-    pub(crate) fn raw_for_statement(&mut self, sql: &SqlStr) -> &mut PgConnection {
+    /// The raw connection for entered work that may change anything (a body's
+    /// `Session::raw`, bulk transfer): marks the session as possibly changed.
+    pub(crate) fn raw_for_work(&mut self, _entered: &Busy) -> &mut PgConnection {
+        self.touched = true;
+        &mut self.raw
+    }
+
+    /// The raw connection to run `sql` on, within an entered operation: marks the session as
+    /// possibly changed when the statement may change it
+    /// ([`may_change_session`](super::session::may_change_session), remembered per text).
+    /// How pgtide runs a statement it was given.
+    pub(crate) fn raw_for_statement(&mut self, _entered: &Busy, sql: &SqlStr) -> &mut PgConnection {
         self.note_statement(sql);
         &mut self.raw
     }
@@ -129,10 +142,18 @@ impl Conn {
         }
     }
 
-    /// The raw connection for what cannot change the session: parsing and describing a
-    /// statement, pgtide's own statements.
-    pub(crate) fn raw_for_reads(&mut self) -> &mut PgConnection {
+    /// The raw connection, within an entered operation, for what cannot change the session:
+    /// parsing and describing a statement, pgtide's own statements.
+    pub(crate) fn raw_for_reads(&mut self, _entered: &Busy) -> &mut PgConnection {
         &mut self.raw
+    }
+
+    /// Queues a `ROLLBACK` without sending it (no runtime to send it on: a `Transaction`
+    /// dropped outside one); the next checkout's health check sends it and reads the reply.
+    pub(crate) fn queue_rollback(&mut self) {
+        use sqlx_core::transaction::TransactionManager;
+        sqlx::postgres::PgTransactionManager::start_rollback(&mut self.raw);
+        self.suspect = true;
     }
 
     /// The raw connection, read-only (nothing can run through it).

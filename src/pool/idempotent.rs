@@ -46,7 +46,7 @@ impl Pool {
                     Ok(mut conn) => {
                         let conn = conn.conn();
                         let busy = conn.enter();
-                        let result = body.call(&mut Session::new(conn)).await;
+                        let result = body.call(&mut Session::new(conn, &busy)).await;
                         conn.leave(busy, result.as_ref().err()).await;
                         match result {
                             Ok(value) => return Ok(value),

@@ -507,7 +507,7 @@ impl std::ops::Deref for PooledConnection {
 
 impl std::ops::DerefMut for PooledConnection {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        self.conn().raw_for_borrower()
+        self.conn().raw_for_holder()
     }
 }
 

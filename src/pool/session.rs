@@ -23,7 +23,7 @@ use futures_core::stream::BoxStream;
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, PgConnection, Postgres, SqlStr};
 
-use super::guard::Conn;
+use super::guard::{Busy, Conn};
 use crate::pgbouncer::Statement;
 
 /// A pooled connection lent to a boxed body: `&mut Session` is a sqlx executor (pass
@@ -32,6 +32,8 @@ use crate::pgbouncer::Statement;
 /// (see the [module docs](self)).
 pub struct Session<'c> {
     conn: &'c mut Conn,
+    /// The operation the body runs in (entered by the caller, left after the body).
+    entered: &'c Busy,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -43,15 +45,15 @@ impl std::fmt::Debug for Session<'_> {
 }
 
 impl<'c> Session<'c> {
-    pub(crate) fn new(conn: &'c mut Conn) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: &'c mut Conn, entered: &'c Busy) -> Self {
+        Self { conn, entered }
     }
 
     /// The raw sqlx connection, for what `&mut Session` does not offer (a sqlx transaction,
     /// `COPY`, APIs that take `&mut PgConnection`). The session is reset before the next
     /// borrower, as anything could have run on it.
     pub fn raw(&mut self) -> &mut PgConnection {
-        self.conn.raw_for_borrower()
+        self.conn.raw_for_work(self.entered)
     }
 
     /// Takes `query` apart (sqlx's `Execute` gives its SQL only by value), marks the session
@@ -66,7 +68,7 @@ impl<'c> Session<'c> {
             Err(err) => return Err(sqlx::Error::Encode(err)),
         };
         let sql: SqlStr = query.sql();
-        let raw = self.conn.raw_for_statement(&sql);
+        let raw = self.conn.raw_for_statement(self.entered, &sql);
         Ok((
             raw,
             Statement {
@@ -118,7 +120,9 @@ impl<'c> Executor<'c> for &'c mut Session<'_> {
         'c: 'e,
     {
         // Parsing a statement changes nothing but sqlx's own statement cache.
-        self.conn.raw_for_reads().prepare_with(sql, parameters)
+        self.conn
+            .raw_for_reads(self.entered)
+            .prepare_with(sql, parameters)
     }
 
     fn describe<'e>(
@@ -128,7 +132,7 @@ impl<'c> Executor<'c> for &'c mut Session<'_> {
     where
         'c: 'e,
     {
-        self.conn.raw_for_reads().describe(sql)
+        self.conn.raw_for_reads(self.entered).describe(sql)
     }
 }
 

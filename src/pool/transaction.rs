@@ -318,7 +318,7 @@ impl Drop for Transaction {
                     let limit = conn.shared.config.connection().connect_timeout;
                     let guarded = conn.conn();
                     let busy = guarded.enter();
-                    let rollback = PgTransactionManager::rollback(guarded.raw_for_reads());
+                    let rollback = PgTransactionManager::rollback(guarded.raw_for_reads(&busy));
                     match tokio::time::timeout(limit, rollback).await {
                         Ok(Ok(())) => guarded.leave(busy, None).await,
                         Ok(Err(err)) => {
@@ -334,10 +334,7 @@ impl Drop for Transaction {
                 });
             }
             // No runtime: sqlx queues the ROLLBACK; the next checkout's health check sends it.
-            Err(_) => {
-                PgTransactionManager::start_rollback(conn.conn().raw_for_borrower());
-                conn.mark_suspect();
-            }
+            Err(_) => conn.conn().queue_rollback(),
         }
     }
 }
