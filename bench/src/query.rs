@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use pgtide::config::{Config, HealthCheck, PoolSize, SslMode};
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
-use pgtide::{Pool, SecretString};
+use pgtide::{Pool, SecretString, TxOptions};
 use pgtide_testkit::{ServerState, TestDb};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
@@ -89,10 +89,12 @@ enum Client {
     Generated,
     Idempotent,
     Timeout,
+    Transaction,
+    FloorTransaction,
 }
 
 impl Client {
-    const ALL: [Client; 11] = [
+    const ALL: [Client; 13] = [
         Client::Pgtide,
         Client::Floor,
         Client::DeadpoolPostgres,
@@ -104,6 +106,8 @@ impl Client {
         Client::Generated,
         Client::Idempotent,
         Client::Timeout,
+        Client::Transaction,
+        Client::FloorTransaction,
     ];
 
     fn label(self) -> &'static str {
@@ -119,6 +123,10 @@ impl Client {
             Client::Generated => "generated get_author, pgtide Pool",
             Client::Idempotent => "pool.idempotent_boxed (retry policy on)",
             Client::Timeout => "pool.with_timeout_boxed(5 s)",
+            Client::Transaction => "pgtide pool.transaction_boxed (transactions/s)",
+            Client::FloorTransaction => {
+                "÷ sqlx transaction on the floor's connection (BEGIN, SELECT, COMMIT)"
+            }
         }
     }
 
@@ -342,6 +350,39 @@ impl Bench {
                 })
                 .await
             }
+            Client::Transaction => {
+                measure(tasks, run_for, move |i| {
+                    let p = pools.pgtide.clone();
+                    async move {
+                        let id = shape.id(i);
+                        let _: (i64, String) = p
+                            .transaction_boxed(TxOptions::default(), |tx| {
+                                Box::pin(async move {
+                                    Ok(sqlx::query_as(SQL).bind(id).fetch_one(&mut **tx).await?)
+                                })
+                            })
+                            .await
+                            .expect("row");
+                    }
+                })
+                .await
+            }
+            Client::FloorTransaction => {
+                measure(tasks, run_for, move |i| {
+                    let p = pools.floor.clone();
+                    async move {
+                        let mut conn = p.get().await.expect("floor pool");
+                        let mut tx = conn.begin().await.expect("BEGIN");
+                        let _: (i64, String) = sqlx::query_as(SQL)
+                            .bind(shape.id(i))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .expect("row");
+                        tx.commit().await.expect("COMMIT");
+                    }
+                })
+                .await
+            }
             Client::PgBench => {
                 let script = match shape {
                     Shape::Point => &self.point_script,
@@ -556,5 +597,20 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
         Client::Timeout.label(),
     );
     tables.push(retry);
+    let mut transactions = Table::new(
+        "Transactions: one point select inside",
+        "pgtide's closure transaction (BEGIN, the SELECT, the pre-COMMIT check that finds an \
+         aborted transaction, COMMIT) ÷ a sqlx transaction on the floor's connection (BEGIN, \
+         the SELECT, COMMIT), per round: what the check's round trip and pgtide's code cost.",
+        &columns,
+    );
+    qps_row(&mut transactions, Client::Transaction);
+    ratio_rows(
+        &mut transactions,
+        Client::Transaction,
+        Client::FloorTransaction,
+        Client::FloorTransaction.label(),
+    );
+    tables.push(transactions);
     Ok(tables)
 }
