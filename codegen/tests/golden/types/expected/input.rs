@@ -27,8 +27,8 @@ const _: () = check_manifest(
     ),
     151,
     &[
-        (97, "EveryType cfa9be8c0afd68f1", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:16): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (97, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -36,7 +36,7 @@ const _: () = check_manifest(
 /// The statement [`every_type`] runs.
 pub const EVERY_TYPE: Statement = Statement {
     name: "EveryType",
-    sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::macaddr AS mac, $22::macaddr[] AS macs,\n       $23::money AS m, $24::oid AS o, $25::int4[] AS \"ia!\", $26::text[] AS ta,\n       $27::book_genre AS g, $28::book_genre[] AS ga, $29::isbn13 AS isbn,\n       $30::timetz AS ttz, $31::int4range AS r4, $32::int8range AS r8, $33::numrange AS rn,\n       $34::tsrange AS rts, $35::tstzrange AS rtz, $36::daterange AS rd, $37::int4range[] AS ra,\n       $38::point AS pt, $39::line AS ln, $40::lseg AS ls, $41::box AS bx, $42::path AS pa,\n       $43::polygon AS pg, $44::circle AS ci",
+    sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::macaddr AS mac, $22::macaddr[] AS macs, $23::\"char\" AS ch, $24::name AS nm,\n       $25::bpchar AS bp,\n       $26::money AS m, $27::oid AS o, $28::int4[] AS \"ia!\", $29::text[] AS ta,\n       $30::book_genre AS g, $31::book_genre[] AS ga, $32::isbn13 AS isbn,\n       $33::timetz AS ttz, $34::int4range AS r4, $35::int8range AS r8, $36::numrange AS rn,\n       $37::tsrange AS rts, $38::tstzrange AS rtz, $39::daterange AS rd, $40::int4range[] AS ra,\n       $41::point AS pt, $42::line AS ln, $43::lseg AS ls, $44::box AS bx, $45::path AS pa,\n       $46::polygon AS pg, $47::circle AS ci",
 };
 
 /// Parameters of [`every_type`].
@@ -86,6 +86,12 @@ pub struct EveryTypeParams<'a> {
     pub mac: MacAddress,
     /// `macaddr[]`
     pub macs: &'a [MacAddress],
+    /// `"char"`
+    pub ch: i8,
+    /// `name`
+    pub nm: &'a str,
+    /// `bpchar`
+    pub bp: &'a str,
     /// `money`
     pub m: PgMoney,
     /// `oid`
@@ -179,6 +185,12 @@ pub struct EveryTypeRow {
     pub mac: Option<MacAddress>,
     /// `macaddr[]`, nullable
     pub macs: Option<Vec<MacAddress>>,
+    /// `"char"`, nullable
+    pub ch: Option<i8>,
+    /// `name`, nullable
+    pub nm: Option<String>,
+    /// `bpchar`, nullable
+    pub bp: Option<String>,
     /// `money`, nullable
     pub m: Option<PgMoney>,
     /// `oid`, nullable
@@ -250,28 +262,31 @@ impl EveryTypeRow {
             c: row.try_get(19)?,
             mac: row.try_get(20)?,
             macs: row.try_get(21)?,
-            m: row.try_get(22)?,
-            o: row.try_get(23)?,
-            ia: row.try_get(24)?,
-            ta: row.try_get(25)?,
-            g: row.try_get(26)?,
-            ga: row.try_get(27)?,
-            isbn: row.try_get(28)?,
-            ttz: row.try_get(29)?,
-            r4: row.try_get(30)?,
-            r8: row.try_get(31)?,
-            rn: row.try_get(32)?,
-            rts: row.try_get(33)?,
-            rtz: row.try_get(34)?,
-            rd: row.try_get(35)?,
-            ra: row.try_get(36)?,
-            pt: row.try_get(37)?,
-            ln: row.try_get(38)?,
-            ls: row.try_get(39)?,
-            bx: row.try_get(40)?,
-            pa: row.try_get(41)?,
-            pg: row.try_get(42)?,
-            ci: row.try_get(43)?,
+            ch: row.try_get(22)?,
+            nm: row.try_get(23)?,
+            bp: row.try_get(24)?,
+            m: row.try_get(25)?,
+            o: row.try_get(26)?,
+            ia: row.try_get(27)?,
+            ta: row.try_get(28)?,
+            g: row.try_get(29)?,
+            ga: row.try_get(30)?,
+            isbn: row.try_get(31)?,
+            ttz: row.try_get(32)?,
+            r4: row.try_get(33)?,
+            r8: row.try_get(34)?,
+            rn: row.try_get(35)?,
+            rts: row.try_get(36)?,
+            rtz: row.try_get(37)?,
+            rd: row.try_get(38)?,
+            ra: row.try_get(39)?,
+            pt: row.try_get(40)?,
+            ln: row.try_get(41)?,
+            ls: row.try_get(42)?,
+            bx: row.try_get(43)?,
+            pa: row.try_get(44)?,
+            pg: row.try_get(45)?,
+            ci: row.try_get(46)?,
         })
     }
 }
@@ -286,13 +301,14 @@ impl EveryTypeRow {
 ///        $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,
 ///        $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,
 ///        $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,
-///        $21::macaddr AS mac, $22::macaddr[] AS macs,
-///        $23::money AS m, $24::oid AS o, $25::int4[] AS "ia!", $26::text[] AS ta,
-///        $27::book_genre AS g, $28::book_genre[] AS ga, $29::isbn13 AS isbn,
-///        $30::timetz AS ttz, $31::int4range AS r4, $32::int8range AS r8, $33::numrange AS rn,
-///        $34::tsrange AS rts, $35::tstzrange AS rtz, $36::daterange AS rd, $37::int4range[] AS ra,
-///        $38::point AS pt, $39::line AS ln, $40::lseg AS ls, $41::box AS bx, $42::path AS pa,
-///        $43::polygon AS pg, $44::circle AS ci
+///        $21::macaddr AS mac, $22::macaddr[] AS macs, $23::"char" AS ch, $24::name AS nm,
+///        $25::bpchar AS bp,
+///        $26::money AS m, $27::oid AS o, $28::int4[] AS "ia!", $29::text[] AS ta,
+///        $30::book_genre AS g, $31::book_genre[] AS ga, $32::isbn13 AS isbn,
+///        $33::timetz AS ttz, $34::int4range AS r4, $35::int8range AS r8, $36::numrange AS rn,
+///        $37::tsrange AS rts, $38::tstzrange AS rtz, $39::daterange AS rd, $40::int4range[] AS ra,
+///        $41::point AS pt, $42::line AS ln, $43::lseg AS ls, $44::box AS bx, $45::path AS pa,
+///        $46::polygon AS pg, $47::circle AS ci
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
@@ -323,6 +339,9 @@ pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
         .bind(params.c)
         .bind(params.mac)
         .bind(params.macs)
+        .bind(params.ch)
+        .bind(params.nm)
+        .bind(params.bp)
         .bind(params.m)
         .bind(params.o)
         .bind(params.ia)
@@ -374,7 +393,7 @@ impl OverridesRow {
     }
 }
 
-/// `Overrides` (`input.sql:16`)
+/// `Overrides` (`input.sql:17`)
 ///
 /// ```sql
 /// SELECT b.title AS "title?", count(*) AS "n!", b.pages AS "pages: i64", b.price AS "price!: pgtide::sqlx::types::Decimal"
