@@ -83,6 +83,7 @@ pub static BUILTINS: &[Builtin] = builtins! {
     "Money" "money" "pgtide::sqlx::postgres::types::PgMoney" "pgtide::sqlx::postgres::types::PgMoney" true;
     "Inet" "inet" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
     "Cidr" "cidr" "pgtide::sqlx::types::ipnetwork::IpNetwork" "pgtide::sqlx::types::ipnetwork::IpNetwork" true;
+    "Macaddr" "macaddr" "pgtide::sqlx::types::mac_address::MacAddress" "pgtide::sqlx::types::mac_address::MacAddress" true;
     "Void" "void" "()" "()" true;
     "Timetz" "timetz" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" "pgtide::sqlx::postgres::types::PgTimeTz<pgtide::sqlx::types::chrono::NaiveTime, pgtide::sqlx::types::chrono::FixedOffset>" true;
     "Int4Range" "int4range" "pgtide::sqlx::postgres::types::PgRange<i32>" "pgtide::sqlx::postgres::types::PgRange<i32>" true;
@@ -425,6 +426,10 @@ mod tests {
         assert_eq!(
             PgType::from_json(&arr).copy_encoding(),
             Ok(CopyEncoding::Array(ElementType::Named("citext".into())))
+        );
+        assert_eq!(
+            PgType::from_json(&json!("MacaddrArray")).arg().unwrap(),
+            "&[pgtide::sqlx::types::mac_address::MacAddress]"
         );
         assert_eq!(
             PgType::from_json(&json!("Bit")).owned().unwrap(),

@@ -43,7 +43,7 @@ publish = false
 [dependencies]
 pgtide = {{ path = {root:?} }}
 tokio = {{ version = "1", features = ["rt", "macros"] }}
-sqlx = {{ version = "=0.9.0", default-features = false, features = ["runtime-tokio", "tls-rustls-ring-webpki", "postgres", "macros", "migrate", "json", "uuid", "chrono", "rust_decimal", "ipnetwork", "bit-vec"] }}
+sqlx = {{ version = "=0.9.0", default-features = false, features = ["runtime-tokio", "tls-rustls-ring-webpki", "postgres", "macros", "migrate", "json", "uuid", "chrono", "rust_decimal", "ipnetwork", "mac_address", "bit-vec"] }}
 
 [profile.dev]
 debug = false

@@ -3,6 +3,8 @@
 -- schemas have and pgtide used to refuse.
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS hstore;
+CREATE EXTENSION IF NOT EXISTS ltree;
+CREATE EXTENSION IF NOT EXISTS cube;
 CREATE DOMAIN short_label AS varchar(20);
 CREATE TABLE jobs (
     job_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -16,4 +18,9 @@ CREATE TABLE jobs (
     bits   bit(8)[],
     email  citext,
     attrs  hstore
+);
+CREATE TABLE places (
+    place_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    path     ltree NOT NULL,
+    extent   cube
 );

@@ -6,12 +6,12 @@
 #![allow(dead_code)]
 
 use pgtide::codegen_support::{
-    ArrayOf, ElementType, Execute, FetchAll, Statement, Target, check_manifest, copy_rows_typed,
-    execute, fetch_all, first_column,
+    ArrayOf, ElementType, Execute, FetchAll, FetchOne, Statement, Target, check_manifest,
+    copy_rows_typed, execute, fetch_all, fetch_one, first_column,
 };
 use pgtide::sqlx::{self, PgExecutor};
 use pgtide::sqlx::postgres::PgRow;
-use pgtide::sqlx::postgres::types::{PgCiText, PgHstore};
+use pgtide::sqlx::postgres::types::{PgCiText, PgCube, PgHstore, PgLQuery, PgLTree};
 use pgtide::sqlx::types::BitVec;
 use super::BookGenre;
 
@@ -22,12 +22,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    204,
+    262,
     &[
-        (97, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (123, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (149, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:13): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (178, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (97, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (123, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (149, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (178, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (204, "AddPlace 14345a27ed44eecb", "query `AddPlace` (input.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (230, "PlacesMatching b8863caa06e237cf", "query `PlacesMatching` (input.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -63,7 +65,7 @@ pub struct CopyJobsParams<'a> {
     pub attrs: Option<&'a PgHstore>,
 }
 
-/// `CopyJobs` (`input.sql:4`)
+/// `CopyJobs` (`input.sql:5`)
 ///
 /// ```sql
 /// INSERT INTO jobs (flags, mask, names, codes, genres, isbns, labels, bits, email, attrs)
@@ -151,7 +153,7 @@ impl ListJobsRow {
     }
 }
 
-/// `ListJobs` (`input.sql:8`)
+/// `ListJobs` (`input.sql:9`)
 ///
 /// ```sql
 /// SELECT job_id, flags, mask, names, codes, genres, isbns, labels, bits, email, attrs
@@ -169,7 +171,7 @@ pub const JOBS_BY_EMAIL: Statement = Statement {
     sql: "SELECT job_id FROM jobs WHERE email = $1 ORDER BY job_id",
 };
 
-/// `JobsByEmail` (`input.sql:13`)
+/// `JobsByEmail` (`input.sql:14`)
 ///
 /// `citext` compares case-insensitively: the parameter is sent as `citext`, not `text`.
 ///
@@ -187,7 +189,7 @@ pub const SET_FLAGS: Statement = Statement {
     sql: "UPDATE jobs SET flags = $1, attrs = $2 WHERE job_id = $3",
 };
 
-/// `SetFlags` (`input.sql:17`)
+/// `SetFlags` (`input.sql:18`)
 ///
 /// ```sql
 /// UPDATE jobs SET flags = $1, attrs = $2 WHERE job_id = $3
@@ -200,4 +202,89 @@ pub fn set_flags<'e, E: PgExecutor<'e> + 'e>(
 ) -> Execute<'e> {
     let query = sqlx::query(SET_FLAGS.sql).bind(flags).bind(attrs).bind(job_id);
     execute(db, &SET_FLAGS, query)
+}
+
+/// The statement [`add_place`] runs.
+pub const ADD_PLACE: Statement = Statement {
+    name: "AddPlace",
+    sql: "INSERT INTO places (path, extent) VALUES ($1, $2)\nRETURNING place_id, path, extent",
+};
+
+/// A row returned by [`add_place`].
+#[derive(Debug, Clone)]
+pub struct AddPlaceRow {
+    /// `int8`
+    pub place_id: i64,
+    /// `ltree`
+    pub path: PgLTree,
+    /// `cube`, nullable
+    pub extent: Option<PgCube>,
+}
+
+impl AddPlaceRow {
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
+        let (place_id, path, extent) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { place_id, path, extent })
+    }
+}
+
+/// `AddPlace` (`input.sql:21`)
+///
+/// ```sql
+/// INSERT INTO places (path, extent) VALUES ($1, $2)
+/// RETURNING place_id, path, extent
+/// ```
+///
+/// Returns [`pgtide::Error::NotFound`] when no row matches.
+pub fn add_place<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    path: &PgLTree,
+    extent: Option<&PgCube>,
+) -> FetchOne<'e, AddPlaceRow> {
+    let query = sqlx::query(ADD_PLACE.sql).bind(path).bind(extent);
+    fetch_one(db, &ADD_PLACE, query, AddPlaceRow::from_row)
+}
+
+/// The statement [`places_matching`] runs.
+pub const PLACES_MATCHING: Statement = Statement {
+    name: "PlacesMatching",
+    sql: "SELECT place_id, path, extent, $1::lquery AS pattern\nFROM places\nWHERE path ~ $1::lquery\nORDER BY place_id",
+};
+
+/// A row returned by [`places_matching`].
+#[derive(Debug, Clone)]
+pub struct PlacesMatchingRow {
+    /// `int8`
+    pub place_id: i64,
+    /// `ltree`
+    pub path: PgLTree,
+    /// `cube`, nullable
+    pub extent: Option<PgCube>,
+    /// `lquery`, nullable
+    pub pattern: Option<PgLQuery>,
+}
+
+impl PlacesMatchingRow {
+    fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
+        let (place_id, path, extent, pattern) = sqlx::FromRow::from_row(&row)?;
+        Ok(Self { place_id, path, extent, pattern })
+    }
+}
+
+/// `PlacesMatching` (`input.sql:25`)
+///
+/// `ltree` paths matching an `lquery`, which also comes back as a column.
+///
+/// ```sql
+/// SELECT place_id, path, extent, $1::lquery AS pattern
+/// FROM places
+/// WHERE path ~ $1::lquery
+/// ORDER BY place_id
+/// ```
+pub fn places_matching<'e, E: PgExecutor<'e> + 'e>(
+    db: E,
+    pattern: &PgLQuery,
+) -> FetchAll<'e, PlacesMatchingRow> {
+    let query = sqlx::query(PLACES_MATCHING.sql).bind(pattern);
+    fetch_all(db, &PLACES_MATCHING, query, PlacesMatchingRow::from_row)
 }

@@ -2,7 +2,7 @@
 //!
 //! | module | from | queries |
 //! |---|---|---|
-//! | [`input`] | `input.sql` | 4 |
+//! | [`input`] | `input.sql` | 6 |
 
 #[rustfmt::skip]
 pub mod input;

@@ -15,6 +15,7 @@ use pgtide::sqlx::postgres::types::{
 use pgtide::sqlx::types::{Decimal, JsonValue, Uuid};
 use pgtide::sqlx::types::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use pgtide::sqlx::types::ipnetwork::IpNetwork;
+use pgtide::sqlx::types::mac_address::MacAddress;
 use super::BookGenre;
 
 // The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the
@@ -26,8 +27,8 @@ const _: () = check_manifest(
     ),
     151,
     &[
-        (97, "EveryType 9e4609d001c4109e", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (97, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -35,7 +36,7 @@ const _: () = check_manifest(
 /// The statement [`every_type`] runs.
 pub const EVERY_TYPE: Statement = Statement {
     name: "EveryType",
-    sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::money AS m, $22::oid AS o, $23::int4[] AS \"ia!\", $24::text[] AS ta,\n       $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,\n       $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,\n       $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,\n       $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,\n       $41::polygon AS pg, $42::circle AS ci",
+    sql: "SELECT $1::bool AS b, $2::int2 AS i2, $3::int4 AS i4, $4::int8 AS i8,\n       $5::float4 AS f4, $6::float8 AS f8, $7::text AS t, $8::varchar AS vc,\n       $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,\n       $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,\n       $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,\n       $21::macaddr AS mac, $22::macaddr[] AS macs, $23::\"char\" AS ch, $24::name AS nm,\n       $25::bpchar AS bp,\n       $26::money AS m, $27::oid AS o, $28::int4[] AS \"ia!\", $29::text[] AS ta,\n       $30::book_genre AS g, $31::book_genre[] AS ga, $32::isbn13 AS isbn,\n       $33::timetz AS ttz, $34::int4range AS r4, $35::int8range AS r8, $36::numrange AS rn,\n       $37::tsrange AS rts, $38::tstzrange AS rtz, $39::daterange AS rd, $40::int4range[] AS ra,\n       $41::point AS pt, $42::line AS ln, $43::lseg AS ls, $44::box AS bx, $45::path AS pa,\n       $46::polygon AS pg, $47::circle AS ci",
 };
 
 /// Parameters of [`every_type`].
@@ -81,6 +82,16 @@ pub struct EveryTypeParams<'a> {
     pub ip: IpNetwork,
     /// `cidr`
     pub c: IpNetwork,
+    /// `macaddr`
+    pub mac: MacAddress,
+    /// `macaddr[]`
+    pub macs: &'a [MacAddress],
+    /// `"char"`
+    pub ch: i8,
+    /// `name`
+    pub nm: &'a str,
+    /// `bpchar`
+    pub bp: &'a str,
     /// `money`
     pub m: PgMoney,
     /// `oid`
@@ -170,6 +181,16 @@ pub struct EveryTypeRow {
     pub ip: Option<IpNetwork>,
     /// `cidr`, nullable
     pub c: Option<IpNetwork>,
+    /// `macaddr`, nullable
+    pub mac: Option<MacAddress>,
+    /// `macaddr[]`, nullable
+    pub macs: Option<Vec<MacAddress>>,
+    /// `"char"`, nullable
+    pub ch: Option<i8>,
+    /// `name`, nullable
+    pub nm: Option<String>,
+    /// `bpchar`, nullable
+    pub bp: Option<String>,
     /// `money`, nullable
     pub m: Option<PgMoney>,
     /// `oid`, nullable
@@ -239,28 +260,33 @@ impl EveryTypeRow {
             n: row.try_get(17)?,
             ip: row.try_get(18)?,
             c: row.try_get(19)?,
-            m: row.try_get(20)?,
-            o: row.try_get(21)?,
-            ia: row.try_get(22)?,
-            ta: row.try_get(23)?,
-            g: row.try_get(24)?,
-            ga: row.try_get(25)?,
-            isbn: row.try_get(26)?,
-            ttz: row.try_get(27)?,
-            r4: row.try_get(28)?,
-            r8: row.try_get(29)?,
-            rn: row.try_get(30)?,
-            rts: row.try_get(31)?,
-            rtz: row.try_get(32)?,
-            rd: row.try_get(33)?,
-            ra: row.try_get(34)?,
-            pt: row.try_get(35)?,
-            ln: row.try_get(36)?,
-            ls: row.try_get(37)?,
-            bx: row.try_get(38)?,
-            pa: row.try_get(39)?,
-            pg: row.try_get(40)?,
-            ci: row.try_get(41)?,
+            mac: row.try_get(20)?,
+            macs: row.try_get(21)?,
+            ch: row.try_get(22)?,
+            nm: row.try_get(23)?,
+            bp: row.try_get(24)?,
+            m: row.try_get(25)?,
+            o: row.try_get(26)?,
+            ia: row.try_get(27)?,
+            ta: row.try_get(28)?,
+            g: row.try_get(29)?,
+            ga: row.try_get(30)?,
+            isbn: row.try_get(31)?,
+            ttz: row.try_get(32)?,
+            r4: row.try_get(33)?,
+            r8: row.try_get(34)?,
+            rn: row.try_get(35)?,
+            rts: row.try_get(36)?,
+            rtz: row.try_get(37)?,
+            rd: row.try_get(38)?,
+            ra: row.try_get(39)?,
+            pt: row.try_get(40)?,
+            ln: row.try_get(41)?,
+            ls: row.try_get(42)?,
+            bx: row.try_get(43)?,
+            pa: row.try_get(44)?,
+            pg: row.try_get(45)?,
+            ci: row.try_get(46)?,
         })
     }
 }
@@ -275,12 +301,14 @@ impl EveryTypeRow {
 ///        $9::bytea AS bytes, $10::uuid AS u, $11::json AS j, $12::jsonb AS jb,
 ///        $13::date AS d, $14::time AS tm, $15::timestamp AS ts, $16::timestamptz AS tz,
 ///        $17::interval AS iv, $18::numeric AS n, $19::inet AS ip, $20::cidr AS c,
-///        $21::money AS m, $22::oid AS o, $23::int4[] AS "ia!", $24::text[] AS ta,
-///        $25::book_genre AS g, $26::book_genre[] AS ga, $27::isbn13 AS isbn,
-///        $28::timetz AS ttz, $29::int4range AS r4, $30::int8range AS r8, $31::numrange AS rn,
-///        $32::tsrange AS rts, $33::tstzrange AS rtz, $34::daterange AS rd, $35::int4range[] AS ra,
-///        $36::point AS pt, $37::line AS ln, $38::lseg AS ls, $39::box AS bx, $40::path AS pa,
-///        $41::polygon AS pg, $42::circle AS ci
+///        $21::macaddr AS mac, $22::macaddr[] AS macs, $23::"char" AS ch, $24::name AS nm,
+///        $25::bpchar AS bp,
+///        $26::money AS m, $27::oid AS o, $28::int4[] AS "ia!", $29::text[] AS ta,
+///        $30::book_genre AS g, $31::book_genre[] AS ga, $32::isbn13 AS isbn,
+///        $33::timetz AS ttz, $34::int4range AS r4, $35::int8range AS r8, $36::numrange AS rn,
+///        $37::tsrange AS rts, $38::tstzrange AS rtz, $39::daterange AS rd, $40::int4range[] AS ra,
+///        $41::point AS pt, $42::line AS ln, $43::lseg AS ls, $44::box AS bx, $45::path AS pa,
+///        $46::polygon AS pg, $47::circle AS ci
 /// ```
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
@@ -309,6 +337,11 @@ pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
         .bind(params.n)
         .bind(params.ip)
         .bind(params.c)
+        .bind(params.mac)
+        .bind(params.macs)
+        .bind(params.ch)
+        .bind(params.nm)
+        .bind(params.bp)
         .bind(params.m)
         .bind(params.o)
         .bind(params.ia)
@@ -360,7 +393,7 @@ impl OverridesRow {
     }
 }
 
-/// `Overrides` (`input.sql:15`)
+/// `Overrides` (`input.sql:17`)
 ///
 /// ```sql
 /// SELECT b.title AS "title?", count(*) AS "n!", b.pages AS "pages: i64", b.price AS "price!: pgtide::sqlx::types::Decimal"
