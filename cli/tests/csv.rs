@@ -45,6 +45,30 @@ impl Setup {
         )
     }
 
+    /// `pgtide import - --table <table>` with `input` on its stdin (written from a thread of
+    /// its own, so an input larger than the pipe cannot block against the command's output).
+    fn import_stdin(&self, table: &str, input: Vec<u8>) -> std::process::Output {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgtide"))
+            .args(["import", "-", "--table", table])
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env(PASSWORD_VAR, &self.password)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("pgtide import runs");
+        let mut stdin = child.stdin.take().expect("piped");
+        let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+        let o = child.wait_with_output().expect("pgtide import ends");
+        writer
+            .join()
+            .expect("the writer thread")
+            .expect("stdin written");
+        o
+    }
+
     fn import_ok(&self, args: &[&str]) -> String {
         let mut all = vec!["import"];
         all.extend(args);
@@ -320,23 +344,10 @@ async fn stdin_and_gzip_files_round_trip() -> anyhow::Result<()> {
     );
 
     // `-`: the CSV on stdin.
-    use std::io::Write as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgtide"))
-        .args(["import", "-", "--table", "people"])
-        .current_dir(&s.dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env(PASSWORD_VAR, &s.password)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(b"id;name;born\n3;Grace;1906-12-09\n4;\"Alan; T.\";\n")?;
-    let o = child.wait_with_output()?;
+    let o = s.import_stdin(
+        "people",
+        b"id;name;born\n3;Grace;1906-12-09\n4;\"Alan; T.\";\n".to_vec(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("imported 2 rows into people")
@@ -399,20 +410,7 @@ async fn utf8_characters_cut_by_chunk_boundaries_arrive_whole() -> anyhow::Resul
     all_whole().await?;
 
     s.rows("DELETE FROM words RETURNING ''").await?;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgtide"))
-        .args(["import", "-", "--table", "words"])
-        .current_dir(&s.dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env(PASSWORD_VAR, &s.password)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, csv.as_bytes()));
-    let o = child.wait_with_output()?;
-    writer.join().expect("the writer thread")?;
+    let o = s.import_stdin("words", csv.into_bytes());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     all_whole().await
 }
