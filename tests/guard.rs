@@ -18,6 +18,26 @@ async fn pool_of_one(db: &TestDb) -> anyhow::Result<Pool> {
     Ok(Pool::connect(&cfg).await?)
 }
 
+/// The table whose one row the lock tests lock (`UPDATE locked SET id = 1 WHERE id = 1`).
+async fn create_locked_row(admin: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::raw_sql("CREATE TABLE locked (id int PRIMARY KEY); INSERT INTO locked VALUES (1)")
+        .execute(admin)
+        .await?;
+    Ok(())
+}
+
+/// `admin` can update the locked row within 20 s: the lock went with the terminated backend,
+/// long before the abandoned statement (a minute) or any `statement_timeout` would have ended.
+async fn the_row_lock_is_free(admin: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query("SET lock_timeout = '20s'")
+        .execute(&mut *admin)
+        .await?;
+    sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
+        .execute(&mut *admin)
+        .await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn dropped_pool_executor_future_discards_and_stops_the_statement() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
@@ -125,9 +145,7 @@ async fn a_transaction_dropped_mid_statement_releases_its_locks_at_once() -> any
     let db = TestDb::new().await?;
     let pool = pool_of_one(&db).await?;
     let mut admin = db.connect().await?;
-    sqlx::raw_sql("CREATE TABLE locked (id int PRIMARY KEY); INSERT INTO locked VALUES (1)")
-        .execute(&mut admin)
-        .await?;
+    create_locked_row(&mut admin).await?;
     let marker = "abandoned_locking_body";
     let body = pool.transaction(TxOptions::default(), async |tx| {
         sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
@@ -143,13 +161,7 @@ async fn a_transaction_dropped_mid_statement_releases_its_locks_at_once() -> any
         _ = body => panic!("the statement sleeps for a minute"),
         () = running(&mut admin, marker) => {}
     }
-    // The row lock goes with the terminated backend, long before any statement_timeout.
-    sqlx::query("SET lock_timeout = '20s'")
-        .execute(&mut admin)
-        .await?;
-    sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
-        .execute(&mut admin)
-        .await?;
+    the_row_lock_is_free(&mut admin).await?;
     none_running(&mut admin, marker).await;
     next_checkout_is_clean(&pool).await;
     Ok(())
@@ -163,9 +175,7 @@ async fn a_held_transaction_dropped_mid_statement_releases_its_locks() -> anyhow
     let db = TestDb::new().await?;
     let pool = pool_of_one(&db).await?;
     let mut admin = db.connect().await?;
-    sqlx::raw_sql("CREATE TABLE locked (id int PRIMARY KEY); INSERT INTO locked VALUES (1)")
-        .execute(&mut admin)
-        .await?;
+    create_locked_row(&mut admin).await?;
     let marker = "abandoned_held_transaction";
     {
         let mut tx = pool.begin(TxOptions::default()).await?;
@@ -179,12 +189,7 @@ async fn a_held_transaction_dropped_mid_statement_releases_its_locks() -> anyhow
             () = running(&mut admin, marker) => {}
         }
     }
-    sqlx::query("SET lock_timeout = '20s'")
-        .execute(&mut admin)
-        .await?;
-    sqlx::query("UPDATE locked SET id = 1 WHERE id = 1")
-        .execute(&mut admin)
-        .await?;
+    the_row_lock_is_free(&mut admin).await?;
     none_running(&mut admin, marker).await;
     next_checkout_is_clean(&pool).await;
     Ok(())
