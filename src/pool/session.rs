@@ -263,7 +263,36 @@ fn changes_session(word: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::may_change_session;
+    use super::{Verdicts, may_change_session};
+    use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+    #[test]
+    fn verdicts_are_remembered_per_shared_text_and_not_for_copies() {
+        let mut verdicts = Verdicts::default();
+        let read = SqlStr::from_static("SELECT 1");
+        let set = AssertSqlSafe(std::sync::Arc::<str>::from("SET x = 1")).into_sql_str();
+        for _ in 0..3 {
+            assert!(!verdicts.may_change(&read));
+            assert!(verdicts.may_change(&set));
+        }
+        assert_eq!(verdicts.known.len(), 2, "each shared text judged once");
+        // An owned string is copied by sqlx on clone: judged every time, never remembered.
+        let owned = AssertSqlSafe(String::from("SELECT pg_advisory_lock(1)")).into_sql_str();
+        assert!(verdicts.may_change(&owned));
+        assert_eq!(verdicts.known.len(), 2);
+        // Full: the oldest entry makes room.
+        let texts: Vec<SqlStr> = (0..Verdicts::REMEMBERED)
+            .map(|i| {
+                AssertSqlSafe(std::sync::Arc::<str>::from(format!("SELECT {i} AS n")))
+                    .into_sql_str()
+            })
+            .collect();
+        for text in &texts {
+            assert!(!verdicts.may_change(text));
+        }
+        assert_eq!(verdicts.known.len(), Verdicts::REMEMBERED);
+        assert!(!verdicts.known.iter().any(|(k, _)| k.as_str() == "SELECT 1"));
+    }
 
     #[test]
     fn reads_do_not_change_the_session() {
