@@ -33,7 +33,6 @@ pub mod overrides;
 pub mod parse;
 pub mod persist;
 pub mod prepare;
-mod rust_type;
 pub mod sqlx_data;
 mod statements;
 pub mod synthetic;

@@ -76,7 +76,7 @@ impl TypeOverrides {
                 message,
             };
             let rust =
-                crate::rust_type::type_entry(out.keys().map(String::as_str), &key, value.as_ref())
+                pgtide_type_rules::type_entry(out.keys().map(String::as_str), &key, value.as_ref())
                     .map_err(error)?;
             out.insert(key, rust);
         }

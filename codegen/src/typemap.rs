@@ -304,7 +304,7 @@ pub fn enum_rust_name(e: &EnumType) -> String {
 /// assert!(rust_type("[u8; { fn evil() {} 4 }]").is_err());
 /// ```
 pub fn rust_type(text: &str) -> Result<String, String> {
-    crate::rust_type::rust_type(text)
+    pgtide_type_rules::rust_type(text)
 }
 
 /// How one `:copyfrom` field is written (see [`PgType::copy_encoding`]).

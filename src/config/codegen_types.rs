@@ -1,9 +1,6 @@
 //! The `codegen.types` table's values are Rust types pasted into generated code: the loader
-//! checks each entry with the codegen's own rules (the same file, compiled here too), so a
-//! bad value is a config error naming the key and where it was written.
-
-#[path = "../../codegen/src/rust_type.rs"]
-mod rules;
+//! checks each entry with the codegen's own rules (`pgtide-type-rules`, the crate both use),
+//! so a bad value is a config error naming the key and where it was written.
 
 /// Checks one entry against those before it (`existing`); `Ok` is the Rust type trimmed.
 pub(crate) fn check<'a>(
@@ -11,5 +8,5 @@ pub(crate) fn check<'a>(
     name: &str,
     rust: &str,
 ) -> Result<String, String> {
-    rules::type_entry(existing, name, rust)
+    pgtide_type_rules::type_entry(existing, name, rust)
 }

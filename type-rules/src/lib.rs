@@ -1,14 +1,27 @@
-//! The one owner of "which Rust type text may go into generated code", shared by the codegen
-//! (column overrides `AS "col: Type"`, the `codegen.types` table) and pgtide's config loader
-//! (which checks `codegen.types` when it loads, so a bad value is a config error naming the
-//! key and its source). The loader compiles this same file (`#[path]`), so the two cannot
-//! drift; it depends on `syn` only.
+//! The one owner of "which Rust type text may go into generated code", shared by
+//! `pgtide-codegen` (column overrides `AS "col: Type"`, the `codegen.types` table) and pgtide's
+//! config loader (which checks `codegen.types` when it loads, so a bad value is a config error
+//! naming the key and its source). Both depend on this crate, so the two cannot drift; it
+//! depends on `syn` only.
+//!
+//! ```
+//! use pgtide_type_rules::{rust_type, type_entry};
+//!
+//! assert_eq!(rust_type(" Vec<my::Money> ").unwrap(), "Vec<my::Money>");
+//! // Text that would close the field it is pasted into and add an item is refused.
+//! assert!(rust_type("i32, b: i32 } fn evil() {} struct Z { c: i32").is_err());
+//! // A `codegen.types` entry: a PostgreSQL type name and an owned Rust type.
+//! assert_eq!(type_entry([].into_iter(), "public.ltree", "String").unwrap(), "String");
+//! assert!(type_entry(["ltree"].into_iter(), "public.ltree", "String").is_err());
+//! ```
+
+#![warn(missing_docs)]
 
 /// A Rust type written by a user, checked before it goes into generated code: it must parse
 /// as one Rust type (with `syn`) made only of paths, references, slices, tuples and arrays of
 /// literal length, with no comments. So it cannot close the field it is pasted into, add
 /// items, or call a macro. `Ok` is the type trimmed.
-pub(crate) fn rust_type(text: &str) -> Result<String, String> {
+pub fn rust_type(text: &str) -> Result<String, String> {
     let text = text.trim();
     let refuse = |why: &str| {
         format!(
@@ -27,7 +40,7 @@ pub(crate) fn rust_type(text: &str) -> Result<String, String> {
 /// A PostgreSQL type name as a key of the `codegen.types` table: `name` or `schema.name`,
 /// each part an identifier (letters, digits, `_`, `$`, not starting with a digit or `$`).
 /// Such a name goes into the SQL of a text cast (quoted), so nothing else is accepted.
-pub(crate) fn pg_type_name(text: &str) -> Result<(), String> {
+pub fn pg_type_name(text: &str) -> Result<(), String> {
     let parts: Vec<&str> = text.split('.').collect();
     let part_ok = |p: &str| {
         p.starts_with(|c: char| c.is_alphabetic() || c == '_')
@@ -47,7 +60,7 @@ pub(crate) fn pg_type_name(text: &str) -> Result<(), String> {
 /// (`existing`): the name as [`pg_type_name`] accepts it, the value an owned Rust type (row
 /// fields own their values), and no two names of one type as `.sqlx` metadata writes it (a
 /// type on the search path is written without its schema). `Ok` is the Rust type trimmed.
-pub(crate) fn type_entry<'a>(
+pub fn type_entry<'a>(
     mut existing: impl Iterator<Item = &'a str>,
     name: &str,
     rust: &str,
