@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn root() -> PathBuf {
     pgtide_testkit::workspace_root()
@@ -37,9 +38,15 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A fresh, empty `target/cli-tests/<name>`.
+/// A fresh, empty `target/cli-tests/<name>-<process>-<n>`: its own for every call, so tests
+/// running at the same time (a process each under nextest, a thread each under `cargo test`)
+/// never share one, even when they pass the same name.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = root().join("target/cli-tests").join(name);
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = root()
+        .join("target/cli-tests")
+        .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
