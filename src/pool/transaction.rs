@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
 use futures_util::FutureExt;
-use sqlx::PgConnection;
-use sqlx::postgres::PgTransactionManager;
+use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTransactionManager, PgTypeInfo};
+use sqlx::{Either, Execute, Executor, PgConnection, Postgres, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
 use super::body::{Body, Boxed, Plain};
@@ -19,6 +20,7 @@ use super::reset::RESET_SQL;
 use super::{Pool, PooledConnection, SessionReset};
 use crate::error::{Error, Result, TimeoutKind};
 use crate::observe;
+use crate::pgbouncer::Statement;
 use crate::retry::RetryPolicy;
 
 /// Transaction isolation level.
@@ -122,13 +124,41 @@ impl TxOptions {
     }
 }
 
-/// An open transaction on a pooled connection. Derefs to [`sqlx::PgConnection`], so sqlx
-/// queries and generated functions take `&mut *tx`.
+/// An open transaction on a pooled connection. `&mut Transaction` is a sqlx executor (sqlx
+/// queries and generated functions take `&mut tx`, or `&mut *tx` in a transaction body),
+/// which lets pgtide see each statement (see [`crate::transaction`]); it also derefs to
+/// [`sqlx::PgConnection`] for APIs that want the raw connection.
 ///
 /// Dropped without [`commit`](Self::commit) or [`rollback`](Self::rollback), it rolls back
 /// (in the background, before the connection goes back to the pool).
 pub struct Transaction {
     conn: Option<PooledConnection>,
+    /// What pgtide saw of the statements run in the transaction.
+    seen: Seen,
+}
+
+/// Whether pgtide saw every statement of a transaction succeed, in which case the
+/// transaction cannot be aborted and its `COMMIT` needs no check before it.
+///
+/// The one owner of that knowledge: every way to the transaction's connection but the
+/// judged executor (`&mut Transaction`) goes through [`Transaction::pooled`], which sets
+/// [`raw_lent`](Self::raw_lent); the executor counts each statement as
+/// [`unsettled`](Self::unsettled) until it returned `Ok` (a future or stream dropped midway,
+/// or ending in an error, stays counted).
+#[derive(Debug, Default)]
+struct Seen {
+    /// The raw connection was lent (`&mut **tx`, a per-call timeout, bulk transfer): anything
+    /// could have run, and failed, unseen.
+    raw_lent: bool,
+    /// Statements started through the executor and not (yet) completed with `Ok`.
+    unsettled: u32,
+}
+
+impl Seen {
+    /// Whether an aborted transaction is possible, so that `COMMIT` needs the check.
+    fn may_be_aborted(&self) -> bool {
+        self.raw_lent || self.unsettled > 0
+    }
 }
 
 impl std::fmt::Debug for Transaction {
@@ -140,7 +170,23 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
+    fn new(conn: PooledConnection) -> Self {
+        Self {
+            conn: Some(conn),
+            seen: Seen::default(),
+        }
+    }
+
+    /// The pooled connection, for anything that runs on it unseen by the executor: from now
+    /// on the transaction may be aborted without pgtide knowing, so `COMMIT` is checked.
     pub(crate) fn pooled(&mut self) -> &mut PooledConnection {
+        self.seen.raw_lent = true;
+        self.guarded()
+    }
+
+    /// The pooled connection for pgtide's own bookkeeping (entering and leaving the body's
+    /// operation), which runs no statement.
+    fn guarded(&mut self) -> &mut PooledConnection {
         self.conn
             .as_mut()
             .expect("present until committed, rolled back or dropped")
@@ -153,10 +199,13 @@ impl Transaction {
     /// cannot commit: PostgreSQL answers `COMMIT` with a `ROLLBACK`. Instead of reporting
     /// that as success, `commit` returns the server's `25P02` ("current transaction is
     /// aborted") error and rolls back. Finding out costs one short round trip before
-    /// `COMMIT` (sqlx does not expose the transaction status the server reports).
+    /// `COMMIT` (sqlx does not expose the transaction status the server reports), unless
+    /// every statement ran through `&mut tx` (the executor) and returned `Ok`.
     pub async fn commit(mut self) -> Result<()> {
         let conn = self.conn.take().expect("present until committed");
-        commit(conn).await.map_err(|(err, _)| err)
+        commit(conn, self.seen.may_be_aborted())
+            .await
+            .map_err(|(err, _)| err)
     }
 
     /// Rolls back.
@@ -197,7 +246,12 @@ enum CommitStage {
     Commit,
 }
 
-async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, CommitStage)> {
+/// Commits on `conn`. `may_be_aborted`: a statement could have failed unseen (see [`Seen`]),
+/// so the transaction is checked before `COMMIT`.
+async fn commit(
+    mut conn: PooledConnection,
+    may_be_aborted: bool,
+) -> std::result::Result<(), (Error, CommitStage)> {
     if conn.conn_ref().is_busy() {
         // An operation inside the transaction was abandoned midway (an inner timeout or
         // `select!` dropped it): its statement may still be running, and `COMMIT` would
@@ -208,26 +262,35 @@ async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, C
     // An aborted transaction fails this round trip with 25P02 (its `COMMIT` would silently
     // roll back). When the body had the raw session, the round trip is the session reset
     // (see `pool::reset`), run inside the transaction so it commits with it; otherwise a bare
-    // `SELECT 1`. `raw_sql` runs over the simple protocol: no parse/describe.
+    // `SELECT 1`, and nothing when every statement was seen to succeed. `raw_sql` runs over
+    // the simple protocol: no parse/describe.
     let reset = conn.conn_ref().touched && conn.session_reset() != SessionReset::Never;
-    let check = if reset { RESET_SQL } else { "SELECT 1" };
-    let checked = conn
-        .conn()
-        .track(async |raw| {
-            sqlx::raw_sql(check).execute(raw).await?;
-            Ok(())
-        })
-        .await;
-    if let Err(err) = checked {
-        if err.sqlstate() == Some("25P02") {
-            end_after_server_error(&mut conn, &err).await;
-        } else {
-            // Not the aborted-transaction answer: the session was not in the state it should
-            // be (e.g. a `COPY` the body abandoned left its error first in line), so the
-            // replies may be out of step with the statements. Not reused.
-            conn.conn().broken = true;
+    let check = if reset {
+        Some(RESET_SQL)
+    } else if may_be_aborted {
+        Some("SELECT 1")
+    } else {
+        None
+    };
+    if let Some(check) = check {
+        let checked = conn
+            .conn()
+            .track(async |raw| {
+                sqlx::raw_sql(check).execute(raw).await?;
+                Ok(())
+            })
+            .await;
+        if let Err(err) = checked {
+            if err.sqlstate() == Some("25P02") {
+                end_after_server_error(&mut conn, &err).await;
+            } else {
+                // Not the aborted-transaction answer: the session was not in the state it
+                // should be (e.g. a `COPY` the body abandoned left its error first in line),
+                // so the replies may be out of step with the statements. Not reused.
+                conn.conn().broken = true;
+            }
+            return Err((err, CommitStage::Before));
         }
-        return Err((err, CommitStage::Before));
     }
     let committed = conn
         .conn()
@@ -282,6 +345,154 @@ async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
 fn discard_if_still_open(conn: &mut PooledConnection) {
     if PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0 {
         conn.conn().broken = true;
+    }
+}
+
+/// Takes `query` apart (sqlx's `Execute` gives its SQL only by value), marks the session of
+/// `conn` for a reset when the SQL may change it, and puts it back together for the driver.
+fn judged<'q, 'c, E: Execute<'q, Postgres>>(
+    conn: &'c mut Option<PooledConnection>,
+    mut query: E,
+) -> std::result::Result<(&'c mut PgConnection, Statement), sqlx::Error> {
+    let persistent = query.persistent();
+    let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+    let sql: SqlStr = query.sql();
+    let raw = conn
+        .as_mut()
+        .expect("present until committed, rolled back or dropped")
+        .conn()
+        .raw_for_holder_statement(&sql);
+    Ok((
+        raw,
+        Statement {
+            sql,
+            args,
+            persistent,
+        },
+    ))
+}
+
+/// `work` (a statement sent through the executor) counted as unsettled until it returns `Ok`.
+fn settled<'e, T: 'e>(
+    unsettled: &'e mut u32,
+    work: BoxFuture<'e, std::result::Result<T, sqlx::Error>>,
+) -> BoxFuture<'e, std::result::Result<T, sqlx::Error>> {
+    *unsettled += 1;
+    Box::pin(async move {
+        let result = work.await;
+        if result.is_ok() {
+            *unsettled -= 1;
+        }
+        result
+    })
+}
+
+/// A statement's results through the executor: counted as unsettled until the stream ended
+/// without an error.
+struct Settling<'e> {
+    rows: BoxStream<'e, std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>>,
+    /// Given back (decremented) when the stream ends, unless an error came first.
+    unsettled: Option<&'e mut u32>,
+}
+
+impl futures_core::Stream for Settling<'_> {
+    type Item = std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.rows.as_mut().poll_next(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Err(_))) => self.unsettled = None,
+            std::task::Poll::Ready(None) => {
+                if let Some(unsettled) = self.unsettled.take() {
+                    *unsettled -= 1;
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+}
+
+/// `&mut Transaction` is a sqlx executor (`&mut *tx` in a body, `&mut tx` for the one
+/// [`Pool::begin`] returns). pgtide sees each statement: its text is judged on the way, so a
+/// transaction whose statements only read and write rows commits without the session reset
+/// (see [`crate::pool::reset`]); and when every statement returned `Ok`, the transaction
+/// cannot be aborted, so `COMMIT` is sent without the check before it. `&mut **tx` (the raw
+/// `PgConnection`, for APIs that want one) works too, and costs both.
+impl<'c> Executor<'c> for &'c mut Transaction {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let Transaction { conn, seen } = self;
+        match judged(conn, query) {
+            Ok((raw, statement)) => {
+                seen.unsettled += 1;
+                Box::pin(Settling {
+                    rows: raw.fetch_many(statement),
+                    unsettled: Some(&mut seen.unsettled),
+                })
+            }
+            Err(err) => Box::pin(futures_util::stream::once(std::future::ready(Err(err)))),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, std::result::Result<Option<PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let Transaction { conn, seen } = self;
+        match judged(conn, query) {
+            Ok((raw, statement)) => settled(&mut seen.unsettled, raw.fetch_optional(statement)),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [PgTypeInfo],
+    ) -> BoxFuture<'e, std::result::Result<PgStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        // A failed parse aborts the transaction too: counted like a statement.
+        let Transaction { conn, seen } = self;
+        let raw = conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+            .conn()
+            .raw_for_holder_statement(&sql);
+        settled(&mut seen.unsettled, raw.prepare_with(sql, parameters))
+    }
+
+    fn describe<'e>(
+        self,
+        sql: SqlStr,
+    ) -> BoxFuture<'e, std::result::Result<sqlx::Describe<Postgres>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        let Transaction { conn, seen } = self;
+        let raw = conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+            .conn()
+            .raw_for_holder_statement(&sql);
+        settled(&mut seen.unsettled, raw.describe(sql))
     }
 }
 
@@ -412,7 +623,7 @@ async fn finish<T>(
         Ok(Ok(value)) => {
             let mut tx = tx;
             let conn = tx.conn.take().expect("present until committed");
-            match commit(conn).await {
+            match commit(conn, tx.seen.may_be_aborted()).await {
                 Ok(()) => Ok(value),
                 // Failed before COMMIT was sent (the body swallowed an error and the
                 // transaction is aborted, or the connection was lost): retry what is
@@ -449,7 +660,7 @@ impl Pool {
         conn.conn()
             .track(async |raw| Ok(PgTransactionManager::begin(raw, Some(begin)).await?))
             .await?;
-        Ok(Transaction { conn: Some(conn) })
+        Ok(Transaction::new(conn))
     }
 
     /// Runs `body` in a transaction: commits on `Ok`, rolls back on `Err` or panic, and runs
@@ -478,7 +689,7 @@ impl Pool {
     /// let task = tokio::spawn(async move {
     ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
     ///         Box::pin(pgtide::query::execute(
-    ///             &mut **tx,
+    ///             &mut *tx,
     ///             pgtide::sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name.clone()),
     ///         ))
     ///     })
@@ -532,12 +743,12 @@ impl Pool {
         body: &mut impl Body<Transaction, T>,
     ) -> std::result::Result<T, Failed> {
         let mut tx = self.begin(options).await.map_err(Failed::begin)?;
-        let busy = tx.pooled().conn().enter();
+        let busy = tx.guarded().conn().enter();
         let outcome = AssertUnwindSafe(BODY.scope(Arc::clone(marker), body.call(&mut tx)))
             .catch_unwind()
             .await;
         if let Ok(result) = &outcome {
-            tx.pooled().conn().leave(busy, result.as_ref().err()).await;
+            tx.guarded().conn().leave(busy, result.as_ref().err()).await;
         }
         finish(tx, outcome).await
     }
