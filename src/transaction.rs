@@ -8,7 +8,9 @@
 //!   delay) when it fails with a serialization failure (`40001`) or deadlock (`40P01`), or
 //!   when the connection is lost before `COMMIT` was sent, and when `COMMIT` itself reports
 //!   `40001`/`40P01`. A connection lost *during* `COMMIT` is not retried: whether it
-//!   committed is unknown.
+//!   committed is unknown. (When `COMMIT` goes without the check before it, see below, a
+//!   connection lost after the body's last statement is first noticed by `COMMIT`, so it
+//!   counts as lost during `COMMIT`.)
 //! - A body that returns `Ok` after swallowing an error leaves an aborted transaction,
 //!   whose `COMMIT` PostgreSQL turns into a rollback: that returns the server's `25P02`
 //!   error, never `Ok`. Finding out costs one short round trip before `COMMIT`, which is

@@ -19,14 +19,16 @@ use crate::query::{
 };
 
 /// The clients `--profile` runs: a point select through pgtide's `&Pool`, the floor or
-/// deadpool-postgres, or one transaction holding that point select through pgtide's
-/// `transaction_boxed` (`pgtide-tx`) or a sqlx transaction on the floor's connection
-/// (`floor-tx`), as in the bench's Transactions table.
-pub const CLIENTS: [&str; 5] = [
+/// deadpool-postgres, or one transaction holding that point select, as in the bench's
+/// Transactions table: pgtide's `transaction_boxed` with the select run through the
+/// transaction (`pgtide-tx`) or on its raw connection (`pgtide-tx-raw`), or a sqlx
+/// transaction on the floor's connection (`floor-tx`).
+pub const CLIENTS: [&str; 6] = [
     "pgtide",
     "floor",
     "deadpool-postgres",
     "pgtide-tx",
+    "pgtide-tx-raw",
     "floor-tx",
 ];
 
