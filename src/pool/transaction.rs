@@ -3,7 +3,6 @@
 //! promise is described in [`crate::transaction`].
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -105,6 +104,11 @@ impl TxOptions {
     pub fn no_retry(mut self) -> Self {
         self.retry = false;
         self
+    }
+
+    /// Whether these options send a bare `BEGIN`.
+    fn is_plain(&self) -> bool {
+        self.isolation.is_none() && !self.read_only && !self.deferrable
     }
 
     /// The `BEGIN` statement these options send.
@@ -553,7 +557,7 @@ impl Drop for Transaction {
 tokio::task_local! {
     /// Set while a [`Pool::transaction`] body runs (one value per attempt): lets a checkout
     /// from the pool itself, made by the same task inside the body, be noticed.
-    static BODY: Arc<BodyMarker>;
+    static BODY: BodyMarker;
 }
 
 /// What a transaction body did besides using its own transaction.
@@ -648,12 +652,18 @@ impl Pool {
     /// automatic retry).
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
-        let mut begin = options.begin_sql();
-        if let Some(bouncer) = &self.shared.inner.manager().pgbouncer {
-            // Behind PgBouncer: the session settings, for this transaction only.
-            begin.push_str(&bouncer.after_begin);
-        }
-        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(begin));
+        let bouncer = &self.shared.inner.manager().pgbouncer;
+        let begin = if bouncer.is_none() && options.is_plain() {
+            // The common case, without building a string.
+            sqlx::SqlSafeStr::into_sql_str("BEGIN")
+        } else {
+            let mut begin = options.begin_sql();
+            if let Some(bouncer) = bouncer {
+                // Behind PgBouncer: the session settings, for this transaction only.
+                begin.push_str(&bouncer.after_begin);
+            }
+            sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(begin))
+        };
         // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
         // that, the session may be inside a transaction sqlx does not know about. The guard
         // keeps the connection busy then, and it is discarded when `conn` drops.
@@ -717,14 +727,11 @@ impl Pool {
         observe::operation("transaction", &self.shared.target, |_| None, async {
             let mut attempts = policy.start("transaction");
             loop {
-                let marker = Arc::new(BodyMarker::default());
-                let failed = match self.attempt(options, &marker, &mut body).await {
+                let failed = match self.attempt(options, &mut body).await {
                     Ok(value) => return Ok(value),
                     Err(failed) => failed,
                 };
-                // A body that used the pool directly is never run again: what it ran there
-                // is outside this transaction and may have committed.
-                let retry = failed.retry && !marker.used_pool.load(Ordering::Relaxed);
+                let retry = failed.retry;
                 if !attempts.pause(&failed.error, |_| retry).await {
                     return Err(failed.error);
                 }
@@ -739,18 +746,28 @@ impl Pool {
     async fn attempt<T>(
         &self,
         options: TxOptions,
-        marker: &Arc<BodyMarker>,
         body: &mut impl Body<Transaction, T>,
     ) -> std::result::Result<T, Failed> {
         let mut tx = self.begin(options).await.map_err(Failed::begin)?;
         let busy = tx.guarded().conn().enter();
-        let outcome = AssertUnwindSafe(BODY.scope(Arc::clone(marker), body.call(&mut tx)))
-            .catch_unwind()
-            .await;
+        let (outcome, used_pool) = {
+            let mut scoped = std::pin::pin!(BODY.scope(BodyMarker::default(), body.call(&mut tx)));
+            let outcome = AssertUnwindSafe(scoped.as_mut()).catch_unwind().await;
+            let used_pool = scoped
+                .as_mut()
+                .take_value()
+                .is_some_and(|marker| marker.used_pool.into_inner());
+            (outcome, used_pool)
+        };
         if let Ok(result) = &outcome {
             tx.guarded().conn().leave(busy, result.as_ref().err()).await;
         }
-        finish(tx, outcome).await
+        finish(tx, outcome).await.map_err(|failed| Failed {
+            // A body that used the pool directly is never run again: what it ran there is
+            // outside this transaction and may have committed.
+            retry: failed.retry && !used_pool,
+            error: failed.error,
+        })
     }
 
     fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
@@ -758,6 +775,41 @@ impl Pool {
             self.shared.retry.clone()
         } else {
             RetryPolicy::once()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The static `BEGIN` of the common case is exactly what the options would build.
+    #[test]
+    fn plain_options_are_the_ones_that_send_a_bare_begin() {
+        let levels = [
+            None,
+            Some(IsolationLevel::ReadCommitted),
+            Some(IsolationLevel::RepeatableRead),
+            Some(IsolationLevel::Serializable),
+        ];
+        for level in levels {
+            for read_only in [false, true] {
+                for deferrable in [false, true] {
+                    for retry in [false, true] {
+                        let options = TxOptions {
+                            isolation: level,
+                            read_only,
+                            deferrable,
+                            retry,
+                        };
+                        assert_eq!(
+                            options.is_plain(),
+                            options.begin_sql() == "BEGIN",
+                            "{options:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 }
