@@ -588,6 +588,16 @@ async fn an_aborted_transaction_through_the_executor_reports_25p02_and_the_conne
     let err = tx.commit().await.unwrap_err();
     assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
 
+    // A statement that fails to parse aborts the transaction too.
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut tx).await?;
+    let parsed =
+        sqlx::Executor::prepare(&mut tx, sqlx::SqlSafeStr::into_sql_str("SELEC broken")).await;
+    assert!(parsed.is_err());
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(visits(&pool).await, 0, "nothing committed");
+
     let mut tx = pool.begin(TxOptions::default()).await?;
     {
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
