@@ -279,6 +279,18 @@ async fn what_a_transaction_body_changed_is_reset_before_commit() -> anyhow::Res
             .await?;
         s.assert_next_sees_it_fresh(&kind, "past the transaction")
             .await?;
+        // The same through the transaction as executor (`&mut *tx`), which judges each
+        // statement's text instead of resetting whatever ran.
+        s.pool
+            .transaction(TxOptions::default(), async |tx| {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(change.clone()))
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        s.assert_next_sees_it_fresh(&kind, "past the transaction, through `&mut *tx`")
+            .await?;
     }
     s.drop_role().await
 }

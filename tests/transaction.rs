@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::config;
-use pgtide::{ErrorKind, IsolationLevel, Pool, TxOptions, query};
+use pgtide::{ErrorKind, IsolationLevel, Pool, SessionReset, TxOptions, query};
 use pgtide_testkit::TestDb;
 use tokio::sync::Barrier;
 
@@ -477,5 +477,199 @@ async fn a_deadlock_is_resolved_by_automatic_retry() -> anyhow::Result<()> {
             .fetch_all(&pool)
             .await?;
     assert_eq!(both, [2, 2]);
+    Ok(())
+}
+
+/// A transaction whose statements all ran through it (`&mut *tx` in a body, `&mut tx` for
+/// `pool.begin()`'s) and returned `Ok` cannot be aborted: `COMMIT` is sent without the check
+/// before it (no `SELECT 1` reaches the server), and, as the statements only read and wrote
+/// rows, without the session reset (a setting left on the session survives). A statement
+/// through it that failed brings the check back; the raw connection (`&mut **tx`) brings the
+/// reset back.
+#[tokio::test]
+async fn statements_through_the_transaction_commit_without_the_check_or_the_reset()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = common::proxy(&db).await;
+    let cfg = common::config_via(&db, &proxy, 1, 1)
+        .retry(common::retry(3, 10, 10, Duration::from_secs(10)))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    // A setting left on the session by a borrower under the `Never` policy: any reset
+    // removes it.
+    pool.set_session_reset(SessionReset::Never);
+    sqlx::query("SELECT set_config('app.marker', 'kept', false)")
+        .execute(&pool)
+        .await?;
+    pool.set_session_reset(SessionReset::AfterRawUse);
+    let marker = async || -> String {
+        sqlx::query_scalar("SELECT coalesce(current_setting('app.marker', true), '')")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(marker().await, "kept");
+
+    // Any check sent from now on trips the proxy (once): its connection is lost.
+    proxy.cut_after_forwarding("SELECT 1");
+    let (before, bumped) = pool
+        .transaction(TxOptions::default(), async |tx| {
+            let before: i64 =
+                sqlx::query_scalar("SELECT value FROM counters WHERE name = 'visits'")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let bumped = query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+            Ok((before, bumped))
+        })
+        .await?;
+    assert_eq!((before, bumped, visits(&pool).await), (0, 1, 1));
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut tx).await?;
+    tx.commit().await?;
+    assert_eq!(visits(&pool).await, 2);
+    assert_eq!(proxy.tripped(), 0, "no check was sent before COMMIT");
+    assert_eq!(marker().await, "kept", "no session reset ran");
+
+    // A failed statement through the transaction, swallowed: the check is sent (and trips
+    // the proxy: lost before `COMMIT`, so the body runs again), and reports the abort.
+    let runs = AtomicU32::new(0);
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+            let _ = query::execute(&mut *tx, sqlx::query("SELECT 2/0")).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(proxy.tripped(), 1, "the check was sent");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(visits(&pool).await, 2, "nothing committed");
+
+    // The raw connection: the session is reset before `COMMIT`.
+    pool.set_session_reset(SessionReset::Never);
+    sqlx::query("SELECT set_config('app.marker', 'kept', false)")
+        .execute(&pool)
+        .await?;
+    pool.set_session_reset(SessionReset::AfterRawUse);
+    assert_eq!(marker().await, "kept");
+    pool.transaction(TxOptions::default(), async |tx| {
+        query::execute(&mut **tx, sqlx::query(BUMP)).await
+    })
+    .await?;
+    assert_eq!(visits(&pool).await, 3);
+    assert_eq!(marker().await, "", "the raw connection's session was reset");
+    Ok(())
+}
+
+/// An aborted transaction through the executor (`&mut *tx`): `COMMIT` is not reported as
+/// success, and the connection is reused outside any transaction (sqlx's own transaction
+/// depth back at 0: a new `begin` works and a sqlx savepoint inside it too).
+#[tokio::test]
+async fn an_aborted_transaction_through_the_executor_reports_25p02_and_the_connection_is_reused()
+-> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let created = pool.stats().connections_created;
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+            let _ = query::execute(&mut *tx, sqlx::query("SELECT 1/0")).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(visits(&pool).await, 0, "nothing committed");
+
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    let _ = sqlx::query("SELECT 1/0").execute(&mut tx).await;
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+
+    // A statement that fails to parse aborts the transaction too.
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut tx).await?;
+    let parsed =
+        sqlx::Executor::prepare(&mut tx, sqlx::SqlSafeStr::into_sql_str("SELEC broken")).await;
+    assert!(parsed.is_err());
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(visits(&pool).await, 0, "nothing committed");
+
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        sqlx::query(BUMP).execute(&mut *savepoint).await?;
+        savepoint.commit().await?;
+    }
+    sqlx::query(BUMP).execute(&mut tx).await?;
+    tx.commit().await?;
+    assert_eq!(visits(&pool).await, 2);
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    drop(conn);
+    assert_eq!(pool.stats().connections_created, created, "reused");
+
+    // A result stream dropped before its end counts as unseen: the check runs, and reads the
+    // error the stream left unread (the connection, out of step, is not reused). Nothing of
+    // the transaction is committed.
+    let mut tx = pool.begin(TxOptions::default()).await?;
+    sqlx::query(BUMP).execute(&mut tx).await?;
+    {
+        let mut rows =
+            sqlx::query_scalar::<_, i32>("SELECT 1/(2 - g) FROM generate_series(1, 3) g")
+                .fetch(&mut tx);
+        let first = futures_util::StreamExt::next(&mut rows).await;
+        assert!(matches!(first, Some(Ok(1))), "{first:?}");
+    }
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.sqlstate(), Some("22012"), "{err}");
+    assert_eq!(visits(&pool).await, 2, "nothing committed");
+    Ok(())
+}
+
+/// A body that opened a savepoint (a sqlx transaction on `&mut **tx`), failed inside it and
+/// rolled back to it commits the rest; one that swallowed the savepoint's error without
+/// rolling back to it reports `25P02` and commits nothing.
+#[tokio::test]
+async fn a_body_with_a_savepoint_commits_what_the_savepoint_did_not_undo() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let pool = Pool::connect(&config(&db, 1, 1).build()?).await?;
+    let created = pool.stats().connections_created;
+    pool.transaction(TxOptions::default(), async |tx| {
+        query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+        let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
+        sqlx::query(BUMP).execute(&mut *savepoint).await?;
+        assert!(
+            sqlx::query("SELECT 1/0")
+                .execute(&mut *savepoint)
+                .await
+                .is_err()
+        );
+        savepoint.rollback().await?;
+        query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+        Ok(())
+    })
+    .await?;
+    assert_eq!(visits(&pool).await, 2, "the savepoint's bump was undone");
+
+    let err = pool
+        .transaction(TxOptions::default(), async |tx| {
+            query::execute(&mut *tx, sqlx::query(BUMP)).await?;
+            sqlx::raw_sql("SAVEPOINT inner_work")
+                .execute(&mut *tx)
+                .await?;
+            let _ = query::execute(&mut *tx, sqlx::query("SELECT 1/0")).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), Some("25P02"), "{err}");
+    assert_eq!(visits(&pool).await, 2, "nothing committed");
+    let mut conn = pool.acquire().await?;
+    assert_outside_transaction(&mut conn).await;
+    assert_eq!(pool.stats().connections_created, created, "reused");
     Ok(())
 }

@@ -9,12 +9,16 @@
 //!
 //! `--query-only [--quick]` runs only the point-select table's pgtide, floor and
 //! deadpool-postgres cells (the targets' three clients; about a minute, for iterating).
+//! `--tx-only [--quick]` runs only the Transactions table's cells (pgtide's closure
+//! transaction, its statement run through it or on the raw connection, and a sqlx transaction
+//! on the floor's connection).
 //! `PGTIDE_BENCH_MS` and `PGTIDE_BENCH_ROUNDS` change a cell's length and the number of
 //! rounds of any run but `--smoke`.
 //!
-//! `--profile <pgtide|floor|deadpool-postgres> <queries> [--tasks N]` runs that many point
-//! selects inside `profile::hot_loop` (one task on a single-threaded runtime, or `N` tasks on
-//! the multi-thread runtime), for `valgrind --tool=callgrind --toggle-collect='*hot_loop*'`
+//! `--profile <client> <queries> [--tasks N]` runs that many point selects (for the `-tx`
+//! clients, that many one-select transactions; the clients are [`profile::CLIENTS`]) inside
+//! `profile::hot_loop` (one task on a single-threaded runtime, or `N` tasks on the
+//! multi-thread runtime), for `valgrind --tool=callgrind --toggle-collect='*hot_loop*'`
 //! (instructions per query), and prints CPU time per query (client and server) on stderr.
 
 mod child;
@@ -41,6 +45,8 @@ pub struct Plan {
     smoke: bool,
     /// Only the point-select cells of pgtide, the floor and deadpool-postgres.
     query_only: bool,
+    /// Only the Transactions table's cells.
+    tx_only: bool,
 }
 
 impl Plan {
@@ -52,10 +58,19 @@ impl Plan {
             quick: true,
             smoke: true,
             query_only: false,
+            tx_only: false,
         }
     }
 
     fn new(quick: bool, query_only: bool) -> Self {
+        Self::with(quick, query_only, false)
+    }
+
+    fn tx_only(quick: bool) -> Self {
+        Self::with(quick, false, true)
+    }
+
+    fn with(quick: bool, query_only: bool, tx_only: bool) -> Self {
         let default_ms = if quick { 200 } else { 1000 };
         let ms = std::env::var("PGTIDE_BENCH_MS")
             .ok()
@@ -72,10 +87,18 @@ impl Plan {
             quick,
             smoke: false,
             query_only,
+            tx_only,
         }
     }
 
     fn mode(&self) -> &'static str {
+        if self.tx_only {
+            return if self.quick {
+                "--tx-only --quick"
+            } else {
+                "--tx-only"
+            };
+        }
         match (self.smoke, self.quick, self.query_only) {
             (true, _, _) => "--smoke",
             (false, true, true) => "--query-only --quick",
@@ -108,7 +131,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         show(&t);
         tables.push(t);
     }
-    if !plan.smoke && !plan.query_only {
+    if !plan.smoke && !plan.query_only && !plan.tx_only {
         let root = pgtide_testkit::workspace_root().join("target/bench");
         let scratch = root.join("scratch");
         std::fs::create_dir_all(&scratch)?;
@@ -146,6 +169,10 @@ fn main() -> anyhow::Result<()> {
         ["--query-only", "--quick"] | ["--quick", "--query-only"] => {
             multi_thread()?.block_on(run(Plan::new(true, true)))
         }
+        ["--tx-only"] => multi_thread()?.block_on(run(Plan::tx_only(false))),
+        ["--tx-only", "--quick"] | ["--quick", "--tx-only"] => {
+            multi_thread()?.block_on(run(Plan::tx_only(true)))
+        }
         ["--smoke"] => multi_thread()?.block_on(run(Plan::smoke())),
         ["--profile", client, queries] => profile::run(client, queries.parse()?, 1),
         ["--profile", client, queries, "--tasks", tasks] => {
@@ -154,8 +181,9 @@ fn main() -> anyhow::Result<()> {
         ["--copy-only"] => multi_thread()?.block_on(transfer::copy_only(Plan::new(false, false))),
         ["--stream-child", client, rows] => transfer::stream_child(client, rows.parse()?),
         _ => anyhow::bail!(
-            "usage: pgtide-bench [--quick | --smoke | --query-only [--quick] | --copy-only | \
-             --profile <pgtide|floor|deadpool-postgres> <queries> [--tasks N]]"
+            "usage: pgtide-bench [--quick | --smoke | --query-only [--quick] | --tx-only [--quick] | \
+             --copy-only | --profile <pgtide|floor|deadpool-postgres|pgtide-tx|pgtide-tx-raw|floor-tx> \
+             <queries> [--tasks N]]"
         ),
     }
 }

@@ -13,16 +13,30 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use pgtide_testkit::TestDb;
 
-use crate::query::{Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, setup};
+use crate::query::{
+    Pools, ROWS, SQL, Shape, deadpool_postgres_query, floor_query, floor_transaction,
+    pgtide_transaction, pgtide_transaction_raw, setup,
+};
 
-/// The clients `--profile` runs.
-pub const CLIENTS: [&str; 3] = ["pgtide", "floor", "deadpool-postgres"];
+/// The clients `--profile` runs: a point select through pgtide's `&Pool`, the floor or
+/// deadpool-postgres, or one transaction holding that point select, as in the bench's
+/// Transactions table: pgtide's `transaction_boxed` with the select run through the
+/// transaction (`pgtide-tx`) or on its raw connection (`pgtide-tx-raw`), or a sqlx
+/// transaction on the floor's connection (`floor-tx`).
+pub const CLIENTS: [&str; 6] = [
+    "pgtide",
+    "floor",
+    "deadpool-postgres",
+    "pgtide-tx",
+    "pgtide-tx-raw",
+    "floor-tx",
+];
 
 /// Sets up, warms up, then runs `queries` point selects of `client` over `tasks` tasks inside
 /// [`hot_loop`]; prints what they cost per query on stderr.
 pub fn run(client: &str, queries: u64, tasks: usize) -> anyhow::Result<()> {
     if !CLIENTS.contains(&client) {
-        bail!("--profile takes pgtide, floor or deadpool-postgres, not `{client}`");
+        bail!("--profile takes {}, not `{client}`", CLIENTS.join(", "));
     }
     if tasks == 0 {
         bail!("--tasks takes a positive count");
@@ -98,6 +112,9 @@ async fn queries_of(client: &str, pools: &Pools, first: u64, queries: u64) {
                     .expect("row");
             }
             "floor" => floor_query(&pools.floor, Shape::Point, id).await,
+            "pgtide-tx" => pgtide_transaction(&pools.pgtide, id).await,
+            "pgtide-tx-raw" => pgtide_transaction_raw(&pools.pgtide, id).await,
+            "floor-tx" => floor_transaction(&pools.floor, id).await,
             _ => deadpool_postgres_query(&pools.deadpool_postgres, Shape::Point, id).await,
         }
     }

@@ -90,11 +90,12 @@ enum Client {
     Idempotent,
     Timeout,
     Transaction,
+    TransactionRaw,
     FloorTransaction,
 }
 
 impl Client {
-    const ALL: [Client; 13] = [
+    const ALL: [Client; 14] = [
         Client::Pgtide,
         Client::Floor,
         Client::DeadpoolPostgres,
@@ -107,6 +108,7 @@ impl Client {
         Client::Idempotent,
         Client::Timeout,
         Client::Transaction,
+        Client::TransactionRaw,
         Client::FloorTransaction,
     ];
 
@@ -123,7 +125,10 @@ impl Client {
             Client::Generated => "generated get_author, pgtide Pool",
             Client::Idempotent => "pool.idempotent_boxed (retry policy on)",
             Client::Timeout => "pool.with_timeout_boxed(5 s)",
-            Client::Transaction => "pgtide pool.transaction_boxed (transactions/s)",
+            Client::Transaction => "pgtide pool.transaction_boxed, `&mut *tx` (transactions/s)",
+            Client::TransactionRaw => {
+                "the same, raw `&mut **tx` (pre-COMMIT check + session reset) ÷ the sqlx one"
+            }
             Client::FloorTransaction => {
                 "÷ sqlx transaction on the floor's connection (BEGIN, SELECT, COMMIT)"
             }
@@ -145,6 +150,13 @@ impl Client {
     }
 
     fn runs(self, shape: Shape, tasks: usize, plan: &Plan) -> bool {
+        if plan.tx_only {
+            return shape == Shape::Point
+                && matches!(
+                    self,
+                    Client::Transaction | Client::TransactionRaw | Client::FloorTransaction
+                );
+        }
         if plan.query_only {
             return shape == Shape::Point
                 && matches!(
@@ -242,6 +254,42 @@ pub async fn deadpool_postgres_query(pool: &deadpool_postgres::Pool, shape: Shap
             assert_eq!(rows.len(), RANGE as usize);
         }
     }
+}
+
+/// One point select inside pgtide's closure transaction (`transaction_boxed`, the `Send` form
+/// a spawned task needs), run through the transaction (`&mut *tx`): pgtide sees it succeed,
+/// so `COMMIT` needs no check before it and the session no reset.
+pub async fn pgtide_transaction(pool: &Pool, id: i64) {
+    let _: (i64, String) = pool
+        .transaction_boxed(TxOptions::default(), |tx| {
+            Box::pin(async move { Ok(sqlx::query_as(SQL).bind(id).fetch_one(&mut *tx).await?) })
+        })
+        .await
+        .expect("row");
+}
+
+/// The same on the transaction's raw connection (`&mut **tx`): pgtide cannot see what ran,
+/// so `COMMIT` is preceded by the check, which is the session reset (`pool::reset`).
+pub async fn pgtide_transaction_raw(pool: &Pool, id: i64) {
+    let _: (i64, String) = pool
+        .transaction_boxed(TxOptions::default(), |tx| {
+            Box::pin(async move { Ok(sqlx::query_as(SQL).bind(id).fetch_one(&mut **tx).await?) })
+        })
+        .await
+        .expect("row");
+}
+
+/// One point select inside a sqlx transaction on the floor's connection: `BEGIN`, the
+/// select, `COMMIT`.
+pub async fn floor_transaction(pool: &crate::floor::BarePool, id: i64) {
+    let mut conn = pool.get().await.expect("floor pool");
+    let mut tx = conn.begin().await.expect("BEGIN");
+    let _: (i64, String) = sqlx::query_as(SQL)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("row");
+    tx.commit().await.expect("COMMIT");
 }
 
 struct Bench {
@@ -353,33 +401,21 @@ impl Bench {
             Client::Transaction => {
                 measure(tasks, run_for, move |i| {
                     let p = pools.pgtide.clone();
-                    async move {
-                        let id = shape.id(i);
-                        let _: (i64, String) = p
-                            .transaction_boxed(TxOptions::default(), |tx| {
-                                Box::pin(async move {
-                                    Ok(sqlx::query_as(SQL).bind(id).fetch_one(&mut **tx).await?)
-                                })
-                            })
-                            .await
-                            .expect("row");
-                    }
+                    async move { pgtide_transaction(&p, shape.id(i)).await }
+                })
+                .await
+            }
+            Client::TransactionRaw => {
+                measure(tasks, run_for, move |i| {
+                    let p = pools.pgtide.clone();
+                    async move { pgtide_transaction_raw(&p, shape.id(i)).await }
                 })
                 .await
             }
             Client::FloorTransaction => {
                 measure(tasks, run_for, move |i| {
                     let p = pools.floor.clone();
-                    async move {
-                        let mut conn = p.get().await.expect("floor pool");
-                        let mut tx = conn.begin().await.expect("BEGIN");
-                        let _: (i64, String) = sqlx::query_as(SQL)
-                            .bind(shape.id(i))
-                            .fetch_one(&mut *tx)
-                            .await
-                            .expect("row");
-                        tx.commit().await.expect("COMMIT");
-                    }
+                    async move { floor_transaction(&p, shape.id(i)).await }
                 })
                 .await
             }
@@ -520,8 +556,13 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
     ]
     .into_iter()
     .enumerate()
-    .take(if plan.query_only { 1 } else { SHAPES.len() })
-    {
+    .take(if plan.query_only {
+        1
+    } else if plan.tx_only {
+        0
+    } else {
+        SHAPES.len()
+    }) {
         let mut table = Table::new(
             title,
             "First row: pgtide's queries/s. Other rows: pgtide's queries/s ÷ that client's, per \
@@ -564,44 +605,48 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
             .collect();
         table.row(c.label(), cells);
     };
-    let mut generated = Table::new(
-        "Generated code vs hand-written sqlx (same SQL, same pgtide Pool)",
-        "The repository's generated `get_author` (example/src/queries) and the same SELECT \
-         written with `sqlx::query_as`; ratio: generated ÷ hand-written (target ≥ 0.99×).",
-        &columns,
-    );
-    qps_row(&mut generated, Client::HandWritten);
-    qps_row(&mut generated, Client::Generated);
-    ratio_rows(
-        &mut generated,
-        Client::Generated,
-        Client::HandWritten,
-        "generated ÷ hand-written",
-    );
-    tables.push(generated);
-    let mut retry = Table::new(
-        "Retry and per-call timeout overhead (point select)",
-        "Each row: that form's queries/s ÷ the plain `&pool` call's, per round (1.00× = free).",
-        &columns,
-    );
-    ratio_rows(
-        &mut retry,
-        Client::Idempotent,
-        Client::Pgtide,
-        Client::Idempotent.label(),
-    );
-    ratio_rows(
-        &mut retry,
-        Client::Timeout,
-        Client::Pgtide,
-        Client::Timeout.label(),
-    );
-    tables.push(retry);
+    if !plan.tx_only {
+        let mut generated = Table::new(
+            "Generated code vs hand-written sqlx (same SQL, same pgtide Pool)",
+            "The repository's generated `get_author` (example/src/queries) and the same SELECT \
+             written with `sqlx::query_as`; ratio: generated ÷ hand-written (target ≥ 0.99×).",
+            &columns,
+        );
+        qps_row(&mut generated, Client::HandWritten);
+        qps_row(&mut generated, Client::Generated);
+        ratio_rows(
+            &mut generated,
+            Client::Generated,
+            Client::HandWritten,
+            "generated ÷ hand-written",
+        );
+        tables.push(generated);
+        let mut retry = Table::new(
+            "Retry and per-call timeout overhead (point select)",
+            "Each row: that form's queries/s ÷ the plain `&pool` call's, per round (1.00× = free).",
+            &columns,
+        );
+        ratio_rows(
+            &mut retry,
+            Client::Idempotent,
+            Client::Pgtide,
+            Client::Idempotent.label(),
+        );
+        ratio_rows(
+            &mut retry,
+            Client::Timeout,
+            Client::Pgtide,
+            Client::Timeout.label(),
+        );
+        tables.push(retry);
+    }
     let mut transactions = Table::new(
         "Transactions: one point select inside",
-        "pgtide's closure transaction (BEGIN, the SELECT, the pre-COMMIT check that finds an \
-         aborted transaction, COMMIT) ÷ a sqlx transaction on the floor's connection (BEGIN, \
-         the SELECT, COMMIT), per round: what the check's round trip and pgtide's code cost.",
+        "pgtide's closure transaction with the SELECT run through it (`&mut *tx`: BEGIN, the \
+         SELECT, COMMIT; pgtide saw it succeed, so no pre-COMMIT check and no session reset) \
+         ÷ a sqlx transaction on the floor's connection (BEGIN, the SELECT, COMMIT), per \
+         round; then the same on the raw connection (`&mut **tx`: BEGIN, the SELECT, the \
+         session reset that also finds an aborted transaction, COMMIT) ÷ the sqlx one.",
         &columns,
     );
     qps_row(&mut transactions, Client::Transaction);
@@ -610,6 +655,12 @@ pub async fn compare(plan: &Plan, db: &TestDb) -> anyhow::Result<Vec<Table>> {
         Client::Transaction,
         Client::FloorTransaction,
         Client::FloorTransaction.label(),
+    );
+    ratio_rows(
+        &mut transactions,
+        Client::TransactionRaw,
+        Client::FloorTransaction,
+        Client::TransactionRaw.label(),
     );
     tables.push(transactions);
     Ok(tables)

@@ -118,6 +118,15 @@ impl Conn {
         &mut self.raw
     }
 
+    /// The raw connection to run `sql` on for the code that holds the pooled connection (a
+    /// [`Transaction`](crate::Transaction) used as an executor): like
+    /// [`raw_for_holder`](Self::raw_for_holder), not an operation of pgtide's, but the
+    /// statement's text is known, so the session is marked only when it may change it.
+    pub(crate) fn raw_for_holder_statement(&mut self, sql: &SqlStr) -> &mut PgConnection {
+        self.note_statement(sql);
+        &mut self.raw
+    }
+
     /// The raw connection for entered work that may change anything (a body's
     /// `Session::raw`, bulk transfer): marks the session as possibly changed.
     pub(crate) fn raw_for_work(&mut self, _entered: &Busy) -> &mut PgConnection {

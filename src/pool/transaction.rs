@@ -3,14 +3,14 @@
 //! promise is described in [`crate::transaction`].
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
 use futures_util::FutureExt;
-use sqlx::PgConnection;
-use sqlx::postgres::PgTransactionManager;
+use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTransactionManager, PgTypeInfo};
+use sqlx::{Either, Execute, Executor, PgConnection, Postgres, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
 use super::body::{Body, Boxed, Plain};
@@ -19,6 +19,7 @@ use super::reset::RESET_SQL;
 use super::{Pool, PooledConnection, SessionReset};
 use crate::error::{Error, Result, TimeoutKind};
 use crate::observe;
+use crate::pgbouncer::Statement;
 use crate::retry::RetryPolicy;
 
 /// Transaction isolation level.
@@ -105,6 +106,11 @@ impl TxOptions {
         self
     }
 
+    /// Whether these options send a bare `BEGIN`.
+    fn is_plain(&self) -> bool {
+        self.isolation.is_none() && !self.read_only && !self.deferrable
+    }
+
     /// The `BEGIN` statement these options send.
     pub fn begin_sql(&self) -> String {
         let mut sql = String::from("BEGIN");
@@ -122,13 +128,41 @@ impl TxOptions {
     }
 }
 
-/// An open transaction on a pooled connection. Derefs to [`sqlx::PgConnection`], so sqlx
-/// queries and generated functions take `&mut *tx`.
+/// An open transaction on a pooled connection. `&mut Transaction` is a sqlx executor (sqlx
+/// queries and generated functions take `&mut tx`, or `&mut *tx` in a transaction body),
+/// which lets pgtide see each statement (see [`crate::transaction`]); it also derefs to
+/// [`sqlx::PgConnection`] for APIs that want the raw connection.
 ///
 /// Dropped without [`commit`](Self::commit) or [`rollback`](Self::rollback), it rolls back
 /// (in the background, before the connection goes back to the pool).
 pub struct Transaction {
     conn: Option<PooledConnection>,
+    /// What pgtide saw of the statements run in the transaction.
+    seen: Seen,
+}
+
+/// Whether pgtide saw every statement of a transaction succeed, in which case the
+/// transaction cannot be aborted and its `COMMIT` needs no check before it.
+///
+/// The one owner of that knowledge: every way to the transaction's connection but the
+/// judged executor (`&mut Transaction`) goes through [`Transaction::pooled`], which sets
+/// [`raw_lent`](Self::raw_lent); the executor counts each statement as
+/// [`unsettled`](Self::unsettled) until it returned `Ok` (a future or stream dropped midway,
+/// or ending in an error, stays counted).
+#[derive(Debug, Default)]
+struct Seen {
+    /// The raw connection was lent (`&mut **tx`, a per-call timeout, bulk transfer): anything
+    /// could have run, and failed, unseen.
+    raw_lent: bool,
+    /// Statements started through the executor and not (yet) completed with `Ok`.
+    unsettled: u32,
+}
+
+impl Seen {
+    /// Whether an aborted transaction is possible, so that `COMMIT` needs the check.
+    fn may_be_aborted(&self) -> bool {
+        self.raw_lent || self.unsettled > 0
+    }
 }
 
 impl std::fmt::Debug for Transaction {
@@ -140,7 +174,23 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
+    fn new(conn: PooledConnection) -> Self {
+        Self {
+            conn: Some(conn),
+            seen: Seen::default(),
+        }
+    }
+
+    /// The pooled connection, for anything that runs on it unseen by the executor: from now
+    /// on the transaction may be aborted without pgtide knowing, so `COMMIT` is checked.
     pub(crate) fn pooled(&mut self) -> &mut PooledConnection {
+        self.seen.raw_lent = true;
+        self.guarded()
+    }
+
+    /// The pooled connection for pgtide's own bookkeeping (entering and leaving the body's
+    /// operation), which runs no statement.
+    fn guarded(&mut self) -> &mut PooledConnection {
         self.conn
             .as_mut()
             .expect("present until committed, rolled back or dropped")
@@ -153,10 +203,13 @@ impl Transaction {
     /// cannot commit: PostgreSQL answers `COMMIT` with a `ROLLBACK`. Instead of reporting
     /// that as success, `commit` returns the server's `25P02` ("current transaction is
     /// aborted") error and rolls back. Finding out costs one short round trip before
-    /// `COMMIT` (sqlx does not expose the transaction status the server reports).
+    /// `COMMIT` (sqlx does not expose the transaction status the server reports), unless
+    /// every statement ran through `&mut tx` (the executor) and returned `Ok`.
     pub async fn commit(mut self) -> Result<()> {
         let conn = self.conn.take().expect("present until committed");
-        commit(conn).await.map_err(|(err, _)| err)
+        commit(conn, self.seen.may_be_aborted())
+            .await
+            .map_err(|(err, _)| err)
     }
 
     /// Rolls back.
@@ -197,7 +250,12 @@ enum CommitStage {
     Commit,
 }
 
-async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, CommitStage)> {
+/// Commits on `conn`. `may_be_aborted`: a statement could have failed unseen (see [`Seen`]),
+/// so the transaction is checked before `COMMIT`.
+async fn commit(
+    mut conn: PooledConnection,
+    may_be_aborted: bool,
+) -> std::result::Result<(), (Error, CommitStage)> {
     if conn.conn_ref().is_busy() {
         // An operation inside the transaction was abandoned midway (an inner timeout or
         // `select!` dropped it): its statement may still be running, and `COMMIT` would
@@ -208,26 +266,35 @@ async fn commit(mut conn: PooledConnection) -> std::result::Result<(), (Error, C
     // An aborted transaction fails this round trip with 25P02 (its `COMMIT` would silently
     // roll back). When the body had the raw session, the round trip is the session reset
     // (see `pool::reset`), run inside the transaction so it commits with it; otherwise a bare
-    // `SELECT 1`. `raw_sql` runs over the simple protocol: no parse/describe.
+    // `SELECT 1`, and nothing when every statement was seen to succeed. `raw_sql` runs over
+    // the simple protocol: no parse/describe.
     let reset = conn.conn_ref().touched && conn.session_reset() != SessionReset::Never;
-    let check = if reset { RESET_SQL } else { "SELECT 1" };
-    let checked = conn
-        .conn()
-        .track(async |raw| {
-            sqlx::raw_sql(check).execute(raw).await?;
-            Ok(())
-        })
-        .await;
-    if let Err(err) = checked {
-        if err.sqlstate() == Some("25P02") {
-            end_after_server_error(&mut conn, &err).await;
-        } else {
-            // Not the aborted-transaction answer: the session was not in the state it should
-            // be (e.g. a `COPY` the body abandoned left its error first in line), so the
-            // replies may be out of step with the statements. Not reused.
-            conn.conn().broken = true;
+    let check = if reset {
+        Some(RESET_SQL)
+    } else if may_be_aborted {
+        Some("SELECT 1")
+    } else {
+        None
+    };
+    if let Some(check) = check {
+        let checked = conn
+            .conn()
+            .track(async |raw| {
+                sqlx::raw_sql(check).execute(raw).await?;
+                Ok(())
+            })
+            .await;
+        if let Err(err) = checked {
+            if err.sqlstate() == Some("25P02") {
+                end_after_server_error(&mut conn, &err).await;
+            } else {
+                // Not the aborted-transaction answer: the session was not in the state it
+                // should be (e.g. a `COPY` the body abandoned left its error first in line),
+                // so the replies may be out of step with the statements. Not reused.
+                conn.conn().broken = true;
+            }
+            return Err((err, CommitStage::Before));
         }
-        return Err((err, CommitStage::Before));
     }
     let committed = conn
         .conn()
@@ -282,6 +349,154 @@ async fn end_after_server_error(conn: &mut PooledConnection, err: &Error) {
 fn discard_if_still_open(conn: &mut PooledConnection) {
     if PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref()) > 0 {
         conn.conn().broken = true;
+    }
+}
+
+/// Takes `query` apart (sqlx's `Execute` gives its SQL only by value), marks the session of
+/// `conn` for a reset when the SQL may change it, and puts it back together for the driver.
+fn judged<'q, 'c, E: Execute<'q, Postgres>>(
+    conn: &'c mut Option<PooledConnection>,
+    mut query: E,
+) -> std::result::Result<(&'c mut PgConnection, Statement), sqlx::Error> {
+    let persistent = query.persistent();
+    let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+    let sql: SqlStr = query.sql();
+    let raw = conn
+        .as_mut()
+        .expect("present until committed, rolled back or dropped")
+        .conn()
+        .raw_for_holder_statement(&sql);
+    Ok((
+        raw,
+        Statement {
+            sql,
+            args,
+            persistent,
+        },
+    ))
+}
+
+/// `work` (a statement sent through the executor) counted as unsettled until it returns `Ok`.
+fn settled<'e, T: 'e>(
+    unsettled: &'e mut u32,
+    work: BoxFuture<'e, std::result::Result<T, sqlx::Error>>,
+) -> BoxFuture<'e, std::result::Result<T, sqlx::Error>> {
+    *unsettled += 1;
+    Box::pin(async move {
+        let result = work.await;
+        if result.is_ok() {
+            *unsettled -= 1;
+        }
+        result
+    })
+}
+
+/// A statement's results through the executor: counted as unsettled until the stream ended
+/// without an error.
+struct Settling<'e> {
+    rows: BoxStream<'e, std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>>,
+    /// Given back (decremented) when the stream ends, unless an error came first.
+    unsettled: Option<&'e mut u32>,
+}
+
+impl futures_core::Stream for Settling<'_> {
+    type Item = std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.rows.as_mut().poll_next(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Err(_))) => self.unsettled = None,
+            std::task::Poll::Ready(None) => {
+                if let Some(unsettled) = self.unsettled.take() {
+                    *unsettled -= 1;
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+}
+
+/// `&mut Transaction` is a sqlx executor (`&mut *tx` in a body, `&mut tx` for the one
+/// [`Pool::begin`] returns). pgtide sees each statement: its text is judged on the way, so a
+/// transaction whose statements only read and write rows commits without the session reset
+/// (see [`crate::pool::reset`]); and when every statement returned `Ok`, the transaction
+/// cannot be aborted, so `COMMIT` is sent without the check before it. `&mut **tx` (the raw
+/// `PgConnection`, for APIs that want one) works too, and costs both.
+impl<'c> Executor<'c> for &'c mut Transaction {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, std::result::Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let Transaction { conn, seen } = self;
+        match judged(conn, query) {
+            Ok((raw, statement)) => {
+                seen.unsettled += 1;
+                Box::pin(Settling {
+                    rows: raw.fetch_many(statement),
+                    unsettled: Some(&mut seen.unsettled),
+                })
+            }
+            Err(err) => Box::pin(futures_util::stream::once(std::future::ready(Err(err)))),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, std::result::Result<Option<PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Postgres>,
+    {
+        let Transaction { conn, seen } = self;
+        match judged(conn, query) {
+            Ok((raw, statement)) => settled(&mut seen.unsettled, raw.fetch_optional(statement)),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [PgTypeInfo],
+    ) -> BoxFuture<'e, std::result::Result<PgStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        // A failed parse aborts the transaction too: counted like a statement.
+        let Transaction { conn, seen } = self;
+        let raw = conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+            .conn()
+            .raw_for_holder_statement(&sql);
+        settled(&mut seen.unsettled, raw.prepare_with(sql, parameters))
+    }
+
+    fn describe<'e>(
+        self,
+        sql: SqlStr,
+    ) -> BoxFuture<'e, std::result::Result<sqlx::Describe<Postgres>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        let Transaction { conn, seen } = self;
+        let raw = conn
+            .as_mut()
+            .expect("present until committed, rolled back or dropped")
+            .conn()
+            .raw_for_holder_statement(&sql);
+        settled(&mut seen.unsettled, raw.describe(sql))
     }
 }
 
@@ -342,7 +557,7 @@ impl Drop for Transaction {
 tokio::task_local! {
     /// Set while a [`Pool::transaction`] body runs (one value per attempt): lets a checkout
     /// from the pool itself, made by the same task inside the body, be noticed.
-    static BODY: Arc<BodyMarker>;
+    static BODY: BodyMarker;
 }
 
 /// What a transaction body did besides using its own transaction.
@@ -412,7 +627,7 @@ async fn finish<T>(
         Ok(Ok(value)) => {
             let mut tx = tx;
             let conn = tx.conn.take().expect("present until committed");
-            match commit(conn).await {
+            match commit(conn, tx.seen.may_be_aborted()).await {
                 Ok(()) => Ok(value),
                 // Failed before COMMIT was sent (the body swallowed an error and the
                 // transaction is aborted, or the connection was lost): retry what is
@@ -437,19 +652,25 @@ impl Pool {
     /// automatic retry).
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
-        let mut begin = options.begin_sql();
-        if let Some(bouncer) = &self.shared.inner.manager().pgbouncer {
-            // Behind PgBouncer: the session settings, for this transaction only.
-            begin.push_str(&bouncer.after_begin);
-        }
-        let begin = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(begin));
+        let bouncer = &self.shared.inner.manager().pgbouncer;
+        let begin = if bouncer.is_none() && options.is_plain() {
+            // The common case, without building a string.
+            sqlx::SqlSafeStr::into_sql_str("BEGIN")
+        } else {
+            let mut begin = options.begin_sql();
+            if let Some(bouncer) = bouncer {
+                // Behind PgBouncer: the session settings, for this transaction only.
+                begin.push_str(&bouncer.after_begin);
+            }
+            sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(begin))
+        };
         // sqlx counts the transaction only once `BEGIN`'s reply arrived: cancelled before
         // that, the session may be inside a transaction sqlx does not know about. The guard
         // keeps the connection busy then, and it is discarded when `conn` drops.
         conn.conn()
             .track(async |raw| Ok(PgTransactionManager::begin(raw, Some(begin)).await?))
             .await?;
-        Ok(Transaction { conn: Some(conn) })
+        Ok(Transaction::new(conn))
     }
 
     /// Runs `body` in a transaction: commits on `Ok`, rolls back on `Err` or panic, and runs
@@ -478,7 +699,7 @@ impl Pool {
     /// let task = tokio::spawn(async move {
     ///     pool.transaction_boxed(pgtide::TxOptions::serializable(), |tx| {
     ///         Box::pin(pgtide::query::execute(
-    ///             &mut **tx,
+    ///             &mut *tx,
     ///             pgtide::sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1").bind(name.clone()),
     ///         ))
     ///     })
@@ -506,14 +727,11 @@ impl Pool {
         observe::operation("transaction", &self.shared.target, |_| None, async {
             let mut attempts = policy.start("transaction");
             loop {
-                let marker = Arc::new(BodyMarker::default());
-                let failed = match self.attempt(options, &marker, &mut body).await {
+                let failed = match self.attempt(options, &mut body).await {
                     Ok(value) => return Ok(value),
                     Err(failed) => failed,
                 };
-                // A body that used the pool directly is never run again: what it ran there
-                // is outside this transaction and may have committed.
-                let retry = failed.retry && !marker.used_pool.load(Ordering::Relaxed);
+                let retry = failed.retry;
                 if !attempts.pause(&failed.error, |_| retry).await {
                     return Err(failed.error);
                 }
@@ -528,18 +746,28 @@ impl Pool {
     async fn attempt<T>(
         &self,
         options: TxOptions,
-        marker: &Arc<BodyMarker>,
         body: &mut impl Body<Transaction, T>,
     ) -> std::result::Result<T, Failed> {
         let mut tx = self.begin(options).await.map_err(Failed::begin)?;
-        let busy = tx.pooled().conn().enter();
-        let outcome = AssertUnwindSafe(BODY.scope(Arc::clone(marker), body.call(&mut tx)))
-            .catch_unwind()
-            .await;
+        let busy = tx.guarded().conn().enter();
+        let (outcome, used_pool) = {
+            let mut scoped = std::pin::pin!(BODY.scope(BodyMarker::default(), body.call(&mut tx)));
+            let outcome = AssertUnwindSafe(scoped.as_mut()).catch_unwind().await;
+            let used_pool = scoped
+                .as_mut()
+                .take_value()
+                .is_some_and(|marker| marker.used_pool.into_inner());
+            (outcome, used_pool)
+        };
         if let Ok(result) = &outcome {
-            tx.pooled().conn().leave(busy, result.as_ref().err()).await;
+            tx.guarded().conn().leave(busy, result.as_ref().err()).await;
         }
-        finish(tx, outcome).await
+        finish(tx, outcome).await.map_err(|failed| Failed {
+            // A body that used the pool directly is never run again: what it ran there is
+            // outside this transaction and may have committed.
+            retry: failed.retry && !used_pool,
+            error: failed.error,
+        })
     }
 
     fn transaction_policy(&self, options: TxOptions) -> RetryPolicy {
@@ -547,6 +775,41 @@ impl Pool {
             self.shared.retry.clone()
         } else {
             RetryPolicy::once()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The static `BEGIN` of the common case is exactly what the options would build.
+    #[test]
+    fn plain_options_are_the_ones_that_send_a_bare_begin() {
+        let levels = [
+            None,
+            Some(IsolationLevel::ReadCommitted),
+            Some(IsolationLevel::RepeatableRead),
+            Some(IsolationLevel::Serializable),
+        ];
+        for level in levels {
+            for read_only in [false, true] {
+                for deferrable in [false, true] {
+                    for retry in [false, true] {
+                        let options = TxOptions {
+                            isolation: level,
+                            read_only,
+                            deferrable,
+                            retry,
+                        };
+                        assert_eq!(
+                            options.is_plain(),
+                            options.begin_sql() == "BEGIN",
+                            "{options:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick | --query-only [--quick] | --callgrind [queries]]`: builds the `bench/` crate and the
+//! `cargo xtask bench [--quick | --query-only [--quick] | --tx-only [--quick] | --callgrind [queries]]`: builds the `bench/` crate and the
 //! `pgtide` command in release mode (with line tables, so profiles name file:line) and runs
 //! the bench against the throwaway server; it writes `target/bench/report.md` and
 //! `report.json`. Its heavy dependencies (tokio-postgres, deadpool-postgres) stay out of xtask
@@ -11,13 +11,26 @@ use anyhow::{Context, bail};
 
 use crate::cluster;
 
-/// The clients `--callgrind` profiles, as the bench's `--profile` names them.
-const PROFILED: [&str; 3] = ["pgtide", "floor", "deadpool-postgres"];
+/// The clients `--callgrind` profiles, as the bench's `--profile` names them (the `-tx` ones
+/// run one point select inside a transaction per count).
+const PROFILED: [&str; 6] = [
+    "pgtide",
+    "floor",
+    "deadpool-postgres",
+    "pgtide-tx",
+    "pgtide-tx-raw",
+    "floor-tx",
+];
 
 /// Runs the comparison (`args` empty or `--quick`) or the callgrind profile.
 pub fn run(args: &[&str]) -> anyhow::Result<()> {
     match args {
-        [] | ["--quick"] | ["--query-only"] | ["--query-only", "--quick"] => {
+        []
+        | ["--quick"]
+        | ["--query-only"]
+        | ["--query-only", "--quick"]
+        | ["--tx-only"]
+        | ["--tx-only", "--quick"] => {
             cluster::up(false)?;
             build_release()?;
             let exe = pgtide_testkit::workspace_root().join("target/release/pgtide-bench");
@@ -33,7 +46,8 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["--callgrind"] => callgrind(2000),
         ["--callgrind", n] => callgrind(n.parse().context("--callgrind takes a query count")?),
         _ => bail!(
-            "usage: cargo xtask bench [--quick | --query-only [--quick] | --callgrind [queries]]"
+            "usage: cargo xtask bench [--quick | --query-only [--quick] | --tx-only [--quick] | \
+             --callgrind [queries]]"
         ),
     }
 }
@@ -68,7 +82,10 @@ fn callgrind(queries: u64) -> anyhow::Result<()> {
     let exe = root.join("target/release/pgtide-bench");
     let out_dir = root.join("target/callgrind");
     std::fs::create_dir_all(&out_dir)?;
-    println!("callgrind, {queries} point selects on one task, instructions per query:");
+    println!(
+        "callgrind, {queries} point selects on one task (-tx: {queries} transactions of one), \
+         instructions per query (-tx: per transaction):"
+    );
     for client in PROFILED {
         let out: PathBuf = out_dir.join(format!("{client}.out"));
         let run = Command::new("valgrind")

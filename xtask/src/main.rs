@@ -38,7 +38,10 @@ commands:
   bench --query-only [--quick]
                     only the point-select cells of pgtide, the bare floor, deadpool-postgres
   bench --callgrind [N]
-                    instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres
+                    instructions per query (valgrind) of pgtide, the bare floor, deadpool-postgres,
+                    and per one-select transaction of pgtide and the floor
+  bench --tx-only [--quick]
+                    only the Transactions cells (pgtide transaction_boxed vs a sqlx one)
   gen               prepare .sqlx/ and generate example/src/queries/ from queries/
   compat            sqlx-cli's own `cargo sqlx prepare --check` on the .sqlx pgtide prepares
                     (installs sqlx-cli 0.9.0 into target/tools/ the first time)";
