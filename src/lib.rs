@@ -53,7 +53,7 @@
 //!
 //! // Transactions commit, roll back and retry serialization failures.
 //! pool.transaction(TxOptions::serializable(), async |tx| {
-//!     query::execute(&mut **tx, sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits'")).await
+//!     query::execute(&mut *tx, sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'visits'")).await
 //! }).await?;
 //! println!("{}", pool.stats());
 //! # assert_eq!(name, "Le Guin");

@@ -252,9 +252,7 @@ fn generated_queries_run_through_the_bridge() {
     assert_eq!(author.name, "Le Guin");
     // In a transaction, and on a single connection.
     pool.transaction(TxOptions::default(), |tx| {
-        tx.run(async |tx| {
-            queries::authors::update_author_bio(&mut **tx, Some("Earthsea"), id).await
-        })
+        tx.run(async |tx| queries::authors::update_author_bio(&mut *tx, Some("Earthsea"), id).await)
     })
     .unwrap();
     let mut conn = Connection::connect(&config(&db, 1)).unwrap();

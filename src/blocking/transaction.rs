@@ -1,8 +1,6 @@
 //! A transaction for a blocking body: what [`blocking::Pool::transaction`](super::Pool::transaction)
 //! hands its closure.
 
-use sqlx::PgConnection;
-
 use super::helpers::query_helpers;
 use super::runtime::Runtime;
 use crate::error::Result;
@@ -30,10 +28,10 @@ impl<'t> Transaction<'t> {
     query_helpers!(exclusive);
 
     /// The bridge to anything async over the transaction's connection (generated query
-    /// functions take `&mut **tx`):
+    /// functions take `&mut *tx`):
     ///
     /// ```ignore
-    /// tx.run(async |tx| queries::authors::create_author(&mut **tx, "Le Guin", ...).await)?;
+    /// tx.run(async |tx| queries::authors::create_author(&mut *tx, "Le Guin", ...).await)?;
     /// ```
     pub fn run<T>(
         &mut self,
@@ -42,7 +40,9 @@ impl<'t> Transaction<'t> {
         self.rt.run(work(self.tx))
     }
 
-    fn parts(&mut self) -> (&Runtime, &mut PgConnection) {
-        (self.rt, &mut **self.tx)
+    /// The transaction itself as the executor, so that pgtide sees each statement (see
+    /// [`crate::transaction`]: no check before `COMMIT` when every statement succeeded).
+    fn parts(&mut self) -> (&Runtime, &mut crate::Transaction) {
+        (self.rt, &mut *self.tx)
     }
 }

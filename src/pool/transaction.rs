@@ -580,7 +580,7 @@ pub(crate) fn note_checkout() {
             tracing::warn!(
                 target: "pgtide::transaction",
                 "a statement inside a transaction body ran on its own pooled connection (`&pool` \
-                 instead of `&mut **tx`): it is not part of the transaction, and the body will \
+                 instead of `&mut *tx`): it is not part of the transaction, and the body will \
                  not be run again if it fails"
             );
         }

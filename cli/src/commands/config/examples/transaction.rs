@@ -13,13 +13,13 @@ async fn main() -> Result<(), pgtide::Error> {
         .transaction(TxOptions::serializable(), async |tx| {
             // A temporary table, so the example changes nothing in your database.
             sqlx::query("CREATE TEMP TABLE pgtide_example (n int) ON COMMIT DROP")
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             sqlx::query("INSERT INTO pgtide_example VALUES (1), (2), (3)")
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             let total: i64 = sqlx::query_scalar("SELECT sum(n) FROM pgtide_example")
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
             Ok(total)
         })
