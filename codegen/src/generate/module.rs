@@ -88,8 +88,9 @@ fn params_borrow(a: &Analyzed<'_>) -> bool {
 }
 
 /// The build-time staleness check of the whole module: the manifest `pgtide prepare` wrote
-/// ([`crate::manifest`]) must hold, at its place, each query's line as this module was
-/// generated from it. A missing manifest fails `include_str!` (the comment inside the call
+/// ([`crate::manifest`]) must hold, at their places, the module digest and each query's line
+/// as this module was generated from it (the lines are read only when the digest or the
+/// length differs, to name the query). A missing manifest fails `include_str!` (the comment inside the call
 /// shows in the compiler's snippet); a changed line fails with that query's message. Every
 /// piece of input text is escaped (`comment`, `str_lit`).
 fn render_manifest_check(
@@ -111,10 +112,12 @@ fn render_manifest_check(
     );
     let _ = writeln!(
         s,
-        "// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the\n// build fails when it has recorded anything else since (README \"Checked offline\").\nconst _: () = {check}(\n    include_str!(\n        // manifest of {}; missing? run `pgtide prepare` and `pgtide gen`\n        {}\n    ),\n    {},\n    &[",
+        "// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the\n// build fails when it has recorded anything else since (README \"Checked offline\").\nconst _: () = {check}(\n    include_str!(\n        // manifest of {}; missing? run `pgtide prepare` and `pgtide gen`\n        {}\n    ),\n    {},\n    ({}, {}),\n    &[",
         comment(&file.path),
         str_lit(&path),
         manifest.text.len(),
+        crate::manifest::DIGEST_OFFSET,
+        str_lit(&manifest.digest),
     );
     for (a, line) in queries.iter().zip(&manifest.lines) {
         let _ = writeln!(

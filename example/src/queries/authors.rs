@@ -20,14 +20,15 @@ const _: () = check_manifest(
         // manifest of queries/authors.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-authors.txt"
     ),
-    294,
+    311,
+    (20, "1b14729082ae0179"),
     &[
-        (97, "CreateAuthor 9659bace6737665f", "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (127, "GetAuthor e3c4f07aaa3e4a9d", "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (154, "FindAuthorByEmail c232a11a1f10c019", "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (189, "ListAuthors 4234ed14397ee7c5", "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (218, "UpdateAuthorBio 4560a864a46a06b1", "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (251, "DeleteAuthorsWithoutBooks 5666228249e852bd", "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CreateAuthor 9659bace6737665f", "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (144, "GetAuthor e3c4f07aaa3e4a9d", "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (171, "FindAuthorByEmail c232a11a1f10c019", "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (206, "ListAuthors 4234ed14397ee7c5", "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (235, "UpdateAuthorBio 4560a864a46a06b1", "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (268, "DeleteAuthorsWithoutBooks 5666228249e852bd", "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/authors.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -22,16 +22,17 @@ const _: () = check_manifest(
         // manifest of queries/books.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-books.txt"
     ),
-    330,
+    347,
+    (20, "36abc2be765772e4"),
     &[
-        (97, "CreateBook 799639b12a50f3ff", "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (125, "GetBook 86a224f48c580ef6", "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (150, "ListBooksByGenre f9f698af09990b01", "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (184, "ListBooksWithAuthors aba7a59d519d7a09", "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (222, "StreamBooks 045553edd6ccd565", "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (251, "CopyBooks bab6c614211113b8", "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (278, "TagBook e38904a2c5aa6b25", "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (303, "BookStats b9a9365def5817e9", "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CreateBook 799639b12a50f3ff", "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (142, "GetBook 86a224f48c580ef6", "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (167, "ListBooksByGenre f9f698af09990b01", "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (201, "ListBooksWithAuthors aba7a59d519d7a09", "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (239, "StreamBooks 045553edd6ccd565", "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (268, "CopyBooks bab6c614211113b8", "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (295, "TagBook e38904a2c5aa6b25", "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (320, "BookStats b9a9365def5817e9", "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/books.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

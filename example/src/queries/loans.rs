@@ -22,11 +22,12 @@ const _: () = check_manifest(
         // manifest of queries/loans.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-loans.txt"
     ),
-    178,
+    195,
+    (20, "d9b55bae710af631"),
     &[
-        (97, "LendBook 82c298a5fc8e67d2", "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (123, "ReturnBook 81ada22d54568f75", "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (151, "OpenLoans fd70f6183f91a6e8", "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "LendBook 82c298a5fc8e67d2", "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (140, "ReturnBook 81ada22d54568f75", "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (168, "OpenLoans fd70f6183f91a6e8", "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/loans.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -19,11 +19,12 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    187,
+    204,
+    (20, "f334923708db80f3"),
     &[
-        (97, "AddCounters 89ef6e940324cbb9", "query `AddCounters` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (126, "BumpCounters 510cdb81223de3ea", "query `BumpCounters` (input.sql:6): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "CountersAbove 3b7767913471f82a", "query `CountersAbove` (input.sql:10): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "AddCounters 89ef6e940324cbb9", "query `AddCounters` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (143, "BumpCounters 510cdb81223de3ea", "query `BumpCounters` (input.sql:6): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "CountersAbove 3b7767913471f82a", "query `CountersAbove` (input.sql:10): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -20,15 +20,16 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    312,
+    329,
+    (20, "fd3fe9a3c7768168"),
     &[
-        (97, "GetAuthorName 565d787ff5b58e7d", "query `GetAuthorName` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (128, "FindAuthor 012c4b1988a7d049", "query `FindAuthor` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "ListAuthorNames 1bf70bc4dbe4f7be", "query `ListAuthorNames` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (189, "TouchCounter 890a3d84fced930b", "query `TouchCounter` (input.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (219, "ResetCounters 2bd9a45d60b52681", "query `ResetCounters` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (250, "StreamCounters 1189392ccf82c94b", "query `StreamCounters` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (282, "CopyCounters 89ef6e940324cbb9", "query `CopyCounters` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "GetAuthorName 565d787ff5b58e7d", "query `GetAuthorName` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (145, "FindAuthor 012c4b1988a7d049", "query `FindAuthor` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "ListAuthorNames 1bf70bc4dbe4f7be", "query `ListAuthorNames` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (206, "TouchCounter 890a3d84fced930b", "query `TouchCounter` (input.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (236, "ResetCounters 2bd9a45d60b52681", "query `ResetCounters` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (267, "StreamCounters 1189392ccf82c94b", "query `StreamCounters` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (299, "CopyCounters 89ef6e940324cbb9", "query `CopyCounters` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -17,11 +17,12 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    197,
+    214,
+    (20, "3f014df9041d83a8"),
     &[
-        (97, "GetPetWithOwner 431f2917bebc4222", "query `GetPetWithOwner` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (130, "ListOwnersWithPets 0a1e27a4ba153947", "query `ListOwnersWithPets` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (166, "PetsWithNotes c5f693cbafc23bc0", "query `PetsWithNotes` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "GetPetWithOwner 431f2917bebc4222", "query `GetPetWithOwner` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (147, "ListOwnersWithPets 0a1e27a4ba153947", "query `ListOwnersWithPets` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (183, "PetsWithNotes c5f693cbafc23bc0", "query `PetsWithNotes` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -20,13 +20,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    242,
+    259,
+    (20, "fd8c92f822654c47"),
     &[
-        (97, "Positional 1f1e0a52928c75c8", "query `Positional` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (125, "NamedRepeatedNullable 22a30567e26cd8a0", "query `NamedRepeatedNullable` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (164, "SqlcMacros 542c95ca03cc7211", "query `SqlcMacros` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (192, "manyParams 3586f929eb9350b2", "query `manyParams` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (220, "Move d8edd6a75f5c6667", "query `Move` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "Positional 1f1e0a52928c75c8", "query `Positional` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (142, "NamedRepeatedNullable 22a30567e26cd8a0", "query `NamedRepeatedNullable` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (181, "SqlcMacros 542c95ca03cc7211", "query `SqlcMacros` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (209, "manyParams 3586f929eb9350b2", "query `manyParams` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (237, "Move d8edd6a75f5c6667", "query `Move` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -22,14 +22,15 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    262,
+    279,
+    (20, "d2d24472e33f54ec"),
     &[
-        (97, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (123, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (149, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (178, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (204, "AddPlace 14345a27ed44eecb", "query `AddPlace` (input.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (230, "PlacesMatching b8863caa06e237cf", "query `PlacesMatching` (input.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (140, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (166, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (195, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (221, "AddPlace 14345a27ed44eecb", "query `AddPlace` (input.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (247, "PlacesMatching b8863caa06e237cf", "query `PlacesMatching` (input.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -20,13 +20,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    250,
+    267,
+    (20, "acbc98e986cecc5e"),
     &[
-        (97, "CountersNow 9156549b4d564a10", "query `CountersNow` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (126, "ResetCounter 499d0111552ff268", "query `ResetCounter` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "CounterRows cbb74f1e22c25fff", "query `CounterRows` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (185, "AuthorsWithBooks 9e8a0b0786e92913", "query `AuthorsWithBooks` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (219, "CountersNamed ae6dba849eeab72f", "query `CountersNamed` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CountersNow 9156549b4d564a10", "query `CountersNow` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (143, "ResetCounter 499d0111552ff268", "query `ResetCounter` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "CounterRows cbb74f1e22c25fff", "query `CounterRows` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (202, "AuthorsWithBooks 9e8a0b0786e92913", "query `AuthorsWithBooks` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (236, "CountersNamed ae6dba849eeab72f", "query `CountersNamed` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -19,13 +19,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    247,
+    264,
+    (20, "0e9729b3cd15d2cf"),
     &[
-        (97, "InsertTsvDoc 56f7f1a4cc3e62f5", "query `InsertTsvDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (127, "SearchTsvDocs 2000ca711a264b02", "query `SearchTsvDocs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (158, "GetTsvBody cc207ceff8453104", "query `GetTsvBody` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (186, "SetTsvNote cfa8292786a79816", "query `SetTsvNote` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (214, "CountTsvMatches f331a77e3ccf7a9d", "query `CountTsvMatches` (input.sql:23): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "InsertTsvDoc 56f7f1a4cc3e62f5", "query `InsertTsvDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (144, "SearchTsvDocs 2000ca711a264b02", "query `SearchTsvDocs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (175, "GetTsvBody cc207ceff8453104", "query `GetTsvBody` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (203, "SetTsvNote cfa8292786a79816", "query `SetTsvNote` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (231, "CountTsvMatches f331a77e3ccf7a9d", "query `CountTsvMatches` (input.sql:23): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -18,10 +18,11 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    160,
+    177,
+    (20, "c53bd46318d75fe1"),
     &[
-        (97, "InsertLexemeDoc 527104d7db1391c2", "query `InsertLexemeDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (130, "LexemeBodies a73432ce50ce080d", "query `LexemeBodies` (input.sql:7): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "InsertLexemeDoc 527104d7db1391c2", "query `InsertLexemeDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (147, "LexemeBodies a73432ce50ce080d", "query `LexemeBodies` (input.sql:7): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );

@@ -25,10 +25,11 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    151,
+    168,
+    (20, "bd9eb4353b6460de"),
     &[
-        (97, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (141, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
