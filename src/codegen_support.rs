@@ -33,6 +33,23 @@ pub struct Statement {
     pub sql: &'static str,
 }
 
+impl Statement {
+    /// The statement as an sqlx query, ready for its arguments (`.bind(..)`): what every
+    /// generated function starts with. A concrete type from the start, so the compiler does
+    /// not infer the database of `sqlx::query`'s result through each `bind` chain.
+    ///
+    /// ```
+    /// use pgtide::codegen_support::Statement;
+    ///
+    /// const GET: Statement = Statement { name: "Get", sql: "SELECT $1::int4" };
+    /// let query = GET.query().bind(7_i32);
+    /// assert_eq!(pgtide::sqlx::Execute::sql(&query), "SELECT $1::int4");
+    /// ```
+    pub fn query(&self) -> BoundQuery {
+        sqlx::query(self.sql)
+    }
+}
+
 /// The error a `:one` query returns when no row came back.
 pub fn not_found(statement: &Statement) -> crate::Error {
     crate::Error::NotFound {

@@ -77,8 +77,10 @@ pub struct CreateBookRow {
 
 impl CreateBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, genre, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, genre, price })
+        match <(Uuid, BookGenre, Option<Decimal>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, genre, price)) => Ok(Self { book_id, genre, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -97,7 +99,7 @@ pub fn create_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: CreateBookParams<'_>,
 ) -> FetchOne<'e, CreateBookRow> {
-    let query = sqlx::query(CREATE_BOOK.sql)
+    let query = CREATE_BOOK.query()
         .bind(params.author_id)
         .bind(params.title)
         .bind(params.isbn)
@@ -142,30 +144,43 @@ pub struct GetBookRow {
 
 impl GetBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (
-            book_id,
-            author_id,
-            title,
-            isbn,
-            genre,
-            tags,
-            price,
-            pages,
-            metadata,
-            published_at,
-        ) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self {
-            book_id,
-            author_id,
-            title,
-            isbn,
-            genre,
-            tags,
-            price,
-            pages,
-            metadata,
-            published_at,
-        })
+        match <(
+            Uuid,
+            i64,
+            String,
+            Option<String>,
+            BookGenre,
+            Vec<String>,
+            Option<Decimal>,
+            Option<i32>,
+            JsonValue,
+            Option<DateTime<Utc>>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((
+                book_id,
+                author_id,
+                title,
+                isbn,
+                genre,
+                tags,
+                price,
+                pages,
+                metadata,
+                published_at,
+            )) => Ok(Self {
+                book_id,
+                author_id,
+                title,
+                isbn,
+                genre,
+                tags,
+                price,
+                pages,
+                metadata,
+                published_at,
+            }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -177,7 +192,7 @@ impl GetBookRow {
 /// WHERE book_id = $1
 /// ```
 pub fn get_book<'e, E: PgExecutor<'e> + 'e>(db: E, book_id: Uuid) -> FetchOptional<'e, GetBookRow> {
-    let query = sqlx::query(GET_BOOK.sql).bind(book_id);
+    let query = GET_BOOK.query().bind(book_id);
     fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row)
 }
 
@@ -202,8 +217,10 @@ pub struct ListBooksByGenreRow {
 
 impl ListBooksByGenreRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, title, genre, tags) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, title, genre, tags })
+        match <(Uuid, String, BookGenre, Vec<String>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, title, genre, tags)) => Ok(Self { book_id, title, genre, tags }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -221,7 +238,7 @@ pub fn list_books_by_genre<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     genres: &[BookGenre],
 ) -> FetchAll<'e, ListBooksByGenreRow> {
-    let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
+    let query = LIST_BOOKS_BY_GENRE.query().bind(genres);
     fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row)
 }
 
@@ -244,8 +261,14 @@ pub struct ListBooksWithAuthorsRow {
 
 impl ListBooksWithAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (title, author_name, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { title, author_name, price })
+        match <(
+            String,
+            Option<String>,
+            Option<Decimal>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((title, author_name, price)) => Ok(Self { title, author_name, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -263,7 +286,7 @@ impl ListBooksWithAuthorsRow {
 pub fn list_books_with_authors<'e, E: PgExecutor<'e> + 'e>(
     db: E,
 ) -> FetchAll<'e, ListBooksWithAuthorsRow> {
-    let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
+    let query = LIST_BOOKS_WITH_AUTHORS.query();
     fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row)
 }
 
@@ -286,8 +309,10 @@ pub struct StreamBooksRow {
 
 impl StreamBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, title, metadata) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, title, metadata })
+        match <(Uuid, String, JsonValue) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, title, metadata)) => Ok(Self { book_id, title, metadata }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -299,7 +324,7 @@ impl StreamBooksRow {
 /// SELECT book_id, title, metadata FROM books ORDER BY title
 /// ```
 pub fn stream_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> RowStream<'e, StreamBooksRow> {
-    let query = sqlx::query(STREAM_BOOKS.sql);
+    let query = STREAM_BOOKS.query();
     fetch_stream(db, &STREAM_BOOKS, query, StreamBooksRow::from_row)
 }
 
@@ -367,7 +392,7 @@ pub const TAG_BOOK: Statement = Statement {
 /// UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2
 /// ```
 pub fn tag_book<'e, E: PgExecutor<'e> + 'e>(db: E, tag: &str, book_id: Uuid) -> Execute<'e> {
-    let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
+    let query = TAG_BOOK.query().bind(tag).bind(book_id);
     execute(db, &TAG_BOOK, query)
 }
 
@@ -390,8 +415,14 @@ pub struct BookStatsRow {
 
 impl BookStatsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (books, total_price, latest) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { books, total_price, latest })
+        match <(
+            i64,
+            Option<Decimal>,
+            Option<DateTime<Utc>>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((books, total_price, latest)) => Ok(Self { books, total_price, latest }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -407,6 +438,6 @@ impl BookStatsRow {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn book_stats<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, BookStatsRow> {
-    let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
+    let query = BOOK_STATS.query().bind(author_id);
     fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row)
 }

@@ -82,7 +82,7 @@ pub fn get_pet_with_owner<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     pet_id: i64,
 ) -> FetchOne<'e, GetPetWithOwnerRow> {
-    let query = sqlx::query(GET_PET_WITH_OWNER.sql).bind(pet_id);
+    let query = GET_PET_WITH_OWNER.query().bind(pet_id);
     fetch_one(db, &GET_PET_WITH_OWNER, query, GetPetWithOwnerRow::from_row)
 }
 
@@ -147,7 +147,7 @@ impl ListOwnersWithPetsRow {
 pub fn list_owners_with_pets<'e, E: PgExecutor<'e> + 'e>(
     db: E,
 ) -> FetchAll<'e, ListOwnersWithPetsRow> {
-    let query = sqlx::query(LIST_OWNERS_WITH_PETS.sql);
+    let query = LIST_OWNERS_WITH_PETS.query();
     fetch_all(db, &LIST_OWNERS_WITH_PETS, query, ListOwnersWithPetsRow::from_row)
 }
 
@@ -199,6 +199,6 @@ impl PetsWithNotesRow {
 /// ORDER BY p.pet_id
 /// ```
 pub fn pets_with_notes<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, PetsWithNotesRow> {
-    let query = sqlx::query(PETS_WITH_NOTES.sql);
+    let query = PETS_WITH_NOTES.query();
     fetch_all(db, &PETS_WITH_NOTES, query, PetsWithNotesRow::from_row)
 }

@@ -45,7 +45,7 @@ pub const COUNTERS_NOW: Statement = Statement { name: "CountersNow", sql: "SELEC
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn counters_now<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, Option<DateTime<Utc>>> {
-    let query = sqlx::query(COUNTERS_NOW.sql);
+    let query = COUNTERS_NOW.query();
     fetch_one(db, &COUNTERS_NOW, query, first_column)
 }
 
@@ -63,7 +63,7 @@ pub const RESET_COUNTER: Statement = Statement {
 ///
 /// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.
 pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(db: E, name: &str) -> Execute<'e> {
-    let query = sqlx::query(RESET_COUNTER.sql).bind(name);
+    let query = RESET_COUNTER.query().bind(name);
     execute(db, &RESET_COUNTER, query)
 }
 
@@ -78,7 +78,7 @@ pub const COUNTER_ROWS: Statement = Statement { name: "CounterRows", sql: "SELEC
 /// SELECT FROM counters
 /// ```
 pub fn counter_rows<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ()> {
-    let query = sqlx::query(COUNTER_ROWS.sql);
+    let query = COUNTER_ROWS.query();
     fetch_all(db, &COUNTER_ROWS, query, |_| Ok(()))
 }
 
@@ -103,8 +103,12 @@ pub struct AuthorsWithBooksRow {
 
 impl AuthorsWithBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name, author_id_2, title) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name, author_id_2, title })
+        match <(i64, String, i64, String) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name, author_id_2, title)) => {
+                Ok(Self { author_id, name, author_id_2, title })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -117,7 +121,7 @@ impl AuthorsWithBooksRow {
 /// FROM authors a JOIN books b ON b.author_id = a.author_id
 /// ```
 pub fn authors_with_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, AuthorsWithBooksRow> {
-    let query = sqlx::query(AUTHORS_WITH_BOOKS.sql);
+    let query = AUTHORS_WITH_BOOKS.query();
     fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row)
 }
 
@@ -135,6 +139,6 @@ pub const COUNTERS_NAMED: Statement = Statement {
 /// SELECT name FROM counters WHERE name = ANY($1) ORDER BY name
 /// ```
 pub fn counters_named<'e, E: PgExecutor<'e> + 'e>(db: E, names: &[String]) -> FetchAll<'e, String> {
-    let query = sqlx::query(COUNTERS_NAMED.sql).bind(names);
+    let query = COUNTERS_NAMED.query().bind(names);
     fetch_all(db, &COUNTERS_NAMED, query, first_column)
 }

@@ -50,8 +50,10 @@ pub struct InsertTsvDocRow {
 
 impl InsertTsvDocRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (doc_id, body, history) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { doc_id, body, history })
+        match <(i64, String, Option<Vec<String>>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((doc_id, body, history)) => Ok(Self { doc_id, body, history }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -70,7 +72,7 @@ pub fn insert_tsv_doc<'e, E: PgExecutor<'e> + 'e>(
     body: &str,
     history: Option<&[String]>,
 ) -> FetchOne<'e, InsertTsvDocRow> {
-    let query = sqlx::query(INSERT_TSV_DOC.sql).bind(title).bind(body).bind(history);
+    let query = INSERT_TSV_DOC.query().bind(title).bind(body).bind(history);
     fetch_one(db, &INSERT_TSV_DOC, query, InsertTsvDocRow::from_row)
 }
 
@@ -97,8 +99,18 @@ pub struct SearchTsvDocsRow {
 
 impl SearchTsvDocsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (doc_id, title, body, note, dollar) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { doc_id, title, body, note, dollar })
+        match <(
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((doc_id, title, body, note, dollar)) => {
+                Ok(Self { doc_id, title, body, note, dollar })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -117,7 +129,7 @@ pub fn search_tsv_docs<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     query: &str,
 ) -> FetchAll<'e, SearchTsvDocsRow> {
-    let query = sqlx::query(SEARCH_TSV_DOCS.sql).bind(query);
+    let query = SEARCH_TSV_DOCS.query().bind(query);
     fetch_all(db, &SEARCH_TSV_DOCS, query, SearchTsvDocsRow::from_row)
 }
 
@@ -135,7 +147,7 @@ pub const GET_TSV_BODY: Statement = Statement {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn get_tsv_body<'e, E: PgExecutor<'e> + 'e>(db: E, doc_id: i64) -> FetchOne<'e, String> {
-    let query = sqlx::query(GET_TSV_BODY.sql).bind(doc_id);
+    let query = GET_TSV_BODY.query().bind(doc_id);
     fetch_one(db, &GET_TSV_BODY, query, first_column)
 }
 
@@ -155,7 +167,7 @@ pub fn set_tsv_note<'e, E: PgExecutor<'e> + 'e>(
     note: Option<&str>,
     doc_id: i64,
 ) -> Execute<'e> {
-    let query = sqlx::query(SET_TSV_NOTE.sql).bind(note).bind(doc_id);
+    let query = SET_TSV_NOTE.query().bind(note).bind(doc_id);
     execute(db, &SET_TSV_NOTE, query)
 }
 
@@ -173,6 +185,6 @@ pub const COUNT_TSV_MATCHES: Statement = Statement {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn count_tsv_matches<'e, E: PgExecutor<'e> + 'e>(db: E, words: &str) -> FetchOne<'e, i64> {
-    let query = sqlx::query(COUNT_TSV_MATCHES.sql).bind(words);
+    let query = COUNT_TSV_MATCHES.query().bind(words);
     fetch_one(db, &COUNT_TSV_MATCHES, query, first_column)
 }

@@ -317,7 +317,7 @@ pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: EveryTypeParams<'_>,
 ) -> FetchOne<'e, EveryTypeRow> {
-    let query = sqlx::query(EVERY_TYPE.sql)
+    let query = EVERY_TYPE.query()
         .bind(params.b)
         .bind(params.i2)
         .bind(params.i4)
@@ -389,8 +389,15 @@ pub struct OverridesRow {
 
 impl OverridesRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (title, n, pages, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { title, n, pages, price })
+        match <(
+            Option<String>,
+            i64,
+            Option<i64>,
+            Decimal,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((title, n, pages, price)) => Ok(Self { title, n, pages, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -403,6 +410,6 @@ impl OverridesRow {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn overrides<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, OverridesRow> {
-    let query = sqlx::query(OVERRIDES.sql);
+    let query = OVERRIDES.query();
     fetch_one(db, &OVERRIDES, query, OverridesRow::from_row)
 }
