@@ -43,7 +43,7 @@ impl Statement {
     ///
     /// const GET: Statement = Statement { name: "Get", sql: "SELECT $1::int4" };
     /// let query = GET.query().bind(7_i32);
-    /// assert_eq!(pgtide::sqlx::Execute::sql(&query), "SELECT $1::int4");
+    /// assert_eq!(pgtide::sqlx::Execute::sql(query).as_str(), "SELECT $1::int4");
     /// ```
     pub fn query(&self) -> BoundQuery {
         sqlx::query(self.sql)
