@@ -438,6 +438,11 @@ impl Codegen {
             return Ok(());
         };
         let (location, name, what) = match file.queries.get(i) {
+            _ if !on_disk.starts_with(manifest::FORMAT) => (
+                format!("{}:1", file.path),
+                file.module.clone(),
+                "the manifest is not in this pgtide's format (written by another version?)",
+            ),
             Some(q) => (
                 q.location(file),
                 q.name.clone(),

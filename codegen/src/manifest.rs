@@ -2,12 +2,14 @@
 //! directory beside the entries, that ties a generated module to the metadata it was
 //! generated from.
 //!
-//! `prepare` writes `pgtide-module-<module>.txt`: a header line, then one line per query of
-//! the file, in order, `<name> <hash>`, where the hash covers the query's `.sqlx` entry and
-//! its nullability decisions file, byte for byte ([`query_hash`]). `gen` renders the same
-//! lines from the entries it reads and copies them into the module, whose build compares
-//! them with the file (`include_str!`, a few dozen bytes per query instead of every entry's
-//! kilobytes; `pgtide::codegen_support::check_manifest`). So:
+//! `prepare` writes `pgtide-module-<module>.txt`: a header line holding the module's digest
+//! (a hash of the lines below it, [`module_digest`]), then one line per query of the file, in
+//! order, `<name> <hash>`, where the hash covers the query's `.sqlx` entry and its nullability
+//! decisions file, byte for byte ([`query_hash`]). `gen` renders the same text from the
+//! entries it reads and copies the digest and the lines into the module, whose build compares
+//! them with the file (`include_str!`; `pgtide::codegen_support::check_manifest`): the digest
+//! and the length when nothing changed (16 bytes per module: `const` evaluation compares
+//! bytes slowly), each query's line only to name the first that differs. So:
 //!
 //! - `prepare` without `gen` (a schema change, a query edited, added, removed or moved)
 //!   changes the manifest, and the build fails naming the query;
@@ -30,8 +32,15 @@
 
 use sha2::{Digest, Sha256};
 
-/// The first line of every manifest (its format's name and version).
-pub const HEADER: &str = "# pgtide-manifest/1: what `pgtide prepare` recorded for each query of one .sql file; do not edit\n";
+/// How every manifest starts (its format's name and version); the module digest follows.
+pub const FORMAT: &str = "# pgtide-manifest/2 ";
+
+/// The rest of the header line, after the digest.
+const HEADER_END: &str =
+    ": what `pgtide prepare` recorded for each query of one .sql file; do not edit\n";
+
+/// Where the module digest starts in a manifest.
+pub const DIGEST_OFFSET: usize = FORMAT.len();
 
 /// The manifest's file name in the `.sqlx` directory for the module `module`.
 pub fn file_name(module: &str) -> String {
@@ -56,11 +65,20 @@ pub fn query_hash(entry: &[u8], decisions: Option<&[u8]>) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The digest of a module's query lines (each `<name> <hash>` followed by `\n`): 16 hex
+/// digits of SHA-256, so any changed, added, removed or moved query changes it.
+pub fn module_digest(lines: &str) -> String {
+    let digest = Sha256::digest(lines.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A rendered manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     /// The file's contents.
     pub text: String,
+    /// The module digest in the header ([`module_digest`] of the lines), at [`DIGEST_OFFSET`].
+    pub digest: String,
     /// Each query's line, in order.
     pub lines: Vec<Line>,
 }
@@ -78,7 +96,7 @@ pub struct Line {
 /// come from `-- name: X` (no whitespace); any control character is replaced so that one
 /// query is always one line.
 pub fn render<'a>(queries: impl IntoIterator<Item = (&'a str, String)>) -> Manifest {
-    let mut text = HEADER.to_owned();
+    let mut body = String::new();
     let mut lines = Vec::new();
     for (name, hash) in queries {
         let name: String = name
@@ -87,13 +105,22 @@ pub fn render<'a>(queries: impl IntoIterator<Item = (&'a str, String)>) -> Manif
             .collect();
         let line = format!("{name} {hash}");
         lines.push(Line {
-            offset: text.len(),
+            offset: body.len(),
             text: line.clone(),
         });
-        text.push_str(&line);
-        text.push('\n');
+        body.push_str(&line);
+        body.push('\n');
     }
-    Manifest { text, lines }
+    let digest = module_digest(&body);
+    let header = format!("{FORMAT}{digest}{HEADER_END}");
+    for line in &mut lines {
+        line.offset += header.len();
+    }
+    Manifest {
+        text: header + &body,
+        digest,
+        lines,
+    }
 }
 
 /// The index of the first query whose line in `on_disk` differs from `expected`'s (or
@@ -129,6 +156,27 @@ mod tests {
         assert_eq!(mismatch(&m, &changed), Some(1));
         assert_eq!(mismatch(&m, &format!("{}C x\n", m.text)), Some(2));
         assert_eq!(mismatch(&m, ""), Some(0));
+    }
+
+    #[test]
+    fn the_digest_sits_in_the_header_and_sees_every_line() {
+        let m = render([("A", "1".repeat(16)), ("B", "2".repeat(16))]);
+        assert!(m.text.starts_with(FORMAT));
+        assert_eq!(
+            &m.text[DIGEST_OFFSET..DIGEST_OFFSET + m.digest.len()],
+            m.digest
+        );
+        assert_eq!(m.digest.len(), 16);
+        for other in [
+            render([("A", "1".repeat(16)), ("B", "3".repeat(16))]),
+            render([("B", "2".repeat(16)), ("A", "1".repeat(16))]),
+            render([("A", "1".repeat(16))]),
+            render([("A", "1".repeat(16)), ("C", "2".repeat(16))]),
+        ] {
+            assert_ne!(other.digest, m.digest);
+            // The header keeps its length: line offsets do not depend on the digest.
+            assert_eq!(other.lines[0].offset, m.lines[0].offset);
+        }
     }
 
     #[test]

@@ -151,3 +151,42 @@ async fn gen_stage() {
         }
     }
 }
+
+/// A manifest in an older pgtide's format (no module digest in its header) makes `gen` ask
+/// for `pgtide prepare`, instead of blaming a query or the query list.
+#[test]
+fn a_manifest_in_another_format_asks_for_prepare() {
+    // The case that keeps its nullability decisions files, which `gen` needs.
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/embed");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-manifest-format");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("queries")).unwrap();
+    std::fs::create_dir_all(dir.join(".sqlx")).unwrap();
+    std::fs::copy(case.join("input.sql"), dir.join("queries/input.sql")).unwrap();
+    for entry in std::fs::read_dir(case.join(".sqlx")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(".sqlx").join(path.file_name().unwrap())).unwrap();
+    }
+    let codegen =
+        pgtide_codegen::Codegen::new(dir.join("queries"), dir.join(".sqlx"), dir.join("out"));
+    if let Err(e) = codegen.render() {
+        panic!("the case generates as it is: {e}");
+    }
+
+    let manifest = dir.join(".sqlx/pgtide-module-input.txt");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let (header, lines) = text.split_once('\n').unwrap();
+    assert!(
+        header.starts_with(pgtide_codegen::manifest::FORMAT),
+        "{header}"
+    );
+    let old = "# pgtide-manifest/1: what `pgtide prepare` recorded for each query of one .sql file; do not edit";
+    std::fs::write(&manifest, format!("{old}\n{lines}")).unwrap();
+    let err = codegen.render().unwrap_err().to_string();
+    assert!(
+        err.contains("the manifest is not in this pgtide's format")
+            && err.contains("run `pgtide prepare"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

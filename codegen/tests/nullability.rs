@@ -57,9 +57,9 @@ async fn database(files: &[&str]) -> anyhow::Result<pgtide_testkit::TestDb> {
     Ok(db)
 }
 
-/// Generated code with the module manifest's hashes masked (each covers sqlx's `.sqlx` bytes,
-/// whose plan-based `nullable` moves with statistics; the decisions files are compared
-/// byte for byte above).
+/// Generated code with the module manifest's hashes and module digest masked (each covers
+/// sqlx's `.sqlx` bytes, whose plan-based `nullable` moves with statistics; the decisions
+/// files are compared byte for byte above).
 fn masked(codegen: &Codegen) -> Vec<(String, String)> {
     codegen
         .render()
@@ -70,6 +70,15 @@ fn masked(codegen: &Codegen) -> Vec<(String, String)> {
                 .contents
                 .lines()
                 .map(|line| match line.trim_start().strip_prefix('(') {
+                    // `(20, "0123456789abcdef"),`: the module digest.
+                    Some(entry) if line.starts_with("    (") && !line.starts_with("     ") => {
+                        match entry.split('"').nth(1) {
+                            Some(digest) if digest.len() == 16 => {
+                                line.replace(digest, "<digest of the hashes>")
+                            }
+                            _ => line.to_owned(),
+                        }
+                    }
                     // `(offset, "Name 0123456789abcdef", "message"),`
                     Some(entry) if line.starts_with("        (") => {
                         let hash = entry.split('"').nth(1).and_then(|l| l.rsplit(' ').next());

@@ -88,8 +88,9 @@ fn params_borrow(a: &Analyzed<'_>) -> bool {
 }
 
 /// The build-time staleness check of the whole module: the manifest `pgtide prepare` wrote
-/// ([`crate::manifest`]) must hold, at its place, each query's line as this module was
-/// generated from it. A missing manifest fails `include_str!` (the comment inside the call
+/// ([`crate::manifest`]) must hold, at their places, the module digest and each query's line
+/// as this module was generated from it (the lines are read only when the digest or the
+/// length differs, to name the query). A missing manifest fails `include_str!` (the comment inside the call
 /// shows in the compiler's snippet); a changed line fails with that query's message. Every
 /// piece of input text is escaped (`comment`, `str_lit`).
 fn render_manifest_check(
@@ -111,10 +112,12 @@ fn render_manifest_check(
     );
     let _ = writeln!(
         s,
-        "// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the\n// build fails when it has recorded anything else since (README \"Checked offline\").\nconst _: () = {check}(\n    include_str!(\n        // manifest of {}; missing? run `pgtide prepare` and `pgtide gen`\n        {}\n    ),\n    {},\n    &[",
+        "// The `.sqlx` metadata this module was generated from, as `pgtide prepare` records it: the\n// build fails when it has recorded anything else since (README \"Checked offline\").\nconst _: () = {check}(\n    include_str!(\n        // manifest of {}; missing? run `pgtide prepare` and `pgtide gen`\n        {}\n    ),\n    {},\n    ({}, {}),\n    &[",
         comment(&file.path),
         str_lit(&path),
         manifest.text.len(),
+        crate::manifest::DIGEST_OFFSET,
+        str_lit(&manifest.digest),
     );
     for (a, line) in queries.iter().zip(&manifest.lines) {
         let _ = writeln!(
@@ -233,32 +236,42 @@ fn render_row(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         "}}\n\nimpl {row_ty} {{\n    fn from_row(row: {pg_row}) -> Result<Self, {sqlx}::Error> {{"
     );
     if a.embeds.is_empty() && a.columns.len() <= MAX_TUPLE {
-        // One call decodes the row as a tuple (sqlx's `FromRow`, by index): the compiler
-        // checks one trait bound per row type instead of a `try_get` call and a `?` per
-        // column (README "Performance", the build figure).
+        // One call decodes the row as a tuple (sqlx's `FromRow`, by index), the impl named
+        // in full, its result matched rather than `?`-ed: the compiler checks one trait
+        // bound per row type instead of a `try_get` call and a `?` per column, and infers
+        // neither the tuple type nor the impl (README "Performance", the build figure).
         let fields: Vec<&str> = a.columns.iter().map(|c| c.field.as_str()).collect();
-        let fields = fields.join(", ");
-        let binding = format!("        let ({fields}) = {sqlx}::FromRow::from_row(&row)?;");
-        if binding.len() <= WIDTH {
-            let _ = writeln!(s, "{binding}");
+        let types: Vec<String> = a.columns.iter().map(|c| imports.ty(&c.ty)).collect();
+        let call = format!(" as {sqlx}::FromRow<'_, {pg_row}>>::from_row(&row) {{");
+        let head = format!("        match <({}){call}", types.join(", "));
+        if head.len() <= WIDTH {
+            let _ = writeln!(s, "{head}");
         } else {
-            let _ = writeln!(s, "        let (");
-            for c in &a.columns {
-                let _ = writeln!(s, "            {},", c.field);
+            s.push_str("        match <(\n");
+            for ty in &types {
+                let _ = writeln!(s, "            {ty},");
             }
-            let _ = writeln!(s, "        ) = {sqlx}::FromRow::from_row(&row)?;");
+            let _ = writeln!(s, "        ){call}");
         }
-        let built = format!("        Ok(Self {{ {fields} }})");
-        if built.len() <= WIDTH {
-            let _ = writeln!(s, "{built}");
+        let fields_line = fields.join(", ");
+        let arm = format!("            Ok(({fields_line})) => Ok(Self {{ {fields_line} }}),");
+        let pattern = format!("            Ok(({fields_line})) => {{");
+        let built = format!("                Ok(Self {{ {fields_line} }})");
+        if arm.len() <= WIDTH {
+            let _ = writeln!(s, "{arm}");
+        } else if pattern.len() <= WIDTH && built.len() <= WIDTH {
+            let _ = writeln!(s, "{pattern}\n{built}\n            }}");
         } else {
-            s.push_str("        Ok(Self {\n");
-            for c in &a.columns {
-                let _ = writeln!(s, "            {},", c.field);
-            }
-            s.push_str("        })\n");
+            let list: String = fields
+                .iter()
+                .map(|f| format!("                {f},\n"))
+                .collect();
+            let _ = write!(
+                s,
+                "            Ok((\n{list}            )) => Ok(Self {{\n{list}            }}),\n"
+            );
         }
-        s.push_str("    }\n}\n\n");
+        s.push_str("            Err(err) => Err(err),\n        }\n    }\n}\n\n");
         return;
     }
     imports.use_trait("pgtide::sqlx::Row");
@@ -439,8 +452,7 @@ fn render_batch_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
         "{} {{",
         call("", &head, &args, &format!(" -> pgtide::Result<{ret}>"))
     );
-    let sqlx = imports.name("pgtide::sqlx");
-    let mut chain = format!("{sqlx}::query({konst}.sql)");
+    let mut chain = format!("{konst}.query()");
     for arg in &a.args {
         let _ = write!(chain, "\n            .bind(params.{})", arg.name);
     }
@@ -526,8 +538,7 @@ fn render_fn(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
     );
     let _ = writeln!(s, "{} {{", call("", &head, &args, &format!(" -> {ret}")));
 
-    let sqlx = imports.name("pgtide::sqlx");
-    let mut chain = format!("let query = {sqlx}::query({konst}.sql)");
+    let mut chain = format!("let query = {konst}.query()");
     for arg in &a.args {
         let value = if takes_struct(a) {
             format!("params.{}", arg.name)

@@ -20,14 +20,15 @@ const _: () = check_manifest(
         // manifest of queries/authors.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-authors.txt"
     ),
-    294,
+    311,
+    (20, "1b14729082ae0179"),
     &[
-        (97, "CreateAuthor 9659bace6737665f", "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (127, "GetAuthor e3c4f07aaa3e4a9d", "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (154, "FindAuthorByEmail c232a11a1f10c019", "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (189, "ListAuthors 4234ed14397ee7c5", "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (218, "UpdateAuthorBio 4560a864a46a06b1", "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (251, "DeleteAuthorsWithoutBooks 5666228249e852bd", "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CreateAuthor 9659bace6737665f", "query `CreateAuthor` (queries/authors.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (144, "GetAuthor e3c4f07aaa3e4a9d", "query `GetAuthor` (queries/authors.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (171, "FindAuthorByEmail c232a11a1f10c019", "query `FindAuthorByEmail` (queries/authors.sql:15): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (206, "ListAuthors 4234ed14397ee7c5", "query `ListAuthors` (queries/authors.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (235, "UpdateAuthorBio 4560a864a46a06b1", "query `UpdateAuthorBio` (queries/authors.sql:22): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (268, "DeleteAuthorsWithoutBooks 5666228249e852bd", "query `DeleteAuthorsWithoutBooks` (queries/authors.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/authors.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -56,7 +57,7 @@ pub fn create_author<'e, E: PgExecutor<'e> + 'e>(
     bio: Option<&str>,
     born: Option<NaiveDate>,
 ) -> FetchOne<'e, i64> {
-    let query = sqlx::query(CREATE_AUTHOR.sql).bind(name).bind(email).bind(bio).bind(born);
+    let query = CREATE_AUTHOR.query().bind(name).bind(email).bind(bio).bind(born);
     fetch_one(db, &CREATE_AUTHOR, query, first_column)
 }
 
@@ -85,8 +86,19 @@ pub struct GetAuthorRow {
 
 impl GetAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name, email, bio, born, created_at) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name, email, bio, born, created_at })
+        match <(
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<NaiveDate>,
+            DateTime<Utc>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name, email, bio, born, created_at)) => {
+                Ok(Self { author_id, name, email, bio, born, created_at })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -102,7 +114,7 @@ impl GetAuthorRow {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn get_author<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, GetAuthorRow> {
-    let query = sqlx::query(GET_AUTHOR.sql).bind(author_id);
+    let query = GET_AUTHOR.query().bind(author_id);
     fetch_one(db, &GET_AUTHOR, query, GetAuthorRow::from_row)
 }
 
@@ -123,8 +135,10 @@ pub struct FindAuthorByEmailRow {
 
 impl FindAuthorByEmailRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name })
+        match <(i64, String) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name)) => Ok(Self { author_id, name }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -137,7 +151,7 @@ pub fn find_author_by_email<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
 ) -> FetchOptional<'e, FindAuthorByEmailRow> {
-    let query = sqlx::query(FIND_AUTHOR_BY_EMAIL.sql).bind(email);
+    let query = FIND_AUTHOR_BY_EMAIL.query().bind(email);
     fetch_optional(db, &FIND_AUTHOR_BY_EMAIL, query, FindAuthorByEmailRow::from_row)
 }
 
@@ -160,8 +174,10 @@ pub struct ListAuthorsRow {
 
 impl ListAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name, email) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name, email })
+        match <(i64, String, Option<String>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name, email)) => Ok(Self { author_id, name, email }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -173,7 +189,7 @@ impl ListAuthorsRow {
 /// SELECT author_id, name, email FROM authors ORDER BY name, author_id
 /// ```
 pub fn list_authors<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ListAuthorsRow> {
-    let query = sqlx::query(LIST_AUTHORS.sql);
+    let query = LIST_AUTHORS.query();
     fetch_all(db, &LIST_AUTHORS, query, ListAuthorsRow::from_row)
 }
 
@@ -193,7 +209,7 @@ pub fn update_author_bio<'e, E: PgExecutor<'e> + 'e>(
     bio: Option<&str>,
     author_id: i64,
 ) -> ExecuteUnit<'e> {
-    let query = sqlx::query(UPDATE_AUTHOR_BIO.sql).bind(bio).bind(author_id);
+    let query = UPDATE_AUTHOR_BIO.query().bind(bio).bind(author_id);
     execute_unit(db, &UPDATE_AUTHOR_BIO, query)
 }
 
@@ -212,6 +228,6 @@ pub const DELETE_AUTHORS_WITHOUT_BOOKS: Statement = Statement {
 /// WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.author_id = a.author_id)
 /// ```
 pub fn delete_authors_without_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> Execute<'e> {
-    let query = sqlx::query(DELETE_AUTHORS_WITHOUT_BOOKS.sql);
+    let query = DELETE_AUTHORS_WITHOUT_BOOKS.query();
     execute(db, &DELETE_AUTHORS_WITHOUT_BOOKS, query)
 }

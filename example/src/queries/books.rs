@@ -22,16 +22,17 @@ const _: () = check_manifest(
         // manifest of queries/books.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-books.txt"
     ),
-    330,
+    347,
+    (20, "36abc2be765772e4"),
     &[
-        (97, "CreateBook 799639b12a50f3ff", "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (125, "GetBook 86a224f48c580ef6", "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (150, "ListBooksByGenre f9f698af09990b01", "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (184, "ListBooksWithAuthors aba7a59d519d7a09", "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (222, "StreamBooks 045553edd6ccd565", "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (251, "CopyBooks bab6c614211113b8", "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (278, "TagBook e38904a2c5aa6b25", "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (303, "BookStats b9a9365def5817e9", "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CreateBook 799639b12a50f3ff", "query `CreateBook` (queries/books.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (142, "GetBook 86a224f48c580ef6", "query `GetBook` (queries/books.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (167, "ListBooksByGenre f9f698af09990b01", "query `ListBooksByGenre` (queries/books.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (201, "ListBooksWithAuthors aba7a59d519d7a09", "query `ListBooksWithAuthors` (queries/books.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (239, "StreamBooks 045553edd6ccd565", "query `StreamBooks` (queries/books.sql:29): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (268, "CopyBooks bab6c614211113b8", "query `CopyBooks` (queries/books.sql:33): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (295, "TagBook e38904a2c5aa6b25", "query `TagBook` (queries/books.sql:38): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (320, "BookStats b9a9365def5817e9", "query `BookStats` (queries/books.sql:41): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/books.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -76,8 +77,10 @@ pub struct CreateBookRow {
 
 impl CreateBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, genre, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, genre, price })
+        match <(Uuid, BookGenre, Option<Decimal>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, genre, price)) => Ok(Self { book_id, genre, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -96,7 +99,7 @@ pub fn create_book<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: CreateBookParams<'_>,
 ) -> FetchOne<'e, CreateBookRow> {
-    let query = sqlx::query(CREATE_BOOK.sql)
+    let query = CREATE_BOOK.query()
         .bind(params.author_id)
         .bind(params.title)
         .bind(params.isbn)
@@ -141,30 +144,43 @@ pub struct GetBookRow {
 
 impl GetBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (
-            book_id,
-            author_id,
-            title,
-            isbn,
-            genre,
-            tags,
-            price,
-            pages,
-            metadata,
-            published_at,
-        ) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self {
-            book_id,
-            author_id,
-            title,
-            isbn,
-            genre,
-            tags,
-            price,
-            pages,
-            metadata,
-            published_at,
-        })
+        match <(
+            Uuid,
+            i64,
+            String,
+            Option<String>,
+            BookGenre,
+            Vec<String>,
+            Option<Decimal>,
+            Option<i32>,
+            JsonValue,
+            Option<DateTime<Utc>>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((
+                book_id,
+                author_id,
+                title,
+                isbn,
+                genre,
+                tags,
+                price,
+                pages,
+                metadata,
+                published_at,
+            )) => Ok(Self {
+                book_id,
+                author_id,
+                title,
+                isbn,
+                genre,
+                tags,
+                price,
+                pages,
+                metadata,
+                published_at,
+            }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -176,7 +192,7 @@ impl GetBookRow {
 /// WHERE book_id = $1
 /// ```
 pub fn get_book<'e, E: PgExecutor<'e> + 'e>(db: E, book_id: Uuid) -> FetchOptional<'e, GetBookRow> {
-    let query = sqlx::query(GET_BOOK.sql).bind(book_id);
+    let query = GET_BOOK.query().bind(book_id);
     fetch_optional(db, &GET_BOOK, query, GetBookRow::from_row)
 }
 
@@ -201,8 +217,10 @@ pub struct ListBooksByGenreRow {
 
 impl ListBooksByGenreRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, title, genre, tags) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, title, genre, tags })
+        match <(Uuid, String, BookGenre, Vec<String>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, title, genre, tags)) => Ok(Self { book_id, title, genre, tags }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -220,7 +238,7 @@ pub fn list_books_by_genre<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     genres: &[BookGenre],
 ) -> FetchAll<'e, ListBooksByGenreRow> {
-    let query = sqlx::query(LIST_BOOKS_BY_GENRE.sql).bind(genres);
+    let query = LIST_BOOKS_BY_GENRE.query().bind(genres);
     fetch_all(db, &LIST_BOOKS_BY_GENRE, query, ListBooksByGenreRow::from_row)
 }
 
@@ -243,8 +261,14 @@ pub struct ListBooksWithAuthorsRow {
 
 impl ListBooksWithAuthorsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (title, author_name, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { title, author_name, price })
+        match <(
+            String,
+            Option<String>,
+            Option<Decimal>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((title, author_name, price)) => Ok(Self { title, author_name, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -262,7 +286,7 @@ impl ListBooksWithAuthorsRow {
 pub fn list_books_with_authors<'e, E: PgExecutor<'e> + 'e>(
     db: E,
 ) -> FetchAll<'e, ListBooksWithAuthorsRow> {
-    let query = sqlx::query(LIST_BOOKS_WITH_AUTHORS.sql);
+    let query = LIST_BOOKS_WITH_AUTHORS.query();
     fetch_all(db, &LIST_BOOKS_WITH_AUTHORS, query, ListBooksWithAuthorsRow::from_row)
 }
 
@@ -285,8 +309,10 @@ pub struct StreamBooksRow {
 
 impl StreamBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (book_id, title, metadata) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { book_id, title, metadata })
+        match <(Uuid, String, JsonValue) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((book_id, title, metadata)) => Ok(Self { book_id, title, metadata }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -298,7 +324,7 @@ impl StreamBooksRow {
 /// SELECT book_id, title, metadata FROM books ORDER BY title
 /// ```
 pub fn stream_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> RowStream<'e, StreamBooksRow> {
-    let query = sqlx::query(STREAM_BOOKS.sql);
+    let query = STREAM_BOOKS.query();
     fetch_stream(db, &STREAM_BOOKS, query, StreamBooksRow::from_row)
 }
 
@@ -366,7 +392,7 @@ pub const TAG_BOOK: Statement = Statement {
 /// UPDATE books SET tags = array_append(tags, $1) WHERE book_id = $2
 /// ```
 pub fn tag_book<'e, E: PgExecutor<'e> + 'e>(db: E, tag: &str, book_id: Uuid) -> Execute<'e> {
-    let query = sqlx::query(TAG_BOOK.sql).bind(tag).bind(book_id);
+    let query = TAG_BOOK.query().bind(tag).bind(book_id);
     execute(db, &TAG_BOOK, query)
 }
 
@@ -389,8 +415,14 @@ pub struct BookStatsRow {
 
 impl BookStatsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (books, total_price, latest) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { books, total_price, latest })
+        match <(
+            i64,
+            Option<Decimal>,
+            Option<DateTime<Utc>>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((books, total_price, latest)) => Ok(Self { books, total_price, latest }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -406,6 +438,6 @@ impl BookStatsRow {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn book_stats<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, BookStatsRow> {
-    let query = sqlx::query(BOOK_STATS.sql).bind(author_id);
+    let query = BOOK_STATS.query().bind(author_id);
     fetch_one(db, &BOOK_STATS, query, BookStatsRow::from_row)
 }

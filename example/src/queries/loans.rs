@@ -22,11 +22,12 @@ const _: () = check_manifest(
         // manifest of queries/loans.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../../../.sqlx/pgtide-module-loans.txt"
     ),
-    178,
+    195,
+    (20, "d9b55bae710af631"),
     &[
-        (97, "LendBook 82c298a5fc8e67d2", "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (123, "ReturnBook 81ada22d54568f75", "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (151, "OpenLoans fd70f6183f91a6e8", "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "LendBook 82c298a5fc8e67d2", "query `LendBook` (queries/loans.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (140, "ReturnBook 81ada22d54568f75", "query `ReturnBook` (queries/loans.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (168, "OpenLoans fd70f6183f91a6e8", "query `OpenLoans` (queries/loans.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "queries/loans.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -48,8 +49,10 @@ pub struct LendBookRow {
 
 impl LendBookRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (loan_id, loaned_at) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { loan_id, loaned_at })
+        match <(i64, DateTime<Utc>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((loan_id, loaned_at)) => Ok(Self { loan_id, loaned_at }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -68,7 +71,7 @@ pub fn lend_book<'e, E: PgExecutor<'e> + 'e>(
     borrower: &str,
     client_addr: Option<IpNetwork>,
 ) -> FetchOne<'e, LendBookRow> {
-    let query = sqlx::query(LEND_BOOK.sql).bind(book_id).bind(borrower).bind(client_addr);
+    let query = LEND_BOOK.query().bind(book_id).bind(borrower).bind(client_addr);
     fetch_one(db, &LEND_BOOK, query, LendBookRow::from_row)
 }
 
@@ -88,7 +91,7 @@ pub fn return_book<'e, E: PgExecutor<'e> + 'e>(
     rating: Option<i16>,
     loan_id: i64,
 ) -> Execute<'e> {
-    let query = sqlx::query(RETURN_BOOK.sql).bind(rating).bind(loan_id);
+    let query = RETURN_BOOK.query().bind(rating).bind(loan_id);
     execute(db, &RETURN_BOOK, query)
 }
 
@@ -119,16 +122,20 @@ pub struct OpenLoansRow {
 
 impl OpenLoansRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (
-            loan_id,
-            title,
-            borrower,
-            client_addr,
-            loaned_at,
-            rating,
-            lent_for,
-        ) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { loan_id, title, borrower, client_addr, loaned_at, rating, lent_for })
+        match <(
+            i64,
+            String,
+            String,
+            Option<IpNetwork>,
+            DateTime<Utc>,
+            Option<i32>,
+            PgInterval,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((loan_id, title, borrower, client_addr, loaned_at, rating, lent_for)) => {
+                Ok(Self { loan_id, title, borrower, client_addr, loaned_at, rating, lent_for })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -145,6 +152,6 @@ impl OpenLoansRow {
 /// ORDER BY l.loaned_at
 /// ```
 pub fn open_loans<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, OpenLoansRow> {
-    let query = sqlx::query(OPEN_LOANS.sql);
+    let query = OPEN_LOANS.query();
     fetch_all(db, &OPEN_LOANS, query, OpenLoansRow::from_row)
 }

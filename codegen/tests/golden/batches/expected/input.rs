@@ -19,11 +19,12 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    187,
+    204,
+    (20, "f334923708db80f3"),
     &[
-        (97, "AddCounters 89ef6e940324cbb9", "query `AddCounters` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (126, "BumpCounters 510cdb81223de3ea", "query `BumpCounters` (input.sql:6): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "CountersAbove 3b7767913471f82a", "query `CountersAbove` (input.sql:10): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "AddCounters 89ef6e940324cbb9", "query `AddCounters` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (143, "BumpCounters 510cdb81223de3ea", "query `BumpCounters` (input.sql:6): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "CountersAbove 3b7767913471f82a", "query `CountersAbove` (input.sql:10): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -58,7 +59,7 @@ pub async fn add_counters<'a, 'c>(
     items: impl IntoIterator<Item = AddCountersParams<'a>>,
 ) -> pgtide::Result<Vec<u64>> {
     let bind = |params: AddCountersParams<'a>| {
-        sqlx::query(ADD_COUNTERS.sql)
+        ADD_COUNTERS.query()
             .bind(params.name)
             .bind(params.value)
     };
@@ -97,7 +98,7 @@ pub async fn bump_counters<'a, 'c>(
     items: impl IntoIterator<Item = BumpCountersParams<'a>>,
 ) -> pgtide::Result<Vec<i64>> {
     let bind = |params: BumpCountersParams<'a>| {
-        sqlx::query(BUMP_COUNTERS.sql)
+        BUMP_COUNTERS.query()
             .bind(params.by)
             .bind(params.name)
     };
@@ -128,8 +129,10 @@ pub struct CountersAboveRow {
 
 impl CountersAboveRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (name, value) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { name, value })
+        match <(String, i64) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((name, value)) => Ok(Self { name, value }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -147,6 +150,6 @@ pub async fn counters_above<'c>(
     db: impl Into<Target<'c>>,
     items: impl IntoIterator<Item = CountersAboveParams>,
 ) -> pgtide::Result<Vec<Vec<CountersAboveRow>>> {
-    let bind = |params: CountersAboveParams| sqlx::query(COUNTERS_ABOVE.sql).bind(params.min);
+    let bind = |params: CountersAboveParams| COUNTERS_ABOVE.query().bind(params.min);
     batch_fetch_all(db, &COUNTERS_ABOVE, items, bind, CountersAboveRow::from_row).await
 }

@@ -20,15 +20,16 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    312,
+    329,
+    (20, "fd3fe9a3c7768168"),
     &[
-        (97, "GetAuthorName 565d787ff5b58e7d", "query `GetAuthorName` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (128, "FindAuthor 012c4b1988a7d049", "query `FindAuthor` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "ListAuthorNames 1bf70bc4dbe4f7be", "query `ListAuthorNames` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (189, "TouchCounter 890a3d84fced930b", "query `TouchCounter` (input.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (219, "ResetCounters 2bd9a45d60b52681", "query `ResetCounters` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (250, "StreamCounters 1189392ccf82c94b", "query `StreamCounters` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (282, "CopyCounters 89ef6e940324cbb9", "query `CopyCounters` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "GetAuthorName 565d787ff5b58e7d", "query `GetAuthorName` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (145, "FindAuthor 012c4b1988a7d049", "query `FindAuthor` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "ListAuthorNames 1bf70bc4dbe4f7be", "query `ListAuthorNames` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (206, "TouchCounter 890a3d84fced930b", "query `TouchCounter` (input.sql:11): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (236, "ResetCounters 2bd9a45d60b52681", "query `ResetCounters` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (267, "StreamCounters 1189392ccf82c94b", "query `StreamCounters` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (299, "CopyCounters 89ef6e940324cbb9", "query `CopyCounters` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -49,7 +50,7 @@ pub const GET_AUTHOR_NAME: Statement = Statement {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn get_author_name<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOne<'e, String> {
-    let query = sqlx::query(GET_AUTHOR_NAME.sql).bind(author_id);
+    let query = GET_AUTHOR_NAME.query().bind(author_id);
     fetch_one(db, &GET_AUTHOR_NAME, query, first_column)
 }
 
@@ -72,8 +73,10 @@ pub struct FindAuthorRow {
 
 impl FindAuthorRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name, bio) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name, bio })
+        match <(i64, String, Option<String>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name, bio)) => Ok(Self { author_id, name, bio }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -86,7 +89,7 @@ pub fn find_author<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     email: &str,
 ) -> FetchOptional<'e, FindAuthorRow> {
-    let query = sqlx::query(FIND_AUTHOR.sql).bind(email);
+    let query = FIND_AUTHOR.query().bind(email);
     fetch_optional(db, &FIND_AUTHOR, query, FindAuthorRow::from_row)
 }
 
@@ -102,7 +105,7 @@ pub const LIST_AUTHOR_NAMES: Statement = Statement {
 /// SELECT name FROM authors ORDER BY name
 /// ```
 pub fn list_author_names<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, String> {
-    let query = sqlx::query(LIST_AUTHOR_NAMES.sql);
+    let query = LIST_AUTHOR_NAMES.query();
     fetch_all(db, &LIST_AUTHOR_NAMES, query, first_column)
 }
 
@@ -118,7 +121,7 @@ pub const TOUCH_COUNTER: Statement = Statement {
 /// UPDATE counters SET value = value + 1 WHERE name = $1
 /// ```
 pub fn touch_counter<'e, E: PgExecutor<'e> + 'e>(db: E, name: &str) -> ExecuteUnit<'e> {
-    let query = sqlx::query(TOUCH_COUNTER.sql).bind(name);
+    let query = TOUCH_COUNTER.query().bind(name);
     execute_unit(db, &TOUCH_COUNTER, query)
 }
 
@@ -134,7 +137,7 @@ pub const RESET_COUNTERS: Statement = Statement {
 /// UPDATE counters SET value = 0
 /// ```
 pub fn reset_counters<'e, E: PgExecutor<'e> + 'e>(db: E) -> Execute<'e> {
-    let query = sqlx::query(RESET_COUNTERS.sql);
+    let query = RESET_COUNTERS.query();
     execute(db, &RESET_COUNTERS, query)
 }
 
@@ -155,8 +158,10 @@ pub struct StreamCountersRow {
 
 impl StreamCountersRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (name, value) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { name, value })
+        match <(String, i64) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((name, value)) => Ok(Self { name, value }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -166,7 +171,7 @@ impl StreamCountersRow {
 /// SELECT name, value FROM counters ORDER BY name
 /// ```
 pub fn stream_counters<'e, E: PgExecutor<'e> + 'e>(db: E) -> RowStream<'e, StreamCountersRow> {
-    let query = sqlx::query(STREAM_COUNTERS.sql);
+    let query = STREAM_COUNTERS.query();
     fetch_stream(db, &STREAM_COUNTERS, query, StreamCountersRow::from_row)
 }
 

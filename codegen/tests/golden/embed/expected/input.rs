@@ -17,11 +17,12 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    197,
+    214,
+    (20, "3f014df9041d83a8"),
     &[
-        (97, "GetPetWithOwner 431f2917bebc4222", "query `GetPetWithOwner` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (130, "ListOwnersWithPets 0a1e27a4ba153947", "query `ListOwnersWithPets` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (166, "PetsWithNotes c5f693cbafc23bc0", "query `PetsWithNotes` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "GetPetWithOwner 431f2917bebc4222", "query `GetPetWithOwner` (input.sql:3): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (147, "ListOwnersWithPets 0a1e27a4ba153947", "query `ListOwnersWithPets` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (183, "PetsWithNotes c5f693cbafc23bc0", "query `PetsWithNotes` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -81,7 +82,7 @@ pub fn get_pet_with_owner<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     pet_id: i64,
 ) -> FetchOne<'e, GetPetWithOwnerRow> {
-    let query = sqlx::query(GET_PET_WITH_OWNER.sql).bind(pet_id);
+    let query = GET_PET_WITH_OWNER.query().bind(pet_id);
     fetch_one(db, &GET_PET_WITH_OWNER, query, GetPetWithOwnerRow::from_row)
 }
 
@@ -146,7 +147,7 @@ impl ListOwnersWithPetsRow {
 pub fn list_owners_with_pets<'e, E: PgExecutor<'e> + 'e>(
     db: E,
 ) -> FetchAll<'e, ListOwnersWithPetsRow> {
-    let query = sqlx::query(LIST_OWNERS_WITH_PETS.sql);
+    let query = LIST_OWNERS_WITH_PETS.query();
     fetch_all(db, &LIST_OWNERS_WITH_PETS, query, ListOwnersWithPetsRow::from_row)
 }
 
@@ -198,6 +199,6 @@ impl PetsWithNotesRow {
 /// ORDER BY p.pet_id
 /// ```
 pub fn pets_with_notes<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, PetsWithNotesRow> {
-    let query = sqlx::query(PETS_WITH_NOTES.sql);
+    let query = PETS_WITH_NOTES.query();
     fetch_all(db, &PETS_WITH_NOTES, query, PetsWithNotesRow::from_row)
 }

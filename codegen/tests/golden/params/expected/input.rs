@@ -20,13 +20,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    242,
+    259,
+    (20, "fd8c92f822654c47"),
     &[
-        (97, "Positional 1f1e0a52928c75c8", "query `Positional` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (125, "NamedRepeatedNullable 22a30567e26cd8a0", "query `NamedRepeatedNullable` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (164, "SqlcMacros 542c95ca03cc7211", "query `SqlcMacros` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (192, "manyParams 3586f929eb9350b2", "query `manyParams` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (220, "Move d8edd6a75f5c6667", "query `Move` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "Positional 1f1e0a52928c75c8", "query `Positional` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (142, "NamedRepeatedNullable 22a30567e26cd8a0", "query `NamedRepeatedNullable` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (181, "SqlcMacros 542c95ca03cc7211", "query `SqlcMacros` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (209, "manyParams 3586f929eb9350b2", "query `manyParams` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (237, "Move d8edd6a75f5c6667", "query `Move` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -50,7 +51,7 @@ pub fn positional<'e, E: PgExecutor<'e> + 'e>(
     author_id: i64,
     param_3: i32,
 ) -> FetchAll<'e, i64> {
-    let query = sqlx::query(POSITIONAL.sql).bind(name).bind(author_id).bind(param_3);
+    let query = POSITIONAL.query().bind(name).bind(author_id).bind(param_3);
     fetch_all(db, &POSITIONAL, query, first_column)
 }
 
@@ -71,7 +72,7 @@ pub fn named_repeated_nullable<'e, E: PgExecutor<'e> + 'e>(
     name: &str,
     bio: Option<&str>,
 ) -> FetchAll<'e, i64> {
-    let query = sqlx::query(NAMED_REPEATED_NULLABLE.sql).bind(name).bind(bio);
+    let query = NAMED_REPEATED_NULLABLE.query().bind(name).bind(bio);
     fetch_all(db, &NAMED_REPEATED_NULLABLE, query, first_column)
 }
 
@@ -92,7 +93,7 @@ pub fn sqlc_macros<'e, E: PgExecutor<'e> + 'e>(
     email: &str,
     author_id: i64,
 ) -> ExecuteUnit<'e> {
-    let query = sqlx::query(SQLC_MACROS.sql).bind(bio).bind(email).bind(author_id);
+    let query = SQLC_MACROS.query().bind(bio).bind(email).bind(author_id);
     execute_unit(db, &SQLC_MACROS, query)
 }
 
@@ -128,8 +129,10 @@ pub struct ManyParamsRow {
 
 impl ManyParamsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, created_at) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, created_at })
+        match <(i64, DateTime<Utc>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, created_at)) => Ok(Self { author_id, created_at }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -148,7 +151,7 @@ pub fn many_params<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: ManyParamsParams<'_>,
 ) -> FetchOne<'e, ManyParamsRow> {
-    let query = sqlx::query(MANY_PARAMS.sql)
+    let query = MANY_PARAMS.query()
         .bind(params.name)
         .bind(params.email)
         .bind(params.type_)
@@ -171,6 +174,6 @@ pub const MOVE: Statement = Statement {
 /// SELECT author_id AS "n: _" FROM authors WHERE author_id = $1 AND name <> 'Zoë'
 /// ```
 pub fn r#move<'e, E: PgExecutor<'e> + 'e>(db: E, author_id: i64) -> FetchOptional<'e, i64> {
-    let query = sqlx::query(MOVE.sql).bind(author_id);
+    let query = MOVE.query().bind(author_id);
     fetch_optional(db, &MOVE, query, first_column)
 }

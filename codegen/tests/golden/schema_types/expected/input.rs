@@ -22,14 +22,15 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    262,
+    279,
+    (20, "d2d24472e33f54ec"),
     &[
-        (97, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (123, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (149, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (178, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (204, "AddPlace 14345a27ed44eecb", "query `AddPlace` (input.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (230, "PlacesMatching b8863caa06e237cf", "query `PlacesMatching` (input.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CopyJobs b9a59e0bd31eca56", "query `CopyJobs` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (140, "ListJobs 782c2c3dba09ee6d", "query `ListJobs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (166, "JobsByEmail 1c41ca463aaa7abb", "query `JobsByEmail` (input.sql:14): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (195, "SetFlags b4f219a9394c63f7", "query `SetFlags` (input.sql:18): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (221, "AddPlace 14345a27ed44eecb", "query `AddPlace` (input.sql:21): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (247, "PlacesMatching b8863caa06e237cf", "query `PlacesMatching` (input.sql:25): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -136,20 +137,46 @@ pub struct ListJobsRow {
 
 impl ListJobsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (
-            job_id,
-            flags,
-            mask,
-            names,
-            codes,
-            genres,
-            isbns,
-            labels,
-            bits,
-            email,
-            attrs,
-        ) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { job_id, flags, mask, names, codes, genres, isbns, labels, bits, email, attrs })
+        match <(
+            i64,
+            BitVec,
+            Option<BitVec>,
+            Vec<String>,
+            Option<Vec<String>>,
+            Vec<BookGenre>,
+            Vec<String>,
+            Option<Vec<String>>,
+            Option<Vec<BitVec>>,
+            Option<PgCiText>,
+            Option<PgHstore>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((
+                job_id,
+                flags,
+                mask,
+                names,
+                codes,
+                genres,
+                isbns,
+                labels,
+                bits,
+                email,
+                attrs,
+            )) => Ok(Self {
+                job_id,
+                flags,
+                mask,
+                names,
+                codes,
+                genres,
+                isbns,
+                labels,
+                bits,
+                email,
+                attrs,
+            }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -161,7 +188,7 @@ impl ListJobsRow {
 /// ORDER BY job_id
 /// ```
 pub fn list_jobs<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ListJobsRow> {
-    let query = sqlx::query(LIST_JOBS.sql);
+    let query = LIST_JOBS.query();
     fetch_all(db, &LIST_JOBS, query, ListJobsRow::from_row)
 }
 
@@ -179,7 +206,7 @@ pub const JOBS_BY_EMAIL: Statement = Statement {
 /// SELECT job_id FROM jobs WHERE email = $1 ORDER BY job_id
 /// ```
 pub fn jobs_by_email<'e, E: PgExecutor<'e> + 'e>(db: E, email: &PgCiText) -> FetchAll<'e, i64> {
-    let query = sqlx::query(JOBS_BY_EMAIL.sql).bind(email);
+    let query = JOBS_BY_EMAIL.query().bind(email);
     fetch_all(db, &JOBS_BY_EMAIL, query, first_column)
 }
 
@@ -200,7 +227,7 @@ pub fn set_flags<'e, E: PgExecutor<'e> + 'e>(
     attrs: &PgHstore,
     job_id: i64,
 ) -> Execute<'e> {
-    let query = sqlx::query(SET_FLAGS.sql).bind(flags).bind(attrs).bind(job_id);
+    let query = SET_FLAGS.query().bind(flags).bind(attrs).bind(job_id);
     execute(db, &SET_FLAGS, query)
 }
 
@@ -223,8 +250,10 @@ pub struct AddPlaceRow {
 
 impl AddPlaceRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (place_id, path, extent) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { place_id, path, extent })
+        match <(i64, PgLTree, Option<PgCube>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((place_id, path, extent)) => Ok(Self { place_id, path, extent }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -241,7 +270,7 @@ pub fn add_place<'e, E: PgExecutor<'e> + 'e>(
     path: &PgLTree,
     extent: Option<&PgCube>,
 ) -> FetchOne<'e, AddPlaceRow> {
-    let query = sqlx::query(ADD_PLACE.sql).bind(path).bind(extent);
+    let query = ADD_PLACE.query().bind(path).bind(extent);
     fetch_one(db, &ADD_PLACE, query, AddPlaceRow::from_row)
 }
 
@@ -266,8 +295,15 @@ pub struct PlacesMatchingRow {
 
 impl PlacesMatchingRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (place_id, path, extent, pattern) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { place_id, path, extent, pattern })
+        match <(
+            i64,
+            PgLTree,
+            Option<PgCube>,
+            Option<PgLQuery>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((place_id, path, extent, pattern)) => Ok(Self { place_id, path, extent, pattern }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -285,6 +321,6 @@ pub fn places_matching<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     pattern: &PgLQuery,
 ) -> FetchAll<'e, PlacesMatchingRow> {
-    let query = sqlx::query(PLACES_MATCHING.sql).bind(pattern);
+    let query = PLACES_MATCHING.query().bind(pattern);
     fetch_all(db, &PLACES_MATCHING, query, PlacesMatchingRow::from_row)
 }

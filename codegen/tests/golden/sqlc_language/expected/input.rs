@@ -20,13 +20,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    250,
+    267,
+    (20, "acbc98e986cecc5e"),
     &[
-        (97, "CountersNow 9156549b4d564a10", "query `CountersNow` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (126, "ResetCounter 499d0111552ff268", "query `ResetCounter` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (156, "CounterRows cbb74f1e22c25fff", "query `CounterRows` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (185, "AuthorsWithBooks 9e8a0b0786e92913", "query `AuthorsWithBooks` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (219, "CountersNamed ae6dba849eeab72f", "query `CountersNamed` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "CountersNow 9156549b4d564a10", "query `CountersNow` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (143, "ResetCounter 499d0111552ff268", "query `ResetCounter` (input.sql:5): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (173, "CounterRows cbb74f1e22c25fff", "query `CounterRows` (input.sql:8): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (202, "AuthorsWithBooks 9e8a0b0786e92913", "query `AuthorsWithBooks` (input.sql:12): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (236, "CountersNamed ae6dba849eeab72f", "query `CountersNamed` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -44,7 +45,7 @@ pub const COUNTERS_NOW: Statement = Statement { name: "CountersNow", sql: "SELEC
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn counters_now<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, Option<DateTime<Utc>>> {
-    let query = sqlx::query(COUNTERS_NOW.sql);
+    let query = COUNTERS_NOW.query();
     fetch_one(db, &COUNTERS_NOW, query, first_column)
 }
 
@@ -62,7 +63,7 @@ pub const RESET_COUNTER: Statement = Statement {
 ///
 /// Returns the number of rows affected: sqlc's `:execresult` is the command's result, which on PostgreSQL is its row count.
 pub fn reset_counter<'e, E: PgExecutor<'e> + 'e>(db: E, name: &str) -> Execute<'e> {
-    let query = sqlx::query(RESET_COUNTER.sql).bind(name);
+    let query = RESET_COUNTER.query().bind(name);
     execute(db, &RESET_COUNTER, query)
 }
 
@@ -77,7 +78,7 @@ pub const COUNTER_ROWS: Statement = Statement { name: "CounterRows", sql: "SELEC
 /// SELECT FROM counters
 /// ```
 pub fn counter_rows<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, ()> {
-    let query = sqlx::query(COUNTER_ROWS.sql);
+    let query = COUNTER_ROWS.query();
     fetch_all(db, &COUNTER_ROWS, query, |_| Ok(()))
 }
 
@@ -102,8 +103,12 @@ pub struct AuthorsWithBooksRow {
 
 impl AuthorsWithBooksRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (author_id, name, author_id_2, title) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { author_id, name, author_id_2, title })
+        match <(i64, String, i64, String) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((author_id, name, author_id_2, title)) => {
+                Ok(Self { author_id, name, author_id_2, title })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -116,7 +121,7 @@ impl AuthorsWithBooksRow {
 /// FROM authors a JOIN books b ON b.author_id = a.author_id
 /// ```
 pub fn authors_with_books<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchAll<'e, AuthorsWithBooksRow> {
-    let query = sqlx::query(AUTHORS_WITH_BOOKS.sql);
+    let query = AUTHORS_WITH_BOOKS.query();
     fetch_all(db, &AUTHORS_WITH_BOOKS, query, AuthorsWithBooksRow::from_row)
 }
 
@@ -134,6 +139,6 @@ pub const COUNTERS_NAMED: Statement = Statement {
 /// SELECT name FROM counters WHERE name = ANY($1) ORDER BY name
 /// ```
 pub fn counters_named<'e, E: PgExecutor<'e> + 'e>(db: E, names: &[String]) -> FetchAll<'e, String> {
-    let query = sqlx::query(COUNTERS_NAMED.sql).bind(names);
+    let query = COUNTERS_NAMED.query().bind(names);
     fetch_all(db, &COUNTERS_NAMED, query, first_column)
 }

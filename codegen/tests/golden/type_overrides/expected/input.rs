@@ -19,13 +19,14 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    247,
+    264,
+    (20, "0e9729b3cd15d2cf"),
     &[
-        (97, "InsertTsvDoc 56f7f1a4cc3e62f5", "query `InsertTsvDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (127, "SearchTsvDocs 2000ca711a264b02", "query `SearchTsvDocs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (158, "GetTsvBody cc207ceff8453104", "query `GetTsvBody` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (186, "SetTsvNote cfa8292786a79816", "query `SetTsvNote` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (214, "CountTsvMatches f331a77e3ccf7a9d", "query `CountTsvMatches` (input.sql:23): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "InsertTsvDoc 56f7f1a4cc3e62f5", "query `InsertTsvDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (144, "SearchTsvDocs 2000ca711a264b02", "query `SearchTsvDocs` (input.sql:9): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (175, "GetTsvBody cc207ceff8453104", "query `GetTsvBody` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (203, "SetTsvNote cfa8292786a79816", "query `SetTsvNote` (input.sql:20): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (231, "CountTsvMatches f331a77e3ccf7a9d", "query `CountTsvMatches` (input.sql:23): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -49,8 +50,10 @@ pub struct InsertTsvDocRow {
 
 impl InsertTsvDocRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (doc_id, body, history) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { doc_id, body, history })
+        match <(i64, String, Option<Vec<String>>) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((doc_id, body, history)) => Ok(Self { doc_id, body, history }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -69,7 +72,7 @@ pub fn insert_tsv_doc<'e, E: PgExecutor<'e> + 'e>(
     body: &str,
     history: Option<&[String]>,
 ) -> FetchOne<'e, InsertTsvDocRow> {
-    let query = sqlx::query(INSERT_TSV_DOC.sql).bind(title).bind(body).bind(history);
+    let query = INSERT_TSV_DOC.query().bind(title).bind(body).bind(history);
     fetch_one(db, &INSERT_TSV_DOC, query, InsertTsvDocRow::from_row)
 }
 
@@ -96,8 +99,18 @@ pub struct SearchTsvDocsRow {
 
 impl SearchTsvDocsRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (doc_id, title, body, note, dollar) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { doc_id, title, body, note, dollar })
+        match <(
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((doc_id, title, body, note, dollar)) => {
+                Ok(Self { doc_id, title, body, note, dollar })
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -116,7 +129,7 @@ pub fn search_tsv_docs<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     query: &str,
 ) -> FetchAll<'e, SearchTsvDocsRow> {
-    let query = sqlx::query(SEARCH_TSV_DOCS.sql).bind(query);
+    let query = SEARCH_TSV_DOCS.query().bind(query);
     fetch_all(db, &SEARCH_TSV_DOCS, query, SearchTsvDocsRow::from_row)
 }
 
@@ -134,7 +147,7 @@ pub const GET_TSV_BODY: Statement = Statement {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn get_tsv_body<'e, E: PgExecutor<'e> + 'e>(db: E, doc_id: i64) -> FetchOne<'e, String> {
-    let query = sqlx::query(GET_TSV_BODY.sql).bind(doc_id);
+    let query = GET_TSV_BODY.query().bind(doc_id);
     fetch_one(db, &GET_TSV_BODY, query, first_column)
 }
 
@@ -154,7 +167,7 @@ pub fn set_tsv_note<'e, E: PgExecutor<'e> + 'e>(
     note: Option<&str>,
     doc_id: i64,
 ) -> Execute<'e> {
-    let query = sqlx::query(SET_TSV_NOTE.sql).bind(note).bind(doc_id);
+    let query = SET_TSV_NOTE.query().bind(note).bind(doc_id);
     execute(db, &SET_TSV_NOTE, query)
 }
 
@@ -172,6 +185,6 @@ pub const COUNT_TSV_MATCHES: Statement = Statement {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn count_tsv_matches<'e, E: PgExecutor<'e> + 'e>(db: E, words: &str) -> FetchOne<'e, i64> {
-    let query = sqlx::query(COUNT_TSV_MATCHES.sql).bind(words);
+    let query = COUNT_TSV_MATCHES.query().bind(words);
     fetch_one(db, &COUNT_TSV_MATCHES, query, first_column)
 }

@@ -18,10 +18,11 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    160,
+    177,
+    (20, "c53bd46318d75fe1"),
     &[
-        (97, "InsertLexemeDoc 527104d7db1391c2", "query `InsertLexemeDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (130, "LexemeBodies a73432ce50ce080d", "query `LexemeBodies` (input.sql:7): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "InsertLexemeDoc 527104d7db1391c2", "query `InsertLexemeDoc` (input.sql:4): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (147, "LexemeBodies a73432ce50ce080d", "query `LexemeBodies` (input.sql:7): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -45,8 +46,14 @@ pub struct InsertLexemeDocRow {
 
 impl InsertLexemeDocRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (doc_id, body, history) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { doc_id, body, history })
+        match <(
+            i64,
+            crate::Lexemes,
+            Vec<crate::Lexemes>,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((doc_id, body, history)) => Ok(Self { doc_id, body, history }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -62,7 +69,7 @@ pub fn insert_lexeme_doc<'e, E: PgExecutor<'e> + 'e>(
     body: &crate::Lexemes,
     history: &[crate::Lexemes],
 ) -> FetchOne<'e, InsertLexemeDocRow> {
-    let query = sqlx::query(INSERT_LEXEME_DOC.sql).bind(body).bind(history);
+    let query = INSERT_LEXEME_DOC.query().bind(body).bind(history);
     fetch_one(db, &INSERT_LEXEME_DOC, query, InsertLexemeDocRow::from_row)
 }
 
@@ -81,6 +88,6 @@ pub fn lexeme_bodies<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     bodies: &[crate::Lexemes],
 ) -> FetchAll<'e, crate::Lexemes> {
-    let query = sqlx::query(LEXEME_BODIES.sql).bind(bodies);
+    let query = LEXEME_BODIES.query().bind(bodies);
     fetch_all(db, &LEXEME_BODIES, query, first_column)
 }

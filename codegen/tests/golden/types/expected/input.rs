@@ -25,10 +25,11 @@ const _: () = check_manifest(
         // manifest of input.sql; missing? run `pgtide prepare` and `pgtide gen`
         "../.sqlx/pgtide-module-input.txt"
     ),
-    151,
+    168,
+    (20, "bd9eb4353b6460de"),
     &[
-        (97, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
-        (124, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (114, "EveryType 3410911eaefd8180", "query `EveryType` (input.sql:1): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
+        (141, "Overrides b3a6b62b5898f72e", "query `Overrides` (input.sql:17): its .sqlx metadata changed since `pgtide gen`; run `pgtide gen`"),
     ],
     "input.sql: `pgtide prepare` recorded other queries than this module was generated from; run `pgtide gen`",
 );
@@ -316,7 +317,7 @@ pub fn every_type<'e, E: PgExecutor<'e> + 'e>(
     db: E,
     params: EveryTypeParams<'_>,
 ) -> FetchOne<'e, EveryTypeRow> {
-    let query = sqlx::query(EVERY_TYPE.sql)
+    let query = EVERY_TYPE.query()
         .bind(params.b)
         .bind(params.i2)
         .bind(params.i4)
@@ -388,8 +389,15 @@ pub struct OverridesRow {
 
 impl OverridesRow {
     fn from_row(row: PgRow) -> Result<Self, sqlx::Error> {
-        let (title, n, pages, price) = sqlx::FromRow::from_row(&row)?;
-        Ok(Self { title, n, pages, price })
+        match <(
+            Option<String>,
+            i64,
+            Option<i64>,
+            Decimal,
+        ) as sqlx::FromRow<'_, PgRow>>::from_row(&row) {
+            Ok((title, n, pages, price)) => Ok(Self { title, n, pages, price }),
+            Err(err) => Err(err),
+        }
     }
 }
 
@@ -402,6 +410,6 @@ impl OverridesRow {
 ///
 /// Returns [`pgtide::Error::NotFound`] when no row matches.
 pub fn overrides<'e, E: PgExecutor<'e> + 'e>(db: E) -> FetchOne<'e, OverridesRow> {
-    let query = sqlx::query(OVERRIDES.sql);
+    let query = OVERRIDES.query();
     fetch_one(db, &OVERRIDES, query, OverridesRow::from_row)
 }
