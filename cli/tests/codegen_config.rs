@@ -229,3 +229,57 @@ async fn gen_with_no_flags_takes_the_codegen_types_table_from_the_config_file() 
     );
     Ok(())
 }
+
+/// `codegen.derives` in the config file: row structs derive those traits besides `Debug`
+/// (only `Debug` without it), and a value that is not a list of plain paths stops `gen`,
+/// naming the key and its line. Offline: the repository's own `.sqlx`.
+#[test]
+fn gen_takes_the_row_derives_from_the_config_file() {
+    let dir = fresh_dir("codegen-derives");
+    copy_dir(&root().join("queries"), &dir.join("queries"));
+    copy_dir(&root().join(".sqlx"), &dir.join(".sqlx"));
+    let config = |derives: &str| {
+        format!("[default]\nhost = \"localhost\"\n\n[default.codegen]\nout = \"gen\"\n{derives}\n")
+    };
+    let row = |dir: &std::path::Path| {
+        let authors = std::fs::read_to_string(dir.join("gen/authors.rs")).unwrap();
+        let at = authors
+            .find("pub struct GetAuthorRow")
+            .expect("the row struct");
+        authors[..at].lines().last().unwrap().to_owned()
+    };
+
+    std::fs::write(dir.join("pgtide.toml"), config("")).unwrap();
+    let o = pgtide(&dir, &["gen"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(row(&dir), "#[derive(Debug)]");
+
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        config("derives = \"Clone, PartialEq\""),
+    )
+    .unwrap();
+    let o = pgtide(&dir, &["gen"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(row(&dir), "#[derive(Debug, Clone, PartialEq)]");
+    let o = pgtide(&dir, &["gen", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    std::fs::write(
+        dir.join("pgtide.toml"),
+        config("derives = \"Clone)] struct Z; #[derive(Eq\""),
+    )
+    .unwrap();
+    let o = pgtide(&dir, &["gen"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid `codegen.derives`") && err.contains("pgtide.toml, line 6"),
+        "{err}"
+    );
+    assert_eq!(
+        row(&dir),
+        "#[derive(Debug, Clone, PartialEq)]",
+        "nothing written"
+    );
+}

@@ -137,6 +137,9 @@ pub struct Codegen {
     /// The `codegen.types` table: Rust types for PostgreSQL types, by name
     /// ([`overrides`]; empty by default).
     pub types: overrides::TypeOverrides,
+    /// The `codegen.derives` list: what row structs derive besides `Debug`
+    /// ([`overrides::Derives`]; nothing else by default).
+    pub derives: overrides::Derives,
 }
 
 impl Codegen {
@@ -162,6 +165,7 @@ impl Codegen {
             out: out.into(),
             regenerate_hint: hint,
             types: overrides::TypeOverrides::new(),
+            derives: overrides::Derives::default(),
         }
     }
 
@@ -185,6 +189,22 @@ impl Codegen {
     /// ```
     pub fn types(mut self, types: overrides::TypeOverrides) -> Self {
         self.types = types;
+        self
+    }
+
+    /// Sets the `codegen.derives` list: the traits generated row structs derive besides
+    /// `Debug`.
+    ///
+    /// ```
+    /// use pgtide_codegen::{Codegen, overrides::Derives};
+    ///
+    /// let codegen = Codegen::new("queries", ".sqlx", "src/queries")
+    ///     .derives(Derives::from_list(["Clone", "PartialEq"])?);
+    /// assert_eq!(codegen.derives.attribute(), "#[derive(Debug, Clone, PartialEq)]");
+    /// # Ok::<(), pgtide_codegen::overrides::DerivesError>(())
+    /// ```
+    pub fn derives(mut self, derives: overrides::Derives) -> Self {
+        self.derives = derives;
         self
     }
 
@@ -472,6 +492,7 @@ impl Codegen {
             sqlx_dir_from_out,
             regenerate_hint: &self.regenerate_hint,
             types: &self.types,
+            derives: &self.derives,
         }
     }
 

@@ -255,3 +255,62 @@ mod tests {
         assert_eq!(types.resolve(&ty(other)), None);
     }
 }
+
+/// The `codegen.derives` list: traits generated row structs derive besides `Debug`, which
+/// they always derive. Empty by default, as sqlx's `query!` records: every derive is compile
+/// time in the crate that holds the generated code (README "Performance"). Each entry is
+/// checked as a plain Rust path (`pgtide_type_rules::derives`) before it reaches generated code.
+///
+/// ```
+/// use pgtide_codegen::overrides::Derives;
+///
+/// assert_eq!(Derives::default().attribute(), "#[derive(Debug)]");
+/// let derives = Derives::from_list(["Clone", "serde::Serialize"])?;
+/// assert_eq!(derives.attribute(), "#[derive(Debug, Clone, serde::Serialize)]");
+/// let err = Derives::from_list(["Clone)] struct Z; #[derive(Eq"]).unwrap_err();
+/// assert!(err.to_string().starts_with("codegen.derives: "));
+/// # Ok::<(), pgtide_codegen::overrides::DerivesError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Derives {
+    traits: Vec<String>,
+}
+
+/// A `codegen.derives` entry that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("codegen.derives: {0}")]
+pub struct DerivesError(pub String);
+
+impl Derives {
+    /// Nothing besides `Debug` (the default).
+    pub const fn new() -> Self {
+        Self { traits: Vec::new() }
+    }
+
+    /// The traits, each checked; `Debug` is skipped (always derived), a trait named twice is
+    /// refused.
+    pub fn from_list<S: AsRef<str>>(
+        traits: impl IntoIterator<Item = S>,
+    ) -> Result<Self, DerivesError> {
+        let joined: Vec<String> = traits.into_iter().map(|t| t.as_ref().to_owned()).collect();
+        if let Some(bad) = joined.iter().find(|t| t.contains(',')) {
+            return Err(DerivesError(format!(
+                "`{}` is more than one trait; give each its own entry",
+                bad.escape_debug()
+            )));
+        }
+        let traits = pgtide_type_rules::derives(&joined.join(",")).map_err(DerivesError)?;
+        Ok(Self { traits })
+    }
+
+    /// The attribute a row struct carries, e.g. `#[derive(Debug, Clone)]`.
+    pub fn attribute(&self) -> String {
+        let mut attribute = String::from("#[derive(Debug");
+        for t in &self.traits {
+            attribute.push_str(", ");
+            attribute.push_str(t);
+        }
+        attribute.push_str(")]");
+        attribute
+    }
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use pgtide_codegen::generate::{Decisions, GenOptions, Metadata, generate_with_warnings};
 use pgtide_codegen::nullability::store;
-use pgtide_codegen::overrides::TypeOverrides;
+use pgtide_codegen::overrides::{Derives, TypeOverrides};
 use pgtide_codegen::parse::{QueryFile, parse_file};
 use pgtide_codegen::{persist, prepare, sqlx_data};
 
@@ -47,6 +47,12 @@ fn types(case: &Path) -> TypeOverrides {
             .map(|(k, v)| (k.trim(), v.trim())),
     )
     .unwrap()
+}
+
+/// The case's `derives.txt` (one trait per line), if any.
+fn derives(case: &Path) -> Derives {
+    let text = std::fs::read_to_string(case.join("derives.txt")).unwrap_or_default();
+    Derives::from_list(text.lines().map(str::trim).filter(|l| !l.is_empty())).unwrap()
 }
 
 fn parsed(case: &Path) -> QueryFile {
@@ -135,10 +141,12 @@ async fn gen_stage() {
             metadata.insert(query.sql.clone(), Metadata::new(data, bytes, decisions));
         }
         let types = types(&case);
+        let derives = derives(&case);
         let options = GenOptions {
             sqlx_dir_from_out: "../.sqlx",
             regenerate_hint: "`pgtide prepare`",
             types: &types,
+            derives: &derives,
         };
         let out = generate_with_warnings(std::slice::from_ref(&file), &metadata, options).unwrap();
         let warnings: String = out.warnings.iter().map(|w| format!("{w}\n")).collect();

@@ -18,6 +18,7 @@ const OPTIONS: GenOptions<'static> = GenOptions {
     sqlx_dir_from_out: "../.sqlx",
     regenerate_hint: "`pgtide gen`",
     types: &pgtide_codegen::overrides::TypeOverrides::new(),
+    derives: &pgtide_codegen::overrides::Derives::new(),
 };
 
 /// One query's describe output: its parameter and column types.

@@ -121,6 +121,7 @@ impl Draft {
                 sqlx_dir: PathBuf::new(),
                 out: PathBuf::new(),
                 types: BTreeMap::new(),
+                derives: Vec::new(),
             },
         }
     }

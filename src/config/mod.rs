@@ -91,6 +91,7 @@
 //! | `codegen.queries` | path | `queries` | directory of the `*.sql` query files (`pgtide prepare`/`gen`/`verify`; not hashed) |
 //! | `codegen.sqlx_dir` | path | `.sqlx` | directory of the offline query metadata (not hashed) |
 //! | `codegen.out` | path | `src/queries` | directory of the generated modules (not hashed) |
+//! | `codegen.derives` | text | — | traits generated row structs derive besides `Debug`, comma-separated (`Clone, PartialEq, serde::Serialize`); none by default, as sqlx's `query!` (not hashed) |
 //! | `codegen.types` | table of type → Rust type | — | PostgreSQL type → Rust type for generated code (`tsvector = "String"`, `public.mytype = "my::T"`), arrays of it follow; `"String"` adds text casts (not hashed) |
 //! | `require_auth` | text | — | authentication requests the server may make, as libpq's (`scram-sha-256`, `password,md5`, `!password`); default: `scram-sha-256` for a remote host whose certificate is not verified |
 //! | `pgbouncer` | true/false | `false` | connecting through PgBouncer in transaction mode: no startup settings or named statements, session limits applied per transaction (`SET LOCAL`) |

@@ -389,4 +389,9 @@ pub struct CodegenSettings {
     /// Rust type generated code uses for it (`String`, `my_app::Wkb`), each checked as a
     /// Rust type when the config loads. Empty by default. See `pgtide_codegen::overrides`.
     pub types: std::collections::BTreeMap<String, String>,
+    /// The `codegen.derives` list: traits generated row structs derive besides `Debug`
+    /// (`Clone`, `PartialEq`, `serde::Serialize`), each checked as a Rust path when the config
+    /// loads. Empty by default: every derive is compile time in the crate that holds the
+    /// generated code (README "Performance").
+    pub derives: Vec<String>,
 }

@@ -121,3 +121,48 @@ fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
         _ => Err("this kind of type (macro, `impl`, `dyn`, fn pointer, `_`, `!`)"),
     }
 }
+
+/// The `codegen.derives` value: traits to derive on generated row structs besides `Debug`
+/// (always derived), written as a comma-separated list, e.g. `"Clone, PartialEq,
+/// serde::Serialize"`. Each must be a plain path (no generics, no comments); `Debug` is
+/// skipped and a trait named twice is refused (the derives would clash). `Ok` is the list
+/// trimmed, in the order written.
+///
+/// ```
+/// use pgtide_type_rules::derives;
+///
+/// assert_eq!(derives(" Clone, serde::Serialize ,").unwrap(), ["Clone", "serde::Serialize"]);
+/// assert_eq!(derives("Debug").unwrap(), Vec::<String>::new());
+/// assert!(derives("Clone, Clone").is_err());
+/// assert!(derives("Clone)] struct Z; #[derive(Eq").is_err());
+/// ```
+pub fn derives(text: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let refuse = |why: &str| {
+            format!(
+                "`{}` is not a trait pgtide can derive: {why}; write paths such as `Clone, PartialEq, serde::Serialize`",
+                item.escape_debug()
+            )
+        };
+        if item.contains(['/', '\n', '\r']) || item.contains(char::is_control) {
+            return Err(refuse("it has a comment or a line break"));
+        }
+        let path: syn::Path = syn::parse_str(item).map_err(|e| refuse(&e.to_string()))?;
+        if path
+            .segments
+            .iter()
+            .any(|s| !matches!(s.arguments, syn::PathArguments::None))
+        {
+            return Err(refuse("a derive takes no generic arguments"));
+        }
+        if item == "Debug" || item == "std::fmt::Debug" || item == "core::fmt::Debug" {
+            continue;
+        }
+        if out.iter().any(|seen| seen == item) {
+            return Err(refuse("it is named twice"));
+        }
+        out.push(item.to_owned());
+    }
+    Ok(out)
+}

@@ -492,6 +492,7 @@ mod tests {
         sqlx_dir_from_out: "../.sqlx",
         regenerate_hint: "`pgtide prepare`",
         types: &crate::overrides::TypeOverrides::new(),
+        derives: &crate::overrides::Derives::new(),
     };
 
     fn gen_embed(sql: &str, embeds: Option<Vec<StoredEmbed>>) -> Result<String, String> {
@@ -575,6 +576,7 @@ mod tests {
             crate::overrides::TypeOverrides::from_entries([("tsvector", "String")]).unwrap();
         let options = GenOptions {
             types: &types,
+            derives: &crate::overrides::Derives::new(),
             ..OPTIONS
         };
         let tsvector = serde_json::json!({"Custom": {"name": "tsvector", "kind": "Simple"}});

@@ -10,11 +10,16 @@ use super::rust::code;
 use crate::names::raw_ident;
 
 /// The nested structs of `a`'s embeds, before its row struct.
-pub(super) fn render_embed_structs(s: &mut String, imports: &mut Imports, a: &Analyzed<'_>) {
+pub(super) fn render_embed_structs(
+    s: &mut String,
+    imports: &mut Imports,
+    a: &Analyzed<'_>,
+    derive: &str,
+) {
     for e in &a.embeds {
         let _ = writeln!(
             s,
-            "/// The columns of {} in a row of [`{}`].\n#[derive(Debug, Clone)]\npub struct {} {{",
+            "/// The columns of {} in a row of [`{}`].\n{derive}\npub struct {} {{",
             code(&format!("sqlc.embed({})", e.table)),
             raw_ident(&a.query.fn_name),
             e.struct_name

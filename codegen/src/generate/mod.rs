@@ -96,6 +96,8 @@ pub struct GenOptions<'a> {
     /// The `codegen.types` table
     /// ([`TypeOverrides::new`](crate::overrides::TypeOverrides::new) for none).
     pub types: &'a crate::overrides::TypeOverrides,
+    /// The `codegen.derives` list: what row structs derive besides `Debug`.
+    pub derives: &'a crate::overrides::Derives,
 }
 
 /// One generated file.
@@ -195,7 +197,7 @@ pub fn generate_with_warnings(
         }
         out.push(GeneratedFile {
             name: format!("{}.rs", file.module),
-            contents: render_module(file, &analyzed, options.sqlx_dir_from_out),
+            contents: render_module(file, &analyzed, options),
         });
     }
     if !enums.is_empty() {
@@ -237,6 +239,7 @@ mod tests {
         sqlx_dir_from_out: "../.sqlx",
         regenerate_hint: "`cargo xtask gen`",
         types: &crate::overrides::TypeOverrides::new(),
+        derives: &crate::overrides::Derives::new(),
     };
 
     #[test]

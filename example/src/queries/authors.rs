@@ -68,7 +68,7 @@ pub const GET_AUTHOR: Statement = Statement {
 };
 
 /// A row returned by [`get_author`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GetAuthorRow {
     /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,
@@ -125,7 +125,7 @@ pub const FIND_AUTHOR_BY_EMAIL: Statement = Statement {
 };
 
 /// A row returned by [`find_author_by_email`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FindAuthorByEmailRow {
     /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,
@@ -162,7 +162,7 @@ pub const LIST_AUTHORS: Statement = Statement {
 };
 
 /// A row returned by [`list_authors`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ListAuthorsRow {
     /// `int8` (`authors.author_id` is NOT NULL)
     pub author_id: i64,

@@ -65,7 +65,7 @@ pub struct CreateBookParams<'a> {
 }
 
 /// A row returned by [`create_book`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CreateBookRow {
     /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
@@ -118,7 +118,7 @@ pub const GET_BOOK: Statement = Statement {
 };
 
 /// A row returned by [`get_book`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GetBookRow {
     /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
@@ -203,7 +203,7 @@ pub const LIST_BOOKS_BY_GENRE: Statement = Statement {
 };
 
 /// A row returned by [`list_books_by_genre`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ListBooksByGenreRow {
     /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
@@ -249,7 +249,7 @@ pub const LIST_BOOKS_WITH_AUTHORS: Statement = Statement {
 };
 
 /// A row returned by [`list_books_with_authors`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ListBooksWithAuthorsRow {
     /// `text` (override `title!`)
     pub title: String,
@@ -297,7 +297,7 @@ pub const STREAM_BOOKS: Statement = Statement {
 };
 
 /// A row returned by [`stream_books`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StreamBooksRow {
     /// `uuid` (`books.book_id` is NOT NULL)
     pub book_id: Uuid,
@@ -403,7 +403,7 @@ pub const BOOK_STATS: Statement = Statement {
 };
 
 /// A row returned by [`book_stats`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct BookStatsRow {
     /// `int8` (override `books!`)
     pub books: i64,

@@ -39,7 +39,7 @@ pub const LEND_BOOK: Statement = Statement {
 };
 
 /// A row returned by [`lend_book`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LendBookRow {
     /// `int8` (`loans.loan_id` is NOT NULL)
     pub loan_id: i64,
@@ -102,7 +102,7 @@ pub const OPEN_LOANS: Statement = Statement {
 };
 
 /// A row returned by [`open_loans`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OpenLoansRow {
     /// `int8` (`loans.loan_id` is NOT NULL)
     pub loan_id: i64,

@@ -421,6 +421,19 @@ pub(crate) static KEYS: &[Key] = &[
         hash: None,
     },
     Key {
+        name: "codegen.derives",
+        kind: Kind::Text,
+        default: None,
+        doc: "traits generated row structs derive besides `Debug`, comma-separated (`Clone, PartialEq, serde::Serialize`); none by default, as sqlx's `query!` (not hashed)",
+        example: "Clone, PartialEq",
+        read: Read::Draft(|d, v| {
+            d.codegen.derives = pgtide_type_rules::derives(&raw::text(v)?)?;
+            Ok(())
+        }),
+        show: Some(|c| c.codegen.derives.join(", ")),
+        hash: None,
+    },
+    Key {
         name: "codegen.types",
         kind: Kind::TypeMap,
         default: None,

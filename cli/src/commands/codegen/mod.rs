@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use pgtide_codegen::Codegen;
-use pgtide_codegen::overrides::TypeOverrides;
+use pgtide_codegen::overrides::{Derives, TypeOverrides};
 
 use crate::failure::{CommandResult, Failure};
 use crate::project::{self, Project};
@@ -132,10 +132,15 @@ impl Setup {
         let queries = pick("queries", &dirs.queries);
         let sqlx_dir = pick("sqlx-dir", &dirs.sqlx_dir);
         let out = pick("out", &dirs.out);
-        // The `codegen.types` table: no flag, the config file's (checked when it loaded).
+        // The `codegen.types` table and `codegen.derives`: no flags, the config file's
+        // (checked when it loaded).
         let loaded = project.explained_without_password()?.loaded;
-        let types = TypeOverrides::from_entries(&loaded.config().codegen().types)?;
-        let mut codegen = Codegen::new(queries, sqlx_dir, out).types(types);
+        let settings = loaded.config().codegen();
+        let types = TypeOverrides::from_entries(&settings.types)?;
+        let derives = Derives::from_list(&settings.derives)?;
+        let mut codegen = Codegen::new(queries, sqlx_dir, out)
+            .types(types)
+            .derives(derives);
         if flags.is_empty() {
             codegen = codegen.regenerate_hint("`pgtide prepare`");
         }

@@ -119,7 +119,7 @@ pub struct CountersAboveParams {
 }
 
 /// A row returned by [`counters_above`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CountersAboveRow {
     /// `text`
     pub name: String,

@@ -61,7 +61,7 @@ pub const FIND_AUTHOR: Statement = Statement {
 };
 
 /// A row returned by [`find_author`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FindAuthorRow {
     /// `int8`
     pub author_id: i64,
@@ -148,7 +148,7 @@ pub const STREAM_COUNTERS: Statement = Statement {
 };
 
 /// A row returned by [`stream_counters`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StreamCountersRow {
     /// `text`
     pub name: String,

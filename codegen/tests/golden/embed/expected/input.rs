@@ -34,7 +34,7 @@ pub const GET_PET_WITH_OWNER: Statement = Statement {
 };
 
 /// The columns of `sqlc.embed(owners)` in a row of [`get_pet_with_owner`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPetWithOwnerOwners {
     /// `int8`
     pub owner_id: i64,
@@ -45,7 +45,7 @@ pub struct GetPetWithOwnerOwners {
 }
 
 /// A row returned by [`get_pet_with_owner`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetPetWithOwnerRow {
     /// `int8` (`pets.pet_id` is NOT NULL)
     pub pet_id: i64,
@@ -93,7 +93,7 @@ pub const LIST_OWNERS_WITH_PETS: Statement = Statement {
 };
 
 /// The columns of `sqlc.embed(pets)` in a row of [`list_owners_with_pets`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOwnersWithPetsPets {
     /// `int8`
     pub pet_id: i64,
@@ -106,7 +106,7 @@ pub struct ListOwnersWithPetsPets {
 }
 
 /// A row returned by [`list_owners_with_pets`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListOwnersWithPetsRow {
     /// `int8` (`owners.owner_id` is NOT NULL)
     pub owner_id: i64,
@@ -158,7 +158,7 @@ pub const PETS_WITH_NOTES: Statement = Statement {
 };
 
 /// The columns of `sqlc.embed(pet_notes)` in a row of [`pets_with_notes`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PetsWithNotesPetNotes {
     /// `text`, nullable
     pub pet_name: Option<String>,
@@ -167,7 +167,7 @@ pub struct PetsWithNotesPetNotes {
 }
 
 /// A row returned by [`pets_with_notes`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PetsWithNotesRow {
     /// `int8` (`pets.pet_id` is NOT NULL)
     pub pet_id: i64,

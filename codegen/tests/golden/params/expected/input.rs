@@ -119,7 +119,7 @@ pub struct ManyParamsParams<'a> {
 }
 
 /// A row returned by [`many_params`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ManyParamsRow {
     /// `int8`
     pub author_id: i64,

@@ -109,7 +109,7 @@ pub const LIST_JOBS: Statement = Statement {
 };
 
 /// A row returned by [`list_jobs`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ListJobsRow {
     /// `int8`
     pub job_id: i64,
@@ -238,7 +238,7 @@ pub const ADD_PLACE: Statement = Statement {
 };
 
 /// A row returned by [`add_place`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AddPlaceRow {
     /// `int8`
     pub place_id: i64,
@@ -281,7 +281,7 @@ pub const PLACES_MATCHING: Statement = Statement {
 };
 
 /// A row returned by [`places_matching`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PlacesMatchingRow {
     /// `int8`
     pub place_id: i64,

@@ -89,7 +89,7 @@ pub const AUTHORS_WITH_BOOKS: Statement = Statement {
 };
 
 /// A row returned by [`authors_with_books`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AuthorsWithBooksRow {
     /// `int8`
     pub author_id: i64,

@@ -38,7 +38,7 @@ pub const INSERT_TSV_DOC: Statement = Statement {
 };
 
 /// A row returned by [`insert_tsv_doc`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InsertTsvDocRow {
     /// `int8`
     pub doc_id: i64,
@@ -83,7 +83,7 @@ pub const SEARCH_TSV_DOCS: Statement = Statement {
 };
 
 /// A row returned by [`search_tsv_docs`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SearchTsvDocsRow {
     /// `int8`
     pub doc_id: i64,

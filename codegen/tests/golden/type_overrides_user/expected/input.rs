@@ -34,7 +34,7 @@ pub const INSERT_LEXEME_DOC: Statement = Statement {
 };
 
 /// A row returned by [`insert_lexeme_doc`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InsertLexemeDocRow {
     /// `int8`
     pub doc_id: i64,

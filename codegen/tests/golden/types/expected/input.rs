@@ -140,7 +140,7 @@ pub struct EveryTypeParams<'a> {
 }
 
 /// A row returned by [`every_type`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct EveryTypeRow {
     /// `bool`, nullable
     pub b: Option<bool>,
@@ -375,7 +375,7 @@ pub const OVERRIDES: Statement = Statement {
 };
 
 /// A row returned by [`overrides`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OverridesRow {
     /// `text`, nullable
     pub title: Option<String>,
