@@ -397,7 +397,7 @@ mod tests {
         assert!(err.hint.contains("[default.codegen.types]"), "{}", err.hint);
         let err = check_keys(&dict(r#"{"codegen": {"zzzzzzzz": 1}}"#)).unwrap_err();
         assert!(
-            err.hint.ends_with("queries, sqlx_dir, out, types"),
+            err.hint.ends_with("queries, sqlx_dir, out, derives, types"),
             "{}",
             err.hint
         );

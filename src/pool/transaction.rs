@@ -361,11 +361,7 @@ fn judged<'q, 'c, E: Execute<'q, Postgres>>(
     let persistent = query.persistent();
     let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
     let sql: SqlStr = query.sql();
-    let raw = conn
-        .as_mut()
-        .expect("present until committed, rolled back or dropped")
-        .conn()
-        .raw_for_holder_statement(&sql);
+    let raw = raw_judged(conn, &sql);
     Ok((
         raw,
         Statement {
@@ -374,6 +370,15 @@ fn judged<'q, 'c, E: Execute<'q, Postgres>>(
             persistent,
         },
     ))
+}
+
+/// The raw connection of `conn` for `sql`, its session marked for a reset when `sql` may
+/// change it.
+fn raw_judged<'c>(conn: &'c mut Option<PooledConnection>, sql: &SqlStr) -> &'c mut PgConnection {
+    conn.as_mut()
+        .expect("present until committed, rolled back or dropped")
+        .conn()
+        .raw_for_holder_statement(sql)
 }
 
 /// `work` (a statement sent through the executor) counted as unsettled until it returns `Ok`.
@@ -475,11 +480,7 @@ impl<'c> Executor<'c> for &'c mut Transaction {
     {
         // A failed parse aborts the transaction too: counted like a statement.
         let Transaction { conn, seen } = self;
-        let raw = conn
-            .as_mut()
-            .expect("present until committed, rolled back or dropped")
-            .conn()
-            .raw_for_holder_statement(&sql);
+        let raw = raw_judged(conn, &sql);
         settled(&mut seen.unsettled, raw.prepare_with(sql, parameters))
     }
 
@@ -491,11 +492,7 @@ impl<'c> Executor<'c> for &'c mut Transaction {
         'c: 'e,
     {
         let Transaction { conn, seen } = self;
-        let raw = conn
-            .as_mut()
-            .expect("present until committed, rolled back or dropped")
-            .conn()
-            .raw_for_holder_statement(&sql);
+        let raw = raw_judged(conn, &sql);
         settled(&mut seen.unsettled, raw.describe(sql))
     }
 }
