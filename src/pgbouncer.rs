@@ -172,6 +172,22 @@ pub(crate) struct Statement {
     pub(crate) persistent: bool,
 }
 
+impl Statement {
+    /// `query` taken apart (sqlx's `Execute` gives its SQL only by value), to be judged and
+    /// put back together for the driver.
+    pub(crate) fn from_query<'q, E: Execute<'q, Postgres>>(
+        mut query: E,
+    ) -> std::result::Result<Self, sqlx::Error> {
+        let persistent = query.persistent();
+        let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+        Ok(Self {
+            sql: query.sql(),
+            args,
+            persistent,
+        })
+    }
+}
+
 impl Execute<'_, Postgres> for Statement {
     fn sql(self) -> SqlStr {
         self.sql

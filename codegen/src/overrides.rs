@@ -269,6 +269,7 @@ mod tests {
 /// assert_eq!(derives.attribute(), "#[derive(Debug, Clone, serde::Serialize)]");
 /// let err = Derives::from_list(["Clone)] struct Z; #[derive(Eq"]).unwrap_err();
 /// assert!(err.to_string().starts_with("codegen.derives: "));
+/// assert!(Derives::from_list(["Clone, PartialEq"]).is_err(), "one trait per entry");
 /// # Ok::<(), pgtide_codegen::overrides::DerivesError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -56,26 +56,15 @@ impl<'c> Session<'c> {
         self.conn.raw_for_work(self.entered)
     }
 
-    /// Takes `query` apart (sqlx's `Execute` gives its SQL only by value), marks the session
-    /// when the SQL may change it, and puts it back together for the driver.
+    /// `query` taken apart, the session marked when its SQL may change it.
     fn classify<'q, E: Execute<'q, Postgres>>(
         &mut self,
-        mut query: E,
+        query: E,
     ) -> Result<(&mut PgConnection, Statement), sqlx::Error> {
-        let persistent = query.persistent();
-        let args = match query.take_arguments() {
-            Ok(args) => args,
-            Err(err) => return Err(sqlx::Error::Encode(err)),
-        };
-        let sql: SqlStr = query.sql();
-        let raw = self.conn.raw_for_statement(self.entered, &sql);
+        let statement = Statement::from_query(query)?;
         Ok((
-            raw,
-            Statement {
-                sql,
-                args,
-                persistent,
-            },
+            self.conn.raw_for_statement(self.entered, &statement.sql),
+            statement,
         ))
     }
 }

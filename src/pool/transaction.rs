@@ -352,24 +352,13 @@ fn discard_if_still_open(conn: &mut PooledConnection) {
     }
 }
 
-/// Takes `query` apart (sqlx's `Execute` gives its SQL only by value), marks the session of
-/// `conn` for a reset when the SQL may change it, and puts it back together for the driver.
+/// `query` taken apart, the session of `conn` marked for a reset when its SQL may change it.
 fn judged<'q, 'c, E: Execute<'q, Postgres>>(
     conn: &'c mut Option<PooledConnection>,
-    mut query: E,
+    query: E,
 ) -> std::result::Result<(&'c mut PgConnection, Statement), sqlx::Error> {
-    let persistent = query.persistent();
-    let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
-    let sql: SqlStr = query.sql();
-    let raw = raw_judged(conn, &sql);
-    Ok((
-        raw,
-        Statement {
-            sql,
-            args,
-            persistent,
-        },
-    ))
+    let statement = Statement::from_query(query)?;
+    Ok((raw_judged(conn, &statement.sql), statement))
 }
 
 /// The raw connection of `conn` for `sql`, its session marked for a reset when `sql` may

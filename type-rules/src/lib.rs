@@ -135,6 +135,7 @@ fn check_type(ty: &syn::Type) -> Result<(), &'static str> {
 /// assert_eq!(derives("Debug").unwrap(), Vec::<String>::new());
 /// assert!(derives("Clone, Clone").is_err());
 /// assert!(derives("Clone)] struct Z; #[derive(Eq").is_err());
+/// assert!(derives("Into<String>").is_err());
 /// ```
 pub fn derives(text: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
