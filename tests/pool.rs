@@ -48,6 +48,34 @@ async fn min_size_is_opened_at_start_and_kept() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// To open a connection that keeps `pool.min_size`, the pool checks out its idle connections
+/// for a moment (deadpool opens one only for a checkout that finds none idle): the stats show
+/// them as idle, not in use, and the connect under way as no one waiting.
+#[tokio::test]
+async fn topping_up_to_min_size_is_not_counted_as_use() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 3, 4)
+        .connect_timeout(Duration::from_secs(600))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let opened = proxy.accepted();
+    // One connection leaves the pool; the next connect hangs, so the top-up stays under way.
+    proxy.set_mode(ProxyMode::Blackhole);
+    drop(pool.acquire().await?.detach());
+    eventually("the top-up is connecting", SOON, async || {
+        proxy.accepted() == opened + 1
+    })
+    .await;
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.size, stats.idle, stats.in_use, stats.waiting),
+        (2, 2, 0, 0),
+        "{stats}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn max_size_and_acquire_timeout_bound_the_pool() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

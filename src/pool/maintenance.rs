@@ -75,6 +75,13 @@ fn reap(shared: &Shared) {
 
 /// Opens connections until the pool holds `pool.min_size` (never waits for a busy pool;
 /// a failure to connect is left for the next round).
+///
+/// deadpool opens a connection only for a checkout that finds no idle one, so the top-up
+/// checks out every idle connection and one new connection per missing one, all at once:
+/// the connects run side by side, and the idle connections are held for one connect, not
+/// one per missing connection. While it holds them, [`Counters::topping_up`] makes
+/// [`PoolStats`](crate::PoolStats) show them as idle, not in use (nobody asked for them).
+/// With `min_size == max_size`, callers that arrive meanwhile wait for that connect.
 pub(crate) async fn fill_to_min(shared: &Shared) {
     let min = shared.config.pool().size.min() as usize;
     let status = shared.inner.status();
@@ -88,18 +95,15 @@ pub(crate) async fn fill_to_min(shared: &Shared) {
         create: Some(connect_timeout),
         recycle: Some(connect_timeout),
     };
-    let mut held = Vec::new();
-    for _ in 0..min.saturating_sub(in_use) {
-        match shared.inner.timeout_get(&timeouts).await {
-            Ok(object) => held.push(object),
-            Err(err) => {
-                tracing::debug!(target: "pgtide::pool", error = %err, "could not open a connection to keep the minimum");
-                break;
-            }
+    let wanted = min.saturating_sub(in_use);
+    let _counted = shared.counters.top_up(wanted);
+    let checkouts = (0..wanted).map(|_| shared.inner.timeout_get(&timeouts));
+    for outcome in futures_util::future::join_all(checkouts).await {
+        if let Err(err) = outcome {
+            tracing::debug!(target: "pgtide::pool", error = %err, "could not open a connection to keep the minimum");
         }
     }
-    // Dropping hands them back: idle, ready.
-    drop(held);
+    // The objects were dropped with the outcomes: handed back, idle, ready.
 }
 
 /// Counts `conns` as closed and closes them politely (a `Terminate` message) in the
