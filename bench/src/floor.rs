@@ -28,9 +28,15 @@ impl deadpool::managed::Manager for BareManager {
 /// The bare pool.
 pub type BarePool = deadpool::managed::Pool<BareManager>;
 
-/// A bare pool of at most `max` connections.
-pub fn pool(options: PgConnectOptions, max: usize) -> anyhow::Result<BarePool> {
+/// A bare pool of at most `max` connections, handing out idle ones in `order` (deadpool's
+/// default is FIFO; pgtide's pool is LIFO).
+pub fn pool(
+    options: PgConnectOptions,
+    max: usize,
+    order: deadpool::managed::QueueMode,
+) -> anyhow::Result<BarePool> {
     Ok(deadpool::managed::Pool::builder(BareManager(options))
         .max_size(max)
+        .queue_mode(order)
         .build()?)
 }

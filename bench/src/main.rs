@@ -182,7 +182,7 @@ fn main() -> anyhow::Result<()> {
         ["--stream-child", client, rows] => transfer::stream_child(client, rows.parse()?),
         _ => anyhow::bail!(
             "usage: pgtide-bench [--quick | --smoke | --query-only [--quick] | --tx-only [--quick] | \
-             --copy-only | --profile <pgtide|floor|deadpool-postgres|pgtide-tx|pgtide-tx-raw|floor-tx> \
+             --copy-only | --profile <pgtide|floor|floor-lifo|deadpool-postgres|pgtide-tx|pgtide-tx-raw|floor-tx> \
              <queries> [--tasks N]]"
         ),
     }

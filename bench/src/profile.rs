@@ -19,13 +19,14 @@ use crate::query::{
 };
 
 /// The clients `--profile` runs: a point select through pgtide's `&Pool`, the floor or
-/// deadpool-postgres, or one transaction holding that point select, as in the bench's
+/// deadpool-postgres (`floor-lifo`: the floor in pgtide's queue order), or one transaction holding that point select, as in the bench's
 /// Transactions table: pgtide's `transaction_boxed` with the select run through the
 /// transaction (`pgtide-tx`) or on its raw connection (`pgtide-tx-raw`), or a sqlx
 /// transaction on the floor's connection (`floor-tx`).
-pub const CLIENTS: [&str; 6] = [
+pub const CLIENTS: [&str; 7] = [
     "pgtide",
     "floor",
+    "floor-lifo",
     "deadpool-postgres",
     "pgtide-tx",
     "pgtide-tx-raw",
@@ -112,6 +113,7 @@ async fn queries_of(client: &str, pools: &Pools, first: u64, queries: u64) {
                     .expect("row");
             }
             "floor" => floor_query(&pools.floor, Shape::Point, id).await,
+            "floor-lifo" => floor_query(&pools.floor_lifo, Shape::Point, id).await,
             "pgtide-tx" => pgtide_transaction(&pools.pgtide, id).await,
             "pgtide-tx-raw" => pgtide_transaction_raw(&pools.pgtide, id).await,
             "floor-tx" => floor_transaction(&pools.floor, id).await,

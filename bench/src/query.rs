@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use deadpool::managed::QueueMode;
 use pgtide::config::{Config, HealthCheck, PoolSize, SslMode};
 use pgtide::sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 use pgtide::{Pool, SecretString, TxOptions};
@@ -52,6 +53,9 @@ type AuthorRow = (
 pub struct Pools {
     pub pgtide: Pool,
     pub floor: crate::floor::BarePool,
+    /// The same floor handing out the most recently returned connection first, as pgtide's
+    /// pool does: the difference to pgtide is pgtide's code, not the queue order.
+    pub floor_lifo: crate::floor::BarePool,
     pub deadpool_postgres: deadpool_postgres::Pool,
     sqlx_default: PgPool,
     sqlx_no_ping: PgPool,
@@ -80,6 +84,7 @@ impl Shape {
 enum Client {
     Pgtide,
     Floor,
+    FloorLifo,
     DeadpoolPostgres,
     PgBench,
     SqlxDefault,
@@ -95,9 +100,10 @@ enum Client {
 }
 
 impl Client {
-    const ALL: [Client; 14] = [
+    const ALL: [Client; 15] = [
         Client::Pgtide,
         Client::Floor,
+        Client::FloorLifo,
         Client::DeadpoolPostgres,
         Client::PgBench,
         Client::SqlxDefault,
@@ -115,7 +121,8 @@ impl Client {
     fn label(self) -> &'static str {
         match self {
             Client::Pgtide => "pgtide Pool (queries/s)",
-            Client::Floor => "÷ bare deadpool + sqlx floor (no pgtide code)",
+            Client::Floor => "÷ bare deadpool + sqlx floor (no pgtide code, FIFO)",
+            Client::FloorLifo => "÷ the same floor on LIFO (pgtide's queue order)",
             Client::DeadpoolPostgres => "÷ deadpool-postgres (tokio-postgres)",
             Client::PgBench => "÷ pgbench -M prepared (same query, C)",
             Client::SqlxDefault => "÷ sqlx PgPool, defaults (ping on checkout)",
@@ -141,6 +148,7 @@ impl Client {
             self,
             Client::Pgtide
                 | Client::Floor
+                | Client::FloorLifo
                 | Client::DeadpoolPostgres
                 | Client::PgBench
                 | Client::SqlxDefault
@@ -161,7 +169,7 @@ impl Client {
             return shape == Shape::Point
                 && matches!(
                     self,
-                    Client::Pgtide | Client::Floor | Client::DeadpoolPostgres
+                    Client::Pgtide | Client::Floor | Client::FloorLifo | Client::DeadpoolPostgres
                 );
         }
         (self != Client::Single || tasks == 1)
@@ -316,9 +324,14 @@ impl Bench {
                 through_executor(pools.sqlx_default, shape, tasks, run_for).await
             }
             Client::SqlxNoPing => through_executor(pools.sqlx_no_ping, shape, tasks, run_for).await,
-            Client::Floor => {
+            Client::Floor | Client::FloorLifo => {
+                let floor = if client == Client::Floor {
+                    pools.floor
+                } else {
+                    pools.floor_lifo
+                };
                 measure(tasks, run_for, move |i| {
-                    let p = pools.floor.clone();
+                    let p = floor.clone();
                     async move { floor_query(&p, shape, shape.id(i)).await }
                 })
                 .await
@@ -481,7 +494,8 @@ pub async fn setup(db: &TestDb) -> anyhow::Result<Pools> {
 
     Ok(Pools {
         pgtide: Pool::connect(&config).await?,
-        floor: crate::floor::pool(sqlx_options.clone(), POOL_MAX as usize)?,
+        floor: crate::floor::pool(sqlx_options.clone(), POOL_MAX as usize, QueueMode::Fifo)?,
+        floor_lifo: crate::floor::pool(sqlx_options.clone(), POOL_MAX as usize, QueueMode::Lifo)?,
         deadpool_postgres: dp_config.create_pool(
             Some(deadpool_postgres::Runtime::Tokio1),
             tokio_postgres::NoTls,

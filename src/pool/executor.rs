@@ -9,10 +9,10 @@
 
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use futures_util::{TryFutureExt, TryStreamExt};
-use sqlx::postgres::{PgArguments, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, Postgres, SqlStr};
-use sqlx_core::ext::async_stream::TryAsyncStream;
+use sqlx_core::ext::async_stream::{TryAsyncStream, Yielder};
 
 use super::Pool;
 use super::guard::is_stale_plan;
@@ -32,52 +32,70 @@ use crate::pgbouncer::{self, Statement};
 ///
 /// Behind PgBouncer (`pgbouncer = true`) the statement is unnamed (not persistent), so it is
 /// never replayed.
-struct Replayable {
-    sql: SqlStr,
-    args: Option<PgArguments>,
-    spare: Option<PgArguments>,
-    persistent: bool,
+pub(super) struct Replayable {
+    /// The statement; once it ran ([`first`](Self::first)), its arguments are the copy kept
+    /// for running it again.
+    statement: Statement,
+    /// It may still run again (a persistent statement that has not yet).
+    may_replay: bool,
 }
 
 impl Replayable {
-    fn new<'q, E: Execute<'q, Postgres>>(mut query: E, pool: &Pool) -> Result<Self, sqlx::Error> {
-        let persistent = query.persistent() && pool.shared.inner.manager().pgbouncer.is_none();
-        let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+    pub(super) fn new<'q, E: Execute<'q, Postgres>>(
+        query: E,
+        pool: &Pool,
+    ) -> Result<Self, sqlx::Error> {
+        let mut statement = Statement::from_query(query)?;
+        statement.persistent &= pool.shared.inner.manager().pgbouncer.is_none();
         Ok(Self {
-            sql: query.sql(),
-            args,
-            spare: None,
-            persistent,
+            statement,
+            may_replay: false,
         })
     }
 
     /// The query to run now; its arguments are copied when it could run again.
     fn first(&mut self) -> Statement {
-        let sql = if self.persistent {
-            self.spare = self.args.clone();
-            self.sql.clone()
+        let kept = &mut self.statement;
+        self.may_replay = kept.persistent;
+        if kept.persistent {
+            Statement {
+                sql: kept.sql.clone(),
+                args: kept.args.clone(),
+                persistent: true,
+            }
         } else {
-            // Never run again: the SQL moves (a clone of an owned string would allocate).
-            std::mem::replace(&mut self.sql, SqlStr::from_static(""))
-        };
-        Statement {
-            sql,
-            args: self.args.take(),
-            persistent: self.persistent,
+            // Never run again: moved out (a clone of an owned string would allocate).
+            Statement {
+                sql: std::mem::replace(&mut kept.sql, SqlStr::from_static("")),
+                args: kept.args.take(),
+                persistent: false,
+            }
         }
     }
 
-    /// The query again, when `err` says its cached plan was stale and it can run again.
-    fn again(&mut self, err: &Error) -> Option<Statement> {
-        if is_stale_plan(err) {
-            let args = self.spare.take()?;
-            Some(Statement {
-                sql: self.sql.clone(),
-                args: Some(args),
-                persistent: self.persistent,
-            })
+    /// Whether the query runs again after `err`: once, when its cached plan was stale.
+    fn replays_after(&mut self, err: &Error) -> bool {
+        let replays = self.may_replay && is_stale_plan(err);
+        self.may_replay &= !replays;
+        replays
+    }
+
+    /// The query again, after [`replays_after`](Self::replays_after) said so.
+    fn again(&mut self) -> Statement {
+        let kept = &mut self.statement;
+        Statement {
+            sql: kept.sql.clone(),
+            args: kept.args.take(),
+            persistent: true,
+        }
+    }
+
+    /// The next statement to run: the first, or after a stale plan the same again.
+    fn next(&mut self, replaying: bool) -> Statement {
+        if replaying {
+            self.again()
         } else {
-            None
+            self.first()
         }
     }
 }
@@ -99,49 +117,53 @@ async fn on_raw<T>(
 }
 
 /// One statement on a connection checked out for it, at most one row back; run again once
-/// after a stale cached plan (see [`Replayable`]). Takes the query already taken apart (or
-/// the error taking it apart gave), so the call's boxed future holds it once.
-async fn fetch_optional_on(
+/// after a stale cached plan (see [`Replayable`]). Borrows the query taken apart: the call's
+/// boxed future holds it once (an `async fn` keeps a parameter it was given by value twice).
+pub(super) async fn fetch_optional_on(
     pool: &Pool,
-    mut query: Result<Replayable, sqlx::Error>,
+    query: &mut Replayable,
 ) -> crate::Result<Option<PgRow>> {
-    // Used where it lies: moved out, it would take its size a second time in this future.
-    let query = match query {
-        Ok(ref mut query) => query,
-        Err(ref mut err) => return Err(std::mem::replace(err, sqlx::Error::PoolClosed).into()),
-    };
     let mut checkout = pool.checkout().await?;
     let conn = checkout.conn();
-    let q = query.first();
     // One guarded operation, spelled out (`Conn::track` is made of these two calls) so that
     // the hot path has no closure futures to move: dropped midway, the connection stays
-    // busy and is discarded.
+    // busy and is discarded. The statement is made where the driver takes it, so the future
+    // holds no copy of it.
     let busy = conn.enter();
+    let raw = conn.raw_for_statement(&busy, &query.statement.sql);
     let result = match &pool.shared.inner.manager().pgbouncer {
-        None => conn
-            .raw_for_statement(&busy, &q.sql)
-            .fetch_optional(q)
-            .await
-            .map_err(Error::from),
+        None => raw.fetch_optional(query.first()).await.map_err(Error::from),
         // Boxed: its transaction future would otherwise make every call's future larger.
         Some(_) => {
-            Box::pin(on_raw(
-                pool,
-                conn.raw_for_statement(&busy, &q.sql),
-                async |raw| Ok(raw.fetch_optional(q).await?),
-            ))
+            let q = query.first();
+            Box::pin(on_raw(pool, raw, async |raw| {
+                Ok(raw.fetch_optional(q).await?)
+            }))
             .await
         }
     };
     conn.leave(busy, result.as_ref().err()).await;
     match result {
-        Err(err) => match query.again(&err) {
-            // Rare: boxed, so that its closure future does not grow the common one.
-            Some(q) => Box::pin(conn.track(async |raw| Ok(raw.fetch_optional(q).await?))).await,
-            None => Err(err),
-        },
-        ok => ok,
+        // Rare: boxed, so that its closure future does not grow the common one.
+        Err(err) if query.replays_after(&err) => {
+            let q = query.again();
+            Box::pin(conn.track(async |raw| Ok(raw.fetch_optional(q).await?))).await
+        }
+        other => other,
     }
+}
+
+/// Hands every item of `rows` to the caller's stream; notes in `yielded` whether any went.
+async fn pass_on(
+    mut rows: BoxStream<'_, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>,
+    yielder: &Yielder<Either<PgQueryResult, PgRow>>,
+    yielded: &mut bool,
+) -> crate::Result<()> {
+    while let Some(item) = rows.try_next().await? {
+        *yielded = true;
+        yielder.r#yield(item).await;
+    }
+    Ok(())
 }
 
 impl<'p> Executor<'p> for &'p Pool {
@@ -157,6 +179,8 @@ impl<'p> Executor<'p> for &'p Pool {
     {
         // Borrowed for the call (`&'p Pool` outlives `'e`): no reference count touched.
         let pool = self;
+        // Taken apart before the futures are built, as in `fetch_optional`.
+        let mut query = Replayable::new(query, pool);
         Box::pin(TryAsyncStream::new(move |yielder| async move {
             // Boxed here: the body's state (acquire, retry, the driver's call) is large, and
             // the span wrappers move their future by value; moving a pointer instead of the
@@ -166,36 +190,39 @@ impl<'p> Executor<'p> for &'p Pool {
                 &pool.shared.target,
                 |_| None,
                 Box::pin(async {
-                    let mut query = Replayable::new(query, pool)?;
-                    let mut conn = pool.checkout().await?;
-                    // A stream dropped before its end leaves the statement's reply unread: the
-                    // guard keeps the connection marked busy then, and it is discarded.
-                    let mut next = Some(query.first());
-                    while let Some(q) = next.take() {
+                    let query = match query {
+                        Ok(ref mut query) => query,
+                        Err(err) => return Err(err.into()),
+                    };
+                    let mut checkout = pool.checkout().await?;
+                    let conn = checkout.conn();
+                    // One guarded operation per run, spelled out as in `fetch_optional_on`. A
+                    // stream dropped before its end leaves the statement's reply unread: the
+                    // connection stays busy then, and is discarded.
+                    let mut replaying = false;
+                    loop {
                         let mut yielded = false;
-                        conn.conn().note_statement(&q.sql);
-                        let result = conn
-                            .conn()
-                            .track(async |raw| {
-                                on_raw(pool, raw, async |raw| {
-                                    let mut rows = raw.fetch_many(q);
-                                    while let Some(item) = rows.try_next().await? {
-                                        yielded = true;
-                                        yielder.r#yield(item).await;
-                                    }
-                                    Ok(())
-                                })
-                                .await
-                            })
-                            .await;
-                        if let Err(err) = result {
-                            match query.again(&err) {
-                                Some(q) if !yielded => next = Some(q),
-                                _ => return Err(err),
+                        let busy = conn.enter();
+                        let raw = conn.raw_for_statement(&busy, &query.statement.sql);
+                        let result = match &pool.shared.inner.manager().pgbouncer {
+                            None => {
+                                let rows = raw.fetch_many(query.next(replaying));
+                                pass_on(rows, &yielder, &mut yielded).await
                             }
+                            Some(_) => {
+                                let q = query.next(replaying);
+                                let on = on_raw(pool, raw, async |raw| {
+                                    pass_on(raw.fetch_many(q), &yielder, &mut yielded).await
+                                });
+                                Box::pin(on).await
+                            }
+                        };
+                        conn.leave(busy, result.as_ref().err()).await;
+                        match result {
+                            Err(err) if !yielded && query.replays_after(&err) => replaying = true,
+                            other => return other,
                         }
                     }
-                    Ok(())
                 }),
             )
             .await
@@ -215,10 +242,14 @@ impl<'p> Executor<'p> for &'p Pool {
         let pool = self;
         // Taken apart here, before the future is built: the box holds the statement only
         // (its size is allocation and copying per query; see `pool::future_sizes`).
-        let query = Replayable::new(query, pool);
+        let mut query = Replayable::new(query, pool);
         if observe::spans_possible() {
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
             Box::pin(async move {
+                let query = match query {
+                    Ok(ref mut query) => query,
+                    Err(err) => return Err(err),
+                };
                 // Boxed for the same reason as in `fetch_many`.
                 let inner = Box::pin(fetch_optional_on(pool, query));
                 observe::pool_executor("fetch_optional", &pool.shared.target, rows, inner)
@@ -227,7 +258,12 @@ impl<'p> Executor<'p> for &'p Pool {
             })
         } else {
             // No subscriber was ever installed: no span, no wrapper, one allocation.
-            Box::pin(fetch_optional_on(pool, query).map_err(into_sqlx))
+            Box::pin(async move {
+                match query {
+                    Ok(ref mut query) => fetch_optional_on(pool, query).await.map_err(into_sqlx),
+                    Err(err) => Err(err),
+                }
+            })
         }
     }
 
