@@ -241,6 +241,11 @@ impl Pool {
 
     /// Goes on with checkout `get`, whose first poll gave `first`, until a connection comes or
     /// the acquire timeout passes; `again` starts a new checkout after one failed.
+    ///
+    /// The common wait (every connection busy, one comes back in time) holds one timer and
+    /// nothing else; a failed checkout (a connect error to retry) goes on in
+    /// [`keep_trying`](Self::keep_trying), boxed, so its backoff state is not moved on every
+    /// wait.
     async fn wait_for<F>(
         &self,
         mut get: std::pin::Pin<&mut F>,
@@ -250,41 +255,65 @@ impl Pool {
     where
         F: Future<Output = Checked>,
     {
-        let counters = &self.shared.counters;
-        let mut first = Some(first);
         // One clock read starts the wait; the deadline is absolute, so each attempt's timer
-        // (`timeout_at`) needs no read of its own.
+        // (`timeout_at`) needs no read of its own. `None`: a timeout so large it overflows
+        // `Instant` (effectively no limit).
         let started = tokio::time::Instant::now();
-        let timeout = self.shared.config.pool().acquire_timeout;
-        // `None`: a timeout so large it overflows `Instant` (effectively no limit).
-        let deadline = started.checked_add(timeout);
+        let deadline = started.checked_add(self.shared.config.pool().acquire_timeout);
+        let got = match (first, deadline) {
+            (Poll::Ready(got), _) => Some(got),
+            (Poll::Pending, Some(deadline)) => {
+                tokio::time::timeout_at(deadline, get.as_mut()).await.ok()
+            }
+            (Poll::Pending, None) => Some(get.as_mut().await),
+        };
+        match got {
+            Some(Ok(object)) => {
+                self.waited(started);
+                Ok(object)
+            }
+            Some(Err(failed)) => {
+                Box::pin(self.keep_trying(get, failed, again, started, deadline)).await
+            }
+            None => Err(self.acquire_timed_out(started, None)),
+        }
+    }
+
+    /// Retries a checkout that failed with `failed` until one succeeds or `deadline` passes:
+    /// connect errors that retrying can fix wait out the retry policy's delays.
+    async fn keep_trying<F>(
+        &self,
+        mut get: std::pin::Pin<&mut F>,
+        failed: PoolError<Error>,
+        again: impl Fn() -> F,
+        started: tokio::time::Instant,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Object<ConnectionManager>>
+    where
+        F: Future<Output = Checked>,
+    {
         let left = |now: tokio::time::Instant| {
             deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now))
         };
+        let mut failed = Some(failed);
         let mut backoff = self.shared.retry.delays();
         let mut last_connect_error = None;
         let mut attempt = 0;
-        let mut now = started;
         loop {
-            if left(now).is_zero() {
-                break;
-            }
             attempt += 1;
-            let got = match (first.take(), deadline) {
-                (Some(Poll::Ready(got)), _) => Ok(got),
-                (_, Some(deadline)) => tokio::time::timeout_at(deadline, get.as_mut()).await,
-                (_, None) => Ok(get.as_mut().await),
+            let got = match (failed.take(), deadline) {
+                (Some(err), _) => Ok(Err(err)),
+                (None, Some(deadline)) => tokio::time::timeout_at(deadline, get.as_mut()).await,
+                (None, None) => Ok(get.as_mut().await),
             };
             match got {
                 Ok(Ok(object)) => {
-                    let waited = started.elapsed();
-                    counters.add_wait(waited);
-                    self.log_slow_acquire(waited);
+                    self.waited(started);
                     return Ok(object);
                 }
                 Ok(Err(PoolError::Backend(err))) => {
                     if !connect_retryable(&err) {
-                        counters.add_wait(started.elapsed());
+                        self.shared.counters.add_wait(started.elapsed());
                         return Err(err);
                     }
                     let delay = backoff
@@ -304,16 +333,37 @@ impl Pool {
                 }
                 Err(_elapsed) => break,
             }
+            if left(tokio::time::Instant::now()).is_zero() {
+                break;
+            }
             // The last checkout completed (with an error): the next attempt is a new one.
             get.set(again());
-            now = tokio::time::Instant::now();
         }
+        Err(self.acquire_timed_out(started, last_connect_error))
+    }
+
+    /// A checkout that started waiting at `started` got its connection: counted, and logged
+    /// when slow.
+    fn waited(&self, started: tokio::time::Instant) {
+        let waited = started.elapsed();
+        self.shared.counters.add_wait(waited);
+        self.log_slow_acquire(waited);
+    }
+
+    /// The error of a checkout that waited from `started` for `pool.acquire_timeout`, with the
+    /// pool's stats and the last connect error seen.
+    fn acquire_timed_out(
+        &self,
+        started: tokio::time::Instant,
+        last_connect_error: Option<Box<Error>>,
+    ) -> Error {
+        let counters = &self.shared.counters;
         let waited = started.elapsed();
         counters.add_wait(waited);
         Counters::bump(&counters.acquire_timeouts);
         let stats = self.stats();
         tracing::warn!(target: "pgtide::pool", waited_ms = waited.as_millis() as u64, %stats, "no connection within pool.acquire_timeout");
-        Err(Error::timeout(
+        Error::timeout(
             TimeoutKind::Acquire,
             "waiting for a pooled connection",
             Some(Box::new(PoolTimeout {
@@ -321,7 +371,7 @@ impl Pool {
                 stats,
                 last_connect_error,
             })),
-        ))
+        )
     }
 
     /// One checkout without waiting for the acquire timeout (startup and retries).
