@@ -263,7 +263,21 @@ impl Pool {
         let got = match (first, deadline) {
             (Poll::Ready(got), _) => Some(got),
             (Poll::Pending, Some(deadline)) => {
-                tokio::time::timeout_at(deadline, get.as_mut()).await.ok()
+                // `get` was polled a moment ago, in this same poll with this same context (its
+                // first poll found every connection busy and asked to be woken): the timer is
+                // armed without polling it again, which would queue on deadpool's semaphore
+                // lock once more.
+                let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
+                let mut just_polled = true;
+                std::future::poll_fn(|cx| {
+                    if !std::mem::take(&mut just_polled)
+                        && let Poll::Ready(got) = get.as_mut().poll(cx)
+                    {
+                        return Poll::Ready(Some(got));
+                    }
+                    timer.as_mut().poll(cx).map(|()| None)
+                })
+                .await
             }
             (Poll::Pending, None) => Some(get.as_mut().await),
         };
