@@ -165,7 +165,7 @@ impl Codegen {
             out: out.into(),
             regenerate_hint: hint,
             types: overrides::TypeOverrides::new(),
-            derives: overrides::Derives::default(),
+            derives: overrides::Derives::new(),
         }
     }
 

@@ -61,14 +61,17 @@ pub fn query_hash(entry: &[u8], decisions: Option<&[u8]>) -> String {
     if let Some(decisions) = decisions {
         sha.update(decisions);
     }
-    let digest = sha.finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    sixteen_hex(&sha.finalize())
 }
 
 /// The digest of a module's query lines (each `<name> <hash>` followed by `\n`): 16 hex
 /// digits of SHA-256, so any changed, added, removed or moved query changes it.
 pub fn module_digest(lines: &str) -> String {
-    let digest = Sha256::digest(lines.as_bytes());
+    sixteen_hex(&Sha256::digest(lines.as_bytes()))
+}
+
+/// The first 8 bytes of a SHA-256 digest as 16 hex digits.
+fn sixteen_hex(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -293,14 +293,14 @@ impl Derives {
     pub fn from_list<S: AsRef<str>>(
         traits: impl IntoIterator<Item = S>,
     ) -> Result<Self, DerivesError> {
-        let joined: Vec<String> = traits.into_iter().map(|t| t.as_ref().to_owned()).collect();
-        if let Some(bad) = joined.iter().find(|t| t.contains(',')) {
+        let entries: Vec<String> = traits.into_iter().map(|t| t.as_ref().to_owned()).collect();
+        if let Some(bad) = entries.iter().find(|t| t.contains(',')) {
             return Err(DerivesError(format!(
                 "`{}` is more than one trait; give each its own entry",
                 bad.escape_debug()
             )));
         }
-        let traits = pgtide_type_rules::derives(&joined.join(",")).map_err(DerivesError)?;
+        let traits = pgtide_type_rules::derives(&entries.join(",")).map_err(DerivesError)?;
         Ok(Self { traits })
     }
 

@@ -9,7 +9,7 @@
 
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use futures_util::TryStreamExt;
+use futures_util::{TryFutureExt, TryStreamExt};
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, Postgres, SqlStr};
 use sqlx_core::ext::async_stream::{TryAsyncStream, Yielder};
@@ -119,10 +119,7 @@ async fn on_raw<T>(
 /// One statement on a connection checked out for it, at most one row back; run again once
 /// after a stale cached plan (see [`Replayable`]). Borrows the query taken apart: the call's
 /// boxed future holds it once (an `async fn` keeps a parameter it was given by value twice).
-pub(super) async fn fetch_optional_on(
-    pool: &Pool,
-    query: &mut Replayable,
-) -> crate::Result<Option<PgRow>> {
+async fn fetch_optional_on(pool: &Pool, query: &mut Replayable) -> crate::Result<Option<PgRow>> {
     let mut checkout = pool.checkout().await?;
     let conn = checkout.conn();
     // One guarded operation, spelled out (`Conn::track` is made of these two calls) so that
@@ -150,6 +147,24 @@ pub(super) async fn fetch_optional_on(
             Box::pin(conn.track(async |raw| Ok(raw.fetch_optional(q).await?))).await
         }
         other => other,
+    }
+}
+
+/// [`fetch_optional_on`] for a query as [`Replayable::new`] gave it back (an error taking it
+/// apart is the call's error). An `async` block, not an `async fn`, so the query is held once.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would store its by-value parameter twice in the future"
+)]
+pub(super) fn fetch_optional_taken(
+    pool: &Pool,
+    mut query: Result<Replayable, sqlx::Error>,
+) -> impl Future<Output = crate::Result<Option<PgRow>>> + Send + '_ {
+    async move {
+        match query {
+            Ok(ref mut query) => fetch_optional_on(pool, query).await,
+            Err(err) => Err(err.into()),
+        }
     }
 }
 
@@ -242,28 +257,19 @@ impl<'p> Executor<'p> for &'p Pool {
         let pool = self;
         // Taken apart here, before the future is built: the box holds the statement only
         // (its size is allocation and copying per query; see `pool::future_sizes`).
-        let mut query = Replayable::new(query, pool);
+        let run = fetch_optional_taken(pool, Replayable::new(query, pool));
         if observe::spans_possible() {
             let rows = |row: &Option<PgRow>| Some(u64::from(row.is_some()));
+            // Boxed for the same reason as in `fetch_many`.
+            let inner = Box::pin(run);
             Box::pin(async move {
-                let query = match query {
-                    Ok(ref mut query) => query,
-                    Err(err) => return Err(err),
-                };
-                // Boxed for the same reason as in `fetch_many`.
-                let inner = Box::pin(fetch_optional_on(pool, query));
                 observe::pool_executor("fetch_optional", &pool.shared.target, rows, inner)
                     .await
                     .map_err(into_sqlx)
             })
         } else {
             // No subscriber was ever installed: no span, no wrapper, one allocation.
-            Box::pin(async move {
-                match query {
-                    Ok(ref mut query) => fetch_optional_on(pool, query).await.map_err(into_sqlx),
-                    Err(err) => Err(err),
-                }
-            })
+            Box::pin(run.map_err(into_sqlx))
         }
     }
 

@@ -699,11 +699,10 @@ mod future_sizes {
         let pool = pool();
         let acquire = std::mem::size_of_val(&pool.acquire());
         let get = std::mem::size_of_val(&pool.shared.inner.get());
-        let mut statement = executor::Replayable::new(sqlx::query("SELECT 1"), &pool)
-            .expect("a query without arguments");
-        let held = std::mem::size_of_val(&statement);
-        let query =
-            std::mem::size_of_val(&executor::fetch_optional_on(&pool, &mut statement)) + held;
+        let query = std::mem::size_of_val(&executor::fetch_optional_taken(
+            &pool,
+            executor::Replayable::new(sqlx::query("SELECT 1"), &pool),
+        ));
         eprintln!("acquire {acquire} B, deadpool get {get} B, fetch_optional {query} B");
         assert!(acquire <= 256, "acquire future: {acquire} bytes");
         // A `&Pool` query allocates its future (sqlx's `Executor` returns it boxed) and
