@@ -48,9 +48,8 @@ async fn min_size_is_opened_at_start_and_kept() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// To open a connection that keeps `pool.min_size`, the pool checks out its idle connections
-/// for a moment (deadpool opens one only for a checkout that finds none idle): the stats show
-/// them as idle, not in use, and the connect under way as no one waiting.
+/// While the pool opens a connection to keep `pool.min_size`, the stats show its idle
+/// connections as idle, not in use, and the connect under way as no one waiting.
 #[tokio::test]
 async fn topping_up_to_min_size_is_not_counted_as_use() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

@@ -125,13 +125,13 @@ impl Pool {
     ) -> CloseOutcome {
         let shared = &self.shared;
         shared.stop_maintenance();
-        let idle = shared.inner.retain(|_, _| false).removed;
-        shared.inner.close();
+        let idle = shared.slots.retain_idle(|_| false);
+        shared.slots.close();
         let closed_idle = idle.len();
         close_now(shared, idle).await;
         let deadline = Instant::now().checked_add(grace);
         loop {
-            let in_use = shared.inner.status().size;
+            let in_use = shared.slots.open_count();
             if in_use == 0 {
                 return CloseOutcome {
                     closed_idle,
@@ -165,7 +165,7 @@ impl Pool {
 /// connections is gone its sockets cannot be written; they are just dropped.
 pub(crate) fn terminate_idle_on_drop(shared: &Shared) {
     use futures_util::FutureExt;
-    for conn in shared.inner.retain(|_, _| false).removed {
+    for conn in shared.slots.retain_idle(|_| false) {
         Counters::bump(&shared.counters.closed);
         // One poll: sends `Terminate` and shuts the socket down if it does not have to wait.
         let _ = conn.into_raw().close().now_or_never();
@@ -201,7 +201,7 @@ async fn terminate_stragglers(
     shared: &Shared,
     successor: &(dyn Fn() -> Option<Pool> + Send + Sync),
 ) -> usize {
-    let manager = shared.inner.manager();
+    let manager = shared.slots.manager();
     let pids = manager.live.snapshot();
     if pids.is_empty() {
         return 0;
@@ -247,7 +247,7 @@ async fn terminate_stragglers(
 async fn wait_for_hand_back(shared: &Shared, limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
     loop {
-        let in_use = shared.inner.status().size;
+        let in_use = shared.slots.open_count();
         if in_use == 0 || Instant::now() >= deadline {
             return in_use;
         }

@@ -77,7 +77,7 @@ impl Pool {
         F: Fn() -> std::result::Result<SecretString, ProviderError> + Send + Sync + 'static,
     {
         self.shared
-            .inner
+            .slots
             .manager()
             .credentials
             .set(Arc::new(provider));

@@ -112,7 +112,7 @@ impl Started {
 /// of a body whose `RESET` failed (the transaction was aborted at that moment), and the
 /// commit would then leave it on the pooled session.
 async fn begin_timed(conn: &mut PooledConnection, timeout: Duration) -> Result<Started> {
-    if let Some(bouncer) = &conn.shared.inner.manager().pgbouncer {
+    if let Some(bouncer) = &conn.shared.slots.manager().pgbouncer {
         use sqlx_core::transaction::TransactionManager;
         let opened =
             sqlx::postgres::PgTransactionManager::get_transaction_depth(conn.conn_ref().raw_ref())
@@ -225,7 +225,7 @@ async fn end_bouncer<T>(
         (false, _) => {
             let session = &conn
                 .shared
-                .inner
+                .slots
                 .manager()
                 .pgbouncer
                 .as_ref()
@@ -262,7 +262,7 @@ async fn end_bouncer<T>(
 async fn cancel(shared: &Shared, pid: i32) -> Result<()> {
     let limit = shared.config.connection().connect_timeout;
     let attempt = async {
-        let mut other = shared.inner.manager().connect_unpooled().await?;
+        let mut other = shared.slots.manager().connect_unpooled().await?;
         let result = sqlx::query("SELECT pg_cancel_backend($1)")
             .bind(pid)
             .execute(&mut other)

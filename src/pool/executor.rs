@@ -46,7 +46,7 @@ impl Replayable {
         pool: &Pool,
     ) -> Result<Self, sqlx::Error> {
         let mut statement = Statement::from_query(query)?;
-        statement.persistent &= pool.shared.inner.manager().pgbouncer.is_none();
+        statement.persistent &= pool.shared.slots.manager().pgbouncer.is_none();
         Ok(Self {
             statement,
             may_replay: false,
@@ -107,7 +107,7 @@ async fn on_raw<T>(
     raw: &mut sqlx::PgConnection,
     work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> crate::Result<T>,
 ) -> crate::Result<T> {
-    match &pool.shared.inner.manager().pgbouncer {
+    match &pool.shared.slots.manager().pgbouncer {
         Some(bouncer) => {
             let begin = format!("BEGIN{}", bouncer.after_begin);
             pgbouncer::in_transaction(raw, &begin, work).await
@@ -128,7 +128,7 @@ async fn fetch_optional_on(pool: &Pool, query: &mut Replayable) -> crate::Result
     // holds no copy of it.
     let busy = conn.enter();
     let raw = conn.raw_for_statement(&busy, &query.statement.sql);
-    let result = match &pool.shared.inner.manager().pgbouncer {
+    let result = match &pool.shared.slots.manager().pgbouncer {
         None => raw.fetch_optional(query.first()).await.map_err(Error::from),
         // Boxed: its transaction future would otherwise make every call's future larger.
         Some(_) => {
@@ -219,7 +219,7 @@ impl<'p> Executor<'p> for &'p Pool {
                         let mut yielded = false;
                         let busy = conn.enter();
                         let raw = conn.raw_for_statement(&busy, &query.statement.sql);
-                        let result = match &pool.shared.inner.manager().pgbouncer {
+                        let result = match &pool.shared.slots.manager().pgbouncer {
                             None => {
                                 let rows = raw.fetch_many(query.next(replaying));
                                 pass_on(rows, &yielder, &mut yielded).await

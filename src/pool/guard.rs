@@ -48,6 +48,8 @@ pub(crate) struct Conn {
     verdicts: Verdicts,
     /// When it was last handed back to the pool.
     pub(crate) idle_since: Instant,
+    /// When it was opened (for `pool.max_lifetime`).
+    pub(crate) created: Instant,
     /// Keeps `pid` in the pool's set of open backends while this connection exists (for
     /// terminating stragglers when the pool closes).
     _live: super::close::LivePid,
@@ -61,6 +63,7 @@ pub(crate) struct Busy(());
 
 impl Conn {
     pub(crate) fn new(raw: PgConnection, pid: i32, live: super::close::LivePid) -> Self {
+        let now = Instant::now();
         Self {
             _live: live,
             raw,
@@ -70,7 +73,8 @@ impl Conn {
             busy: 0,
             touched: false,
             verdicts: Verdicts::default(),
-            idle_since: Instant::now(),
+            idle_since: now,
+            created: now,
         }
     }
 

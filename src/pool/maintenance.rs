@@ -1,4 +1,4 @@
-//! What deadpool does not do itself: keep `pool.min_size` connections open, close
+//! What the checkout path does not do itself: keep `pool.min_size` connections open, close
 //! connections idle longer than `pool.idle_timeout` (above the minimum), and replace
 //! connections older than `pool.max_lifetime` before anyone checks them out.
 //!
@@ -8,8 +8,6 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use deadpool::managed::Timeouts;
 
 use super::{Conn, Pool, Shared};
 use crate::pool::stats::Counters;
@@ -34,7 +32,7 @@ pub(crate) fn start(pool: &Pool) {
         loop {
             tokio::time::sleep(every).await;
             let Some(shared) = weak.upgrade() else { break };
-            if shared.inner.is_closed() {
+            if shared.slots.is_closed() {
                 break;
             }
             reap(&shared);
@@ -51,15 +49,17 @@ pub(crate) fn start(pool: &Pool) {
 fn reap(shared: &Shared) {
     let pool = shared.config.pool();
     let min = pool.size.min() as usize;
-    let mut size = shared.inner.status().size;
-    let removed = shared.inner.retain(|conn, metrics| {
-        let too_old = pool.max_lifetime.is_some_and(|max| metrics.age() >= max);
+    let mut size = shared.slots.open_count();
+    let removed = shared.slots.retain_idle(|conn| {
+        let too_old = pool
+            .max_lifetime
+            .is_some_and(|max| conn.created.elapsed() >= max);
         let idle_too_long = pool
             .idle_timeout
             .is_some_and(|t| conn.idle_since.elapsed() >= t)
             && size > min;
         if too_old || idle_too_long || conn.broken {
-            // The size was read before `retain` ran: connections created or dropped meanwhile
+            // The size was read before the look: connections opened or closed meanwhile
             // make it an estimate, never a reason to underflow.
             size = size.saturating_sub(1);
             false
@@ -67,43 +67,28 @@ fn reap(shared: &Shared) {
             true
         }
     });
-    if !removed.removed.is_empty() {
-        tracing::debug!(target: "pgtide::pool", closed = removed.removed.len(), "closed idle or old connections");
+    if !removed.is_empty() {
+        tracing::debug!(target: "pgtide::pool", closed = removed.len(), "closed idle or old connections");
     }
-    close_all(shared, removed.removed);
+    close_all(shared, removed);
 }
 
 /// Opens connections until the pool holds `pool.min_size` (never waits for a busy pool;
-/// a failure to connect is left for the next round).
-///
-/// deadpool opens a connection only for a checkout that finds no idle one, so the top-up
-/// checks out every idle connection and one new connection per missing one, all at once:
-/// the connects run side by side, and the idle connections are held for one connect, not
-/// one per missing connection. While it holds them, [`Counters::topping_up`] makes
-/// [`PoolStats`](crate::PoolStats) show them as idle, not in use (nobody asked for them).
-/// With `min_size == max_size`, callers that arrive meanwhile wait for that connect.
+/// a failure to connect is left for the next round). The connects run side by side; each
+/// new connection joins the idle ones, behind the warm ones. Callers that find no idle
+/// connection meanwhile open their own, within `pool.max_size`.
 pub(crate) async fn fill_to_min(shared: &Shared) {
     let min = shared.config.pool().size.min() as usize;
-    let status = shared.inner.status();
-    if status.size >= min || shared.inner.is_closed() {
+    let open = shared.slots.open_count();
+    if open >= min || shared.slots.is_closed() {
         return;
     }
-    let in_use = status.size.saturating_sub(status.available);
-    let connect_timeout = shared.config.connection().connect_timeout;
-    let timeouts = Timeouts {
-        wait: Some(Duration::ZERO),
-        create: Some(connect_timeout),
-        recycle: Some(connect_timeout),
-    };
-    let wanted = min.saturating_sub(in_use);
-    let _counted = shared.counters.top_up(wanted);
-    let checkouts = (0..wanted).map(|_| shared.inner.timeout_get(&timeouts));
-    for outcome in futures_util::future::join_all(checkouts).await {
+    let opens = (open..min).map(|_| shared.slots.open_idle());
+    for outcome in futures_util::future::join_all(opens).await {
         if let Err(err) = outcome {
-            tracing::debug!(target: "pgtide::pool", error = %err, "could not open a connection to keep the minimum");
+            tracing::debug!(target: "pgtide::pool", error = ?err, "could not open a connection to keep the minimum");
         }
     }
-    // The objects were dropped with the outcomes: handed back, idle, ready.
 }
 
 /// Counts `conns` as closed and closes them politely (a `Terminate` message) in the

@@ -1,4 +1,4 @@
-//! The deadpool manager: how a pooled connection is made and when it is checked.
+//! How a pooled connection is made and when it is checked (for [`super::slots`]).
 //!
 //! - **create** connects with the configured connect timeout (sqlx has none of its own); the
 //!   caller whose checkout needed the connection sees the failure and keeps it, so a pool
@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
@@ -143,9 +142,9 @@ impl ConnectionManager {
         }
     }
 
-    fn too_old(&self, metrics: &Metrics, now: &mut Clock) -> bool {
+    fn too_old(&self, conn: &Conn, now: &mut Clock) -> bool {
         self.max_lifetime
-            .is_some_and(|max| now.get().saturating_duration_since(metrics.created) >= max)
+            .is_some_and(|max| now.get().saturating_duration_since(conn.created) >= max)
     }
 }
 
@@ -158,31 +157,31 @@ impl Clock {
     }
 }
 
-impl deadpool::managed::Manager for ConnectionManager {
-    type Type = Conn;
-    type Error = Error;
-
-    // Boxed: opening a connection (sqlx's handshake, TLS, SCRAM) is a future of several KB,
-    // and deadpool's checkout future holds it inline; every checkout (every `&Pool` query)
-    // moves that future, so unboxed its size was paid per query (see `pool::future_sizes`).
-    // One allocation per new connection instead.
-    fn create(&self) -> impl Future<Output = Result<Conn>> + Send {
+impl ConnectionManager {
+    /// Opens a new connection.
+    ///
+    /// Boxed: opening a connection (sqlx's handshake, TLS, SCRAM) is a future of several KB,
+    /// and the checkout's future would hold it inline; every checkout (every `&Pool` query)
+    /// moves that future, so unboxed its size was paid per query (see `pool::future_sizes`).
+    /// One allocation per new connection instead.
+    pub(crate) fn create(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Conn>> + Send + '_>> {
         Box::pin(self.create_counted())
     }
 
-    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {
+    /// Whether an idle connection may be handed out again: not broken, not abandoned midway,
+    /// not older than `pool.max_lifetime`, and (when the policy or its history asks for it)
+    /// answering a ping or its session reset. A connection that fails is closed by the caller.
+    pub(crate) async fn recycle(&self, conn: &mut Conn) -> bool {
         // At most one clock read per checkout, shared by the lifetime and idle checks.
         let mut now = Clock(None);
-        let verdict = if conn.broken {
-            Err(RecycleError::message("the connection is broken"))
+        let verdict: std::result::Result<(), Failed> = if conn.broken {
+            Err("the connection is broken".into())
         } else if conn.is_busy() {
-            Err(RecycleError::message(
-                "an operation on the connection was abandoned midway",
-            ))
-        } else if self.too_old(metrics, &mut now) {
-            Err(RecycleError::message(
-                "the connection reached pool.max_lifetime",
-            ))
+            Err("an operation on the connection was abandoned midway".into())
+        } else if self.too_old(conn, &mut now) {
+            Err("the connection reached pool.max_lifetime".into())
         } else if (conn.touched && self.reset.get() != SessionReset::Never)
             || self.wants_check(conn, &mut now)
         {
@@ -191,11 +190,14 @@ impl deadpool::managed::Manager for ConnectionManager {
         } else {
             Ok(())
         };
-        if let Err(reason) = &verdict {
-            Counters::bump(&self.counters.closed);
-            tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
+        match verdict {
+            Ok(()) => true,
+            Err(reason) => {
+                Counters::bump(&self.counters.closed);
+                tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
+                false
+            }
         }
-        verdict
     }
 }
 
@@ -233,7 +235,7 @@ impl ConnectionManager {
 
     /// The session reset of a connection handed back without a runtime to reset it then (a
     /// round trip, which also checks it), or the health check.
-    async fn check(&self, conn: &mut Conn) -> RecycleResult<Error> {
+    async fn check(&self, conn: &mut Conn) -> std::result::Result<(), Failed> {
         let limit = self.connect_timeout;
         if conn.touched && self.reset.get() != SessionReset::Never {
             // Handed back without a runtime to reset it then: reset now (a round trip,
@@ -244,7 +246,7 @@ impl ConnectionManager {
                     conn.suspect = false;
                     Ok(())
                 }
-                Err(err) => Err(RecycleError::Backend(err)),
+                Err(err) => Err(Failed::Error(err)),
             }
         } else {
             let ping = async |raw: &mut PgConnection| match tokio::time::timeout(limit, raw.ping())
@@ -262,8 +264,29 @@ impl ConnectionManager {
                     conn.suspect = false;
                     Ok(())
                 }
-                Err(err) => Err(RecycleError::Backend(err)),
+                Err(err) => Err(Failed::Error(err)),
             }
+        }
+    }
+}
+
+/// Why a connection was not handed out again.
+enum Failed {
+    Reason(&'static str),
+    Error(Error),
+}
+
+impl From<&'static str> for Failed {
+    fn from(reason: &'static str) -> Self {
+        Self::Reason(reason)
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Reason(reason) => f.write_str(reason),
+            Self::Error(err) => err.fmt(f),
         }
     }
 }

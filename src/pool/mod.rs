@@ -1,15 +1,15 @@
-//! The connection pool: sqlx connections managed by deadpool, built from a validated
-//! [`Config`].
+//! The connection pool: sqlx connections in pgtide's own slots (`pool::slots`: one mutex, one
+//! semaphore), built from a validated [`Config`].
 //!
-//! Why deadpool over sqlx's own `PgPool`: on the same machine and run, a deadpool-managed pool
-//! of sqlx `PgConnection`s serves about twice the point selects per second of `PgPool` at 8–32
-//! tasks (see the README's "Pool" section and `cargo xtask bench`). The driver is not the
+//! Why not sqlx's own `PgPool`: on the same machine and run, a pool this simple over sqlx
+//! `PgConnection`s serves about twice the point selects per second of `PgPool` at 8–32 tasks
+//! (see the README's "Pool" section and `cargo xtask bench`). The driver is not the
 //! bottleneck; the pool is.
 //!
-//! What pgtide adds on top of deadpool: a connect timeout, a minimum size kept warm, an idle
-//! reaper and a maximum lifetime (`pool::maintenance`), health checks that cost a round trip only
-//! when a connection sat idle (or saw an error), startup with retry, pool timeouts that say
-//! why, and [`PoolStats`].
+//! Around the slots: a connect timeout, a minimum size kept warm, an idle reaper and a
+//! maximum lifetime (`pool::maintenance`), health checks that cost a round trip only when a
+//! connection sat idle (or saw an error), startup with retry, pool timeouts that say why, and
+//! [`PoolStats`].
 //!
 //! ```
 //! use pgtide::config::{Config, PoolSize};
@@ -56,6 +56,7 @@ mod manager;
 mod migrate;
 pub mod reset;
 mod session;
+mod slots;
 mod stats;
 mod timeout;
 pub(crate) mod transaction;
@@ -65,7 +66,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use deadpool::managed::{Object, PoolError};
 use sqlx::PgConnection;
 use sqlx::postgres::PgConnectOptions;
 
@@ -81,12 +81,13 @@ pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
 pub use session::Session;
+use slots::{GetError, Lent, Slots};
 use stats::Counters;
 pub use stats::PoolStats;
 pub use timeout::PoolTimeout;
 
-/// What one deadpool checkout gives.
-type Checked = std::result::Result<Object<ConnectionManager>, PoolError<Error>>;
+/// What one checkout of the slots gives.
+type Checked = std::result::Result<Lent, GetError>;
 
 /// Acquire waits longer than this are logged (`WARN`, target `pgtide::pool`) unless changed
 /// with [`Pool::set_slow_acquire_threshold`].
@@ -103,7 +104,7 @@ pub struct Pool {
 }
 
 pub(crate) struct Shared {
-    pub(crate) inner: deadpool::managed::Pool<ConnectionManager>,
+    pub(crate) slots: Slots,
     pub(crate) config: Config,
     pub(crate) counters: Arc<Counters>,
     pub(crate) retry: RetryPolicy,
@@ -177,19 +178,11 @@ impl Pool {
         )
         .with_pgbouncer(config)
         .with_route(connect::Route::new(config)?);
-        let inner = deadpool::managed::Pool::builder(manager)
-            .max_size(pool_settings.size.max() as usize)
-            // The most recently returned connection goes out first (PgBouncer does the same
-            // with its server connections): the busy few stay warm on the server, and the
-            // rest go idle and are closed by the idle reaper.
-            .queue_mode(deadpool::managed::QueueMode::Lifo)
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .expect("a runtime is set, so building cannot fail");
+        let slots = Slots::new(manager, pool_settings.size.max() as usize);
         let c = config.connection();
         let pool = Self {
             shared: Arc::new(Shared {
-                inner,
+                slots,
                 target: Target::new(c.database.clone(), format!("{}:{}", c.host, c.port)),
                 config: config.clone(),
                 counters,
@@ -225,19 +218,18 @@ impl Pool {
     }
 
     /// The checkout itself, under `pool.acquire_timeout`.
-    async fn checkout_object(&self) -> Result<Object<ConnectionManager>> {
+    async fn checkout_object(&self) -> Result<Lent> {
         transaction::note_checkout();
         Counters::bump(&self.shared.counters.acquires);
-        // Uncontended, deadpool hands out an idle connection on the first poll: no clock
+        // Uncontended, the slots hand out an idle connection on the first poll: no clock
         // read, no timer, nothing waited. Otherwise the same checkout goes on waiting, under
         // the acquire timeout from here, in a boxed future: its timers and retry state would
         // otherwise make every checkout's future (and every `&Pool` call's box) larger.
-        // deadpool's checkout future is boxed as well: at 944 B inline, every `&Pool` call's
-        // box outgrew the 1 KiB that glibc serves from its per-thread cache without a lock.
-        let mut get = Box::pin(self.shared.inner.get());
+        // Small (~200 B): held inline, not boxed.
+        let mut get = Box::pin(self.shared.slots.get());
         match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
             Poll::Ready(Ok(object)) => Ok(object),
-            first => Box::pin(self.wait_for(get.as_mut(), first, || self.shared.inner.get())).await,
+            first => Box::pin(self.wait_for(get.as_mut(), first, || self.shared.slots.get())).await,
         }
     }
 
@@ -253,7 +245,7 @@ impl Pool {
         mut get: std::pin::Pin<&mut F>,
         first: Poll<Checked>,
         again: impl Fn() -> F,
-    ) -> Result<Object<ConnectionManager>>
+    ) -> Result<Lent>
     where
         F: Future<Output = Checked>,
     {
@@ -267,7 +259,7 @@ impl Pool {
             (Poll::Pending, Some(deadline)) => {
                 // `get` was polled a moment ago, in this same poll with this same context (its
                 // first poll found every connection busy and asked to be woken): the timer is
-                // armed without polling it again, which would queue on deadpool's semaphore
+                // armed without polling it again, which would queue on the slots' semaphore
                 // lock once more.
                 let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
                 let mut just_polled = true;
@@ -300,11 +292,11 @@ impl Pool {
     async fn keep_trying<F>(
         &self,
         mut get: std::pin::Pin<&mut F>,
-        failed: PoolError<Error>,
+        failed: GetError,
         again: impl Fn() -> F,
         started: tokio::time::Instant,
         deadline: Option<tokio::time::Instant>,
-    ) -> Result<Object<ConnectionManager>>
+    ) -> Result<Lent>
     where
         F: Future<Output = Checked>,
     {
@@ -327,7 +319,7 @@ impl Pool {
                     self.waited(started);
                     return Ok(object);
                 }
-                Ok(Err(PoolError::Backend(err))) => {
+                Ok(Err(GetError::Connect(err))) => {
                     if !connect_retryable(&err) {
                         self.shared.counters.add_wait(started.elapsed());
                         return Err(err);
@@ -340,13 +332,7 @@ impl Pool {
                     last_connect_error = Some(Box::new(err));
                     tokio::time::sleep(delay).await;
                 }
-                Ok(Err(PoolError::Closed)) => return Err(Error::Closed),
-                Ok(Err(PoolError::Timeout(_))) => {}
-                Ok(Err(other)) => {
-                    return Err(Error::Permanent {
-                        source: sqlx::Error::Protocol(other.to_string()),
-                    });
-                }
+                Ok(Err(GetError::Closed)) => return Err(Error::Closed),
                 Err(_elapsed) => break,
             }
             if left(tokio::time::Instant::now()).is_zero() {
@@ -392,13 +378,10 @@ impl Pool {
 
     /// One checkout without waiting for the acquire timeout (startup and retries).
     async fn checkout_once(&self) -> Result<PooledConnection> {
-        match self.shared.inner.get().await {
+        match self.shared.slots.get().await {
             Ok(object) => Ok(PooledConnection::new(object, Arc::clone(&self.shared))),
-            Err(PoolError::Backend(err)) => Err(err),
-            Err(PoolError::Closed) => Err(Error::Closed),
-            Err(other) => Err(Error::Permanent {
-                source: sqlx::Error::Protocol(other.to_string()),
-            }),
+            Err(GetError::Connect(err)) => Err(err),
+            Err(GetError::Closed) => Err(Error::Closed),
         }
     }
 
@@ -428,12 +411,12 @@ impl Pool {
     /// When a connection's session state is reset before it is handed out again (see
     /// [`reset`]). Default [`SessionReset::AfterRawUse`].
     pub fn set_session_reset(&self, policy: SessionReset) {
-        self.shared.inner.manager().reset.set(policy);
+        self.shared.slots.manager().reset.set(policy);
     }
 
     /// Sizes now and counters since the pool was built.
     pub fn stats(&self) -> PoolStats {
-        self.shared.counters.snapshot(self.shared.inner.status())
+        self.shared.counters.snapshot(self.shared.slots.sizes())
     }
 
     /// The configuration the pool was built from.
@@ -448,7 +431,7 @@ impl Pool {
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.shared.inner.is_closed()
+        self.shared.slots.is_closed()
     }
 
     /// Whether `self` and `other` are clones of one pool.
@@ -459,7 +442,7 @@ impl Pool {
     /// Escape hatch: a new connection with the pool's settings (TLS, session limits,
     /// `application_name`) that the pool does not manage. Close it yourself.
     pub async fn connect_unpooled(&self) -> Result<PgConnection> {
-        self.shared.inner.manager().connect_unpooled().await
+        self.shared.slots.manager().connect_unpooled().await
     }
 
     /// Escape hatch: a copy of the sqlx connect options the pool uses.
@@ -468,7 +451,7 @@ impl Pool {
     /// prints it**: never log or `{:?}`-format it. Made on demand (not borrowed from the
     /// pool) so that nothing reachable from a `Pool` formats the secret by accident.
     pub fn connect_options_with_password(&self) -> PgConnectOptions {
-        self.shared.inner.manager().options.clone()
+        self.shared.slots.manager().options.clone()
     }
 }
 
@@ -489,7 +472,7 @@ impl Pool {
 /// for an abandoned `COPY`, fail). Handed back, such a connection fails its reset and is
 /// discarded.
 pub struct PooledConnection {
-    object: Option<Object<ConnectionManager>>,
+    object: Option<Lent>,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -503,7 +486,7 @@ impl std::fmt::Debug for PooledConnection {
 }
 
 impl PooledConnection {
-    fn new(object: Object<ConnectionManager>, shared: Arc<Shared>) -> Self {
+    fn new(object: Lent, shared: Arc<Shared>) -> Self {
         Self {
             object: Some(object),
             shared,
@@ -535,12 +518,12 @@ impl PooledConnection {
             .take()
             .expect("present until dropped or detached");
         Counters::bump(&self.shared.counters.closed);
-        Object::take(object).into_raw()
+        self.shared.slots.remove(object).into_raw()
     }
 
     /// The pool's session reset policy.
     pub(crate) fn session_reset(&self) -> SessionReset {
-        self.shared.inner.manager().reset.get()
+        self.shared.slots.manager().reset.get()
     }
 
     /// Marks the connection for a health check before it is handed out again.
@@ -595,7 +578,7 @@ impl Drop for PooledConnection {
 /// borrows the pool for the call instead of holding a reference count. Handed back the same
 /// way when dropped.
 pub(crate) struct Checkout<'p> {
-    object: Option<Object<ConnectionManager>>,
+    object: Option<Lent>,
     shared: &'p Arc<Shared>,
 }
 
@@ -615,14 +598,20 @@ impl Drop for Checkout<'_> {
 
 /// The one way a checked-out connection goes back: reused, reset first, or discarded (see
 /// [`PooledConnection`]).
-fn hand_back(shared: &Arc<Shared>, mut object: Object<ConnectionManager>) {
-    if shared.inner.is_closed() {
+fn hand_back(shared: &Arc<Shared>, object: Lent) {
+    settle(shared, object, true);
+}
+
+/// [`hand_back`]; a connection whose session must be reset is reset now, in the background,
+/// when `reset_now` and a runtime is at hand, or else by the next checkout's check.
+fn settle(shared: &Arc<Shared>, mut object: Lent, reset_now: bool) {
+    if shared.slots.is_closed() {
         // Handed back to a closed pool: closed politely, not parked (see `close`).
         let busy = object.is_busy();
-        let manager = shared.inner.manager();
+        let manager = shared.slots.manager();
         let via = busy.then_some((&manager.options, manager.connect_timeout));
         Counters::bump(&shared.counters.closed);
-        guard::discard(Object::take(object), via);
+        guard::discard(shared.slots.remove(object), via);
         return;
     }
     use sqlx_core::transaction::TransactionManager;
@@ -636,39 +625,64 @@ fn hand_back(shared: &Arc<Shared>, mut object: Object<ConnectionManager>) {
         // `discard`); or a sqlx transaction left open on the raw connection (the health
         // check would not end it). Not reused.
         Counters::bump(&shared.counters.closed);
-        let manager = shared.inner.manager();
+        let manager = shared.slots.manager();
         let busy = object.is_busy();
         let via = busy.then_some((&manager.options, manager.connect_timeout));
-        guard::discard(Object::take(object), via);
+        guard::discard(shared.slots.remove(object), via);
         return;
     }
     object.idle_since = Instant::now();
-    if object.touched && shared.inner.manager().reset.get() == SessionReset::Never {
+    if object.touched && shared.slots.manager().reset.get() == SessionReset::Never {
         // No reset wanted, but the borrower may have left the protocol out of step (a
         // `COPY` dropped midway): a ping at the next checkout finds that out.
         object.touched = false;
         object.suspect = true;
-    } else if object.touched {
-        // A borrower had the raw session: reset it before anyone else gets it. Without a
-        // runtime, the next checkout's recycle does it.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let shared = Arc::clone(shared);
-            runtime.spawn(async move {
-                let limit = shared.config.connection().connect_timeout;
-                let result = object.track(async |raw| reset::run(raw, limit).await).await;
-                match result {
-                    Ok(()) => object.touched = false,
-                    Err(err) => {
-                        tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
-                        Counters::bump(&shared.counters.closed);
-                        // Out of step (e.g. an abandoned `COPY`): stop whatever it still
-                        // runs on the server, too.
-                        let manager = shared.inner.manager();
-                        let via = (&manager.options, manager.connect_timeout);
-                        guard::discard(Object::take(object), Some(via));
-                    }
+    } else if object.touched
+        && reset_now
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        // A borrower had the raw session: reset it before anyone else gets it. However
+        // the reset ends (even dropped with its runtime), `Resetting` settles the connection.
+        let mut held = Resetting {
+            shared: Arc::clone(shared),
+            object: Some(object),
+        };
+        runtime.spawn(async move {
+            let limit = held.shared.config.connection().connect_timeout;
+            let object = held.object.as_mut().expect("held until settled");
+            let result = object.track(async |raw| reset::run(raw, limit).await).await;
+            match result {
+                Ok(()) => object.touched = false,
+                Err(err) => {
+                    tracing::debug!(target: "pgtide::pool", error = %err, "resetting a returned connection failed; closing it");
+                    let object = held.object.take().expect("held until settled");
+                    let shared = &held.shared;
+                    Counters::bump(&shared.counters.closed);
+                    // Out of step (e.g. an abandoned `COPY`): stop whatever it still
+                    // runs on the server, too.
+                    let manager = shared.slots.manager();
+                    let via = (&manager.options, manager.connect_timeout);
+                    guard::discard(shared.slots.remove(object), Some(via));
                 }
-            });
+            }
+        });
+        return;
+    }
+    shared.slots.put_back(object);
+}
+
+/// A handed-back connection whose session is being reset in the background. Dropped, it
+/// settles the connection: reused once reset; discarded when the reset was abandoned midway;
+/// left for the next checkout to reset when the reset never ran (its runtime shut down).
+struct Resetting {
+    shared: Arc<Shared>,
+    object: Option<Lent>,
+}
+
+impl Drop for Resetting {
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            settle(&self.shared, object, false);
         }
     }
 }
@@ -698,21 +712,22 @@ mod future_sizes {
     fn the_hot_path_futures_stay_small() {
         let pool = pool();
         let acquire = std::mem::size_of_val(&pool.acquire());
-        let get = std::mem::size_of_val(&pool.shared.inner.get());
+        let get = std::mem::size_of_val(&pool.shared.slots.get());
         let query = std::mem::size_of_val(&executor::fetch_optional_taken(
             &pool,
             executor::Replayable::new(sqlx::query("SELECT 1"), &pool),
         ));
-        eprintln!("acquire {acquire} B, deadpool get {get} B, fetch_optional {query} B");
-        assert!(acquire <= 256, "acquire future: {acquire} bytes");
-        // A `&Pool` query allocates its future (sqlx's `Executor` returns it boxed) and
-        // deadpool's checkout future (boxed in `checkout_object`). At most 1 KiB each, glibc
+        eprintln!("acquire {acquire} B, slots get {get} B, fetch_optional {query} B");
+        // It holds the slots' checkout inline (no allocation for it).
+        assert!(acquire <= 512, "acquire future: {acquire} bytes");
+        // A `&Pool` query allocates its future (sqlx's `Executor` returns it boxed), which
+        // holds the slots' checkout future. At most 1 KiB each, glibc
         // serves them from its per-thread cache: no arena lock, which a 2 KiB future (before)
         // took on every query, and from another thread when the task had moved.
         const THREAD_CACHED: usize = 1024;
         assert!(
             get <= THREAD_CACHED,
-            "deadpool's checkout future: {get} bytes"
+            "the slots' checkout future: {get} bytes"
         );
         assert!(
             query <= THREAD_CACHED,

@@ -1,6 +1,6 @@
 //! What the pool is doing: sizes now, counters since it was built.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A snapshot of a pool: [`Pool::stats`](crate::Pool::stats).
@@ -14,8 +14,7 @@ pub struct PoolStats {
     pub size: u32,
     /// The most connections the pool opens.
     pub max_size: u32,
-    /// Open connections waiting in the pool (with those the pool holds for a moment while
-    /// it opens more to keep `pool.min_size`).
+    /// Open connections waiting in the pool.
     pub idle: u32,
     /// Connections handed out (or being checked) now.
     pub in_use: u32,
@@ -64,18 +63,6 @@ pub(crate) struct Counters {
     pub(crate) closed: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
     pub(crate) wait_nanos: AtomicU64,
-    /// Checkouts the pool makes itself to open connections up to `pool.min_size`
-    /// ([`super::maintenance::fill_to_min`]): not callers, so not counted as in use or waiting.
-    pub(crate) topping_up: AtomicUsize,
-}
-
-/// Counts `n` checkouts as the pool's own until dropped.
-pub(crate) struct TopUp<'a>(&'a AtomicUsize, usize);
-
-impl Drop for TopUp<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(self.1, Ordering::Relaxed);
-    }
 }
 
 impl Counters {
@@ -88,28 +75,15 @@ impl Counters {
         self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// Counts `n` checkouts as the pool's own (see [`Counters::topping_up`]) until the
-    /// returned guard is dropped. Counted before they start and until after they end, so a
-    /// snapshot may briefly show fewer callers than there are, never more.
-    pub(crate) fn top_up(&self, n: usize) -> TopUp<'_> {
-        self.topping_up.fetch_add(n, Ordering::Relaxed);
-        TopUp(&self.topping_up, n)
-    }
-
-    pub(crate) fn snapshot(&self, status: deadpool::Status) -> PoolStats {
+    pub(crate) fn snapshot(&self, sizes: super::slots::Sizes) -> PoolStats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        // deadpool counts every checkout under way or held as a user: those that hold a
-        // connection are in use, the rest wait. The pool's own top-up checkouts are neither.
-        let users = (status.size - status.available + status.waiting)
-            .saturating_sub(self.topping_up.load(Ordering::Relaxed));
-        let in_use = users.min(status.size);
         PoolStats {
-            size: to_u32(status.size),
-            max_size: to_u32(status.max_size),
-            idle: to_u32(status.size - in_use),
-            in_use: to_u32(in_use),
-            waiting: to_u32(users - in_use),
+            size: to_u32(sizes.open),
+            max_size: to_u32(sizes.max_size),
+            idle: to_u32(sizes.idle),
+            in_use: to_u32(sizes.lent),
+            waiting: to_u32(sizes.waiting),
             acquires: load(&self.acquires),
             acquire_timeouts: load(&self.acquire_timeouts),
             connections_created: load(&self.created),

@@ -638,7 +638,7 @@ impl Pool {
     /// automatic retry).
     pub async fn begin(&self, options: TxOptions) -> Result<Transaction> {
         let mut conn = self.acquire().await?;
-        let bouncer = &self.shared.inner.manager().pgbouncer;
+        let bouncer = &self.shared.slots.manager().pgbouncer;
         let begin = if bouncer.is_none() && options.is_plain() {
             // The common case, without building a string.
             sqlx::SqlSafeStr::into_sql_str("BEGIN")

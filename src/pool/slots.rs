@@ -1,0 +1,261 @@
+//! The pool's core: at most `pool.max_size` connections, the idle ones in a queue, and callers
+//! waiting in line (a semaphore, fair) for the right to hold one.
+//!
+//! A caller first takes a *place* (a semaphore permit); with a place it takes the most
+//! recently handed back idle connection (LIFO: the busy few stay warm on the server, the rest
+//! go idle and are closed by the idle reaper), checks it ([`ConnectionManager::recycle`]), or
+//! opens a new one when none is idle. A connection is only ever opened under a place, and a
+//! connection handed back is queued before its place is given back, so the connections open
+//! never outnumber the places.
+//!
+//! Written for pgtide rather than taken from deadpool (which the first releases used): the
+//! checkout is one mutex and one semaphore permit, with no hooks, timeouts, object ids or
+//! weak references to maintain per call (README, "Pool").
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
+
+use super::guard::Conn;
+use super::manager::ConnectionManager;
+use crate::error::Error;
+
+/// The connections of one pool and the places to hold them.
+pub(crate) struct Slots {
+    manager: ConnectionManager,
+    /// One permit per connection the pool may have lent out (or be opening) at once.
+    places: Semaphore,
+    max_size: usize,
+    queue: Mutex<Queue>,
+    /// Callers waiting for a place now.
+    waiting: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Handed back, ready for the next caller; the most recent at the back.
+    idle: VecDeque<Conn>,
+    /// Lent out: held by a caller, or being checked before it is.
+    lent: usize,
+}
+
+/// A connection lent out by [`Slots::get`]. It holds its place: give it back with
+/// [`Slots::put_back`] or take it out of the pool with [`Slots::remove`] (the pool's
+/// `hand_back` does one or the other for every owner).
+#[derive(Debug)]
+pub(crate) struct Lent(Conn);
+
+impl std::ops::Deref for Lent {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Lent {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+/// Why a checkout gave no connection.
+#[derive(Debug)]
+pub(crate) enum GetError {
+    /// The pool was closed.
+    Closed,
+    /// Opening a new connection failed.
+    Connect(Error),
+}
+
+/// The sizes behind [`PoolStats`](super::PoolStats).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sizes {
+    pub(crate) open: usize,
+    pub(crate) idle: usize,
+    pub(crate) lent: usize,
+    pub(crate) waiting: usize,
+    pub(crate) max_size: usize,
+}
+
+impl Slots {
+    pub(crate) fn new(manager: ConnectionManager, max_size: usize) -> Self {
+        Self {
+            manager,
+            places: Semaphore::new(max_size),
+            max_size,
+            queue: Mutex::new(Queue::default()),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn manager(&self) -> &ConnectionManager {
+        &self.manager
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Nothing panics while holding it; a poisoned lock still holds consistent data.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A connection: an idle one that passes its check, or a new one. Waits (in line, without
+    /// a limit: the caller sets one) while every place is taken.
+    ///
+    /// Cancel-safe: dropped while waiting it gives up its turn; dropped while checking or
+    /// opening a connection, that connection is closed and the place given back.
+    pub(crate) async fn get(&self) -> Result<Lent, GetError> {
+        let place = match self.places.try_acquire() {
+            Ok(place) => place,
+            Err(TryAcquireError::Closed) => return Err(GetError::Closed),
+            Err(TryAcquireError::NoPermits) => {
+                self.waiting.fetch_add(1, Ordering::Relaxed);
+                let _waited = Waiting(&self.waiting);
+                self.places.acquire().await.map_err(|_| GetError::Closed)?
+            }
+        };
+        loop {
+            let Some(conn) = self.take_idle() else {
+                return self.open(place).await;
+            };
+            let mut checking = Checking {
+                slots: self,
+                conn: Some(conn),
+            };
+            if self
+                .manager
+                .recycle(checking.conn.as_mut().expect("held until it passes"))
+                .await
+            {
+                place.forget();
+                return Ok(Lent(checking.conn.take().expect("held until it passes")));
+            }
+            // Failed its check: `checking` closes it; the place is kept for the next.
+        }
+    }
+
+    /// Pops the most recently handed back idle connection, counted as lent from here.
+    fn take_idle(&self) -> Option<Conn> {
+        let mut queue = self.queue();
+        let conn = queue.idle.pop_back()?;
+        queue.lent += 1;
+        Some(conn)
+    }
+
+    /// Opens a new connection under `place`, lent to the caller.
+    async fn open(&self, place: SemaphorePermit<'_>) -> Result<Lent, GetError> {
+        let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        self.queue().lent += 1;
+        place.forget();
+        Ok(Lent(conn))
+    }
+
+    /// Opens one connection and queues it as idle, if a place is free now (never waits): how
+    /// the pool keeps `pool.min_size` open. Not a caller's checkout: it is counted in no
+    /// stats but `connections_created`.
+    pub(crate) async fn open_idle(&self) -> Result<(), GetError> {
+        let place = match self.places.try_acquire() {
+            Ok(place) => place,
+            Err(TryAcquireError::Closed) => return Err(GetError::Closed),
+            // Every place is taken: the pool is busy, so not below its minimum for long.
+            Err(TryAcquireError::NoPermits) => return Ok(()),
+        };
+        let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        // The oldest end of the queue: callers keep getting the warm ones first.
+        self.queue().idle.push_front(conn);
+        drop(place);
+        Ok(())
+    }
+
+    /// Takes back a lent connection for the next caller.
+    pub(crate) fn put_back(&self, lent: Lent) {
+        {
+            let mut queue = self.queue();
+            queue.lent -= 1;
+            queue.idle.push_back(lent.0);
+        }
+        self.places.add_permits(1);
+    }
+
+    /// Takes a lent connection out of the pool for good (to discard or detach it).
+    pub(crate) fn remove(&self, lent: Lent) -> Conn {
+        self.queue().lent -= 1;
+        self.places.add_permits(1);
+        lent.0
+    }
+
+    /// Removes and returns the idle connections `keep` says no to.
+    pub(crate) fn retain_idle(&self, mut keep: impl FnMut(&Conn) -> bool) -> Vec<Conn> {
+        let mut queue = self.queue();
+        let mut removed = Vec::new();
+        let mut kept = VecDeque::with_capacity(queue.idle.len());
+        for conn in queue.idle.drain(..) {
+            if keep(&conn) {
+                kept.push_back(conn);
+            } else {
+                removed.push(conn);
+            }
+        }
+        queue.idle = kept;
+        removed
+    }
+
+    /// Closes the pool to checkouts: callers waiting and coming get [`GetError::Closed`].
+    pub(crate) fn close(&self) {
+        self.places.close();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.places.is_closed()
+    }
+
+    /// Connections open now (idle and lent).
+    pub(crate) fn open_count(&self) -> usize {
+        let queue = self.queue();
+        queue.idle.len() + queue.lent
+    }
+
+    pub(crate) fn sizes(&self) -> Sizes {
+        let (idle, lent) = {
+            let queue = self.queue();
+            (queue.idle.len(), queue.lent)
+        };
+        Sizes {
+            open: idle + lent,
+            idle,
+            lent,
+            waiting: self.waiting.load(Ordering::Relaxed),
+            max_size: self.max_size,
+        }
+    }
+}
+
+/// Counts a caller as waiting until dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An idle connection taken out to be checked: closed (and no longer counted) when dropped
+/// still held, because its check failed or the checkout was cancelled during it.
+struct Checking<'a> {
+    slots: &'a Slots,
+    conn: Option<Conn>,
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.slots.queue().lent -= 1;
+            // Cancelled midway through a ping or reset, its backend may still be at work.
+            let terminate = conn.is_busy().then_some((
+                &self.slots.manager.options,
+                self.slots.manager.connect_timeout,
+            ));
+            super::guard::discard(conn, terminate);
+        }
+    }
+}
