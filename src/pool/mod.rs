@@ -226,7 +226,7 @@ impl Pool {
         // the acquire timeout from here, in a boxed future: its timers and retry state would
         // otherwise make every checkout's future (and every `&Pool` call's box) larger.
         // Small (~200 B): held inline, not boxed.
-        let mut get = Box::pin(self.shared.slots.get());
+        let mut get = std::pin::pin!(self.shared.slots.get());
         match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
             Poll::Ready(Ok(object)) => Ok(object),
             first => Box::pin(self.wait_for(get.as_mut(), first, || self.shared.slots.get())).await,
