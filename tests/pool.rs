@@ -161,8 +161,11 @@ async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result
     Ok(())
 }
 
+/// While other connections are in use, the one handed back last goes out first (LIFO); a lone
+/// caller gets the one handed back before it, so one statement at a time alternates between
+/// two connections, and the rest idle out.
 #[tokio::test]
-async fn the_last_connection_back_goes_out_first_and_the_rest_idle_out() -> anyhow::Result<()> {
+async fn the_last_connections_back_go_out_first_and_the_rest_idle_out() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let cfg = config(&db, 1, 3)
         .idle_timeout(Some(Duration::from_millis(300)))
@@ -173,26 +176,34 @@ async fn the_last_connection_back_goes_out_first_and_the_rest_idle_out() -> anyh
     for conn in &mut held {
         pids.push(conn.backend_pid().await?);
     }
-    // Handed back in order (a `Vec` drops front to back): the last one back goes out first,
-    // each time.
+    // Handed back in order (a `Vec` drops front to back).
     drop(held);
-    for _ in 0..3 {
+    // A lone caller: the one handed back before the last.
+    let mut alone = pool.acquire().await?;
+    assert_eq!(alone.backend_pid().await?, pids[1]);
+    // With that one in use, the next caller gets the last one back.
+    let mut beside = pool.acquire().await?;
+    assert_eq!(beside.backend_pid().await?, pids[2]);
+    drop(beside);
+    drop(alone);
+    // One at a time: the two most recent in turn.
+    for expected in [pids[2], pids[1], pids[2]] {
         let mut conn = pool.acquire().await?;
-        assert_eq!(conn.backend_pid().await?, pids[2]);
+        assert_eq!(conn.backend_pid().await?, expected);
     }
-    // One statement at a time keeps reusing that one connection, so the other two sit idle
-    // and the idle reaper closes them (handed out in turn, none would ever be idle 300 ms).
+    // The third sits idle, and the idle reaper closes it (handed out in turn, none would ever
+    // be idle 300 ms).
     let mut admin = db.connect().await?;
-    eventually("the unused connections idle out", SOON, async || {
+    eventually("the unused connection idles out", SOON, async || {
         let one: i32 = sqlx::query_scalar("SELECT 1")
             .fetch_one(&pool)
             .await
             .unwrap();
-        one == 1 && backends(&mut admin, &cfg).await == 1
+        one == 1 && backends(&mut admin, &cfg).await == 2
     })
     .await;
     let mut conn = pool.acquire().await?;
-    assert_eq!(conn.backend_pid().await?, pids[2]);
+    assert_ne!(conn.backend_pid().await?, pids[0]);
     Ok(())
 }
 
