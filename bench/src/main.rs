@@ -20,6 +20,8 @@
 //! `profile::hot_loop` (one task on a single-threaded runtime, or `N` tasks on the
 //! multi-thread runtime), for `valgrind --tool=callgrind --toggle-collect='*hot_loop*'`
 //! (instructions per query), and prints CPU time per query (client and server) on stderr.
+//! `--open M` first opens `M` connections (warmed on `M` tasks), as the bench's tables have
+//! when their one-task cells run, and then runs on the multi-thread runtime even for one task.
 
 mod child;
 mod codegen;
@@ -174,16 +176,30 @@ fn main() -> anyhow::Result<()> {
             multi_thread()?.block_on(run(Plan::tx_only(true)))
         }
         ["--smoke"] => multi_thread()?.block_on(run(Plan::smoke())),
-        ["--profile", client, queries] => profile::run(client, queries.parse()?, 1),
+        ["--profile", client, queries] => profile::run(client, queries.parse()?, 1, None),
         ["--profile", client, queries, "--tasks", tasks] => {
-            profile::run(client, queries.parse()?, tasks.parse()?)
+            profile::run(client, queries.parse()?, tasks.parse()?, None)
         }
+        [
+            "--profile",
+            client,
+            queries,
+            "--tasks",
+            tasks,
+            "--open",
+            open,
+        ] => profile::run(
+            client,
+            queries.parse()?,
+            tasks.parse()?,
+            Some(open.parse()?),
+        ),
         ["--copy-only"] => multi_thread()?.block_on(transfer::copy_only(Plan::new(false, false))),
         ["--stream-child", client, rows] => transfer::stream_child(client, rows.parse()?),
         _ => anyhow::bail!(
             "usage: pgtide-bench [--quick | --smoke | --query-only [--quick] | --tx-only [--quick] | \
              --copy-only | --profile <pgtide|floor|floor-lifo|deadpool-postgres|pgtide-tx|pgtide-tx-raw|floor-tx> \
-             <queries> [--tasks N]]"
+             <queries> [--tasks N [--open M]]]"
         ),
     }
 }

@@ -34,15 +34,16 @@ pub const CLIENTS: [&str; 7] = [
 ];
 
 /// Sets up, warms up, then runs `queries` point selects of `client` over `tasks` tasks inside
-/// [`hot_loop`]; prints what they cost per query on stderr.
-pub fn run(client: &str, queries: u64, tasks: usize) -> anyhow::Result<()> {
+/// [`hot_loop`]; prints what they cost per query on stderr. With `open`, that many
+/// connections are opened first, and the run is on the multi-thread runtime even for one task.
+pub fn run(client: &str, queries: u64, tasks: usize, open: Option<usize>) -> anyhow::Result<()> {
     if !CLIENTS.contains(&client) {
         bail!("--profile takes {}, not `{client}`", CLIENTS.join(", "));
     }
-    if tasks == 0 {
-        bail!("--tasks takes a positive count");
+    if tasks == 0 || open == Some(0) {
+        bail!("--tasks and --open take a positive count");
     }
-    let rt = if tasks == 1 {
+    let rt = if tasks == 1 && open.is_none() {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
@@ -54,8 +55,9 @@ pub fn run(client: &str, queries: u64, tasks: usize) -> anyhow::Result<()> {
         let pools = setup(&db).await?;
         anyhow::Ok((db, pools))
     })?;
-    // Every connection the run needs is open and warm before it starts.
-    rt.block_on(spread(client, &pools, 200 * tasks as u64, tasks));
+    // Every connection the run needs (or `open` asks for) is open and warm before it starts.
+    let warm = open.unwrap_or(tasks).max(tasks);
+    rt.block_on(spread(client, &pools, 200 * warm as u64, warm));
     let backends = rt.block_on(backend_pids(&db))?;
     let before = Usage::now(&backends);
     let started = Instant::now();
