@@ -75,6 +75,46 @@ async fn topping_up_to_min_size_is_not_counted_as_use() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A caller whose checkout is opening a new connection has none yet: the stats count it as
+/// waiting, not in use, until the connect ends (here: until the caller gives up).
+#[tokio::test]
+async fn a_caller_opening_a_connection_counts_as_waiting() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 2)
+        .connect_timeout(Duration::from_secs(600))
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let held = pool.acquire().await?;
+    let opened = proxy.accepted();
+    // The second caller needs a new connection; its connect hangs.
+    proxy.set_mode(ProxyMode::Blackhole);
+    let caller = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.acquire().await.map(drop) }
+    });
+    eventually("the caller is connecting", SOON, async || {
+        proxy.accepted() == opened + 1
+    })
+    .await;
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.size, stats.in_use, stats.waiting),
+        (1, 1, 1),
+        "{stats}"
+    );
+    caller.abort();
+    let _ = caller.await;
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.size, stats.in_use, stats.waiting),
+        (1, 1, 0),
+        "{stats}"
+    );
+    drop(held);
+    Ok(())
+}
+
 #[tokio::test]
 async fn max_size_and_acquire_timeout_bound_the_pool() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

@@ -131,6 +131,9 @@ impl Pool {
         close_now(shared, idle).await;
         let deadline = Instant::now().checked_add(grace);
         loop {
+            // A connection handed back while the pool was closing may have been queued as
+            // idle: closed here like the others.
+            close_now(shared, shared.slots.retain_idle(|_| false)).await;
             let in_use = shared.slots.open_count();
             if in_use == 0 {
                 return CloseOutcome {
@@ -247,6 +250,7 @@ async fn terminate_stragglers(
 async fn wait_for_hand_back(shared: &Shared, limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
     loop {
+        close_now(shared, shared.slots.retain_idle(|_| false)).await;
         let in_use = shared.slots.open_count();
         if in_use == 0 || Instant::now() >= deadline {
             return in_use;

@@ -172,7 +172,8 @@ impl ConnectionManager {
 
     /// Whether an idle connection may be handed out again: not broken, not abandoned midway,
     /// not older than `pool.max_lifetime`, and (when the policy or its history asks for it)
-    /// answering a ping or its session reset. A connection that fails is closed by the caller.
+    /// answering a ping or its session reset. A connection that fails is closed (and counted)
+    /// by the caller.
     pub(crate) async fn recycle(&self, conn: &mut Conn) -> bool {
         // At most one clock read per checkout, shared by the lifetime and idle checks.
         let mut now = Clock(None);
@@ -193,7 +194,6 @@ impl ConnectionManager {
         match verdict {
             Ok(()) => true,
             Err(reason) => {
-                Counters::bump(&self.counters.closed);
                 tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
                 false
             }

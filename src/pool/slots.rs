@@ -21,6 +21,7 @@ use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 
 use super::guard::Conn;
 use super::manager::ConnectionManager;
+use super::stats::Counters;
 use crate::error::Error;
 
 /// The connections of one pool and the places to hold them.
@@ -160,9 +161,13 @@ impl Slots {
         Some(conn)
     }
 
-    /// Opens a new connection under `place`, lent to the caller.
+    /// Opens a new connection under `place`, lent to the caller. The caller counts as waiting
+    /// meanwhile (it has no connection yet).
     async fn open(&self, place: SemaphorePermit<'_>) -> Result<Lent, GetError> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let opening = Waiting(&self.waiting);
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        drop(opening);
         self.queue().lent += 1;
         place.forget();
         Ok(Lent(conn))
@@ -179,6 +184,10 @@ impl Slots {
             Err(TryAcquireError::NoPermits) => return Ok(()),
         };
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        if self.is_closed() {
+            super::guard::discard(conn, None);
+            return Err(GetError::Closed);
+        }
         // The oldest end of the queue: callers keep getting the warm ones first.
         self.queue().idle.push_front(conn);
         drop(place);
@@ -257,8 +266,8 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// An idle connection taken out to be checked: closed (and no longer counted) when dropped
-/// still held, because its check failed or the checkout was cancelled during it.
+/// An idle connection taken out to be checked: closed (and counted so) when dropped still
+/// held, because its check failed or the checkout was cancelled during it.
 struct Checking<'a> {
     slots: &'a Slots,
     conn: Option<Conn>,
@@ -268,6 +277,7 @@ impl Drop for Checking<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             self.slots.queue().lent -= 1;
+            Counters::bump(&self.slots.manager.counters.closed);
             // Cancelled midway through a ping or reset, its backend may still be at work.
             let terminate = conn.is_busy().then_some((
                 &self.slots.manager.options,
