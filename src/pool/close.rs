@@ -125,8 +125,8 @@ impl Pool {
     ) -> CloseOutcome {
         let shared = &self.shared;
         shared.stop_maintenance();
-        let idle = shared.slots.retain_idle(|_| false);
         shared.slots.close();
+        let idle = shared.slots.retain_idle(|_| false);
         let closed_idle = idle.len();
         close_now(shared, idle).await;
         let deadline = Instant::now().checked_add(grace);

@@ -41,6 +41,8 @@ struct Queue {
     idle: VecDeque<Conn>,
     /// Lent out: held by a caller, or being checked before it is.
     lent: usize,
+    /// Being opened (by a caller's checkout or the top-up), each under a place.
+    opening: usize,
 }
 
 /// A connection lent out by [`Slots::get`]. It holds its place: give it back with
@@ -165,12 +167,28 @@ impl Slots {
     /// meanwhile (it has no connection yet).
     async fn open(&self, place: SemaphorePermit<'_>) -> Result<Lent, GetError> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let opening = Waiting(&self.waiting);
+        let waiting = Waiting(&self.waiting);
+        let opening = self.start_opening();
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
-        drop(opening);
-        self.queue().lent += 1;
+        drop(waiting);
+        let lent = opening.end(|queue| {
+            let open = !self.is_closed();
+            queue.lent += usize::from(open);
+            open
+        });
+        if !lent {
+            // The pool closed meanwhile: nothing is handed out any more.
+            super::guard::discard(conn, None);
+            return Err(GetError::Closed);
+        }
         place.forget();
         Ok(Lent(conn))
+    }
+
+    /// Counts a connection as being opened until the returned guard ends or is dropped.
+    fn start_opening(&self) -> Opening<'_> {
+        self.queue().opening += 1;
+        Opening { slots: self }
     }
 
     /// Opens one connection and queues it as idle, if a place is free now (never waits): how
@@ -183,15 +201,34 @@ impl Slots {
             // Every place is taken: the pool is busy, so not below its minimum for long.
             Err(TryAcquireError::NoPermits) => return Ok(()),
         };
+        // Idle connections hold no place: the free place taken here may be one that an idle
+        // connection stands for. Opened only while the pool is below its maximum.
+        let opening = {
+            let mut queue = self.queue();
+            if queue.idle.len() + queue.lent + queue.opening >= self.max_size {
+                return Ok(());
+            }
+            queue.opening += 1;
+            Opening { slots: self }
+        };
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
-        if self.is_closed() {
-            super::guard::discard(conn, None);
-            return Err(GetError::Closed);
-        }
-        // The oldest end of the queue: callers keep getting the warm ones first.
-        self.queue().idle.push_front(conn);
+        let refused = opening.end(|queue| {
+            if self.is_closed() {
+                Some(conn)
+            } else {
+                // The oldest end of the queue: callers keep getting the warm ones first.
+                queue.idle.push_front(conn);
+                None
+            }
+        });
         drop(place);
-        Ok(())
+        match refused {
+            Some(conn) => {
+                super::guard::discard(conn, None);
+                Err(GetError::Closed)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Takes back a lent connection for the next caller.
@@ -236,10 +273,10 @@ impl Slots {
         self.places.is_closed()
     }
 
-    /// Connections open now (idle and lent).
+    /// Connections open or being opened now.
     pub(crate) fn open_count(&self) -> usize {
         let queue = self.queue();
-        queue.idle.len() + queue.lent
+        queue.idle.len() + queue.lent + queue.opening
     }
 
     pub(crate) fn sizes(&self) -> Sizes {
@@ -254,6 +291,31 @@ impl Slots {
             waiting: self.waiting.load(Ordering::Relaxed),
             max_size: self.max_size,
         }
+    }
+}
+
+/// A connection being opened, counted in [`Queue::opening`] until [`end`](Self::end)ed or
+/// dropped (a failed or cancelled connect).
+struct Opening<'a> {
+    slots: &'a Slots,
+}
+
+impl Opening<'_> {
+    /// The connection is open: stops counting it as opening and runs `then` under the same
+    /// lock, so that it is never counted in neither or both.
+    fn end<T>(self, then: impl FnOnce(&mut Queue) -> T) -> T {
+        let mut queue = self.slots.queue();
+        queue.opening -= 1;
+        let out = then(&mut queue);
+        drop(queue);
+        std::mem::forget(self);
+        out
+    }
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.slots.queue().opening -= 1;
     }
 }
 
