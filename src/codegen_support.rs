@@ -800,7 +800,7 @@ async fn batch<'c, P, R>(
     .await
 }
 
-/// `:batchexec`: the rows affected by each item, in order (see [`batch`] for the transaction).
+/// `:batchexec`: the rows affected by each item, in order (see `batch` for the transaction).
 pub async fn batch_execute<'c, P>(
     db: impl Into<Target<'c>>,
     statement: &'static Statement,

@@ -12,7 +12,7 @@
 //!
 //! # Per-call timeouts
 //!
-//! [`Pool::with_timeout`], [`PooledConnection::with_timeout`](crate::PooledConnection::with_timeout)
+//! [`Pool::with_timeout`](crate::Pool::with_timeout), [`PooledConnection::with_timeout`](crate::PooledConnection::with_timeout)
 //! and [`Transaction::with_timeout`](crate::Transaction::with_timeout) run a closure under
 //! its own deadline, shorter or longer than the profile's `statement_timeout`:
 //!

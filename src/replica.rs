@@ -10,7 +10,7 @@
 //! promoted).
 //!
 //! For reads that may go to a replica, make a second pool from the same configuration with
-//! [`Config::for_replicas`]: it prefers a standby (falling back to any host when none is
+//! [`Config::for_replicas`](crate::config::Config::for_replicas): it prefers a standby (falling back to any host when none is
 //! one), and every session is read-only, so a write fails with the server's `25006`
 //! (`read_only_sql_transaction`), an [`Error::Permanent`](crate::Error::Permanent), even
 //! on a primary it fell back to.

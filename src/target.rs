@@ -1,11 +1,11 @@
-//! Where bulk work ([`crate::copy`], [`crate::execute_many`]) runs: the pool, a pooled
-//! connection, a transaction, a single [`Connection`](crate::Connection) or a raw sqlx
+//! Where bulk work ([`crate::copy`], [`crate::execute_many`](mod@crate::execute_many)) runs:
+//! the pool, a pooled connection, a transaction, a single [`crate::Connection`] or a raw sqlx
 //! connection.
 //!
 //! A COPY or a batch dropped midway (its future cancelled by a timeout or `select!`) leaves
 //! the session in the middle of a protocol exchange. On a pooled connection the pool then
 //! discards the connection instead of handing it out again; that is what [`Target`] is for:
-//! every bulk operation runs through [`Target::run`], the one place that marks pooled work
+//! every bulk operation runs through `Target::run`, the one place that marks pooled work
 //! as started and completed.
 //!
 //! ```

@@ -1,7 +1,7 @@
 //! Transactions: a closure API that commits, rolls back and retries for you, and a manual
 //! [`begin`](crate::Pool::begin) / [`commit`](Transaction::commit) for the escape-hatch case.
 //!
-//! [`Pool::transaction`] runs the closure inside `BEGIN … COMMIT`:
+//! [`Pool::transaction`](crate::Pool::transaction) runs the closure inside `BEGIN … COMMIT`:
 //! - `Ok` commits; `Err` rolls back and returns the error; a panic rolls back and resumes
 //!   the panic.
 //! - The **whole closure** runs again (on a fresh transaction, after the retry policy's

@@ -103,8 +103,8 @@ impl Pool {
     /// 4. when `grace` is over, connections still in use (stragglers) are stopped on the
     ///    server with `pg_terminate_backend` (from a short-lived second connection: sqlx keeps
     ///    the cancel key private), which ends their statements and rolls back their
-    ///    transactions; their holders see a [`Connection`](crate::ErrorKind::Connection)
-    ///    error, and the connection is dropped when handed back.
+    ///    transactions; their holders see an error whose
+    ///    [`is_connection_lost`](crate::Error::is_connection_lost) is true, and the connection is dropped when handed back.
     ///
     /// Returns once every connection is back, or after stopping the stragglers (and waiting
     /// briefly for their holders to hand them back).

@@ -29,7 +29,7 @@ use crate::pgbouncer::Statement;
 /// A pooled connection lent to a boxed body: `&mut Session` is a sqlx executor (pass
 /// `&mut *session`, or `session` itself, where sqlx or generated code wants one). Statements
 /// that may change the session mark it for a reset before the next borrower; reads do not
-/// (see the [module docs](self)).
+/// (see the module docs of `src/pool/session.rs`).
 pub struct Session<'c> {
     conn: &'c mut Conn,
     /// The operation the body runs in (entered by the caller, left after the body).
