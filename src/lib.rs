@@ -11,8 +11,8 @@
 //! - [`retry`]: what is retried, and when never.
 //! - [`transaction`], [`query`], [`observe`]: transactions with whole-body retry, query
 //!   helpers with per-call timeouts, tracing spans.
-//! - Moving data: [`copy`] (COPY in and out, streamed), [`execute_many`](mod@execute_many) (one statement,
-//!   many parameter sets), [`Connection`] (one connection, no pool), [`listener`]
+//! - Moving data: [`copy`] (COPY in and out, streamed), [`execute_many`](mod@execute_many)
+//!   (one statement, many parameter sets), [`Connection`] (one connection, no pool), [`listener`]
 //!   (LISTEN/NOTIFY that reconnects); streaming is sqlx's `fetch` on any of them.
 //! - [`blocking`]: the same without async, for scripts, CLIs and sync services.
 //! - `testing` (feature `testing`): a fresh database per test for your own tests.

@@ -104,7 +104,8 @@ impl Pool {
     ///    server with `pg_terminate_backend` (from a short-lived second connection: sqlx keeps
     ///    the cancel key private), which ends their statements and rolls back their
     ///    transactions; their holders see an error whose
-    ///    [`is_connection_lost`](crate::Error::is_connection_lost) is true, and the connection is dropped when handed back.
+    ///    [`is_connection_lost`](crate::Error::is_connection_lost) is true, and the connection
+    ///    is dropped when handed back.
     ///
     /// Returns once every connection is back, or after stopping the stragglers (and waiting
     /// briefly for their holders to hand them back).
@@ -126,14 +127,9 @@ impl Pool {
         let shared = &self.shared;
         shared.stop_maintenance();
         shared.slots.close();
-        let idle = shared.slots.retain_idle(|_| false);
-        let closed_idle = idle.len();
-        close_now(shared, idle).await;
+        let closed_idle = close_idle(shared).await;
         let deadline = Instant::now().checked_add(grace);
         loop {
-            // A connection handed back while the pool was closing may have been queued as
-            // idle: closed here like the others.
-            close_now(shared, shared.slots.retain_idle(|_| false)).await;
             let in_use = shared.slots.open_count();
             if in_use == 0 {
                 return CloseOutcome {
@@ -154,6 +150,7 @@ impl Pool {
             }
             // Hand-backs are not announced: look again shortly (bounded by `grace`).
             tokio::time::sleep(Duration::from_millis(5)).await;
+            close_idle(shared).await;
         }
     }
 }
@@ -173,6 +170,16 @@ pub(crate) fn terminate_idle_on_drop(shared: &Shared) {
         // One poll: sends `Terminate` and shuts the socket down if it does not have to wait.
         let _ = conn.into_raw().close().now_or_never();
     }
+}
+
+/// Closes the idle connections of a closed pool now (see [`close_now`]); returns how many.
+/// Called again while the pool waits for connections in use: one handed back as it closed
+/// may have been queued as idle.
+async fn close_idle(shared: &Shared) -> usize {
+    let idle = shared.slots.retain_idle(|_| false);
+    let closed = idle.len();
+    close_now(shared, idle).await;
+    closed
 }
 
 /// Closes `conns` now, concurrently, each within [`TERMINATE_LIMIT`]. Awaited here rather
@@ -250,11 +257,11 @@ async fn terminate_stragglers(
 async fn wait_for_hand_back(shared: &Shared, limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
     loop {
-        close_now(shared, shared.slots.retain_idle(|_| false)).await;
         let in_use = shared.slots.open_count();
         if in_use == 0 || Instant::now() >= deadline {
             return in_use;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+        close_idle(shared).await;
     }
 }

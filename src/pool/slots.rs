@@ -1,5 +1,5 @@
 //! The pool's core: at most `pool.max_size` connections, the idle ones in a queue, and callers
-//! waiting in line (a semaphore, fair) for the right to hold one.
+//! waiting in line (a semaphore) for the right to hold one.
 //!
 //! A caller first takes a *place* (a semaphore permit); with a place it takes the most
 //! recently handed back idle connection (LIFO: the busy few stay warm on the server, the rest
@@ -113,8 +113,7 @@ impl Slots {
             Ok(place) => place,
             Err(TryAcquireError::Closed) => return Err(GetError::Closed),
             Err(TryAcquireError::NoPermits) => {
-                self.waiting.fetch_add(1, Ordering::Relaxed);
-                let _waited = Waiting(&self.waiting);
+                let _waiting = Waiting::start(&self.waiting);
                 self.places.acquire().await.map_err(|_| GetError::Closed)?
             }
         };
@@ -166,9 +165,8 @@ impl Slots {
     /// Opens a new connection under `place`, lent to the caller. The caller counts as waiting
     /// meanwhile (it has no connection yet).
     async fn open(&self, place: SemaphorePermit<'_>) -> Result<Lent, GetError> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let waiting = Waiting(&self.waiting);
-        let opening = self.start_opening();
+        let waiting = Waiting::start(&self.waiting);
+        let opening = self.opening(&mut self.queue());
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
         drop(waiting);
         let lent = opening.end(|queue| {
@@ -185,9 +183,10 @@ impl Slots {
         Ok(Lent(conn))
     }
 
-    /// Counts a connection as being opened until the returned guard ends or is dropped.
-    fn start_opening(&self) -> Opening<'_> {
-        self.queue().opening += 1;
+    /// Counts a connection as being opened in `queue` (this pool's, locked) until the
+    /// returned guard ends or is dropped.
+    fn opening(&self, queue: &mut Queue) -> Opening<'_> {
+        queue.opening += 1;
         Opening { slots: self }
     }
 
@@ -208,8 +207,7 @@ impl Slots {
             if queue.idle.len() + queue.lent + queue.opening >= self.max_size {
                 return Ok(());
             }
-            queue.opening += 1;
-            Opening { slots: self }
+            self.opening(&mut queue)
         };
         let conn = self.manager.create().await.map_err(GetError::Connect)?;
         let refused = opening.end(|queue| {
@@ -319,8 +317,15 @@ impl Drop for Opening<'_> {
     }
 }
 
-/// Counts a caller as waiting until dropped.
+/// Counts a caller as waiting from [`start`](Self::start) until dropped.
 struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
