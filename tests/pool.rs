@@ -178,6 +178,94 @@ async fn waiting_callers_show_in_stats() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Callers waiting for a connection are served in the order they asked, not the order they
+/// are polled in, and a connection handed back goes straight to the first of them.
+#[tokio::test]
+async fn waiting_callers_are_served_first_come_first_served() -> anyhow::Result<()> {
+    use futures_util::FutureExt;
+    let db = TestDb::new().await?;
+    let cfg = config(&db, 1, 1).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let mut held = pool.acquire().await?;
+    let pid = held.backend_pid().await?;
+    let mut first = Box::pin(pool.acquire());
+    let mut second = Box::pin(pool.acquire());
+    let mut third = Box::pin(pool.acquire());
+    // One poll each, in this order, puts each in line.
+    for waiter in [&mut first, &mut second, &mut third] {
+        assert!(
+            waiter.as_mut().now_or_never().is_none(),
+            "every place is taken"
+        );
+    }
+    assert_eq!(pool.stats().waiting, 3);
+    drop(held);
+    for waiter in [&mut third, &mut second] {
+        assert!(waiter.as_mut().now_or_never().is_none(), "not its turn");
+    }
+    let mut conn = tokio::time::timeout(SOON, first).await??;
+    assert_eq!(conn.backend_pid().await?, pid, "the connection handed back");
+    drop(conn);
+    assert!(third.as_mut().now_or_never().is_none(), "not its turn");
+    let conn = tokio::time::timeout(SOON, second).await??;
+    drop(conn);
+    let conn = tokio::time::timeout(SOON, third).await??;
+    drop(conn);
+    assert_eq!(pool.stats().waiting, 0);
+    Ok(())
+}
+
+/// Callers in line share one timer, kept by one of them: when that one gives up, the next
+/// takes the timer over, and every caller still times out after `pool.acquire_timeout`.
+#[tokio::test]
+async fn callers_in_line_time_out_when_the_one_keeping_time_gives_up() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let timeout = Duration::from_millis(300);
+    let cfg = config(&db, 1, 1).acquire_timeout(timeout).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let _held = pool.acquire().await?;
+    let waiter = |pool: &Pool| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let err = pool.acquire().await.err();
+            (err, started.elapsed())
+        })
+    };
+    // The first in line keeps the time.
+    let keeper = waiter(&pool);
+    eventually("the first caller waits", SOON, async || {
+        pool.stats().waiting == 1
+    })
+    .await;
+    let next = waiter(&pool);
+    eventually("the second caller waits", SOON, async || {
+        pool.stats().waiting == 2
+    })
+    .await;
+    keeper.abort();
+    assert!(keeper.await.unwrap_err().is_cancelled());
+    let (err, waited) = tokio::time::timeout(SOON, next)
+        .await
+        .expect("times out without the first caller's timer")?;
+    let err = err.expect("no connection came back");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
+    assert!(waited >= timeout, "{waited:?}");
+    // Many at once: each times out.
+    let many: Vec<_> = (0..20).map(|_| waiter(&pool)).collect();
+    for outcome in futures_util::future::join_all(many).await {
+        let (err, waited) = outcome?;
+        assert_eq!(
+            err.and_then(|e| e.timeout_kind()),
+            Some(pgtide::TimeoutKind::Acquire)
+        );
+        assert!(waited >= timeout, "{waited:?}");
+    }
+    assert_eq!(pool.stats().acquire_timeouts, 21);
+    assert_eq!(pool.stats().waiting, 0);
+    Ok(())
+}
+
 #[tokio::test]
 async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

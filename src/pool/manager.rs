@@ -170,33 +170,44 @@ impl ConnectionManager {
         Box::pin(self.create_counted())
     }
 
-    /// Whether an idle connection may be handed out again: not broken, not abandoned midway,
-    /// not older than `pool.max_lifetime`, and (when the policy or its history asks for it)
-    /// answering a ping or its session reset. A connection that fails is closed (and counted)
-    /// by the caller.
-    pub(crate) async fn recycle(&self, conn: &mut Conn) -> bool {
+    /// Whether an idle connection may be handed out again, when that can be told without a
+    /// round trip: not broken, not abandoned midway, not older than `pool.max_lifetime`.
+    /// `None` when the policy or its history asks for a ping or its session reset first:
+    /// [`recycle_checked`](Self::recycle_checked). A connection that fails is closed (and
+    /// counted) by the caller.
+    pub(crate) fn recycle_now(&self, conn: &Conn) -> Option<bool> {
         // At most one clock read per checkout, shared by the lifetime and idle checks.
         let mut now = Clock(None);
-        let verdict: std::result::Result<(), Failed> = if conn.broken {
-            Err("the connection is broken".into())
+        let failed = if conn.broken {
+            "the connection is broken"
         } else if conn.is_busy() {
-            Err("an operation on the connection was abandoned midway".into())
+            "an operation on the connection was abandoned midway"
         } else if self.too_old(conn, &mut now) {
-            Err("the connection reached pool.max_lifetime".into())
+            "the connection reached pool.max_lifetime"
         } else if (conn.touched && self.reset.get() != SessionReset::Never)
             || self.wants_check(conn, &mut now)
         {
-            // A round trip: boxed, so the common case's future stays small.
-            Box::pin(self.check(conn)).await
+            return None;
         } else {
-            Ok(())
+            return Some(true);
         };
-        match verdict {
-            Ok(()) => true,
-            Err(reason) => {
-                tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
-                false
-            }
+        Some(passed(Err(failed.into())))
+    }
+
+    /// The round trip [`recycle_now`](Self::recycle_now) asked for: whether the connection
+    /// answers it.
+    pub(crate) async fn recycle_checked(&self, conn: &mut Conn) -> bool {
+        passed(self.check(conn).await)
+    }
+}
+
+/// Whether a connection passed its check; logs why not.
+fn passed(verdict: std::result::Result<(), Failed>) -> bool {
+    match verdict {
+        Ok(()) => true,
+        Err(reason) => {
+            tracing::debug!(target: "pgtide::pool", reason = %reason, "replacing a pooled connection");
+            false
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The connection pool: sqlx connections in pgtide's own slots (`pool::slots`: one mutex, one
-//! semaphore), built from a validated [`Config`].
+//! The connection pool: sqlx connections in pgtide's own slots (`pool::slots`: one mutex over
+//! the idle connections, the places and the line of waiting callers), built from a validated
+//! [`Config`].
 //!
 //! Why not sqlx's own `PgPool`: on the same machine and run, a pool this simple over sqlx
 //! `PgConnection`s serves about twice the point selects per second of `PgPool` at 8–32 tasks
@@ -50,6 +51,7 @@ pub(crate) mod deadline;
 mod executor;
 pub(crate) mod guard;
 mod idempotent;
+mod line;
 pub mod listener;
 pub(crate) mod maintenance;
 mod manager;
@@ -63,7 +65,6 @@ pub(crate) mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use sqlx::PgConnection;
@@ -81,13 +82,10 @@ pub(crate) use guard::Conn;
 pub(crate) use manager::ConnectionManager;
 pub use reset::SessionReset;
 pub use session::Session;
-use slots::{GetError, Lent, Slots};
+use slots::{GetError, Got, Lent, Patience, Slots};
 use stats::Counters;
 pub use stats::PoolStats;
 pub use timeout::PoolTimeout;
-
-/// What one checkout of the slots gives.
-type Checked = std::result::Result<Lent, GetError>;
 
 /// Acquire waits longer than this are logged (`WARN`, target `pgtide::pool`) unless changed
 /// with [`Pool::set_slow_acquire_threshold`].
@@ -222,84 +220,29 @@ impl Pool {
         transaction::note_checkout();
         Counters::bump(&self.shared.counters.acquires);
         // Uncontended, the slots hand out an idle connection on the first poll: no clock
-        // read, no timer, nothing waited. Otherwise the same checkout goes on waiting, under
-        // the acquire timeout from here, in a boxed future: its timers and retry state would
-        // otherwise make every checkout's future (and every `&Pool` call's box) larger.
-        // Small (~200 B): held inline, not boxed.
-        let mut get = std::pin::pin!(self.shared.slots.get());
-        match std::future::poll_fn(|cx| Poll::Ready(get.as_mut().poll(cx))).await {
-            Poll::Ready(Ok(object)) => Ok(object),
-            first => Box::pin(self.wait_for(get.as_mut(), first, || self.shared.slots.get())).await,
+        // read, no timer, nothing waited. Small (~300 B): held inline, not boxed.
+        let patience = Patience::For(self.shared.config.pool().acquire_timeout);
+        match self.shared.slots.get(patience).await {
+            Ok(Got { lent, waited_since }) => {
+                if let Some(since) = waited_since {
+                    self.waited(since);
+                }
+                Ok(lent)
+            }
+            Err(GetError::Closed) => Err(Error::Closed),
+            Err(GetError::TimedOut { since }) => Err(self.acquire_timed_out(since, None)),
+            Err(GetError::Connect { error, since }) => {
+                Box::pin(self.keep_trying(error, since)).await
+            }
         }
     }
 
-    /// Goes on with checkout `get`, whose first poll gave `first`, until a connection comes or
-    /// the acquire timeout passes; `again` starts a new checkout after one failed.
-    ///
-    /// The common wait (every connection busy, one comes back in time) holds one timer and
-    /// nothing else; a failed checkout (a connect error to retry) goes on in
-    /// [`keep_trying`](Self::keep_trying), boxed, so its backoff state is not moved on every
-    /// wait.
-    async fn wait_for<F>(
-        &self,
-        mut get: std::pin::Pin<&mut F>,
-        first: Poll<Checked>,
-        again: impl Fn() -> F,
-    ) -> Result<Lent>
-    where
-        F: Future<Output = Checked>,
-    {
-        // One clock read starts the wait; the deadline is absolute, so each attempt's timer
-        // (`timeout_at`) needs no read of its own. `None`: a timeout so large it overflows
-        // `Instant` (effectively no limit).
-        let started = tokio::time::Instant::now();
+    /// Retries a checkout that started at `started` and failed to connect with `failed`,
+    /// until one succeeds or the acquire timeout passes: connect errors that retrying can
+    /// fix wait out the retry policy's delays.
+    async fn keep_trying(&self, failed: Error, started: tokio::time::Instant) -> Result<Lent> {
         let deadline = started.checked_add(self.shared.config.pool().acquire_timeout);
-        let got = match (first, deadline) {
-            (Poll::Ready(got), _) => Some(got),
-            (Poll::Pending, Some(deadline)) => {
-                // `get` was polled a moment ago, in this same poll with this same context (its
-                // first poll found every connection busy and asked to be woken): the timer is
-                // armed without polling it again, which would queue on the slots' semaphore
-                // lock once more.
-                let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
-                let mut just_polled = true;
-                std::future::poll_fn(|cx| {
-                    if !std::mem::take(&mut just_polled)
-                        && let Poll::Ready(got) = get.as_mut().poll(cx)
-                    {
-                        return Poll::Ready(Some(got));
-                    }
-                    timer.as_mut().poll(cx).map(|()| None)
-                })
-                .await
-            }
-            (Poll::Pending, None) => Some(get.as_mut().await),
-        };
-        match got {
-            Some(Ok(object)) => {
-                self.waited(started);
-                Ok(object)
-            }
-            Some(Err(failed)) => {
-                Box::pin(self.keep_trying(get, failed, again, started, deadline)).await
-            }
-            None => Err(self.acquire_timed_out(started, None)),
-        }
-    }
-
-    /// Retries a checkout that failed with `failed` until one succeeds or `deadline` passes:
-    /// connect errors that retrying can fix wait out the retry policy's delays.
-    async fn keep_trying<F>(
-        &self,
-        mut get: std::pin::Pin<&mut F>,
-        failed: GetError,
-        again: impl Fn() -> F,
-        started: tokio::time::Instant,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Result<Lent>
-    where
-        F: Future<Output = Checked>,
-    {
+        let patience = deadline.map_or(Patience::Forever, Patience::Until);
         let left = |now: tokio::time::Instant| {
             deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now))
         };
@@ -309,37 +252,37 @@ impl Pool {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let got = match (failed.take(), deadline) {
-                (Some(err), _) => Ok(Err(err)),
-                (None, Some(deadline)) => tokio::time::timeout_at(deadline, get.as_mut()).await,
-                (None, None) => Ok(get.as_mut().await),
+            let got = match failed.take() {
+                Some(err) => Err(GetError::Connect {
+                    error: err,
+                    since: started,
+                }),
+                None => self.shared.slots.get(patience).await,
             };
             match got {
-                Ok(Ok(object)) => {
+                Ok(got) => {
                     self.waited(started);
-                    return Ok(object);
+                    return Ok(got.lent);
                 }
-                Ok(Err(GetError::Connect(err))) => {
-                    if !connect_retryable(&err) {
+                Err(GetError::Connect { error, .. }) => {
+                    if !connect_retryable(&error) {
                         self.shared.counters.add_wait(started.elapsed());
-                        return Err(err);
+                        return Err(error);
                     }
                     let delay = backoff
                         .next()
                         .unwrap_or(self.shared.config.retry().max_delay)
                         .min(left(tokio::time::Instant::now()));
-                    crate::retry::retry_event("acquire", attempt, delay, &err);
-                    last_connect_error = Some(Box::new(err));
+                    crate::retry::retry_event("acquire", attempt, delay, &error);
+                    last_connect_error = Some(Box::new(error));
                     tokio::time::sleep(delay).await;
                 }
-                Ok(Err(GetError::Closed)) => return Err(Error::Closed),
-                Err(_elapsed) => break,
+                Err(GetError::Closed) => return Err(Error::Closed),
+                Err(GetError::TimedOut { .. }) => break,
             }
             if left(tokio::time::Instant::now()).is_zero() {
                 break;
             }
-            // The last checkout completed (with an error): the next attempt is a new one.
-            get.set(again());
         }
         Err(self.acquire_timed_out(started, last_connect_error))
     }
@@ -378,10 +321,10 @@ impl Pool {
 
     /// One checkout without waiting for the acquire timeout (startup and retries).
     async fn checkout_once(&self) -> Result<PooledConnection> {
-        match self.shared.slots.get().await {
-            Ok(object) => Ok(PooledConnection::new(object, Arc::clone(&self.shared))),
-            Err(GetError::Connect(err)) => Err(err),
-            Err(GetError::Closed) => Err(Error::Closed),
+        match self.shared.slots.get(Patience::Forever).await {
+            Ok(got) => Ok(PooledConnection::new(got.lent, Arc::clone(&self.shared))),
+            Err(GetError::Connect { error, .. }) => Err(error),
+            Err(GetError::Closed | GetError::TimedOut { .. }) => Err(Error::Closed),
         }
     }
 
@@ -712,7 +655,8 @@ mod future_sizes {
     fn the_hot_path_futures_stay_small() {
         let pool = pool();
         let acquire = std::mem::size_of_val(&pool.acquire());
-        let get = std::mem::size_of_val(&pool.shared.slots.get());
+        let get =
+            std::mem::size_of_val(&pool.shared.slots.get(Patience::For(Duration::from_secs(1))));
         let query = std::mem::size_of_val(&executor::fetch_optional_taken(
             &pool,
             executor::Replayable::new(sqlx::query("SELECT 1"), &pool),

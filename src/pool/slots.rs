@@ -1,25 +1,35 @@
 //! The pool's core: at most `pool.max_size` connections, the idle ones in a queue, and callers
-//! waiting in line (a semaphore) for the right to hold one.
+//! waiting in line ([`Line`]) for a *place*, the right to hold one.
 //!
-//! A caller first takes a *place* (a semaphore permit); with a place it takes the most
-//! recently handed back idle connection (LIFO: the busy few stay warm on the server, the rest
-//! go idle and are closed by the idle reaper; a lone caller alternates between the two most
-//! recent, see [`Slots::take_idle`]), checks it ([`ConnectionManager::recycle`]), or
-//! opens a new one when none is idle. A connection is only ever opened under a place, and a
-//! connection handed back is queued before its place is given back, so the connections open
-//! never outnumber the places.
+//! A caller first takes a place; with it, it takes the most recently handed back idle
+//! connection (LIFO: the busy few stay warm on the server, the rest go idle and are closed by
+//! the idle reaper; a lone caller alternates between the two most recent, see
+//! [`Slots::take_idle`]), checks it ([`ConnectionManager::recycle_now`]), or opens a new one when
+//! none is idle. A connection is only ever opened under a place, and every place is counted
+//! under one lock with the connections, so the connections open never outnumber the places.
+//!
+//! When every place is taken the caller joins the line, first come, first served. A
+//! connection handed back goes straight to the first caller in line (still lent: no queueing
+//! as idle and taking out again), and a place given up goes to the first caller in line.
+//! Deadlines (`pool.acquire_timeout`) are kept by one timer for the whole line, not one per
+//! waiting caller (see [`super::line`]).
 //!
 //! Written for pgtide rather than taken from deadpool (which the first releases used): the
-//! checkout is one mutex and one semaphore permit, with no hooks, timeouts, object ids or
-//! weak references to maintain per call (README, "Pool").
+//! checkout is one lock, with no hooks, timeouts, object ids or weak references to maintain
+//! per call, and no timer per wait (README, "Pool").
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
+use tokio::time::{Instant, Sleep};
 
 use super::guard::Conn;
+use super::line::{Duty, Line, Outcome, Ticket, Wakers};
 use super::manager::ConnectionManager;
 use super::stats::Counters;
 use crate::error::Error;
@@ -27,11 +37,11 @@ use crate::error::Error;
 /// The connections of one pool and the places to hold them.
 pub(crate) struct Slots {
     manager: ConnectionManager,
-    /// One permit per connection the pool may have lent out (or be opening) at once.
-    places: Semaphore,
     max_size: usize,
     queue: Mutex<Queue>,
-    /// Callers waiting for a place now.
+    /// Set (under the queue lock) once the pool is closed; read without it.
+    closed: AtomicBool,
+    /// Callers waiting now: in line, or opening a connection.
     waiting: AtomicUsize,
 }
 
@@ -39,10 +49,26 @@ pub(crate) struct Slots {
 struct Queue {
     /// Handed back, ready for the next caller; the most recent at the back.
     idle: VecDeque<Conn>,
+    /// Places taken, at most `max_size`: one by each connection lent out (or being checked),
+    /// each connect under way, and each caller given a place it has not used yet. Idle
+    /// connections hold none.
+    taken: usize,
     /// Lent out: held by a caller, or being checked before it is.
     lent: usize,
     /// Being opened (by a caller's checkout or the top-up), each under a place.
     opening: usize,
+    /// Callers waiting for a place: only while every place is taken (a place given up goes
+    /// to the first of them).
+    line: Line<Grant>,
+}
+
+/// What a caller in line is served.
+enum Grant {
+    /// A connection handed back, still counted as lent, with its place.
+    Conn(Conn),
+    /// A place given up (its connection closed, or a caller that left): to take an idle
+    /// connection or open one.
+    Place,
 }
 
 /// A connection lent out by [`Slots::get`]. It holds its place: give it back with
@@ -64,13 +90,33 @@ impl std::ops::DerefMut for Lent {
     }
 }
 
+/// A connection from [`Slots::get`], and when the checkout started waiting, if it did.
+#[derive(Debug)]
+pub(crate) struct Got {
+    pub(crate) lent: Lent,
+    pub(crate) waited_since: Option<Instant>,
+}
+
 /// Why a checkout gave no connection.
 #[derive(Debug)]
 pub(crate) enum GetError {
     /// The pool was closed.
     Closed,
-    /// Opening a new connection failed.
-    Connect(Error),
+    /// Its deadline passed; it started waiting at `since`.
+    TimedOut { since: Instant },
+    /// Opening a new connection failed; the checkout started waiting at `since`.
+    Connect { error: Error, since: Instant },
+}
+
+/// How long a checkout may wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Patience {
+    /// This long from when it first has to wait (no clock is read when it does not).
+    For(Duration),
+    /// Until this instant.
+    Until(Instant),
+    /// As long as it takes.
+    Forever,
 }
 
 /// The sizes behind [`PoolStats`](super::PoolStats).
@@ -87,9 +133,9 @@ impl Slots {
     pub(crate) fn new(manager: ConnectionManager, max_size: usize) -> Self {
         Self {
             manager,
-            places: Semaphore::new(max_size),
             max_size,
             queue: Mutex::new(Queue::default()),
+            closed: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -103,72 +149,114 @@ impl Slots {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection: an idle one that passes its check, or a new one. Waits (in line, without
-    /// a limit: the caller sets one) while every place is taken.
+    /// A connection: an idle one that passes its check, or a new one, within `patience`.
+    /// Waits in line while every place is taken.
     ///
-    /// Cancel-safe: dropped while waiting it gives up its turn; dropped while checking or
-    /// opening a connection, that connection is closed and the place given back.
-    pub(crate) async fn get(&self) -> Result<Lent, GetError> {
-        let place = match self.places.try_acquire() {
-            Ok(place) => place,
-            Err(TryAcquireError::Closed) => return Err(GetError::Closed),
-            Err(TryAcquireError::NoPermits) => {
-                let _waiting = Waiting::start(&self.waiting);
-                self.places.acquire().await.map_err(|_| GetError::Closed)?
-            }
+    /// Cancel-safe: dropped while waiting it leaves the line (passing on whatever it was
+    /// served meanwhile); dropped while checking or opening a connection, that connection is
+    /// closed and the place given to the next caller.
+    pub(crate) async fn get(&self, patience: Patience) -> Result<Got, GetError> {
+        let mut clock = Clock::new(patience);
+        let (place, served) = self.enter(&mut clock).await?;
+        let mut checking = Checking {
+            slots: self,
+            conn: served,
         };
         loop {
-            let Some(conn) = self.take_idle() else {
-                return self.open(place).await;
-            };
-            let mut checking = Checking {
-                slots: self,
-                conn: Some(conn),
-            };
-            if self
-                .manager
-                .recycle(checking.conn.as_mut().expect("held until it passes"))
-                .await
-            {
-                place.forget();
-                return Ok(Lent(checking.conn.take().expect("held until it passes")));
+            if checking.conn.is_none() {
+                checking.conn = self.take_idle();
             }
-            // Failed its check: `checking` closes it; the place is kept for the next.
+            let Some(held) = checking.conn.as_mut() else {
+                return Box::pin(self.open(place, &mut clock)).await;
+            };
+            let passed = match self.manager.recycle_now(held) {
+                Some(passed) => Some(passed),
+                // A round trip: boxed, so the common case's future stays small.
+                None => Box::pin(clock.within(self.manager.recycle_checked(held))).await,
+            };
+            match passed {
+                Some(true) => {
+                    place.keep();
+                    let conn = checking.conn.take().expect("held until it passes");
+                    return Ok(Got {
+                        lent: Lent(conn),
+                        waited_since: clock.since,
+                    });
+                }
+                // Failed its check: closed; the place is kept for the next.
+                Some(false) => checking.close(),
+                // `checking` closes it (stopping its check on the server), `place` passes on.
+                None => return Err(clock.timed_out()),
+            }
         }
     }
 
-    /// Takes an idle connection, counted as lent from here: the one handed back last (LIFO),
-    /// except for a lone caller (no connection lent out), who gets the one handed back before
-    /// it when there is one.
-    ///
-    /// Why the exception: the backend of the connection handed back last has sent its reply,
-    /// but may still be finishing up (updating its statistics, arming its idle timers) before
-    /// it waits for the next statement; a statement sent to it now queues behind that work,
-    /// while the backend of the connection handed back a round trip earlier is waiting
-    /// already. One statement at a time therefore alternates between two connections (the
-    /// rest still idle out), and ran ~7 % more point selects per second than pure LIFO in
-    /// alternating runs (README, "Pool"). With callers side by side it is LIFO: the busy few
-    /// stay warm.
+    /// Takes a place: at once when one is free, else in line. With it comes the idle
+    /// connection taken in the same lock, or the connection it was served in line.
+    async fn enter(&self, clock: &mut Clock) -> Result<(Place<'_>, Option<Conn>), GetError> {
+        let mut turn: Option<Turn<'_>> = None;
+        let outcome = std::future::poll_fn(|cx| {
+            let turn = match &mut turn {
+                Some(turn) => turn,
+                None => {
+                    let mut queue = self.queue();
+                    if self.is_closed() {
+                        return Poll::Ready(Outcome::Closed);
+                    }
+                    if queue.taken < self.max_size {
+                        // A free place means no one is in line (a place given up goes to the
+                        // first in line): nobody is passed over.
+                        queue.taken += 1;
+                        let conn = take_idle(&mut queue);
+                        return Poll::Ready(Outcome::Served(
+                            conn.map_or(Grant::Place, Grant::Conn),
+                        ));
+                    }
+                    let ticket = queue.line.join(clock.start(), cx.waker().clone());
+                    drop(queue);
+                    turn.insert(Turn {
+                        slots: self,
+                        ticket,
+                        timer: None,
+                        done: false,
+                        _waiting: Waiting::start(&self.waiting),
+                    })
+                }
+            };
+            turn.poll(cx)
+        })
+        .await;
+        drop(turn);
+        match outcome {
+            Outcome::Served(Grant::Conn(conn)) => Ok((Place { slots: self }, Some(conn))),
+            Outcome::Served(Grant::Place) => Ok((Place { slots: self }, None)),
+            Outcome::Expired => Err(clock.timed_out()),
+            Outcome::Closed => Err(GetError::Closed),
+        }
+    }
+
+    /// Takes an idle connection under a place the caller holds, counted as lent from here.
     fn take_idle(&self) -> Option<Conn> {
-        let mut queue = self.queue();
-        let last = queue.idle.len().checked_sub(1)?;
-        let at = if queue.lent == 0 && last > 0 {
-            last - 1
-        } else {
-            last
-        };
-        let conn = queue.idle.remove(at)?;
-        queue.lent += 1;
-        Some(conn)
+        take_idle(&mut self.queue())
     }
 
     /// Opens a new connection under `place`, lent to the caller. The caller counts as waiting
     /// meanwhile (it has no connection yet).
-    async fn open(&self, place: SemaphorePermit<'_>) -> Result<Lent, GetError> {
+    async fn open(&self, place: Place<'_>, clock: &mut Clock) -> Result<Got, GetError> {
         let waiting = Waiting::start(&self.waiting);
         let opening = self.opening(&mut self.queue());
-        let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        let created = clock.within(self.manager.create()).await;
         drop(waiting);
+        let conn = match created {
+            Some(Ok(conn)) => conn,
+            Some(Err(error)) => {
+                return Err(GetError::Connect {
+                    error,
+                    since: clock.started(),
+                });
+            }
+            None => return Err(clock.timed_out()),
+        };
         let lent = opening.end(|queue| {
             let open = !self.is_closed();
             queue.lent += usize::from(open);
@@ -179,37 +267,40 @@ impl Slots {
             super::guard::discard(conn, None);
             return Err(GetError::Closed);
         }
-        place.forget();
-        Ok(Lent(conn))
-    }
-
-    /// Counts a connection as being opened in `queue` (this pool's, locked) until the
-    /// returned guard ends or is dropped.
-    fn opening(&self, queue: &mut Queue) -> Opening<'_> {
-        queue.opening += 1;
-        Opening { slots: self }
+        place.keep();
+        Ok(Got {
+            lent: Lent(conn),
+            waited_since: clock.since,
+        })
     }
 
     /// Opens one connection and queues it as idle, if a place is free now (never waits): how
     /// the pool keeps `pool.min_size` open. Not a caller's checkout: it is counted in no
     /// stats but `connections_created`.
     pub(crate) async fn open_idle(&self) -> Result<(), GetError> {
-        let place = match self.places.try_acquire() {
-            Ok(place) => place,
-            Err(TryAcquireError::Closed) => return Err(GetError::Closed),
-            // Every place is taken: the pool is busy, so not below its minimum for long.
-            Err(TryAcquireError::NoPermits) => return Ok(()),
-        };
-        // Idle connections hold no place: the free place taken here may be one that an idle
-        // connection stands for. Opened only while the pool is below its maximum.
-        let opening = {
+        let (place, opening) = {
             let mut queue = self.queue();
-            if queue.idle.len() + queue.lent + queue.opening >= self.max_size {
+            if self.is_closed() {
+                return Err(GetError::Closed);
+            }
+            // Idle connections hold no place: a free place may be one that an idle connection
+            // stands for. Opened only while the pool is below its maximum.
+            let open = queue.idle.len() + queue.lent + queue.opening;
+            if queue.taken >= self.max_size || open >= self.max_size {
                 return Ok(());
             }
-            self.opening(&mut queue)
+            queue.taken += 1;
+            (Place { slots: self }, self.opening(&mut queue))
         };
-        let conn = self.manager.create().await.map_err(GetError::Connect)?;
+        let conn = match self.manager.create().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                return Err(GetError::Connect {
+                    error,
+                    since: Instant::now(),
+                });
+            }
+        };
         let refused = opening.end(|queue| {
             if self.is_closed() {
                 Some(conn)
@@ -219,6 +310,7 @@ impl Slots {
                 None
             }
         });
+        // Given to the first caller in line, if any: it takes the connection just queued.
         drop(place);
         match refused {
             Some(conn) => {
@@ -229,20 +321,50 @@ impl Slots {
         }
     }
 
-    /// Takes back a lent connection for the next caller.
-    pub(crate) fn put_back(&self, lent: Lent) {
-        {
-            let mut queue = self.queue();
-            queue.lent -= 1;
-            queue.idle.push_back(lent.0);
-        }
-        self.places.add_permits(1);
+    /// Counts a connection as being opened in `queue` (this pool's, locked) until the
+    /// returned guard ends or is dropped.
+    fn opening(&self, queue: &mut Queue) -> Opening<'_> {
+        queue.opening += 1;
+        Opening { slots: self }
     }
 
-    /// Takes a lent connection out of the pool for good (to discard or detach it).
+    /// Takes back a lent connection: straight to the first caller in line, or queued as idle
+    /// for the next caller.
+    pub(crate) fn put_back(&self, lent: Lent) {
+        let served = self.hand_on(&mut self.queue(), lent.0);
+        if let Some(waker) = served {
+            waker.wake();
+        }
+    }
+
+    /// Passes a lent connection, with its place, to the first caller in line, or queues it as
+    /// idle and frees its place; returns the waker of the caller served.
+    fn hand_on(&self, queue: &mut Queue, conn: Conn) -> Option<std::task::Waker> {
+        match queue.line.serve(Grant::Conn(conn)) {
+            Ok(waker) => Some(waker),
+            Err(Grant::Conn(conn)) => {
+                queue.lent -= 1;
+                queue.taken -= 1;
+                queue.idle.push_back(conn);
+                None
+            }
+            Err(Grant::Place) => unreachable!("served back what was given"),
+        }
+    }
+
+    /// Gives a place up: to the first caller in line, or freed.
+    fn release_place(&self) {
+        let served = pass_place(&mut self.queue());
+        if let Some(waker) = served {
+            waker.wake();
+        }
+    }
+
+    /// Takes a lent connection out of the pool for good (to discard or detach it); its place
+    /// goes to the next caller.
     pub(crate) fn remove(&self, lent: Lent) -> Conn {
         self.queue().lent -= 1;
-        self.places.add_permits(1);
+        self.release_place();
         lent.0
     }
 
@@ -262,13 +384,20 @@ impl Slots {
         removed
     }
 
-    /// Closes the pool to checkouts: callers waiting and coming get [`GetError::Closed`].
+    /// Closes the pool to checkouts: callers in line and coming get [`GetError::Closed`]
+    /// (those already served keep what they were given).
     pub(crate) fn close(&self) {
-        self.places.close();
+        let mut wake = Wakers::new();
+        {
+            let mut queue = self.queue();
+            self.closed.store(true, Ordering::Release);
+            queue.line.close(&mut wake);
+        }
+        wake_all(wake);
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.places.is_closed()
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Connections open or being opened now.
@@ -288,6 +417,183 @@ impl Slots {
             lent,
             waiting: self.waiting.load(Ordering::Relaxed),
             max_size: self.max_size,
+        }
+    }
+}
+
+/// Takes an idle connection from `queue`, counted as lent from here: the one handed back last
+/// (LIFO), except for a lone caller (no connection lent out), who gets the one handed back
+/// before it when there is one.
+///
+/// Why the exception: the backend of the connection handed back last has sent its reply, but
+/// may still be finishing up (updating its statistics, arming its idle timers) before it
+/// waits for the next statement; a statement sent to it now queues behind that work, while
+/// the backend of the connection handed back a round trip earlier is waiting already. One
+/// statement at a time therefore alternates between two connections (the rest still idle
+/// out), and ran ~7 % more point selects per second than pure LIFO in alternating runs
+/// (README, "Pool"). With callers side by side it is LIFO: the busy few stay warm.
+fn take_idle(queue: &mut Queue) -> Option<Conn> {
+    let last = queue.idle.len().checked_sub(1)?;
+    let at = if queue.lent == 0 && last > 0 {
+        last - 1
+    } else {
+        last
+    };
+    let conn = queue.idle.remove(at)?;
+    queue.lent += 1;
+    Some(conn)
+}
+
+/// Gives a place up in `queue`: to the first caller in line (whose waker is returned), or
+/// freed.
+fn pass_place(queue: &mut Queue) -> Option<std::task::Waker> {
+    match queue.line.serve(Grant::Place) {
+        Ok(waker) => Some(waker),
+        Err(_) => {
+            queue.taken -= 1;
+            None
+        }
+    }
+}
+
+fn wake_all(wake: Wakers) {
+    wake.into_iter().for_each(std::task::Waker::wake);
+}
+
+/// A place taken by a checkout, given up (to the first caller in line) when dropped unused.
+struct Place<'a> {
+    slots: &'a Slots,
+}
+
+impl Place<'_> {
+    /// The place now belongs to the connection lent out (given back with it).
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.slots.release_place();
+    }
+}
+
+/// A caller's place in the line, left (passing on anything it was served) when dropped before
+/// its outcome was collected.
+struct Turn<'a> {
+    slots: &'a Slots,
+    ticket: Ticket,
+    /// The line's timer, while this caller keeps the time for it.
+    timer: Option<Pin<Box<Sleep>>>,
+    done: bool,
+    _waiting: Waiting<'a>,
+}
+
+impl Turn<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<Grant>> {
+        loop {
+            let mut wake = Wakers::new();
+            let polled = self
+                .slots
+                .queue()
+                .line
+                .poll(self.ticket, cx.waker(), &mut wake);
+            wake_all(wake);
+            let alarm = match polled {
+                Ok(outcome) => {
+                    self.done = true;
+                    return Poll::Ready(outcome);
+                }
+                Err(Duty::None) => {
+                    self.timer = None;
+                    return Poll::Pending;
+                }
+                Err(Duty::KeepTime(alarm)) => alarm,
+            };
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(alarm)));
+            if timer.deadline() != alarm {
+                timer.as_mut().reset(alarm);
+            }
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let mut wake = Wakers::new();
+            self.slots.queue().line.expire(Instant::now(), &mut wake);
+            wake_all(wake);
+            // Looks again: this caller may be among those expired, or keep a later alarm.
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut wake = Wakers::new();
+        {
+            let mut queue = self.slots.queue();
+            match queue.line.leave(self.ticket, &mut wake) {
+                Some(Grant::Conn(conn)) => wake.extend(self.slots.hand_on(&mut queue, conn)),
+                Some(Grant::Place) => wake.extend(pass_place(&mut queue)),
+                None => {}
+            }
+        }
+        wake_all(wake);
+    }
+}
+
+/// The clock of one checkout: started (read) only when it first has to wait.
+struct Clock {
+    patience: Patience,
+    since: Option<Instant>,
+}
+
+impl Clock {
+    fn new(patience: Patience) -> Self {
+        Self {
+            patience,
+            since: None,
+        }
+    }
+
+    /// Starts the clock if it has not started; the deadline (`None`: none).
+    fn start(&mut self) -> Option<Instant> {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        match self.patience {
+            // `None` when so large it overflows `Instant`: no limit.
+            Patience::For(limit) => since.checked_add(limit),
+            Patience::Until(deadline) => Some(deadline),
+            Patience::Forever => None,
+        }
+    }
+
+    /// When the checkout started waiting (now, if it had not).
+    fn started(&mut self) -> Instant {
+        *self.since.get_or_insert_with(Instant::now)
+    }
+
+    fn timed_out(&mut self) -> GetError {
+        GetError::TimedOut {
+            since: self.started(),
+        }
+    }
+
+    /// Runs `work` within the deadline (`None`: it passed first). Work done on its first
+    /// poll starts no clock and no timer.
+    async fn within<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        let mut work = pin!(work);
+        if let Poll::Ready(out) =
+            std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
+        {
+            return Some(out);
+        }
+        match self.start() {
+            None => Some(work.await),
+            // Boxed: the timer would otherwise sit in every checkout's future.
+            Some(deadline) => Box::pin(tokio::time::timeout_at(deadline, work)).await.ok(),
         }
     }
 }
@@ -333,15 +639,16 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// An idle connection taken out to be checked: closed (and counted so) when dropped still
-/// held, because its check failed or the checkout was cancelled during it.
+/// A connection taken out to be checked before it is lent: closed (and counted so) when its
+/// check fails, or when dropped still held (the checkout was cancelled during the check).
 struct Checking<'a> {
     slots: &'a Slots,
     conn: Option<Conn>,
 }
 
-impl Drop for Checking<'_> {
-    fn drop(&mut self) {
+impl Checking<'_> {
+    /// Closes the connection held, if any.
+    fn close(&mut self) {
         if let Some(conn) = self.conn.take() {
             self.slots.queue().lent -= 1;
             Counters::bump(&self.slots.manager.counters.closed);
@@ -352,5 +659,11 @@ impl Drop for Checking<'_> {
             ));
             super::guard::discard(conn, terminate);
         }
+    }
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.close();
     }
 }

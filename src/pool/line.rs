@@ -1,0 +1,337 @@
+//! The line of callers waiting for a place in the pool: first come, first served, each until
+//! its own deadline, with one timer for the whole line.
+//!
+//! A timer per waiting caller costs a timer-wheel insert and removal on every wait, which a
+//! busy pool pays on about every other checkout. Instead, one waiter at a time, the
+//! *keeper*, holds a timer set no later than the earliest deadline in line; when it fires,
+//! the keeper expires every waiter whose deadline has passed. The first to join an empty
+//! line keeps the time; when the keeper leaves, the newest waiter left (the last to be
+//! served) is woken to take the timer over, so the duty changes hands about once per line's
+//! length of checkouts rather than on each one.
+//!
+//! The timer lives in the keeper's own future, so it always runs on a runtime that is being
+//! driven (the keeper's, which is waiting on it); no background task is needed.
+//!
+//! Plain data, behind the pool's queue lock: the line never wakes anyone itself. Each
+//! operation adds the wakers to wake to a list, woken once the lock is released.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use tokio::time::Instant;
+
+/// The waiting callers; `T` is what serving one hands over.
+pub(crate) struct Line<T> {
+    waiters: VecDeque<Waiter<T>>,
+    next_ticket: u64,
+    /// The waiter holding the line's timer, set to [`alarm`](Self::alarm).
+    keeper: Option<Ticket>,
+    /// When the keeper's timer fires: no later than the earliest deadline of a waiter still
+    /// waiting (earlier is harmless: it fires, expires nothing, and is set again).
+    alarm: Option<Instant>,
+}
+
+/// A waiter's place in the [`Line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
+struct Waiter<T> {
+    ticket: Ticket,
+    deadline: Option<Instant>,
+    state: State<T>,
+}
+
+enum State<T> {
+    Waiting(Waker),
+    Served(T),
+    Expired,
+    Closed,
+}
+
+/// How a wait ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome<T> {
+    Served(T),
+    /// Its deadline passed first.
+    Expired,
+    /// The line was closed first.
+    Closed,
+}
+
+/// What a waiter still waiting must do before it sleeps.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Duty {
+    /// Nothing: someone else keeps the time.
+    None,
+    /// Keep the line's timer, set to this instant; when it fires, call [`Line::expire`].
+    KeepTime(Instant),
+}
+
+/// Wakers to wake once the lock over the line is released.
+pub(crate) type Wakers = Vec<Waker>;
+
+impl<T> Waiter<T> {
+    /// Ends the wait with `outcome` if it is still waiting, returning the waker to wake.
+    fn end_wait(&mut self, outcome: State<T>) -> Option<Waker> {
+        if !matches!(self.state, State::Waiting(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut self.state, outcome) {
+            State::Waiting(waker) => Some(waker),
+            _ => None,
+        }
+    }
+}
+
+impl<T> Default for Line<T> {
+    fn default() -> Self {
+        Self {
+            waiters: VecDeque::new(),
+            next_ticket: 0,
+            keeper: None,
+            alarm: None,
+        }
+    }
+}
+
+impl<T> Line<T> {
+    /// Joins the end of the line, to be woken through `waker`. It keeps the time when no one
+    /// does or when its deadline is the earliest.
+    pub(crate) fn join(&mut self, deadline: Option<Instant>, waker: Waker) -> Ticket {
+        let ticket = Ticket(self.next_ticket);
+        self.next_ticket += 1;
+        self.waiters.push_back(Waiter {
+            ticket,
+            deadline,
+            state: State::Waiting(waker),
+        });
+        if let Some(deadline) = deadline
+            && self.alarm.is_none_or(|alarm| deadline < alarm)
+        {
+            // The old keeper (if any) finds out on its next poll and drops its timer.
+            self.keeper = Some(ticket);
+            self.alarm = Some(deadline);
+        }
+        ticket
+    }
+
+    /// The outcome of `ticket`'s wait, once it has one (it then leaves the line), or what it
+    /// must do while it goes on waiting, to be woken through `waker`.
+    pub(crate) fn poll(
+        &mut self,
+        ticket: Ticket,
+        waker: &Waker,
+        wake: &mut Wakers,
+    ) -> Result<Outcome<T>, Duty> {
+        let Some(at) = self.position(ticket) else {
+            // Not in line: only after its outcome was collected, which ends the wait.
+            return Ok(Outcome::Closed);
+        };
+        if let State::Waiting(registered) = &mut self.waiters[at].state {
+            if !registered.will_wake(waker) {
+                registered.clone_from(waker);
+            }
+            return Err(match (self.keeper == Some(ticket), self.alarm) {
+                (true, Some(alarm)) => Duty::KeepTime(alarm),
+                _ => Duty::None,
+            });
+        }
+        let waiter = self.remove(at, wake);
+        Ok(match waiter.state {
+            State::Served(grant) => Outcome::Served(grant),
+            State::Expired => Outcome::Expired,
+            State::Closed | State::Waiting(_) => Outcome::Closed,
+        })
+    }
+
+    /// Serves the first waiter still waiting with `grant`, returning the waker to wake, or
+    /// gives `grant` back when no one is waiting.
+    pub(crate) fn serve(&mut self, grant: T) -> Result<Waker, T> {
+        let Some(waiter) = self
+            .waiters
+            .iter_mut()
+            .find(|w| matches!(w.state, State::Waiting(_)))
+        else {
+            return Err(grant);
+        };
+        Ok(waiter
+            .end_wait(State::Served(grant))
+            .expect("found waiting"))
+    }
+
+    /// Takes `ticket` out of the line (its wait was given up), returning what it was served
+    /// and not collected, to be passed on.
+    pub(crate) fn leave(&mut self, ticket: Ticket, wake: &mut Wakers) -> Option<T> {
+        let at = self.position(ticket)?;
+        match self.remove(at, wake).state {
+            State::Served(grant) => Some(grant),
+            _ => None,
+        }
+    }
+
+    /// The keeper's timer fired at `now`: every waiter whose deadline has passed is expired
+    /// (and woken); the alarm moves to the earliest deadline left.
+    pub(crate) fn expire(&mut self, now: Instant, wake: &mut Wakers) {
+        for waiter in &mut self.waiters {
+            if waiter.deadline.is_some_and(|d| d <= now) {
+                wake.extend(waiter.end_wait(State::Expired));
+            }
+        }
+        self.alarm = self.earliest_deadline();
+        if self.alarm.is_none() {
+            self.keeper = None;
+        }
+    }
+
+    /// Ends every wait still waiting with [`Outcome::Closed`]; those already served keep what
+    /// they were given.
+    pub(crate) fn close(&mut self, wake: &mut Wakers) {
+        for waiter in &mut self.waiters {
+            wake.extend(waiter.end_wait(State::Closed));
+        }
+        self.keeper = None;
+        self.alarm = None;
+    }
+
+    fn position(&self, ticket: Ticket) -> Option<usize> {
+        // Outcomes are mostly collected at the front (first come, first served).
+        self.waiters.iter().position(|w| w.ticket == ticket)
+    }
+
+    /// Removes the waiter at `at`; when it kept the time, the newest waiter still waiting
+    /// with a deadline takes the timer over and is woken to set it.
+    fn remove(&mut self, at: usize, wake: &mut Wakers) -> Waiter<T> {
+        let waiter = self.waiters.remove(at).expect("position found");
+        if self.keeper == Some(waiter.ticket) {
+            self.keeper = None;
+            self.alarm = self.earliest_deadline();
+            if self.alarm.is_some()
+                && let Some(next) = self
+                    .waiters
+                    .iter()
+                    .rev()
+                    .find(|w| w.deadline.is_some() && matches!(w.state, State::Waiting(_)))
+                && let State::Waiting(waker) = &next.state
+            {
+                self.keeper = Some(next.ticket);
+                wake.push(waker.clone());
+            }
+        }
+        waiter
+    }
+
+    fn earliest_deadline(&self) -> Option<Instant> {
+        self.waiters
+            .iter()
+            .filter(|w| matches!(w.state, State::Waiting(_)))
+            .filter_map(|w| w.deadline)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The line's bookkeeping alone (no pool, no database): who is served, who expires, who
+    //! keeps the time. The pool's behaviour over a real server is in `tests/pool.rs`.
+    use std::time::Duration;
+
+    use super::*;
+
+    fn line() -> (Line<&'static str>, Instant) {
+        (Line::default(), Instant::now())
+    }
+
+    fn waker() -> Waker {
+        Waker::noop().clone()
+    }
+
+    fn poll(line: &mut Line<&'static str>, ticket: Ticket) -> Result<Outcome<&'static str>, Duty> {
+        line.poll(ticket, &waker(), &mut Wakers::new())
+    }
+
+    #[test]
+    fn first_come_first_served_and_nothing_served_to_an_empty_line() {
+        let (mut line, now) = line();
+        assert_eq!(line.serve("early").err(), Some("early"));
+        let a = line.join(Some(now), waker());
+        let b = line.join(Some(now), waker());
+        line.serve("one").expect("a waits");
+        assert_eq!(poll(&mut line, a), Ok(Outcome::Served("one")));
+        assert!(poll(&mut line, b).is_err(), "b still waits");
+        line.serve("two").expect("b waits");
+        assert_eq!(poll(&mut line, b), Ok(Outcome::Served("two")));
+        assert_eq!(line.serve("three").err(), Some("three"));
+    }
+
+    #[test]
+    fn a_waiter_that_leaves_after_being_served_hands_back_what_it_got() {
+        let (mut line, _) = line();
+        let a = line.join(None, waker());
+        let b = line.join(None, waker());
+        line.serve("conn").expect("a waits");
+        assert_eq!(line.leave(a, &mut Wakers::new()), Some("conn"));
+        // Leaving unserved gives nothing back, and the next is served next.
+        assert_eq!(line.leave(b, &mut Wakers::new()), None);
+        assert_eq!(line.serve("x").err(), Some("x"));
+    }
+
+    #[test]
+    fn the_newest_waiter_keeps_the_time_for_the_earliest_deadline() {
+        let (mut line, now) = line();
+        let first = now + Duration::from_secs(1);
+        let a = line.join(Some(first), waker());
+        assert_eq!(poll(&mut line, a), Err(Duty::KeepTime(first)));
+        // A later deadline does not take the duty: the first keeper keeps it.
+        let b = line.join(Some(first + Duration::from_secs(1)), waker());
+        assert_eq!(poll(&mut line, b), Err(Duty::None));
+        assert_eq!(poll(&mut line, a), Err(Duty::KeepTime(first)));
+        // When the keeper is served and leaves, the newest one left takes it over, woken,
+        // with the earliest deadline left.
+        line.serve("conn").expect("a waits");
+        let mut wake = Wakers::new();
+        assert_eq!(
+            line.poll(a, &waker(), &mut wake),
+            Ok(Outcome::Served("conn"))
+        );
+        assert_eq!(wake.len(), 1, "the successor is woken to set its timer");
+        assert_eq!(
+            poll(&mut line, b),
+            Err(Duty::KeepTime(first + Duration::from_secs(1)))
+        );
+    }
+
+    #[test]
+    fn an_earlier_deadline_takes_the_duty_and_expiry_ends_only_the_overdue() {
+        let (mut line, now) = line();
+        let late = now + Duration::from_secs(10);
+        let soon = now + Duration::from_millis(10);
+        let a = line.join(Some(late), waker());
+        let b = line.join(Some(soon), waker());
+        let c = line.join(None, waker());
+        assert_eq!(poll(&mut line, a), Err(Duty::None));
+        assert_eq!(poll(&mut line, b), Err(Duty::KeepTime(soon)));
+        let mut wake = Wakers::new();
+        line.expire(soon, &mut wake);
+        assert_eq!(wake.len(), 1, "only b was due");
+        assert_eq!(poll(&mut line, b), Ok(Outcome::Expired));
+        assert_eq!(poll(&mut line, a), Err(Duty::KeepTime(late)));
+        assert_eq!(poll(&mut line, c), Err(Duty::None));
+        // The one without a deadline never expires.
+        line.expire(late + Duration::from_secs(3600), &mut Wakers::new());
+        assert_eq!(poll(&mut line, a), Ok(Outcome::Expired));
+        assert!(poll(&mut line, c).is_err());
+    }
+
+    #[test]
+    fn closing_ends_the_waiting_and_keeps_what_was_served() {
+        let (mut line, now) = line();
+        let a = line.join(Some(now), waker());
+        let b = line.join(Some(now), waker());
+        line.serve("conn").expect("a waits");
+        let mut wake = Wakers::new();
+        line.close(&mut wake);
+        assert_eq!(wake.len(), 1, "b is woken");
+        assert_eq!(poll(&mut line, b), Ok(Outcome::Closed));
+        assert_eq!(poll(&mut line, a), Ok(Outcome::Served("conn")));
+    }
+}
