@@ -266,6 +266,39 @@ async fn callers_in_line_time_out_when_the_one_keeping_time_gives_up() -> anyhow
     Ok(())
 }
 
+/// The caller keeping the line's time may stop being polled (its future held in a `select!`
+/// whose task is busy elsewhere): the others still time out on time.
+#[tokio::test]
+async fn a_caller_in_line_that_is_not_polled_holds_up_no_one() -> anyhow::Result<()> {
+    use futures_util::FutureExt;
+    let db = TestDb::new().await?;
+    let timeout = Duration::from_millis(300);
+    let cfg = config(&db, 1, 1).acquire_timeout(timeout).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let _held = pool.acquire().await?;
+    // First in line, so it keeps the time; polled once, never again.
+    let mut stalled = Box::pin(pool.acquire());
+    assert!(stalled.as_mut().now_or_never().is_none());
+    let next = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            let started = Instant::now();
+            (pool.acquire().await.err(), started.elapsed())
+        }
+    });
+    let (err, waited) = tokio::time::timeout(SOON, next)
+        .await
+        .expect("times out though the first caller is not polled")?;
+    let err = err.expect("no connection came back");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
+    assert!(waited >= timeout, "{waited:?}");
+    // The stalled one timed out too, told when it is polled again.
+    let err = stalled.await.expect_err("no connection came back");
+    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
+    assert_eq!(pool.stats().waiting, 0);
+    Ok(())
+}
+
 #[tokio::test]
 async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

@@ -9,8 +9,12 @@
 //! served) is woken to take the timer over, so the duty changes hands about once per line's
 //! length of checkouts rather than on each one.
 //!
-//! The timer lives in the keeper's own future, so it always runs on a runtime that is being
-//! driven (the keeper's, which is waiting on it); no background task is needed.
+//! The timer lives in the keeper's own future, on the keeper's runtime; no background task is
+//! needed. When it fires it rings the line itself ([`Line::alarm_rang`]), not just the
+//! keeper's task, and the duty passes to another waiter: a keeper whose future is not being
+//! polled (held in a `select!` whose task is busy elsewhere) holds up no one's deadline. A
+//! runtime that stops driving its timers altogether (a current-thread runtime blocked in
+//! synchronous code) delays the deadlines its keeper keeps, until the duty passes on.
 //!
 //! Plain data, behind the pool's queue lock: the line never wakes anyone itself. Each
 //! operation adds the wakers to wake to a list, woken once the lock is released.
@@ -29,6 +33,12 @@ pub(crate) struct Line<T> {
     /// When the keeper's timer fires: no later than the earliest deadline of a waiter still
     /// waiting (earlier is harmless: it fires, expires nothing, and is set again).
     alarm: Option<Instant>,
+    /// Whether the deadlines in line rise from front to back (they do unless a retry joined
+    /// with an earlier one): then the earliest is found, and the overdue expired, from the
+    /// front without looking at the whole line.
+    in_order: bool,
+    /// The latest deadline that joined since the line was last empty.
+    latest: Option<Instant>,
 }
 
 /// A waiter's place in the [`Line`].
@@ -63,7 +73,7 @@ pub(crate) enum Outcome<T> {
 pub(crate) enum Duty {
     /// Nothing: someone else keeps the time.
     None,
-    /// Keep the line's timer, set to this instant; when it fires, call [`Line::expire`].
+    /// Keep the line's timer, set to this instant; when it fires, call [`Line::alarm_rang`].
     KeepTime(Instant),
 }
 
@@ -90,6 +100,8 @@ impl<T> Default for Line<T> {
             next_ticket: 0,
             keeper: None,
             alarm: None,
+            in_order: true,
+            latest: None,
         }
     }
 }
@@ -105,6 +117,10 @@ impl<T> Line<T> {
             deadline,
             state: State::Waiting(waker),
         });
+        if let Some(deadline) = deadline {
+            self.in_order &= self.latest.is_none_or(|latest| deadline >= latest);
+            self.latest = self.latest.max(Some(deadline));
+        }
         if let Some(deadline) = deadline
             && self.alarm.is_none_or(|alarm| deadline < alarm)
         {
@@ -169,17 +185,24 @@ impl<T> Line<T> {
         }
     }
 
-    /// The keeper's timer fired at `now`: every waiter whose deadline has passed is expired
-    /// (and woken); the alarm moves to the earliest deadline left.
-    pub(crate) fn expire(&mut self, now: Instant, wake: &mut Wakers) {
+    /// The timer that `ticket` kept rang at `now`: every waiter whose deadline has passed is
+    /// expired (and woken), and the duty passes to the newest waiter left with a deadline
+    /// other than `ticket` (woken to set its timer), or back to `ticket` when there is none.
+    /// Passing it on means a keeper whose own future is not being polled holds up no one's
+    /// deadline past the next alarm. A timer that rang after its keeper lost the duty only
+    /// expires the overdue.
+    pub(crate) fn alarm_rang(&mut self, ticket: Ticket, now: Instant, wake: &mut Wakers) {
         for waiter in &mut self.waiters {
             if waiter.deadline.is_some_and(|d| d <= now) {
                 wake.extend(waiter.end_wait(State::Expired));
+            } else if self.in_order && waiter.deadline.is_some() {
+                // The rest are due later still.
+                break;
             }
         }
         self.alarm = self.earliest_deadline();
-        if self.alarm.is_none() {
-            self.keeper = None;
+        if self.keeper == Some(ticket) {
+            self.appoint_keeper(Some(ticket), wake);
         }
     }
 
@@ -198,34 +221,53 @@ impl<T> Line<T> {
         self.waiters.iter().position(|w| w.ticket == ticket)
     }
 
-    /// Removes the waiter at `at`; when it kept the time, the newest waiter still waiting
-    /// with a deadline takes the timer over and is woken to set it.
+    /// Removes the waiter at `at`; when it kept the time, another takes the timer over.
     fn remove(&mut self, at: usize, wake: &mut Wakers) -> Waiter<T> {
         let waiter = self.waiters.remove(at).expect("position found");
+        if self.waiters.is_empty() {
+            self.in_order = true;
+            self.latest = None;
+        }
         if self.keeper == Some(waiter.ticket) {
-            self.keeper = None;
             self.alarm = self.earliest_deadline();
-            if self.alarm.is_some()
-                && let Some(next) = self
-                    .waiters
-                    .iter()
-                    .rev()
-                    .find(|w| w.deadline.is_some() && matches!(w.state, State::Waiting(_)))
-                && let State::Waiting(waker) = &next.state
-            {
-                self.keeper = Some(next.ticket);
-                wake.push(waker.clone());
-            }
+            self.appoint_keeper(None, wake);
         }
         waiter
     }
 
+    /// Gives the timer to the newest waiter still waiting with a deadline (the last to be
+    /// served), other than `not` if there is another, and wakes it to set the timer to the
+    /// alarm; or to no one when no one waits with a deadline.
+    fn appoint_keeper(&mut self, not: Option<Ticket>, wake: &mut Wakers) {
+        let keeps_time =
+            |w: &&Waiter<T>| w.deadline.is_some() && matches!(w.state, State::Waiting(_));
+        let newest = self.waiters.iter().rev().filter(keeps_time);
+        let mut candidates = newest
+            .clone()
+            .filter(|w| Some(w.ticket) != not)
+            .chain(newest);
+        self.keeper = None;
+        if self.alarm.is_some()
+            && let Some(next) = candidates.next()
+            && let State::Waiting(waker) = &next.state
+        {
+            self.keeper = Some(next.ticket);
+            wake.push(waker.clone());
+        }
+    }
+
+    /// The earliest deadline of a waiter still waiting.
     fn earliest_deadline(&self) -> Option<Instant> {
-        self.waiters
+        let mut waiting = self
+            .waiters
             .iter()
             .filter(|w| matches!(w.state, State::Waiting(_)))
-            .filter_map(|w| w.deadline)
-            .min()
+            .filter_map(|w| w.deadline);
+        if self.in_order {
+            waiting.next()
+        } else {
+            waiting.min()
+        }
     }
 }
 
@@ -301,25 +343,51 @@ mod tests {
     }
 
     #[test]
-    fn an_earlier_deadline_takes_the_duty_and_expiry_ends_only_the_overdue() {
+    fn an_earlier_deadline_takes_the_duty_and_the_alarm_ends_only_the_overdue() {
         let (mut line, now) = line();
         let late = now + Duration::from_secs(10);
         let soon = now + Duration::from_millis(10);
         let a = line.join(Some(late), waker());
+        // Out of order (a retry's deadline): found all the same.
         let b = line.join(Some(soon), waker());
         let c = line.join(None, waker());
         assert_eq!(poll(&mut line, a), Err(Duty::None));
         assert_eq!(poll(&mut line, b), Err(Duty::KeepTime(soon)));
         let mut wake = Wakers::new();
-        line.expire(soon, &mut wake);
-        assert_eq!(wake.len(), 1, "only b was due");
+        line.alarm_rang(b, soon, &mut wake);
+        assert_eq!(wake.len(), 2, "b expired, a woken to keep the time");
         assert_eq!(poll(&mut line, b), Ok(Outcome::Expired));
         assert_eq!(poll(&mut line, a), Err(Duty::KeepTime(late)));
         assert_eq!(poll(&mut line, c), Err(Duty::None));
         // The one without a deadline never expires.
-        line.expire(late + Duration::from_secs(3600), &mut Wakers::new());
+        line.alarm_rang(a, late + Duration::from_secs(3600), &mut Wakers::new());
         assert_eq!(poll(&mut line, a), Ok(Outcome::Expired));
         assert!(poll(&mut line, c).is_err());
+    }
+
+    #[test]
+    fn when_the_timer_rings_another_waiter_takes_it_over() {
+        // A keeper whose future is not polled (busy elsewhere) holds up no one past its alarm.
+        let (mut line, now) = line();
+        let deadlines = [1, 2, 3].map(|s| now + Duration::from_secs(s));
+        let [a, b, c] = deadlines.map(|d| line.join(Some(d), waker()));
+        assert_eq!(poll(&mut line, a), Err(Duty::KeepTime(deadlines[0])));
+        // Rings early (harmless): nobody is due, the newest other waiter keeps the time now.
+        let mut wake = Wakers::new();
+        line.alarm_rang(a, now, &mut wake);
+        assert_eq!(wake.len(), 1, "c is woken to set its timer");
+        assert_eq!(poll(&mut line, c), Err(Duty::KeepTime(deadlines[0])));
+        assert_eq!(poll(&mut line, a), Err(Duty::None));
+        // a's old timer rings late: it only expires the overdue, c keeps the time.
+        let mut wake = Wakers::new();
+        line.alarm_rang(a, deadlines[1], &mut wake);
+        assert_eq!(wake.len(), 2, "a and b expired");
+        assert_eq!(poll(&mut line, c), Err(Duty::KeepTime(deadlines[2])));
+        assert_eq!(poll(&mut line, a), Ok(Outcome::Expired));
+        assert_eq!(poll(&mut line, b), Ok(Outcome::Expired));
+        // The last one left keeps its own time.
+        line.alarm_rang(c, deadlines[1], &mut Wakers::new());
+        assert_eq!(poll(&mut line, c), Err(Duty::KeepTime(deadlines[2])));
     }
 
     #[test]

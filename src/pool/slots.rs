@@ -5,8 +5,10 @@
 //! connection (LIFO: the busy few stay warm on the server, the rest go idle and are closed by
 //! the idle reaper; a lone caller alternates between the two most recent, see
 //! [`Slots::take_idle`]), checks it ([`ConnectionManager::recycle_now`]), or opens a new one when
-//! none is idle. A connection is only ever opened under a place, and every place is counted
-//! under one lock with the connections, so the connections open never outnumber the places.
+//! none is idle. Places and connections are counted under one lock, where idle connections
+//! plus places taken never exceed `pool.max_size`: a connection is only opened under a place,
+//! by a caller that found no idle one (or by the top-up, only below that sum), so the
+//! connections open never outnumber `pool.max_size`.
 //!
 //! When every place is taken the caller joins the line, first come, first served. A
 //! connection handed back goes straight to the first caller in line (still lent: no queueing
@@ -21,9 +23,9 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -38,7 +40,8 @@ use crate::error::Error;
 pub(crate) struct Slots {
     manager: ConnectionManager,
     max_size: usize,
-    queue: Mutex<Queue>,
+    /// Shared with the line's alarm (see [`Alarm`]).
+    queue: Arc<Mutex<Queue>>,
     /// Set (under the queue lock) once the pool is closed; read without it.
     closed: AtomicBool,
     /// Callers waiting now: in line, or opening a connection.
@@ -49,9 +52,9 @@ pub(crate) struct Slots {
 struct Queue {
     /// Handed back, ready for the next caller; the most recent at the back.
     idle: VecDeque<Conn>,
-    /// Places taken, at most `max_size`: one by each connection lent out (or being checked),
-    /// each connect under way, and each caller given a place it has not used yet. Idle
-    /// connections hold none.
+    /// Places taken: one by each connection lent out (or being checked), each connect under
+    /// way, and each caller given a place it has not used yet. Idle connections hold none;
+    /// `taken + idle.len() <= max_size`.
     taken: usize,
     /// Lent out: held by a caller, or being checked before it is.
     lent: usize,
@@ -134,7 +137,7 @@ impl Slots {
         Self {
             manager,
             max_size,
-            queue: Mutex::new(Queue::default()),
+            queue: Arc::default(),
             closed: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
         }
@@ -144,9 +147,8 @@ impl Slots {
         &self.manager
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // Nothing panics while holding it; a poisoned lock still holds consistent data.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        lock(&self.queue)
     }
 
     /// A connection: an idle one that passes its check, or a new one, within `patience`.
@@ -167,10 +169,21 @@ impl Slots {
                 checking.conn = self.take_idle();
             }
             let Some(held) = checking.conn.as_mut() else {
+                if clock.overdue() {
+                    // Served after its deadline passed, before the line's timer told it.
+                    return Err(clock.timed_out());
+                }
                 return Box::pin(self.open(place, &mut clock)).await;
             };
             let passed = match self.manager.recycle_now(held) {
                 Some(passed) => Some(passed),
+                None if clock.overdue() => {
+                    // Not worth a round trip now: the next caller checks it.
+                    place.keep();
+                    let conn = checking.conn.take().expect("held");
+                    self.put_back(Lent(conn));
+                    return Err(clock.timed_out());
+                }
                 // A round trip: boxed, so the common case's future stays small.
                 None => Box::pin(clock.within(self.manager.recycle_checked(held))).await,
             };
@@ -237,6 +250,9 @@ impl Slots {
 
     /// Takes an idle connection under a place the caller holds, counted as lent from here.
     fn take_idle(&self) -> Option<Conn> {
+        if self.is_closed() {
+            return None;
+        }
         take_idle(&mut self.queue())
     }
 
@@ -284,9 +300,8 @@ impl Slots {
                 return Err(GetError::Closed);
             }
             // Idle connections hold no place: a free place may be one that an idle connection
-            // stands for. Opened only while the pool is below its maximum.
-            let open = queue.idle.len() + queue.lent + queue.opening;
-            if queue.taken >= self.max_size || open >= self.max_size {
+            // stands for (see `Queue::taken`).
+            if queue.taken + queue.idle.len() >= self.max_size {
                 return Ok(());
             }
             queue.taken += 1;
@@ -331,24 +346,40 @@ impl Slots {
     /// Takes back a lent connection: straight to the first caller in line, or queued as idle
     /// for the next caller.
     pub(crate) fn put_back(&self, lent: Lent) {
-        let served = self.hand_on(&mut self.queue(), lent.0);
-        if let Some(waker) = served {
-            waker.wake();
-        }
+        let handed = self.hand_on(&mut self.queue(), lent.0);
+        self.handed_on(handed);
     }
 
     /// Passes a lent connection, with its place, to the first caller in line, or queues it as
-    /// idle and frees its place; returns the waker of the caller served.
-    fn hand_on(&self, queue: &mut Queue, conn: Conn) -> Option<std::task::Waker> {
+    /// idle and frees its place; returns the waker of the caller served. Once the pool is
+    /// closed it is taken out instead (`Err`), to be closed by [`handed_on`](Self::handed_on).
+    fn hand_on(&self, queue: &mut Queue, conn: Conn) -> Result<Option<Waker>, Conn> {
+        if self.is_closed() {
+            queue.lent -= 1;
+            return Err(conn);
+        }
         match queue.line.serve(Grant::Conn(conn)) {
-            Ok(waker) => Some(waker),
+            Ok(waker) => Ok(Some(waker)),
             Err(Grant::Conn(conn)) => {
                 queue.lent -= 1;
                 queue.taken -= 1;
                 queue.idle.push_back(conn);
-                None
+                Ok(None)
             }
             Err(Grant::Place) => unreachable!("served back what was given"),
+        }
+    }
+
+    /// Finishes [`hand_on`](Self::hand_on) once the lock is released: wakes the caller served,
+    /// or closes the connection a closed pool took out (and gives its place up).
+    fn handed_on(&self, handed: Result<Option<Waker>, Conn>) {
+        match handed {
+            Ok(served) => served.into_iter().for_each(Waker::wake),
+            Err(conn) => {
+                self.release_place();
+                Counters::bump(&self.manager.counters.closed);
+                super::guard::discard(conn, None);
+            }
         }
     }
 
@@ -456,6 +487,12 @@ fn pass_place(queue: &mut Queue) -> Option<std::task::Waker> {
     }
 }
 
+/// Locks the queue. Nothing panics while holding it; a poisoned lock still holds consistent
+/// data.
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn wake_all(wake: Wakers) {
     wake.into_iter().for_each(std::task::Waker::wake);
 }
@@ -483,10 +520,35 @@ impl Drop for Place<'_> {
 struct Turn<'a> {
     slots: &'a Slots,
     ticket: Ticket,
-    /// The line's timer, while this caller keeps the time for it.
-    timer: Option<Pin<Box<Sleep>>>,
+    /// The line's timer and what it wakes, while this caller keeps the time for the line.
+    timer: Option<(Pin<Box<Sleep>>, Waker)>,
     done: bool,
     _waiting: Waiting<'a>,
+}
+
+/// What the line's timer wakes when it fires: the line itself, which expires the callers
+/// overdue and passes the timer on ([`Line::alarm_rang`]) at once, whether or not the
+/// keeper's own future is being polled then (it may sit in a `select!` whose task is busy
+/// elsewhere). Holds the queue weakly: a timer never keeps a pool alive.
+struct Alarm {
+    queue: Weak<Mutex<Queue>>,
+    keeper: Ticket,
+}
+
+impl Wake for Alarm {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(queue) = self.queue.upgrade() {
+            let mut wake = Wakers::new();
+            lock(&queue)
+                .line
+                .alarm_rang(self.keeper, Instant::now(), &mut wake);
+            wake_all(wake);
+        }
+    }
 }
 
 impl Turn<'_> {
@@ -510,19 +572,26 @@ impl Turn<'_> {
                 }
                 Err(Duty::KeepTime(alarm)) => alarm,
             };
-            let timer = self
-                .timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(alarm)));
+            let (timer, rings) = self.timer.get_or_insert_with(|| {
+                let rings = Waker::from(Arc::new(Alarm {
+                    queue: Arc::downgrade(&self.slots.queue),
+                    keeper: self.ticket,
+                }));
+                (Box::pin(tokio::time::sleep_until(alarm)), rings)
+            });
             if timer.deadline() != alarm {
                 timer.as_mut().reset(alarm);
             }
-            if timer.as_mut().poll(cx).is_pending() {
+            if timer
+                .as_mut()
+                .poll(&mut Context::from_waker(rings))
+                .is_pending()
+            {
                 return Poll::Pending;
             }
-            let mut wake = Wakers::new();
-            self.slots.queue().line.expire(Instant::now(), &mut wake);
-            wake_all(wake);
-            // Looks again: this caller may be among those expired, or keep a later alarm.
+            // Already due: rung here.
+            rings.wake_by_ref();
+            // Looks again: this caller may be among those expired, or keep the time still.
         }
     }
 }
@@ -533,15 +602,19 @@ impl Drop for Turn<'_> {
             return;
         }
         let mut wake = Wakers::new();
+        let mut handed = None;
         {
             let mut queue = self.slots.queue();
             match queue.line.leave(self.ticket, &mut wake) {
-                Some(Grant::Conn(conn)) => wake.extend(self.slots.hand_on(&mut queue, conn)),
+                Some(Grant::Conn(conn)) => handed = Some(self.slots.hand_on(&mut queue, conn)),
                 Some(Grant::Place) => wake.extend(pass_place(&mut queue)),
                 None => {}
             }
         }
         wake_all(wake);
+        if let Some(handed) = handed {
+            self.slots.handed_on(handed);
+        }
     }
 }
 
@@ -561,13 +634,23 @@ impl Clock {
 
     /// Starts the clock if it has not started; the deadline (`None`: none).
     fn start(&mut self) -> Option<Instant> {
-        let since = *self.since.get_or_insert_with(Instant::now);
+        self.since.get_or_insert_with(Instant::now);
+        self.deadline()
+    }
+
+    /// The deadline, once the clock started (`None`: none, or not started).
+    fn deadline(&self) -> Option<Instant> {
         match self.patience {
             // `None` when so large it overflows `Instant`: no limit.
-            Patience::For(limit) => since.checked_add(limit),
-            Patience::Until(deadline) => Some(deadline),
+            Patience::For(limit) => self.since?.checked_add(limit),
+            Patience::Until(deadline) => self.since.map(|_| deadline),
             Patience::Forever => None,
         }
+    }
+
+    /// Whether the clock started and its deadline has passed (a clock read, when it did).
+    fn overdue(&self) -> bool {
+        self.deadline().is_some_and(|d| Instant::now() >= d)
     }
 
     /// When the checkout started waiting (now, if it had not).
