@@ -368,6 +368,35 @@ async fn the_last_connections_back_go_out_first_and_the_rest_idle_out() -> anyho
     Ok(())
 }
 
+/// A checkout dropped while it health-checks a connection closes that connection (its ping's
+/// answer may be half read) and gives its place back: the next checkout gets a new one.
+#[tokio::test]
+async fn a_checkout_dropped_during_its_health_check_closes_that_connection() -> anyhow::Result<()> {
+    use futures_util::FutureExt;
+    let db = TestDb::new().await?;
+    let proxy = proxy(&db).await;
+    let cfg = config_via(&db, &proxy, 1, 1)
+        .health_check(HealthCheck::Always)
+        .build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let pid = pool.acquire().await?.backend_pid().await?;
+    // No bytes move: the ping waits for its answer.
+    proxy.stall(true);
+    let mut checkout = Box::pin(pool.acquire());
+    assert!(checkout.as_mut().now_or_never().is_none(), "pinging");
+    let closed = pool.stats().connections_closed;
+    drop(checkout);
+    assert_eq!(pool.stats().connections_closed, closed + 1);
+    proxy.stall(false);
+    let mut conn = tokio::time::timeout(SOON, pool.acquire()).await??;
+    assert_ne!(conn.backend_pid().await?, pid, "not reused");
+    for (sql, expected) in [("SELECT 1", 1), ("SELECT 2", 2)] {
+        let got: i32 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await?;
+        assert_eq!(got, expected);
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn connections_are_replaced_after_max_lifetime() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
