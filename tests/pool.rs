@@ -215,6 +215,16 @@ async fn waiting_callers_are_served_first_come_first_served() -> anyhow::Result<
     Ok(())
 }
 
+/// A checkout in a task of its own: its error, if any, and how long it took.
+fn spawn_timed_acquire(pool: &Pool) -> tokio::task::JoinHandle<(Option<pgtide::Error>, Duration)> {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let err = pool.acquire().await.err();
+        (err, started.elapsed())
+    })
+}
+
 /// Callers in line share one timer, kept by one of them: when that one gives up, the next
 /// takes the timer over, and every caller still times out after `pool.acquire_timeout`.
 #[tokio::test]
@@ -224,21 +234,13 @@ async fn callers_in_line_time_out_when_the_one_keeping_time_gives_up() -> anyhow
     let cfg = config(&db, 1, 1).acquire_timeout(timeout).build()?;
     let pool = Pool::connect(&cfg).await?;
     let _held = pool.acquire().await?;
-    let waiter = |pool: &Pool| {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let err = pool.acquire().await.err();
-            (err, started.elapsed())
-        })
-    };
     // The first in line keeps the time.
-    let keeper = waiter(&pool);
+    let keeper = spawn_timed_acquire(&pool);
     eventually("the first caller waits", SOON, async || {
         pool.stats().waiting == 1
     })
     .await;
-    let next = waiter(&pool);
+    let next = spawn_timed_acquire(&pool);
     eventually("the second caller waits", SOON, async || {
         pool.stats().waiting == 2
     })
@@ -252,7 +254,7 @@ async fn callers_in_line_time_out_when_the_one_keeping_time_gives_up() -> anyhow
     assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
     assert!(waited >= timeout, "{waited:?}");
     // Many at once: each times out.
-    let many: Vec<_> = (0..20).map(|_| waiter(&pool)).collect();
+    let many: Vec<_> = (0..20).map(|_| spawn_timed_acquire(&pool)).collect();
     for outcome in futures_util::future::join_all(many).await {
         let (err, waited) = outcome?;
         assert_eq!(
@@ -279,13 +281,7 @@ async fn a_caller_in_line_that_is_not_polled_holds_up_no_one() -> anyhow::Result
     // First in line, so it keeps the time; polled once, never again.
     let mut stalled = Box::pin(pool.acquire());
     assert!(stalled.as_mut().now_or_never().is_none());
-    let next = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            let started = Instant::now();
-            (pool.acquire().await.err(), started.elapsed())
-        }
-    });
+    let next = spawn_timed_acquire(&pool);
     let (err, waited) = tokio::time::timeout(SOON, next)
         .await
         .expect("times out though the first caller is not polled")?;

@@ -141,6 +141,7 @@ impl<T> Line<T> {
     ) -> Result<Outcome<T>, Duty> {
         let Some(at) = self.position(ticket) else {
             // Not in line: only after its outcome was collected, which ends the wait.
+            debug_assert!(false, "polled a ticket no longer in line");
             return Ok(Outcome::Closed);
         };
         if let State::Waiting(registered) = &mut self.waiters[at].state {
