@@ -295,6 +295,40 @@ async fn a_caller_in_line_that_is_not_polled_holds_up_no_one() -> anyhow::Result
     Ok(())
 }
 
+/// The same when the time passes to a caller that is not being polled: the next caller to
+/// join keeps it instead.
+#[tokio::test]
+async fn callers_in_line_time_out_when_the_next_to_keep_time_is_not_polled() -> anyhow::Result<()> {
+    use futures_util::FutureExt;
+    let db = TestDb::new().await?;
+    let timeout = Duration::from_millis(300);
+    let cfg = config(&db, 1, 1).acquire_timeout(timeout).build()?;
+    let pool = Pool::connect(&cfg).await?;
+    let held = pool.acquire().await?;
+    let first = spawn_timed_acquire(&pool);
+    eventually("the first caller waits", SOON, async || {
+        pool.stats().waiting == 1
+    })
+    .await;
+    // Joins behind it, polled once, never again: the newest in line.
+    let mut stalled = Box::pin(pool.acquire());
+    assert!(stalled.as_mut().now_or_never().is_none());
+    // The first is served and leaves: the time passes to the stalled one.
+    drop(held);
+    let (err, _) = tokio::time::timeout(SOON, first).await??;
+    assert!(err.is_none(), "served");
+    let (err, waited) = tokio::time::timeout(SOON, spawn_timed_acquire(&pool))
+        .await
+        .expect("times out though the caller given the time is not polled")?;
+    assert_eq!(
+        err.and_then(|e| e.timeout_kind()),
+        Some(pgtide::TimeoutKind::Acquire)
+    );
+    assert!(waited >= timeout, "{waited:?}");
+    drop(stalled);
+    Ok(())
+}
+
 #[tokio::test]
 async fn idle_connections_above_min_close_after_idle_timeout() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

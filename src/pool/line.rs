@@ -12,9 +12,14 @@
 //! The timer lives in the keeper's own future, on the keeper's runtime; no background task is
 //! needed. When it fires it rings the line itself ([`Line::alarm_rang`]), not just the
 //! keeper's task, and the duty passes to another waiter: a keeper whose future is not being
-//! polled (held in a `select!` whose task is busy elsewhere) holds up no one's deadline. A
-//! runtime that stops driving its timers altogether (a current-thread runtime blocked in
-//! synchronous code) delays the deadlines its keeper keeps, until the duty passes on.
+//! polled (held in a `select!` whose task is busy elsewhere) holds up no one's deadline past
+//! its timer. A waiter given the duty sets its timer when its future is next polled; until
+//! then the next caller to join takes the duty over. What this does not cover: a waiter given
+//! the duty whose future is not polled, while no connection comes back and no caller joins.
+//! The others' deadlines then wait for that future to be polled or dropped, for a connection
+//! to come back, or for a caller to join (a timer per waiter would not wait; it costs every
+//! wait a timer). Likewise a runtime that stops driving its timers (a current-thread runtime
+//! blocked in synchronous code) delays the deadlines its keeper keeps.
 //!
 //! Plain data, behind the pool's queue lock: the line never wakes anyone itself. Each
 //! operation adds the wakers to wake to a list, woken once the lock is released.
@@ -30,6 +35,10 @@ pub(crate) struct Line<T> {
     next_ticket: u64,
     /// The waiter holding the line's timer, set to [`alarm`](Self::alarm).
     keeper: Option<Ticket>,
+    /// Whether the keeper has been polled since it got the duty (and so set its timer). One
+    /// appointed while its future is not being polled has not: the next to join takes the
+    /// duty over.
+    keeper_armed: bool,
     /// When the keeper's timer fires: no later than the earliest deadline of a waiter still
     /// waiting (earlier is harmless: it fires, expires nothing, and is set again).
     alarm: Option<Instant>,
@@ -99,6 +108,7 @@ impl<T> Default for Line<T> {
             waiters: VecDeque::new(),
             next_ticket: 0,
             keeper: None,
+            keeper_armed: false,
             alarm: None,
             in_order: true,
             latest: None,
@@ -122,11 +132,13 @@ impl<T> Line<T> {
             self.latest = self.latest.max(Some(deadline));
         }
         if let Some(deadline) = deadline
-            && self.alarm.is_none_or(|alarm| deadline < alarm)
+            && (self.alarm.is_none_or(|alarm| deadline < alarm) || !self.keeper_armed)
         {
-            // The old keeper (if any) finds out on its next poll and drops its timer.
+            // The old keeper (if any) finds out on its next poll and drops its timer. This
+            // one is being polled: it sets its timer now.
             self.keeper = Some(ticket);
-            self.alarm = Some(deadline);
+            self.keeper_armed = true;
+            self.alarm = Some(self.alarm.map_or(deadline, |alarm| alarm.min(deadline)));
         }
         ticket
     }
@@ -149,7 +161,10 @@ impl<T> Line<T> {
                 registered.clone_from(waker);
             }
             return Err(match (self.keeper == Some(ticket), self.alarm) {
-                (true, Some(alarm)) => Duty::KeepTime(alarm),
+                (true, Some(alarm)) => {
+                    self.keeper_armed = true;
+                    Duty::KeepTime(alarm)
+                }
                 _ => Duty::None,
             });
         }
@@ -248,6 +263,7 @@ impl<T> Line<T> {
             .filter(|w| Some(w.ticket) != not)
             .chain(newest);
         self.keeper = None;
+        self.keeper_armed = false;
         if self.alarm.is_some()
             && let Some(next) = candidates.next()
             && let State::Waiting(waker) = &next.state
@@ -389,6 +405,29 @@ mod tests {
         // The last one left keeps its own time.
         line.alarm_rang(c, deadlines[1], &mut Wakers::new());
         assert_eq!(poll(&mut line, c), Err(Duty::KeepTime(deadlines[2])));
+    }
+
+    #[test]
+    fn a_keeper_appointed_but_not_polled_is_replaced_by_the_next_to_join() {
+        let (mut line, now) = line();
+        let [a, b] = [1, 2].map(|s| line.join(Some(now + Duration::from_secs(s)), waker()));
+        assert_eq!(
+            poll(&mut line, a),
+            Err(Duty::KeepTime(now + Duration::from_secs(1)))
+        );
+        // a leaves; b is appointed and woken, but its future is not polled.
+        line.serve("conn").expect("a waits");
+        assert_eq!(poll(&mut line, a), Ok(Outcome::Served("conn")));
+        // The next to join (being polled now) takes the duty over, at the earliest deadline.
+        let c = line.join(Some(now + Duration::from_secs(3)), waker());
+        assert_eq!(
+            poll(&mut line, c),
+            Err(Duty::KeepTime(now + Duration::from_secs(2)))
+        );
+        assert_eq!(poll(&mut line, b), Err(Duty::None));
+        // Once the keeper was polled, a later deadline leaves the duty where it is.
+        let d = line.join(Some(now + Duration::from_secs(4)), waker());
+        assert_eq!(poll(&mut line, d), Err(Duty::None));
     }
 
     #[test]

@@ -169,6 +169,9 @@ impl Slots {
                 checking.conn = self.take_idle();
             }
             let Some(held) = checking.conn.as_mut() else {
+                if self.is_closed() {
+                    return Err(GetError::Closed);
+                }
                 if clock.overdue() {
                     // Served after its deadline passed, before the line's timer told it.
                     return Err(clock.timed_out());
@@ -582,8 +585,10 @@ impl Turn<'_> {
             if timer.deadline() != alarm {
                 timer.as_mut().reset(alarm);
             }
-            if timer
-                .as_mut()
+            // Unconstrained: with the task's cooperative budget spent, tokio would answer
+            // `Pending` without setting the timer and wake the alarm at once instead.
+            let mut unconstrained = tokio::task::unconstrained(timer.as_mut());
+            if Pin::new(&mut unconstrained)
                 .poll(&mut Context::from_waker(rings))
                 .is_pending()
             {
