@@ -319,23 +319,40 @@ impl Slots {
                 });
             }
         };
-        let refused = opening.end(|queue| {
+        // Under the lock that stops counting it as opening: to the first caller in line
+        // (lent, with this place), or queued as idle and the place freed, so the pool's count
+        // is never off between the two.
+        let done = opening.end(|queue| {
             if self.is_closed() {
-                Some(conn)
-            } else {
-                // The oldest end of the queue: callers keep getting the warm ones first.
-                queue.idle.push_front(conn);
-                None
+                return Err(conn);
             }
+            Ok(match queue.line.serve(Grant::Conn(conn)) {
+                Ok(served) => {
+                    queue.lent += 1;
+                    Some(served)
+                }
+                Err(grant) => {
+                    let Grant::Conn(conn) = grant else {
+                        unreachable!("served back what was given")
+                    };
+                    // The oldest end of the queue: callers keep getting the warm ones first.
+                    queue.idle.push_front(conn);
+                    queue.taken -= 1;
+                    None
+                }
+            })
         });
-        // Given to the first caller in line, if any: it takes the connection just queued.
-        drop(place);
-        match refused {
-            Some(conn) => {
+        match done {
+            Ok(served) => {
+                place.keep();
+                served.into_iter().for_each(Waker::wake);
+                Ok(())
+            }
+            Err(conn) => {
+                // `place` is given up when dropped.
                 super::guard::discard(conn, None);
                 Err(GetError::Closed)
             }
-            None => Ok(()),
         }
     }
 
