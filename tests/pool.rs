@@ -225,6 +225,25 @@ fn spawn_timed_acquire(pool: &Pool) -> tokio::task::JoinHandle<(Option<pgtide::E
     })
 }
 
+/// Awaits a [`spawn_timed_acquire`] (within `SOON`, else fails saying `why`) and asserts it
+/// timed out waiting for a connection, after at least `timeout`.
+async fn assert_acquire_times_out(
+    checkout: tokio::task::JoinHandle<(Option<pgtide::Error>, Duration)>,
+    timeout: Duration,
+    why: &str,
+) {
+    let (err, waited) = tokio::time::timeout(SOON, checkout)
+        .await
+        .expect(why)
+        .expect("the checkout's task ends");
+    assert_eq!(
+        err.and_then(|e| e.timeout_kind()),
+        Some(pgtide::TimeoutKind::Acquire),
+        "no connection came back"
+    );
+    assert!(waited >= timeout, "{waited:?}");
+}
+
 /// Callers in line share one timer, kept by one of them: when that one gives up, the next
 /// takes the timer over, and every caller still times out after `pool.acquire_timeout`.
 #[tokio::test]
@@ -247,21 +266,11 @@ async fn callers_in_line_time_out_when_the_one_keeping_time_gives_up() -> anyhow
     .await;
     keeper.abort();
     assert!(keeper.await.unwrap_err().is_cancelled());
-    let (err, waited) = tokio::time::timeout(SOON, next)
-        .await
-        .expect("times out without the first caller's timer")?;
-    let err = err.expect("no connection came back");
-    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
-    assert!(waited >= timeout, "{waited:?}");
+    assert_acquire_times_out(next, timeout, "times out without the first caller's timer").await;
     // Many at once: each times out.
     let many: Vec<_> = (0..20).map(|_| spawn_timed_acquire(&pool)).collect();
-    for outcome in futures_util::future::join_all(many).await {
-        let (err, waited) = outcome?;
-        assert_eq!(
-            err.and_then(|e| e.timeout_kind()),
-            Some(pgtide::TimeoutKind::Acquire)
-        );
-        assert!(waited >= timeout, "{waited:?}");
+    for checkout in many {
+        assert_acquire_times_out(checkout, timeout, "times out").await;
     }
     assert_eq!(pool.stats().acquire_timeouts, 21);
     assert_eq!(pool.stats().waiting, 0);
@@ -281,13 +290,12 @@ async fn a_caller_in_line_that_is_not_polled_holds_up_no_one() -> anyhow::Result
     // First in line, so it keeps the time; polled once, never again.
     let mut stalled = Box::pin(pool.acquire());
     assert!(stalled.as_mut().now_or_never().is_none());
-    let next = spawn_timed_acquire(&pool);
-    let (err, waited) = tokio::time::timeout(SOON, next)
-        .await
-        .expect("times out though the first caller is not polled")?;
-    let err = err.expect("no connection came back");
-    assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
-    assert!(waited >= timeout, "{waited:?}");
+    assert_acquire_times_out(
+        spawn_timed_acquire(&pool),
+        timeout,
+        "times out though the first caller is not polled",
+    )
+    .await;
     // The stalled one timed out too, told when it is polled again.
     let err = stalled.await.expect_err("no connection came back");
     assert_eq!(err.timeout_kind(), Some(pgtide::TimeoutKind::Acquire));
@@ -317,14 +325,12 @@ async fn callers_in_line_time_out_when_the_next_to_keep_time_is_not_polled() -> 
     drop(held);
     let (err, _) = tokio::time::timeout(SOON, first).await??;
     assert!(err.is_none(), "served");
-    let (err, waited) = tokio::time::timeout(SOON, spawn_timed_acquire(&pool))
-        .await
-        .expect("times out though the caller given the time is not polled")?;
-    assert_eq!(
-        err.and_then(|e| e.timeout_kind()),
-        Some(pgtide::TimeoutKind::Acquire)
-    );
-    assert!(waited >= timeout, "{waited:?}");
+    assert_acquire_times_out(
+        spawn_timed_acquire(&pool),
+        timeout,
+        "times out though the caller given the time is not polled",
+    )
+    .await;
     drop(stalled);
     Ok(())
 }

@@ -90,9 +90,14 @@ pub(crate) enum Duty {
 pub(crate) type Wakers = Vec<Waker>;
 
 impl<T> Waiter<T> {
+    /// Still waiting: neither served, expired nor closed.
+    fn is_waiting(&self) -> bool {
+        matches!(self.state, State::Waiting(_))
+    }
+
     /// Ends the wait with `outcome` if it is still waiting, returning the waker to wake.
     fn end_wait(&mut self, outcome: State<T>) -> Option<Waker> {
-        if !matches!(self.state, State::Waiting(_)) {
+        if !self.is_waiting() {
             return None;
         }
         match std::mem::replace(&mut self.state, outcome) {
@@ -127,13 +132,12 @@ impl<T> Line<T> {
             deadline,
             state: State::Waiting(waker),
         });
-        if let Some(deadline) = deadline {
-            self.in_order &= self.latest.is_none_or(|latest| deadline >= latest);
-            self.latest = self.latest.max(Some(deadline));
-        }
-        if let Some(deadline) = deadline
-            && (self.alarm.is_none_or(|alarm| deadline < alarm) || !self.keeper_armed)
-        {
+        let Some(deadline) = deadline else {
+            return ticket;
+        };
+        self.in_order &= self.latest.is_none_or(|latest| deadline >= latest);
+        self.latest = self.latest.max(Some(deadline));
+        if self.alarm.is_none_or(|alarm| deadline < alarm) || !self.keeper_armed {
             // The old keeper (if any) finds out on its next poll and drops its timer. This
             // one is being polled: it sets its timer now.
             self.keeper = Some(ticket);
@@ -179,11 +183,7 @@ impl<T> Line<T> {
     /// Serves the first waiter still waiting with `grant`, returning the waker to wake, or
     /// gives `grant` back when no one is waiting.
     pub(crate) fn serve(&mut self, grant: T) -> Result<Waker, T> {
-        let Some(waiter) = self
-            .waiters
-            .iter_mut()
-            .find(|w| matches!(w.state, State::Waiting(_)))
-        else {
+        let Some(waiter) = self.waiters.iter_mut().find(|w| w.is_waiting()) else {
             return Err(grant);
         };
         Ok(waiter
@@ -255,8 +255,7 @@ impl<T> Line<T> {
     /// served), other than `not` if there is another, and wakes it to set the timer to the
     /// alarm; or to no one when no one waits with a deadline.
     fn appoint_keeper(&mut self, not: Option<Ticket>, wake: &mut Wakers) {
-        let keeps_time =
-            |w: &&Waiter<T>| w.deadline.is_some() && matches!(w.state, State::Waiting(_));
+        let keeps_time = |w: &&Waiter<T>| w.deadline.is_some() && w.is_waiting();
         let newest = self.waiters.iter().rev().filter(keeps_time);
         let mut candidates = newest
             .clone()
@@ -278,7 +277,7 @@ impl<T> Line<T> {
         let mut waiting = self
             .waiters
             .iter()
-            .filter(|w| matches!(w.state, State::Waiting(_)))
+            .filter(|w| w.is_waiting())
             .filter_map(|w| w.deadline);
         if self.in_order {
             waiting.next()

@@ -326,21 +326,9 @@ impl Slots {
             if self.is_closed() {
                 return Err(conn);
             }
-            Ok(match queue.line.serve(Grant::Conn(conn)) {
-                Ok(served) => {
-                    queue.lent += 1;
-                    Some(served)
-                }
-                Err(grant) => {
-                    let Grant::Conn(conn) = grant else {
-                        unreachable!("served back what was given")
-                    };
-                    // The oldest end of the queue: callers keep getting the warm ones first.
-                    queue.idle.push_front(conn);
-                    queue.taken -= 1;
-                    None
-                }
-            })
+            queue.lent += 1;
+            // Queued at the oldest end: callers keep getting the warm ones first.
+            Ok(serve_or_queue(queue, conn, IdleEnd::Oldest))
         });
         match done {
             Ok(served) => {
@@ -378,16 +366,7 @@ impl Slots {
             queue.lent -= 1;
             return Err(conn);
         }
-        match queue.line.serve(Grant::Conn(conn)) {
-            Ok(waker) => Ok(Some(waker)),
-            Err(Grant::Conn(conn)) => {
-                queue.lent -= 1;
-                queue.taken -= 1;
-                queue.idle.push_back(conn);
-                Ok(None)
-            }
-            Err(Grant::Place) => unreachable!("served back what was given"),
-        }
+        Ok(serve_or_queue(queue, conn, IdleEnd::Newest))
     }
 
     /// Finishes [`hand_on`](Self::hand_on) once the lock is released: wakes the caller served,
@@ -495,9 +474,35 @@ fn take_idle(queue: &mut Queue) -> Option<Conn> {
     Some(conn)
 }
 
+/// Where a connection queued as idle goes.
+enum IdleEnd {
+    /// Handed back: taken out next.
+    Newest,
+    /// Opened by the top-up: taken out after the warm ones.
+    Oldest,
+}
+
+/// Passes a lent connection, with its place, to the first caller in line (whose waker is
+/// returned), or queues it as idle at `end` and frees its place.
+fn serve_or_queue(queue: &mut Queue, conn: Conn, end: IdleEnd) -> Option<Waker> {
+    match queue.line.serve(Grant::Conn(conn)) {
+        Ok(waker) => Some(waker),
+        Err(Grant::Conn(conn)) => {
+            queue.lent -= 1;
+            queue.taken -= 1;
+            match end {
+                IdleEnd::Newest => queue.idle.push_back(conn),
+                IdleEnd::Oldest => queue.idle.push_front(conn),
+            }
+            None
+        }
+        Err(Grant::Place) => unreachable!("served back what was given"),
+    }
+}
+
 /// Gives a place up in `queue`: to the first caller in line (whose waker is returned), or
 /// freed.
-fn pass_place(queue: &mut Queue) -> Option<std::task::Waker> {
+fn pass_place(queue: &mut Queue) -> Option<Waker> {
     match queue.line.serve(Grant::Place) {
         Ok(waker) => Some(waker),
         Err(_) => {
@@ -514,7 +519,7 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 }
 
 fn wake_all(wake: Wakers) {
-    wake.into_iter().for_each(std::task::Waker::wake);
+    wake.into_iter().for_each(Waker::wake);
 }
 
 /// A place taken by a checkout, given up (to the first caller in line) when dropped unused.
@@ -656,7 +661,7 @@ impl Clock {
 
     /// Starts the clock if it has not started; the deadline (`None`: none).
     fn start(&mut self) -> Option<Instant> {
-        self.since.get_or_insert_with(Instant::now);
+        self.started();
         self.deadline()
     }
 
