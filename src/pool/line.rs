@@ -6,8 +6,8 @@
 //! *keeper*, holds a timer set no later than the earliest deadline in line; when it fires,
 //! the keeper expires every waiter whose deadline has passed. The first to join an empty
 //! line keeps the time; when the keeper leaves, the newest waiter left (the last to be
-//! served) is woken to take the timer over, so the duty changes hands about once per line's
-//! length of checkouts rather than on each one.
+//! served) is woken to take the timer over. The duty changes hands when its keeper leaves or
+//! its timer rings, not on each wait (`tests::the_newest_waiter_keeps_the_time_for_the_earliest_deadline`).
 //!
 //! The timer lives in the keeper's own future, on the keeper's runtime; no background task is
 //! needed. When it fires it rings the line itself ([`Line::alarm_rang`]), not just the
